@@ -1,0 +1,88 @@
+#pragma once
+// provisiond's configuration (CONTRACT §2). Loaded once at start-up; an invalid file is a startup
+// error (ConfigError naming the key), never a silent default.
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace prov {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TlsConfig {
+  std::string mode = "ldaps";  // ldaps | starttls | none (derived from url/start_tls when unset)
+  std::string ca_file;         // trust anchors; empty = system store
+  bool verify = true;          // false only with a loud warning
+};
+
+struct DirectoryConfig {
+  std::string type = "ldap";  // registry name: ldap | ad
+  std::string url;            // ldap://host:port or ldaps://host:port
+  bool start_tls = false;
+  std::string bind_dn;
+  std::string password;       // read from password_file / $CREDENTIALS_DIRECTORY; never logged
+  std::string base_dn;
+  TlsConfig tls;
+  std::string groups_ou = "ou=groups";        // where policy-managed groups live (relative)
+  std::string lock_method = "ppolicy";        // ldap: ppolicy (pwdAccountLockedTime)
+  std::string password_dir;                   // where one-time passwords are delivered (0600)
+  std::string upn_suffix;                     // ad: userPrincipalName suffix (default from base)
+  int timeout_ms = 10000;                     // network timeout per operation
+  int pipeline_window = 16;                   // outstanding async operations per connection
+};
+
+struct WebhookConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string secret;              // key bytes after whsec_ decoding; from secret_file
+  std::vector<std::string> extra_secrets;  // further accepted secrets (rotation)
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  int tolerance_s = 300;
+  std::size_t max_body_bytes = 1 << 20;
+  int request_timeout_ms = 10000;
+  std::size_t inbox_high_water = 100000;  // 503 above this many unprocessed inbox rows
+};
+
+struct SafetyConfig {
+  int max_destructive = 50;
+  double max_destructive_percent = 5.0;
+  std::chrono::seconds window{3600};
+};
+
+struct ExecutorConfig {
+  int retry_initial_ms = 500;
+  int retry_max_ms = 60000;
+  int max_attempts = 0;  // 0 = retry retryable failures forever (an outage delays, never drops)
+};
+
+struct Config {
+  std::filesystem::path file;        // the config file itself
+  std::filesystem::path state_path;  // state.path
+  WebhookConfig webhook;
+  std::filesystem::path mapping_file;  // hr.mapping_file (optional)
+  std::filesystem::path policy_path;   // policy.path
+  DirectoryConfig directory;
+  std::string admin_listen = "127.0.0.1:8081";
+  std::string log_level = "info";
+  std::string log_format = "json";
+  std::string timezone = "UTC";  // engine.timezone
+  SafetyConfig safety;
+  ExecutorConfig executor;
+};
+
+// Reads and validates FILE. Relative paths resolve against FILE's folder. Secrets come from
+// `*_file` keys or from $CREDENTIALS_DIRECTORY/<name>. Throws ConfigError("key: problem").
+Config load_config(const std::filesystem::path& file);
+
+// Reads a secret file (trailing newline stripped). `name` is looked up in
+// $CREDENTIALS_DIRECTORY first when `path` is empty. Throws ConfigError naming `key`.
+std::string read_secret(const std::string& key, const std::filesystem::path& path,
+                        const std::string& credential_name);
+
+}  // namespace prov

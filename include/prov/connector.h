@@ -1,0 +1,80 @@
+#pragma once
+// The seam between the engine and a directory. A connector translates Operations into directory
+// writes and makes no policy decisions. Every apply() is idempotent: applying an operation twice
+// leaves the directory as applying it once would, so at-least-once execution is safe.
+// Connectors are not thread-safe; the executor owns one per thread.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "prov/config.h"
+#include "prov/model.h"
+#include "prov/result.h"
+
+namespace prov {
+
+struct Capabilities {
+  bool sets_passwords = false;  // can set an initial password on create
+  bool has_guid = false;        // anchors are server GUIDs (objectGUID / entryUUID)
+  bool pipelines = false;       // apply_batch overlaps operations on the wire
+};
+
+struct Anchor {
+  enum class Kind { Guid, EmployeeId, Username, Dn };
+  Kind kind = Kind::EmployeeId;
+  std::string value;
+};
+
+class DirectoryConnector {
+ public:
+  virtual ~DirectoryConnector() = default;
+  virtual Capabilities capabilities() const = 0;
+
+  // Connects and binds. Retryable error: server unreachable; permanent: bad credentials / TLS.
+  virtual Status connect() = 0;
+
+  // Looks an account up. Ok(nullopt) when no entry matches; Error when the directory could not
+  // be asked. The returned Account carries worker_id (from employeeNumber / employeeID).
+  virtual Result<std::optional<Account>> find(const Anchor& anchor) = 0;
+
+  // Applies one operation. Never throws for directory refusals.
+  virtual Outcome apply(const Operation& op) = 0;
+
+  // Applies several operations for *different* workers; a connector that pipelines overlaps
+  // them on the wire. Outcomes are returned in input order. Default: one apply() at a time.
+  virtual std::vector<Outcome> apply_batch(const std::vector<Operation>& ops) {
+    std::vector<Outcome> out;
+    out.reserve(ops.size());
+    for (const auto& op : ops) out.push_back(apply(op));
+    return out;
+  }
+
+  // Visits every account under the base DN (paged). Used by reconcile and the contract suite.
+  virtual Status for_each_account(const std::function<void(const Account&)>& visit) = 0;
+};
+
+using ConnectorFactory =
+    std::function<std::unique_ptr<DirectoryConnector>(const DirectoryConfig& config)>;
+
+// Maps a `directory.type` name to a factory. Built-ins are registered explicitly by
+// register_builtin_connectors(); tests may add their own (e.g. a fake for engine unit tests).
+class ConnectorRegistry {
+ public:
+  // Throws std::invalid_argument on a duplicate name.
+  void add(const std::string& type, ConnectorFactory factory);
+  bool has(const std::string& type) const;
+  std::vector<std::string> types() const;
+  // Throws ConfigError("directory.type: unknown type 'x' (known: ldap, ad)").
+  std::unique_ptr<DirectoryConnector> create(const DirectoryConfig& config) const;
+
+ private:
+  std::map<std::string, ConnectorFactory> factories_;
+};
+
+// Registers `ldap` and `ad`.
+void register_builtin_connectors(ConnectorRegistry& registry);
+
+}  // namespace prov

@@ -1,0 +1,18 @@
+#pragma once
+// Small OpenSSL wrappers shared by the webhook signature check, the inbox digest and password
+// generation.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace prov {
+
+std::string sha256_hex(std::string_view data);
+std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
+std::string base64_encode(std::string_view raw);
+std::optional<std::string> base64_decode(std::string_view text);  // nullopt on bad input
+bool constant_time_equal(std::string_view a, std::string_view b);
+// A random password of `length` characters with upper, lower, digit and symbol classes.
+std::string random_password(std::size_t length = 20);
+
+}  // namespace prov

@@ -1,0 +1,108 @@
+#pragma once
+// RBAC policy: YAML an admin edits, compiled once into an evaluator. evaluate() is a pure function
+// of (worker, context); the context supplies time, derived-fact lookups and username uniqueness.
+// The policy decides attributes, username, placement, groups and entitlements of an *active*
+// worker and publishes the lifecycle settings; the engine applies lifecycle state on top.
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "prov/clock.h"
+#include "prov/model.h"
+
+namespace prov {
+
+// One problem in a policy file, pointing at the exact place.
+struct PolicyDiagnostic {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string message;  // what is wrong
+  std::string hint;     // what to do
+  std::string to_string() const;  // "file:line:column: error: message (hint)"
+};
+
+class PolicyLoadError : public std::runtime_error {
+ public:
+  explicit PolicyLoadError(std::vector<PolicyDiagnostic> diagnostics);
+  const std::vector<PolicyDiagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<PolicyDiagnostic> diagnostics_;
+};
+
+struct LifecyclePolicy {
+  int prehire_days = 0;                  // create (locked) this many days before hireDate
+  std::string leave = "lock";            // lock | none
+  std::string termination_lock = "immediately";  // immediately | end_of_day
+  bool termination_remove_groups = true;
+  std::string termination_move_to;       // e.g. "ou=disabled"; empty = stay
+  int delete_after_days = -1;            // -1 = never delete
+  std::string rehire = "reuse_account";  // reuse_account | new_account
+};
+
+struct PasswordPolicy {
+  bool initial = false;      // generate a one-time password on create
+  std::string deliver = "file";  // file | none
+};
+
+struct EvalContext {
+  TimePoint now{};
+  // True when `username` may be given to this worker: not used by another person in the
+  // directory, not planned for another worker, not reserved. Default: everything is free.
+  std::function<bool(const std::string& username)> username_free;
+  // Username already assigned to this worker; kept as is (never silently renamed).
+  std::optional<std::string> existing_username;
+  // Derived fact isManager: does any worker name this one as manager?
+  std::function<bool(const std::string& worker_id)> is_manager;
+};
+
+struct RoleTrace {
+  std::string name;
+  bool matched = false;
+  std::string failed_condition;  // for unmatched roles: the first condition that failed
+};
+struct ValueTrace {
+  std::string value;
+  std::string source;  // the template or role that produced it
+};
+struct UsernameTrace {
+  std::string candidate;
+  std::string verdict;  // "chosen", "taken", "reserved", "too long", "empty", "kept"
+};
+
+struct Evaluation {
+  DesiredAccount account;  // exists/enabled true; lifecycle is the engine's business
+  std::vector<RoleTrace> roles;
+  std::map<std::string, ValueTrace> attributes;
+  std::map<std::string, std::string> group_sources;        // group -> role
+  std::map<std::string, std::string> entitlement_sources;  // entitlement -> role
+  std::vector<UsernameTrace> username_trail;
+  std::optional<std::string> hold_reason;  // set when no username could be found (ladder exhausted)
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+
+  // Loads a file or every *.yaml/*.yml in a folder (sorted). Throws PolicyLoadError listing
+  // every problem with file:line:column.
+  static std::shared_ptr<const Policy> load(const std::filesystem::path& path);
+
+  virtual Evaluation evaluate(const Worker& worker, const EvalContext& ctx) const = 0;
+  virtual const LifecyclePolicy& lifecycle() const = 0;
+  virtual const PasswordPolicy& password() const = 0;
+  // Every group any role can grant: the set the engine is allowed to add to and remove from.
+  virtual const std::set<std::string>& managed_groups() const = 0;
+  virtual int reserve_days() const = 0;
+  // A short digest of the loaded sources, so a reload can tell what changed.
+  virtual std::string digest() const = 0;
+};
+
+}  // namespace prov

@@ -1,0 +1,188 @@
+#pragma once
+// The state store: one SQLite file (WAL, synchronous=FULL) holding the inbox, worker records,
+// accounts, the outbox of operations, the schedule, reservations, entitlements and the audit log.
+// Each step of the pipeline is one transaction that consumes a row and produces the next, so a
+// crash anywhere replays from the last commit.
+//
+// A Store is one connection; it is not thread-safe. The engine thread owns one for writing, the
+// ingest writer owns another, the CLI opens its own. Methods throw StoreError on SQLite failure
+// (disk full, corruption): those are not expected outcomes and the caller cannot fix them.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "prov/ingest.h"
+#include "prov/model.h"
+
+namespace prov {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class EventStatus { Pending, Applied, Stale, Scheduled };
+std::string_view to_string(EventStatus s);
+
+struct InboxRow {
+  std::int64_t id = 0;
+  HrEvent event;
+  EventStatus status = EventStatus::Pending;
+  std::string note;  // why stale, etc.
+};
+
+// Account as known to the store: `planned` is the state once every queued operation has run
+// (what the planner diffs against); `applied` is what the directory confirmed.
+struct AccountRow {
+  Account planned;
+  Account applied;
+};
+
+enum class OpStatus { Pending, Held, Done, Failed, Rejected };
+std::string_view to_string(OpStatus s);
+std::optional<OpStatus> parse_op_status(std::string_view s);
+
+struct OutboxRow {
+  Operation op;  // op.id is the row id
+  OpStatus status = OpStatus::Pending;
+  int attempts = 0;
+  TimePoint created_at{};
+  TimePoint next_attempt_at{};
+  std::string last_error;
+  std::string event_id;  // the event that caused it, for tracing
+};
+
+struct AuditRecord {
+  std::int64_t id = 0;
+  TimePoint at{};
+  std::string worker_id;
+  std::string event_id;
+  std::int64_t op_id = 0;
+  std::string action;  // event.stored, event.stale, op.planned, op.applied, op.failed, ...
+  Json detail = Json::object();
+};
+
+struct ScheduleRow {
+  std::int64_t id = 0;
+  std::string worker_id;
+  TimePoint due_at{};
+  std::string reason;
+};
+
+struct EntitlementRow {
+  std::string worker_id;
+  std::string entitlement;
+  TimePoint allocated_at{};
+  std::optional<TimePoint> released_at;
+};
+
+struct StoreCounts {
+  std::int64_t inbox_pending = 0, workers = 0, accounts = 0, ops_pending = 0, ops_held = 0,
+               ops_failed = 0, ops_done = 0, audit = 0, schedule_pending = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (creating when missing) and migrates the schema to the current version.
+  static std::unique_ptr<Store> open(const std::filesystem::path& path);
+  // Opens an existing database read-only (CLI inspection); no migration.
+  static std::unique_ptr<Store> open_read_only(const std::filesystem::path& path);
+
+  // Runs f inside BEGIN IMMEDIATE … COMMIT; rolls back and rethrows if f throws. Nested calls
+  // join the outer transaction.
+  virtual void transaction(const std::function<void()>& f) = 0;
+  virtual int schema_version() = 0;
+  virtual std::string integrity_check() = 0;  // "ok" when healthy
+
+  // --- inbox
+  // Inserts the event unless its event_id exists. Must run inside a transaction when batching.
+  virtual IngestResult insert_event(const HrEvent& event) = 0;
+  // Pending events, oldest first.
+  virtual std::vector<InboxRow> pending_events(int limit) = 0;
+  virtual std::optional<InboxRow> event(const std::string& event_id) = 0;
+  virtual void set_event_status(std::int64_t inbox_id, EventStatus status,
+                                const std::string& note) = 0;
+  // Scheduled (future-effective) events of one worker whose time has come, oldest effective first.
+  virtual std::vector<InboxRow> due_events(TimePoint now, int limit) = 0;
+  virtual std::int64_t inbox_depth() = 0;  // Pending rows
+
+  // --- workers
+  virtual std::optional<Worker> worker(const std::string& worker_id) = 0;
+  virtual void put_worker(const Worker& worker) = 0;
+  virtual std::vector<Worker> workers() = 0;
+  // Workers whose record names `manager_id` as managerId.
+  virtual std::vector<std::string> reports_of(const std::string& manager_id) = 0;
+
+  // --- accounts
+  virtual std::optional<AccountRow> account(const std::string& worker_id) = 0;
+  virtual std::optional<AccountRow> account_by_username(const std::string& username) = 0;
+  virtual void put_planned(const Account& planned) = 0;  // creates the row when missing
+  virtual void put_applied(const Account& applied) = 0;
+  virtual std::vector<AccountRow> accounts() = 0;
+
+  // --- outbox
+  virtual std::int64_t enqueue(const Operation& op, OpStatus status,
+                               const std::string& event_id, TimePoint now) = 0;
+  // For each worker, its oldest unfinished operation if that one is Pending and due: the
+  // executor's next batch (at most one per worker keeps per-worker order). Oldest first.
+  virtual std::vector<OutboxRow> next_operations(TimePoint now, int limit) = 0;
+  virtual std::optional<OutboxRow> operation(std::int64_t id) = 0;
+  virtual std::vector<OutboxRow> operations(OpStatus status, int limit) = 0;
+  virtual std::vector<OutboxRow> operations_of(const std::string& worker_id) = 0;
+  virtual void set_op_status(std::int64_t id, OpStatus status, const std::string& error) = 0;
+  virtual void schedule_retry(std::int64_t id, TimePoint next_attempt_at,
+                              const std::string& error) = 0;  // attempts + 1
+  // Earliest next_attempt_at among Pending operations (for the executor's sleep).
+  virtual std::optional<TimePoint> next_retry_at() = 0;
+  // Destructive operations created since `since` (for the safety brake), held ones excluded.
+  virtual std::int64_t destructive_since(TimePoint since) = 0;
+
+  // --- schedule
+  virtual void add_schedule(const std::string& worker_id, TimePoint due_at,
+                            const std::string& reason) = 0;
+  virtual std::vector<ScheduleRow> due_schedules(TimePoint now) = 0;
+  virtual void remove_schedule(std::int64_t id) = 0;
+  virtual std::optional<TimePoint> next_schedule_at() = 0;
+
+  // --- username reservations (released names are not reused for reserve_days)
+  virtual void reserve_username(const std::string& username, const std::string& worker_id,
+                                TimePoint until) = 0;
+  // Reserved for someone other than `worker_id` at `now`.
+  virtual bool username_reserved(const std::string& username, const std::string& worker_id,
+                                 TimePoint now) = 0;
+
+  // --- entitlements
+  virtual void allocate_entitlement(const std::string& worker_id, const std::string& ent,
+                                    TimePoint at) = 0;
+  virtual void release_entitlement(const std::string& worker_id, const std::string& ent,
+                                   TimePoint at) = 0;
+  virtual std::vector<EntitlementRow> entitlements(const std::string& worker_id) = 0;
+
+  // --- audit
+  virtual std::int64_t audit(const AuditRecord& record) = 0;
+  // Newest last. Empty worker_id = all.
+  virtual std::vector<AuditRecord> audit_log(const std::string& worker_id, int limit) = 0;
+
+  virtual StoreCounts counts() = 0;
+};
+
+// Group-commit ingest: events from many requests are committed in one transaction on a writer
+// thread, and each request is answered after that commit. `on_stored` runs after every commit
+// that stored at least one event (the engine's wake-up).
+class InboxWriter : public IngestSink {
+ public:
+  static std::unique_ptr<InboxWriter> start(const std::filesystem::path& db_path,
+                                            std::size_t high_water,
+                                            std::function<void()> on_stored);
+  // Stops accepting, commits what is queued, joins the thread.
+  virtual void stop() = 0;
+};
+
+}  // namespace prov
