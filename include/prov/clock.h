@@ -32,6 +32,17 @@ class ManualClock final : public Clock {
   TimePoint t_;
 };
 
+// System time shifted by a fixed offset: `provisiond --now T` starts the clock at T and lets it
+// run, so effective dates can be exercised end to end without waiting for the calendar.
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(TimePoint start) : offset_(start - SystemClock().now()) {}
+  TimePoint now() const override { return SystemClock().now() + offset_; }
+
+ private:
+  std::chrono::milliseconds offset_;
+};
+
 // RFC 3339 date-time ("2026-12-01T08:00:00Z", "2026-12-01T09:00:00.5+01:00") or a plain date
 // ("2026-12-01", meaning midnight UTC). Returns nullopt when the text is neither.
 std::optional<TimePoint> parse_time(std::string_view text);

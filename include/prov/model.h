@@ -86,7 +86,8 @@ enum class OpKind {
 };
 std::string_view to_string(OpKind k);
 std::optional<OpKind> parse_op_kind(std::string_view s);
-// Lock, group removal, move to the disabled OU and delete count against the safety brake.
+// Lock, group removal and delete count against the safety brake. (A move into the disabled OU
+// counts too; only the engine knows which OU that is, so it checks moves itself.)
 bool is_destructive(OpKind k);
 
 struct Operation {

@@ -1,0 +1,591 @@
+#include "ldap/ldap_connector.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <set>
+
+#include "ldap/escape.h"
+#include "prov/crypto.h"
+#include "prov/log.h"
+
+namespace prov {
+namespace ldap {
+
+const ResultCodeTable& openldap_result_codes() { return ResultCodeTable::standard(); }
+
+SessionOptions session_options(const DirectoryConfig& config) {
+  SessionOptions o;
+  o.url = config.url;
+  o.start_tls = config.start_tls;
+  o.tls = config.tls;
+  o.timeout = std::chrono::milliseconds(config.timeout_ms > 0 ? config.timeout_ms : 10000);
+  return o;
+}
+
+namespace {
+
+// Attributes the connector manages itself; op.attributes cannot override them.
+bool is_reserved(std::string_view attr) {
+  static const std::set<std::string, AttrNameLess> kReserved = {
+      "objectClass", "uid", "employeeNumber", "userPassword", "pwdAccountLockedTime", "entryUUID"};
+  return kReserved.count(attr) > 0;
+}
+
+// Attributes that are not reported in Account::attributes (identity, state and secrets).
+bool is_hidden(std::string_view attr) {
+  static const std::set<std::string, AttrNameLess> kHidden = {
+      "objectClass", "uid", "employeeNumber", "userPassword", "pwdAccountLockedTime",
+      "entryUUID",   "pwdChangedTime", "pwdFailureTime", "pwdHistory", "pwdReset",
+      "pwdPolicySubentry"};
+  return kHidden.count(attr) > 0;
+}
+
+bool same_attr(std::string_view a, std::string_view b) {
+  return !AttrNameLess{}(a, b) && !AttrNameLess{}(b, a);
+}
+
+const std::vector<std::string>& account_attrs() {
+  static const std::vector<std::string> kAttrs = {"*", "entryUUID", "pwdAccountLockedTime"};
+  return kAttrs;
+}
+
+// Writes `secret` to `path` with mode 0600: a temporary file in the same folder, fsync, rename,
+// so a reader never sees a partial password and no other user can ever read it.
+Status write_secret_file(const std::filesystem::path& path, const std::string& secret) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Error{"cannot write " + tmp.string() + ": " + std::strerror(errno), false};
+  ::fchmod(fd, 0600);  // O_CREAT's mode does not apply to an existing file
+  const std::string body = secret + "\n";
+  std::size_t done = 0;
+  while (done < body.size()) {
+    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      return Error{"cannot write " + tmp.string() + ": " + why, false};
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Error{"cannot rename " + tmp.string() + ": " + std::strerror(errno), false};
+  }
+  return Status::Ok();
+}
+
+Outcome with_account(Outcome o, const std::string& dn, const std::string& anchor,
+                     bool already_done) {
+  o.dn = dn;
+  o.anchor = anchor;
+  o.already_done = already_done;
+  return o;
+}
+
+class LdapConnector final : public DirectoryConnector {
+ public:
+  explicit LdapConnector(DirectoryConfig config) : config_(std::move(config)) {}
+
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.sets_passwords = !config_.password_dir.empty();
+    c.has_guid = true;
+    c.pipelines = true;
+    return c;
+  }
+
+  Status connect() override;
+  Result<std::optional<Account>> find(const Anchor& anchor) override;
+  Outcome apply(const Operation& op) override;
+  std::vector<Outcome> apply_batch(const std::vector<Operation>& ops) override;
+  Status for_each_account(const std::function<void(const Account&)>& visit) override;
+
+ private:
+  // Connects on first use and after a transport failure.
+  Status ensure_session();
+  Outcome unreachable(const Status& s) const {
+    return Outcome::retryable("ldap:-1", s.error().message);
+  }
+  Outcome outcome(const LdapResult& r, std::string_view context) const {
+    return openldap_result_codes().to_outcome(r, context);
+  }
+
+  std::string people_parent(const std::string& ou) const { return join_dn(ou, config_.base_dn); }
+  std::string groups_parent() const { return join_dn(config_.groups_ou, config_.base_dn); }
+  std::string group_dn(const std::string& group) const {
+    return make_dn("cn", group, groups_parent());
+  }
+
+  // Account entries by employeeNumber (the ownership anchor). Error result on failure.
+  SearchResult search_by_worker(const std::string& worker_id);
+  // The entry of op's worker: at op.dn when it still belongs to the worker, else wherever the
+  // worker's employeeNumber is now. result.ok() with nullopt when there is none.
+  struct Located {
+    LdapResult result;
+    std::optional<Entry> entry;
+  };
+  Located locate(const Operation& op);
+  Located read_entry(const std::string& dn, const std::string& filter);
+  Account to_account(const Entry& e) const;
+  std::string relative_ou(const std::string& dn) const;
+
+  Outcome create(const Operation& op);
+  Outcome update(const Operation& op);
+  Outcome move(const Operation& op);
+  Outcome set_locked(const Operation& op, bool locked);
+  Outcome add_member(const Operation& op);
+  Outcome remove_member(const Operation& op);
+  Outcome remove(const Operation& op);
+
+  DirectoryConfig config_;
+  std::unique_ptr<Session> session_;
+};
+
+Status LdapConnector::connect() {
+  auto opened = Session::open(session_options(config_));
+  if (!opened.ok()) {
+    session_.reset();
+    return opened.error();
+  }
+  session_ = std::move(opened.value());
+  const LdapResult r = session_->bind(config_.bind_dn, config_.password);
+  if (!r.ok()) {
+    const bool credentials = r.code == code::kInvalidCredentials;
+    const bool retryable = !credentials && openldap_result_codes().kind(r.code) ==
+                                               Outcome::Kind::Retryable;
+    session_.reset();
+    return Error{"ldap bind as " + config_.bind_dn + " failed: " +
+                     (credentials ? std::string("invalid credentials") : r.describe()),
+                 retryable};
+  }
+  return Status::Ok();
+}
+
+Status LdapConnector::ensure_session() {
+  if (!session_) return connect();
+  if (!session_->broken()) return Status::Ok();
+  const LdapResult r = session_->reconnect();
+  if (r.ok()) return Status::Ok();
+  const bool retryable = is_transport_error(r.code) ||
+                         openldap_result_codes().kind(r.code) == Outcome::Kind::Retryable;
+  return Error{"ldap reconnect to " + config_.url + " failed: " + r.describe(), retryable};
+}
+
+SearchResult LdapConnector::search_by_worker(const std::string& worker_id) {
+  SearchRequest req;
+  req.base = config_.base_dn;
+  req.scope = Scope::Subtree;
+  req.filter = "(&(objectClass=inetOrgPerson)" + equality_filter("employeeNumber", worker_id) + ")";
+  req.attrs = account_attrs();
+  return session_->search(req);
+}
+
+LdapConnector::Located LdapConnector::read_entry(const std::string& dn,
+                                                 const std::string& filter) {
+  SearchRequest req;
+  req.base = dn;
+  req.scope = Scope::Base;
+  req.filter = filter;
+  req.attrs = account_attrs();
+  SearchResult r = session_->search(req);
+  if (r.result.code == code::kNoSuchObject || r.result.code == code::kInvalidDnSyntax) {
+    return {LdapResult{}, std::nullopt};
+  }
+  if (!r.result.ok()) return {r.result, std::nullopt};
+  if (r.entries.empty()) return {LdapResult{}, std::nullopt};
+  return {LdapResult{}, std::move(r.entries.front())};
+}
+
+LdapConnector::Located LdapConnector::locate(const Operation& op) {
+  if (!op.dn.empty()) {
+    Located at = read_entry(
+        op.dn, "(&(objectClass=inetOrgPerson)" + equality_filter("employeeNumber", op.worker_id) +
+                   ")");
+    if (!at.result.ok() || at.entry) return at;
+  }
+  // The entry moved (or op.dn is unknown): find it by its owner.
+  SearchResult r = search_by_worker(op.worker_id);
+  if (!r.result.ok()) return {r.result, std::nullopt};
+  if (r.entries.empty()) return {LdapResult{}, std::nullopt};
+  return {LdapResult{}, std::move(r.entries.front())};
+}
+
+std::string LdapConnector::relative_ou(const std::string& dn) const {
+  const std::string parent = split_dn(dn).parent;
+  // Strip ",<base_dn>" by counting RDNs: the base's RDN count from the end.
+  std::vector<std::string> rdns;
+  std::string rest = parent;
+  while (!rest.empty()) {
+    DnSplit s = split_dn(rest);
+    rdns.push_back(s.rdn);
+    rest = s.parent;
+  }
+  std::size_t base_rdns = 0;
+  for (std::string b = config_.base_dn; !b.empty(); b = split_dn(b).parent) ++base_rdns;
+  std::string out;
+  if (rdns.size() < base_rdns) return parent;
+  for (std::size_t i = 0; i + base_rdns < rdns.size(); ++i) {
+    if (!out.empty()) out.push_back(',');
+    out += rdns[i];
+  }
+  return out;
+}
+
+Account LdapConnector::to_account(const Entry& e) const {
+  Account a;
+  a.worker_id = e.first("employeeNumber").value_or("");
+  a.username = e.first("uid").value_or("");
+  a.anchor = e.first("entryUUID").value_or("");
+  a.dn = e.dn;
+  a.ou = relative_ou(e.dn);
+  a.exists = true;
+  a.enabled = !e.has("pwdAccountLockedTime");
+  for (const auto& [name, values] : e.attrs) {
+    if (is_hidden(name) || values.empty()) continue;
+    a.attributes[name] = values.front();
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// find / for_each_account
+
+Result<std::optional<Account>> LdapConnector::find(const Anchor& anchor) {
+  if (Status s = ensure_session(); !s.ok()) return s.error();
+  std::optional<Entry> entry;
+  const std::string person = "(objectClass=inetOrgPerson)";
+  if (anchor.kind == Anchor::Kind::Dn) {
+    Located at = read_entry(anchor.value, person);
+    if (!at.result.ok()) {
+      return Error{"ldap find " + anchor.value + ": " + at.result.describe(),
+                   openldap_result_codes().kind(at.result.code) == Outcome::Kind::Retryable};
+    }
+    entry = std::move(at.entry);
+  } else {
+    const char* attr = anchor.kind == Anchor::Kind::Guid         ? "entryUUID"
+                       : anchor.kind == Anchor::Kind::EmployeeId ? "employeeNumber"
+                                                                 : "uid";
+    SearchRequest req;
+    req.base = config_.base_dn;
+    req.filter = "(&" + person + equality_filter(attr, anchor.value) + ")";
+    req.attrs = account_attrs();
+    SearchResult r = session_->search(req);
+    if (!r.result.ok()) {
+      return Error{std::string("ldap find by ") + attr + ": " + r.result.describe(),
+                   openldap_result_codes().kind(r.result.code) == Outcome::Kind::Retryable};
+    }
+    if (!r.entries.empty()) entry = std::move(r.entries.front());
+  }
+  if (!entry) return std::optional<Account>{};
+  Account account = to_account(*entry);
+
+  SearchRequest groups;
+  groups.base = groups_parent();
+  groups.filter = "(&(objectClass=groupOfNames)" + equality_filter("member", entry->dn) + ")";
+  groups.attrs = {"cn"};
+  SearchResult g = session_->search(groups);
+  if (!g.result.ok() && g.result.code != code::kNoSuchObject) {
+    return Error{"ldap find groups of " + entry->dn + ": " + g.result.describe(),
+                 openldap_result_codes().kind(g.result.code) == Outcome::Kind::Retryable};
+  }
+  for (const auto& ge : g.entries) {
+    if (auto cn = ge.first("cn")) account.groups.insert(*cn);
+  }
+  return std::optional<Account>(std::move(account));
+}
+
+Status LdapConnector::for_each_account(const std::function<void(const Account&)>& visit) {
+  if (Status s = ensure_session(); !s.ok()) return s;
+  // One pass over the groups first, so memberships cost one search instead of one per account.
+  std::map<std::string, std::set<std::string>> groups_of;  // normalised member DN → group names
+  SearchRequest groups;
+  groups.base = groups_parent();
+  groups.filter = "(objectClass=groupOfNames)";
+  groups.attrs = {"cn", "member"};
+  LdapResult gr = session_->search_each(groups, [&](const Entry& g) {
+    const auto cn = g.first("cn");
+    if (!cn) return true;
+    for (const auto& m : g.values("member")) groups_of[normalize_dn(m)].insert(*cn);
+    return true;
+  });
+  if (!gr.ok() && gr.code != code::kNoSuchObject) {
+    return Error{"ldap list groups: " + gr.describe(),
+                 openldap_result_codes().kind(gr.code) == Outcome::Kind::Retryable};
+  }
+  SearchRequest req;
+  req.base = config_.base_dn;
+  req.filter = "(&(objectClass=inetOrgPerson)(employeeNumber=*))";
+  req.attrs = account_attrs();
+  LdapResult r = session_->search_each(req, [&](const Entry& e) {
+    Account a = to_account(e);
+    auto it = groups_of.find(normalize_dn(e.dn));
+    if (it != groups_of.end()) a.groups = it->second;
+    visit(a);
+    return true;
+  });
+  if (!r.ok()) {
+    return Error{"ldap list accounts: " + r.describe(),
+                 openldap_result_codes().kind(r.code) == Outcome::Kind::Retryable};
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// apply
+
+Outcome LdapConnector::apply(const Operation& op) {
+  if (Status s = ensure_session(); !s.ok()) return unreachable(s);
+  switch (op.kind) {
+    case OpKind::Create: return create(op);
+    case OpKind::Update: return update(op);
+    case OpKind::Move: return move(op);
+    case OpKind::Enable: return set_locked(op, false);
+    case OpKind::Disable: return set_locked(op, true);
+    case OpKind::AddMember: return add_member(op);
+    case OpKind::RemoveMember: return remove_member(op);
+    case OpKind::Delete: return remove(op);
+  }
+  return Outcome::permanent("ldap:op", "unknown operation kind");
+}
+
+std::vector<Outcome> LdapConnector::apply_batch(const std::vector<Operation>& ops) {
+  std::vector<Outcome> out;
+  out.reserve(ops.size());
+  for (const auto& op : ops) out.push_back(apply(op));
+  return out;
+}
+
+Outcome LdapConnector::create(const Operation& op) {
+  if (op.username.empty()) return Outcome::permanent("ldap:op", "create without a username");
+  if (op.worker_id.empty()) return Outcome::permanent("ldap:op", "create without a worker id");
+  // Idempotence: the worker already has an entry (a replay, or created before a crash).
+  SearchResult existing = search_by_worker(op.worker_id);
+  if (!existing.result.ok()) return outcome(existing.result, "create: search employeeNumber");
+  if (!existing.entries.empty()) {
+    const Entry& e = existing.entries.front();
+    return with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
+  }
+
+  const std::string dn = make_dn("uid", op.username, people_parent(op.ou));
+  Attributes attrs;
+  attrs.push_back({"objectClass", {"top", "person", "organizationalPerson", "inetOrgPerson"}});
+  attrs.push_back({"uid", {op.username}});
+  attrs.push_back({"employeeNumber", {op.worker_id}});
+  auto value_or_username = [&](const char* name) {
+    auto it = op.attributes.find(name);
+    return it != op.attributes.end() && !it->second.empty() ? it->second : op.username;
+  };
+  attrs.push_back({"cn", {value_or_username("cn")}});
+  attrs.push_back({"sn", {value_or_username("sn")}});
+  for (const auto& [name, value] : op.attributes) {
+    if (value.empty() || is_reserved(name)) continue;
+    if (same_attr(name, "cn") || same_attr(name, "sn")) continue;  // added above
+    attrs.push_back({name, {value}});
+  }
+  if (!op.enabled) attrs.push_back({"pwdAccountLockedTime", {kPermanentLockTime}});
+  if (op.set_initial_password && !config_.password_dir.empty()) {
+    // Delivered before the add: if the add then fails, the next attempt overwrites the file; a
+    // created account never exists with a password nobody can read.
+    std::string password = random_password();
+    const auto path = std::filesystem::path(config_.password_dir) / (op.worker_id + ".password");
+    if (Status s = write_secret_file(path, password); !s.ok()) {
+      return Outcome::permanent("ldap:password", "create " + dn + ": " + s.error().message);
+    }
+    attrs.push_back({"userPassword", {std::move(password)}});
+  }
+
+  const LdapResult r = session_->add(dn, attrs);
+  if (r.code == code::kEntryAlreadyExists) {
+    // The DN is taken. Ours only if it carries this worker's employeeNumber (a concurrent
+    // create); otherwise another account owns the name and we must not touch it.
+    Located at = read_entry(dn, "(objectClass=*)");
+    if (!at.result.ok()) return outcome(at.result, "create: read " + dn);
+    if (at.entry && at.entry->first("employeeNumber") == op.worker_id) {
+      return with_account(Outcome::ok(), at.entry->dn, at.entry->first("entryUUID").value_or(""),
+                          true);
+    }
+    Outcome o = Outcome::permanent(r.code_string(),
+                                   "create " + dn + ": already exists with another owner");
+    o.dn = dn;
+    return o;
+  }
+  if (!r.ok()) return outcome(r, "create " + dn);
+  Located created = read_entry(dn, "(objectClass=*)");
+  if (!created.result.ok()) return outcome(created.result, "create: read back " + dn);
+  const std::string anchor =
+      created.entry ? created.entry->first("entryUUID").value_or("") : std::string();
+  log::info("ldap account created",
+            {{"worker_id", op.worker_id}, {"dn", dn}, {"enabled", op.enabled ? "true" : "false"}});
+  return with_account(Outcome::ok(), dn, anchor, false);
+}
+
+Outcome LdapConnector::update(const Operation& op) {
+  Located at = locate(op);
+  if (!at.result.ok()) return outcome(at.result, "update: locate " + op.dn);
+  if (!at.entry) {
+    return Outcome::permanent("ldap:32", "update: no entry for worker " + op.worker_id);
+  }
+  const Entry& e = *at.entry;
+  const std::string anchor = e.first("entryUUID").value_or("");
+  std::vector<Modification> mods;
+  for (const auto& [name, value] : op.attributes) {
+    if (is_reserved(name)) continue;  // identity, state and secrets have their own operations
+    if (!value.empty()) {
+      mods.push_back({Modification::Op::Replace, name, {value}});
+    } else if (e.has(name)) {
+      mods.push_back({Modification::Op::Delete, name, {}});
+    }
+  }
+  if (mods.empty()) return with_account(Outcome::ok(), e.dn, anchor, true);
+  LdapResult r = session_->modify(e.dn, mods);
+  if (r.code == code::kNoSuchAttribute) {
+    // An attribute we meant to remove vanished meanwhile: apply the rest without it.
+    std::vector<Modification> replaces;
+    for (auto& m : mods) {
+      if (m.op == Modification::Op::Replace) replaces.push_back(m);
+    }
+    r = replaces.empty() ? LdapResult{} : session_->modify(e.dn, replaces);
+  }
+  if (!r.ok()) return outcome(r, "update " + e.dn);
+  return with_account(Outcome::ok(), e.dn, anchor, false);
+}
+
+Outcome LdapConnector::move(const Operation& op) {
+  Located at = locate(op);
+  if (!at.result.ok()) return outcome(at.result, "move: locate " + op.dn);
+  if (!at.entry) return Outcome::permanent("ldap:32", "move: no entry for worker " + op.worker_id);
+  const Entry& e = *at.entry;
+  const std::string anchor = e.first("entryUUID").value_or("");
+  const std::string target = people_parent(op.ou);
+  const DnSplit current = split_dn(e.dn);
+  if (same_dn(current.parent, target)) return with_account(Outcome::ok(), e.dn, anchor, true);
+  const LdapResult r = session_->rename(e.dn, current.rdn, target, true);
+  if (!r.ok()) return outcome(r, "move " + e.dn + " to " + target);
+  return with_account(Outcome::ok(), join_dn(current.rdn, target), anchor, false);
+}
+
+Outcome LdapConnector::set_locked(const Operation& op, bool locked) {
+  const char* what = locked ? "disable" : "enable";
+  if (config_.lock_method != "ppolicy") {
+    return Outcome::permanent("ldap:config", std::string(what) + ": unsupported lock_method '" +
+                                                 config_.lock_method + "' (supported: ppolicy)");
+  }
+  Located at = locate(op);
+  if (!at.result.ok()) return outcome(at.result, std::string(what) + ": locate " + op.dn);
+  if (!at.entry) {
+    return Outcome::permanent("ldap:32",
+                              std::string(what) + ": no entry for worker " + op.worker_id);
+  }
+  const Entry& e = *at.entry;
+  const std::string anchor = e.first("entryUUID").value_or("");
+  const auto current = e.first("pwdAccountLockedTime");
+  if (locked && current == kPermanentLockTime) return with_account(Outcome::ok(), e.dn, anchor, true);
+  if (!locked && !current) return with_account(Outcome::ok(), e.dn, anchor, true);
+  const LdapResult r =
+      locked ? session_->modify(e.dn, {{Modification::Op::Replace, "pwdAccountLockedTime",
+                                        {kPermanentLockTime}}})
+             : session_->modify(e.dn, {{Modification::Op::Delete, "pwdAccountLockedTime", {}}});
+  if (!locked && r.code == code::kNoSuchAttribute) {
+    return with_account(Outcome::ok(), e.dn, anchor, true);
+  }
+  if (!r.ok()) return outcome(r, std::string(what) + " " + e.dn);
+  return with_account(Outcome::ok(), e.dn, anchor, false);
+}
+
+Outcome LdapConnector::add_member(const Operation& op) {
+  if (op.group.empty()) return Outcome::permanent("ldap:op", "add_member without a group");
+  Located at = locate(op);
+  if (!at.result.ok()) return outcome(at.result, "add_member: locate " + op.dn);
+  if (!at.entry) {
+    return Outcome::permanent("ldap:32", "add_member: no entry for worker " + op.worker_id);
+  }
+  const std::string member = at.entry->dn;
+  const std::string anchor = at.entry->first("entryUUID").value_or("");
+  const std::string gdn = group_dn(op.group);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    LdapResult r = session_->modify(gdn, {{Modification::Op::Add, "member", {member}}});
+    if (r.ok()) return with_account(Outcome::ok(), member, anchor, false);
+    if (r.code == code::kAttributeOrValueExists) {
+      return with_account(Outcome::ok(), member, anchor, true);
+    }
+    if (r.code != code::kNoSuchObject) return outcome(r, "add_member " + gdn);
+    // The group does not exist yet: create it with this member (groupOfNames needs one).
+    r = session_->add(gdn, {{"objectClass", {"top", "groupOfNames"}},
+                            {"cn", {op.group}},
+                            {"member", {member}}});
+    if (r.ok()) {
+      log::info("ldap group created", {{"dn", gdn}, {"worker_id", op.worker_id}});
+      return with_account(Outcome::ok(), member, anchor, false);
+    }
+    if (r.code != code::kEntryAlreadyExists) return outcome(r, "add_member: create " + gdn);
+    // Created concurrently: add the member to it on the second pass.
+  }
+  return Outcome::retryable("ldap:68", "add_member " + gdn + ": group appeared concurrently");
+}
+
+// Removing the last member of a groupOfNames (which must have at least one) deletes the group:
+// policy-managed groups are created on demand by add_member, so an empty group carries nothing
+// worth keeping, and a placeholder member would be a dangling DN every reader must know about.
+Outcome LdapConnector::remove_member(const Operation& op) {
+  if (op.group.empty()) return Outcome::permanent("ldap:op", "remove_member without a group");
+  Located at = locate(op);
+  if (!at.result.ok()) return outcome(at.result, "remove_member: locate " + op.dn);
+  // A deleted account may still be listed by its last known DN.
+  const std::string member = at.entry ? at.entry->dn : op.dn;
+  const std::string anchor = at.entry ? at.entry->first("entryUUID").value_or("") : op.anchor;
+  if (member.empty()) return with_account(Outcome::ok(), member, anchor, true);
+  const std::string gdn = group_dn(op.group);
+  LdapResult r = session_->modify(gdn, {{Modification::Op::Delete, "member", {member}}});
+  if (r.ok()) return with_account(Outcome::ok(), member, anchor, false);
+  if (r.code == code::kNoSuchAttribute || r.code == code::kNoSuchObject) {
+    return with_account(Outcome::ok(), member, anchor, true);
+  }
+  if (r.code != code::kObjectClassViolation) return outcome(r, "remove_member " + gdn);
+  // Last member: delete the group only if it really holds nothing but this member.
+  SearchRequest req;
+  req.base = gdn;
+  req.scope = Scope::Base;
+  req.attrs = {"member"};
+  SearchResult g = session_->search(req);
+  if (!g.result.ok()) return outcome(g.result, "remove_member: read " + gdn);
+  if (g.entries.empty()) return with_account(Outcome::ok(), member, anchor, true);
+  const auto& members = g.entries.front().values("member");
+  if (members.size() != 1 || !same_dn(members.front(), member)) {
+    return outcome(r, "remove_member " + gdn);
+  }
+  r = session_->remove(gdn);
+  if (!r.ok() && r.code != code::kNoSuchObject) return outcome(r, "remove_member: delete " + gdn);
+  log::info("ldap group deleted after its last member left",
+            {{"dn", gdn}, {"worker_id", op.worker_id}});
+  return with_account(Outcome::ok(), member, anchor, false);
+}
+
+Outcome LdapConnector::remove(const Operation& op) {
+  Located at = locate(op);
+  if (!at.result.ok()) return outcome(at.result, "delete: locate " + op.dn);
+  if (!at.entry) return with_account(Outcome::ok(), op.dn, op.anchor, true);
+  const std::string dn = at.entry->dn;
+  const std::string anchor = at.entry->first("entryUUID").value_or("");
+  const LdapResult r = session_->remove(dn);
+  if (r.code == code::kNoSuchObject) return with_account(Outcome::ok(), dn, anchor, true);
+  if (!r.ok()) return outcome(r, "delete " + dn);
+  log::info("ldap account deleted", {{"worker_id", op.worker_id}, {"dn", dn}});
+  return with_account(Outcome::ok(), dn, anchor, false);
+}
+
+}  // namespace
+}  // namespace ldap
+
+std::unique_ptr<DirectoryConnector> make_ldap_connector(const DirectoryConfig& config) {
+  return std::make_unique<ldap::LdapConnector>(config);
+}
+
+}  // namespace prov

@@ -1,0 +1,107 @@
+#pragma once
+// The engine: applies stored events to worker records, plans each affected worker (policy +
+// lifecycle + time → desired account → operations), passes plans through the safety brake into
+// the outbox, and executes the outbox against the directory. Every step is one store transaction,
+// so a crash anywhere replays from the last commit.
+//
+// Threading: one Engine runs on one thread (it owns its Store connection and its connector).
+// wake() and set_policy() may be called from any thread.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "prov/clock.h"
+#include "prov/config.h"
+#include "prov/connector.h"
+#include "prov/plan.h"
+#include "prov/policy.h"
+#include "prov/store.h"
+
+namespace prov {
+
+struct WorkerPlan {
+  std::string worker_id;
+  LifecycleState state = LifecycleState::Active;
+  std::vector<Operation> operations;
+  std::optional<std::string> hold_reason;  // e.g. no free username
+};
+
+enum class ExecutorHealth { Ok, DirectoryUnavailable, CredentialsRejected };
+
+class Engine {
+ public:
+  Engine(Store& store, DirectoryConnector* connector, const Clock& clock, Config config,
+         std::shared_ptr<const Policy> policy);
+  ~Engine();
+
+  // Replaces the policy and re-plans every worker through the normal path (the brake applies).
+  void set_policy(std::shared_ptr<const Policy> policy);
+  std::shared_ptr<const Policy> policy() const;
+
+  // One pass of everything that is due now. Returns true when it did any work.
+  bool step();
+  // Runs step() until stopped, sleeping until woken or the next due instant.
+  void run(std::stop_token stop);
+  void wake();
+
+  // Plans one worker. dry_run: nothing is written (preview for `provisionctl plan`).
+  WorkerPlan plan_worker(const std::string& worker_id, bool dry_run,
+                         const std::string& event_id = {});
+  // Preview for every known worker.
+  std::vector<WorkerPlan> plan_all();
+
+  ExecutorHealth health() const { return health_.load(); }
+
+  // Pieces of step(), exposed for tests.
+  int apply_pending_events(int limit = 256);
+  int apply_due(int limit = 256);
+  int execute_batch();
+
+ private:
+  void apply_event(const InboxRow& row);
+  void replan_all();
+  std::optional<TimePoint> next_wakeup();
+  bool safety_allows(int destructive_in_plan);
+  void complete(const OutboxRow& row, const Outcome& outcome);
+  std::chrono::milliseconds backoff(int attempts) const;
+
+  Store& store_;
+  DirectoryConnector* connector_;  // may be null: plan-only use
+  const Clock& clock_;
+  Config config_;
+  mutable std::mutex policy_mu_;
+  std::shared_ptr<const Policy> policy_;
+  std::atomic<bool> replan_requested_{false};
+  std::atomic<ExecutorHealth> health_{ExecutorHealth::Ok};
+  bool connected_ = false;
+  std::mutex wake_mu_;
+  std::condition_variable_any wake_cv_;
+  bool woken_ = false;
+};
+
+}  // namespace prov
+
+namespace prov {
+
+// Operator decisions on the outbox (provisionctl held/approve/reject/failed/retry). Each runs in
+// one transaction, is audited with `actor`, and keeps the planned account consistent.
+struct OutboxDecision {
+  int changed = 0;
+  std::vector<std::int64_t> unknown;  // ids that were not in the expected state
+};
+// ids empty = every operation in the expected state.
+OutboxDecision approve_held(Store& store, const std::vector<std::int64_t>& ids,
+                            const std::string& actor, TimePoint now);
+OutboxDecision reject_held(Store& store, const std::vector<std::int64_t>& ids,
+                           const std::string& actor, TimePoint now);
+OutboxDecision retry_failed(Store& store, const std::vector<std::int64_t>& ids,
+                            const std::string& actor, TimePoint now);
+// planned = applied + every unfinished operation, in order.
+void rebuild_planned(Store& store, const std::string& worker_id);
+
+}  // namespace prov

@@ -1,0 +1,244 @@
+#include "cli/admin_commands.h"
+
+#include <unistd.h>
+
+#include <iomanip>
+#include <iostream>
+
+#include "prov/engine.h"
+#include "prov/store.h"
+
+namespace prov::cli {
+namespace {
+
+std::string actor() {
+  const char* u = std::getenv("SUDO_USER");
+  if (!u) u = std::getenv("USER");
+  return std::string("provisionctl:") + (u ? u : std::to_string(getuid()));
+}
+
+Json op_row_json(const OutboxRow& r) {
+  Json j = to_json(r.op);
+  j["status"] = to_string(r.status);
+  j["attempts"] = r.attempts;
+  j["created_at"] = format_time(r.created_at);
+  if (!r.last_error.empty()) j["last_error"] = r.last_error;
+  if (!r.event_id.empty()) j["event_id"] = r.event_id;
+  return j;
+}
+
+int list_ops(const Config& c, const Args& a, std::ostream& out, OpStatus status,
+             const char* empty_text) {
+  auto store = Store::open_read_only(c.state_path);
+  auto rows = store->operations(status, a.limit > 0 ? a.limit : 1000000);
+  if (a.json) {
+    Json arr = Json::array();
+    for (const auto& r : rows) arr.push_back(op_row_json(r));
+    out << arr.dump(2) << "\n";
+    return 0;
+  }
+  if (rows.empty()) {
+    out << empty_text << "\n";
+    return 0;
+  }
+  for (const auto& r : rows) {
+    out << std::setw(8) << r.op.id << "  worker " << r.op.worker_id << "  " << describe(r.op);
+    if (!r.last_error.empty()) out << "  [" << r.last_error << "]";
+    out << "\n";
+  }
+  out << rows.size() << " operation(s)\n";
+  return 0;
+}
+
+std::vector<std::int64_t> ids_of(const Args& a, std::ostream& err, bool& ok) {
+  std::vector<std::int64_t> ids;
+  ok = true;
+  for (const auto& p : a.positional) {
+    try {
+      ids.push_back(std::stoll(p));
+    } catch (...) {
+      err << "not an operation id: " << p << "\n";
+      ok = false;
+    }
+  }
+  if (ids.empty() && !a.all) {
+    err << "name operation ids, or --all\n";
+    ok = false;
+  }
+  return ids;
+}
+
+int decide(const Config& c, const Args& a, std::ostream& out, std::ostream& err,
+           OutboxDecision (*fn)(Store&, const std::vector<std::int64_t>&, const std::string&,
+                                TimePoint),
+           const char* verb) {
+  bool ok;
+  auto ids = ids_of(a, err, ok);
+  if (!ok) return 2;
+  auto store = Store::open(c.state_path);
+  auto d = fn(*store, ids, actor(), SystemClock().now());
+  out << verb << " " << d.changed << " operation(s)\n";
+  for (auto id : d.unknown) err << "operation " << id << " is not in the expected state\n";
+  return d.unknown.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int status(const Config& c, const Args& a, std::ostream& out) {
+  auto store = Store::open_read_only(c.state_path);
+  auto n = store->counts();
+  Json j{{"state", c.state_path.string()},
+         {"schema_version", store->schema_version()},
+         {"inbox_pending", n.inbox_pending},
+         {"workers", n.workers},
+         {"accounts", n.accounts},
+         {"operations", {{"pending", n.ops_pending}, {"held", n.ops_held},
+                         {"failed", n.ops_failed}, {"done", n.ops_done}}},
+         {"scheduled", n.schedule_pending},
+         {"audit_records", n.audit}};
+  if (a.json) {
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  out << "state          " << c.state_path.string() << " (schema " << store->schema_version()
+      << ")\n"
+      << "inbox pending  " << n.inbox_pending << "\n"
+      << "workers        " << n.workers << "\n"
+      << "accounts       " << n.accounts << "\n"
+      << "operations     pending " << n.ops_pending << ", held " << n.ops_held << ", failed "
+      << n.ops_failed << ", done " << n.ops_done << "\n"
+      << "scheduled      " << n.schedule_pending << "\n"
+      << "audit records  " << n.audit << "\n";
+  return 0;
+}
+
+int plan(const Config& c, const Args& a, std::ostream& out) {
+  auto store = Store::open_read_only(c.state_path);
+  auto policy = Policy::load(c.policy_path);
+  SystemClock clock;
+  // The daemon's own planner with no connector: nothing can be written anywhere.
+  Engine engine(*store, nullptr, clock, c, policy);
+  std::vector<WorkerPlan> plans;
+  if (!a.worker_id.empty())
+    plans.push_back(engine.plan_worker(a.worker_id, true));
+  else
+    plans = engine.plan_all();
+  PlanSummary summary;
+  Json arr = Json::array();
+  for (const auto& p : plans) {
+    for (const auto& op : p.operations) summary.add(op);
+    if (p.operations.empty() && !p.hold_reason) continue;
+    Json ops = Json::array();
+    for (const auto& op : p.operations) {
+      Json o = to_json(op);
+      o["summary"] = describe(op);
+      ops.push_back(o);
+    }
+    Json w{{"worker_id", p.worker_id}, {"state", to_string(p.state)}, {"operations", ops}};
+    if (p.hold_reason) w["held"] = *p.hold_reason;
+    arr.push_back(w);
+    if (!a.json) {
+      out << "worker " << p.worker_id << " (" << to_string(p.state) << ")\n";
+      if (p.hold_reason) out << "  held: " << *p.hold_reason << "\n";
+      for (const auto& op : p.operations) out << "  " << describe(op) << "\n";
+    }
+  }
+  if (a.json) {
+    out << Json{{"workers", arr}, {"summary", summary.to_string()}}.dump(2) << "\n";
+  } else {
+    out << "plan: " << summary.to_string() << "\n";
+  }
+  return 0;
+}
+
+int held(const Config& c, const Args& a, std::ostream& out) {
+  return list_ops(c, a, out, OpStatus::Held, "no operations are held");
+}
+
+int failed(const Config& c, const Args& a, std::ostream& out) {
+  return list_ops(c, a, out, OpStatus::Failed, "no failed operations");
+}
+
+int approve(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
+  return decide(c, a, out, err, &approve_held, "approved");
+}
+int reject(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
+  return decide(c, a, out, err, &reject_held, "rejected");
+}
+int retry(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
+  return decide(c, a, out, err, &retry_failed, "re-queued");
+}
+
+int audit(const Config& c, const Args& a, std::ostream& out) {
+  auto store = Store::open_read_only(c.state_path);
+  auto rows = store->audit_log(a.worker_id, a.limit > 0 ? a.limit : 1000000);
+  for (const auto& r : rows) {
+    Json j{{"at", format_time(r.at)}, {"action", r.action}};
+    if (!r.worker_id.empty()) j["worker_id"] = r.worker_id;
+    if (!r.event_id.empty()) j["event_id"] = r.event_id;
+    if (r.op_id) j["op_id"] = r.op_id;
+    j["detail"] = r.detail;
+    if (a.json) {
+      out << j.dump() << "\n";
+    } else {
+      out << format_time(r.at) << "  " << std::left << std::setw(22) << r.action << std::right
+          << " worker=" << (r.worker_id.empty() ? "-" : r.worker_id);
+      if (r.detail.contains("summary"))
+        out << "  " << r.detail["summary"].get<std::string>();
+      else if (r.detail.contains("reason"))
+        out << "  " << r.detail["reason"].dump();
+      else if (r.detail.contains("message"))
+        out << "  " << r.detail["message"].get<std::string>();
+      else if (r.detail.contains("type"))
+        out << "  " << r.detail["type"].get<std::string>() << " -> "
+            << r.detail.value("state", "");
+      out << "\n";
+    }
+  }
+  return 0;
+}
+
+int entitlements(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
+  if (a.worker_id.empty()) {
+    err << "entitlements needs --worker ID\n";
+    return 2;
+  }
+  auto store = Store::open_read_only(c.state_path);
+  auto rows = store->entitlements(a.worker_id);
+  Json arr = Json::array();
+  for (const auto& r : rows) {
+    Json j{{"entitlement", r.entitlement}, {"allocated_at", format_time(r.allocated_at)}};
+    if (r.released_at) j["released_at"] = format_time(*r.released_at);
+    arr.push_back(j);
+    if (!a.json)
+      out << std::left << std::setw(28) << r.entitlement << " allocated "
+          << format_time(r.allocated_at)
+          << (r.released_at ? "  released " + format_time(*r.released_at) + "  -> retrieve" : "")
+          << "\n";
+  }
+  if (a.json) out << arr.dump(2) << "\n";
+  if (rows.empty() && !a.json) out << "no entitlements recorded for worker " << a.worker_id << "\n";
+  return 0;
+}
+
+int accounts(const Config& c, const Args& a, std::ostream& out) {
+  auto store = Store::open_read_only(c.state_path);
+  Json arr = Json::array();
+  for (const auto& r : store->accounts()) {
+    const Account& x = r.applied.username.empty() ? r.planned : r.applied;
+    Json j{{"worker_id", r.planned.worker_id}, {"username", r.planned.username},
+           {"dn", x.dn},
+           {"exists", x.exists},
+           {"enabled", x.enabled},
+           {"groups", r.applied.groups}};
+    arr.push_back(j);
+    if (!a.json)
+      out << std::left << std::setw(10) << r.planned.worker_id << std::setw(16)
+          << r.planned.username << (x.exists ? (x.enabled ? "enabled " : "locked  ") : "deleted ")
+          << x.dn << "\n";
+  }
+  if (a.json) out << arr.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace prov::cli

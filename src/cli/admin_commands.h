@@ -1,0 +1,31 @@
+#pragma once
+// provisionctl commands that read or decide on the state database.
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "prov/config.h"
+
+namespace prov::cli {
+
+struct Args {
+  std::vector<std::string> positional;
+  bool json = false;
+  bool all = false;
+  std::string worker_id;
+  std::string worker_file;
+  int limit = 50;
+};
+
+int status(const Config& c, const Args& a, std::ostream& out);
+int plan(const Config& c, const Args& a, std::ostream& out);
+int held(const Config& c, const Args& a, std::ostream& out);
+int failed(const Config& c, const Args& a, std::ostream& out);
+int approve(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
+int reject(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
+int retry(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
+int audit(const Config& c, const Args& a, std::ostream& out);
+int entitlements(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
+int accounts(const Config& c, const Args& a, std::ostream& out);
+
+}  // namespace prov::cli

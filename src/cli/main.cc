@@ -1,0 +1,144 @@
+// provisionctl: the admin's view of provisiond's state — validate and test policies, explain a
+// worker, preview a plan, decide on held operations, read the audit trail.
+#include <fstream>
+#include <iostream>
+
+#include "cli/admin_commands.h"
+#include "cli/policy_commands.h"
+#include "prov/config.h"
+#include "prov/store.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: provisionctl [--config FILE] COMMAND [options]
+
+commands:
+  status                         state database summary
+  policy validate PATH           check a policy file or folder (exit 1 on errors)
+  policy test PATH [--tests DIR] run the policy's test cases
+  explain --worker FILE.json     why a worker gets what it gets (or --worker-id ID)
+  plan [--worker-id ID]          what the current HR state and policy would change (no writes)
+  accounts                       accounts provisiond manages
+  held                           operations held by the mass-change brake
+  approve ID... | --all          release held operations
+  reject ID... | --all           drop held operations
+  failed                         operations that failed permanently
+  retry ID... | --all            re-drive failed operations
+  audit [--worker-id ID]         the audit trail (newest last)
+  entitlements --worker-id ID    licences and hardware allocated / to retrieve
+
+options: --json  --limit N  --version
+config: --config FILE, else $PROVISIOND_CONFIG, else /etc/provisiond/provisiond.yaml
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace prov;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string config_path;
+  if (const char* env = std::getenv("PROVISIOND_CONFIG")) config_path = env;
+  cli::Args a;
+  std::vector<std::string> rest;  // arguments passed through to policy commands
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& s = args[i];
+    if (s == "--version") {
+      std::cout << "provisionctl " << PROV_VERSION << "\n";
+      return 0;
+    } else if (s == "--help" || s == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (s == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else if (s == "--json") {
+      a.json = true;
+      rest.push_back(s);
+    } else if (s == "--all") {
+      a.all = true;
+    } else if ((s == "--worker-id" || s == "--worker") && i + 1 < args.size()) {
+      (s == "--worker" ? a.worker_file : a.worker_id) = args[++i];
+    } else if (s == "--limit" && i + 1 < args.size()) {
+      a.limit = std::atoi(args[++i].c_str());
+    } else {
+      a.positional.push_back(s);
+      rest.push_back(s);
+    }
+  }
+  if (a.positional.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string cmd = a.positional.front();
+  a.positional.erase(a.positional.begin());
+  rest.erase(std::find(rest.begin(), rest.end(), cmd));
+
+  if (cmd == "policy") {
+    if (rest.empty()) {
+      std::cerr << "policy: validate or test?\n";
+      return 2;
+    }
+    std::string sub = rest.front();
+    rest.erase(rest.begin());
+    if (sub == "validate") return cmd_policy_validate(rest, std::cout, std::cerr);
+    if (sub == "test") return cmd_policy_test(rest, std::cout, std::cerr);
+    std::cerr << "policy: unknown subcommand " << sub << "\n";
+    return 2;
+  }
+  if (config_path.empty()) config_path = "/etc/provisiond/provisiond.yaml";
+
+  try {
+    if (cmd == "explain" && !a.worker_file.empty()) {
+      // A worker from a file needs only the policy; the config names it.
+      Config c = load_config(config_path);
+      std::ifstream in(a.worker_file);
+      if (!in) {
+        std::cerr << "explain: cannot read " << a.worker_file << "\n";
+        return 2;
+      }
+      Json w;
+      try {
+        w = Json::parse(in);
+      } catch (const Json::exception& e) {
+        std::cerr << "explain: " << a.worker_file << " is not valid JSON: " << e.what() << "\n";
+        return 2;
+      }
+      if (w.contains("worker") && w["worker"].is_object()) w = w["worker"];  // a whole event
+      return cmd_explain(w, c.policy_path, a.json, std::cout, std::cerr);
+    }
+    Config c = load_config(config_path);
+    if (cmd == "explain") {
+      if (a.worker_id.empty()) {
+        std::cerr << "explain needs --worker FILE.json or --worker-id ID\n";
+        return 2;
+      }
+      auto store = Store::open_read_only(c.state_path);
+      auto w = store->worker(a.worker_id);
+      if (!w) {
+        std::cerr << "explain: no worker " << a.worker_id << " in " << c.state_path << "\n";
+        return 1;
+      }
+      return cmd_explain(w->record, c.policy_path, a.json, std::cout, std::cerr);
+    }
+    if (cmd == "status") return cli::status(c, a, std::cout);
+    if (cmd == "plan") return cli::plan(c, a, std::cout);
+    if (cmd == "accounts") return cli::accounts(c, a, std::cout);
+    if (cmd == "held") return cli::held(c, a, std::cout);
+    if (cmd == "failed") return cli::failed(c, a, std::cout);
+    if (cmd == "approve") return cli::approve(c, a, std::cout, std::cerr);
+    if (cmd == "reject") return cli::reject(c, a, std::cout, std::cerr);
+    if (cmd == "retry") return cli::retry(c, a, std::cout, std::cerr);
+    if (cmd == "audit") return cli::audit(c, a, std::cout);
+    if (cmd == "entitlements") return cli::entitlements(c, a, std::cout, std::cerr);
+  } catch (const ConfigError& e) {
+    std::cerr << "provisionctl: config error: " << e.what() << "\n";
+    return 1;
+  } catch (const PolicyLoadError& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << "\n";
+    return 1;
+  } catch (const StoreError& e) {
+    std::cerr << "provisionctl: state database: " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "provisionctl: unknown command " << cmd << "\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,276 @@
+#include "prov/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "prov/crypto.h"
+
+namespace prov {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string where(const YAML::Node& n) {
+  auto m = n.Mark();
+  if (m.line < 0) return {};
+  return " (line " + std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1) + ")";
+}
+
+[[noreturn]] void fail(const std::string& key, const std::string& problem,
+                       const YAML::Node& at = YAML::Node()) {
+  throw ConfigError(key + ": " + problem + (at.IsDefined() ? where(at) : ""));
+}
+
+// Rejects keys we do not know: a typo must not silently become a default.
+void check_keys(const YAML::Node& map, const std::string& prefix,
+                const std::set<std::string>& known) {
+  if (!map.IsDefined() || map.IsNull()) return;
+  if (!map.IsMap()) fail(prefix, "must be a mapping", map);
+  for (const auto& kv : map) {
+    auto k = kv.first.as<std::string>();
+    if (!known.count(k)) {
+      std::string list;
+      for (const auto& s : known) list += (list.empty() ? "" : ", ") + s;
+      fail(prefix.empty() ? k : prefix + "." + k, "unknown key (known here: " + list + ")",
+           kv.first);
+    }
+  }
+}
+
+template <class T>
+T get(const YAML::Node& parent, const std::string& key, const std::string& path, T fallback) {
+  YAML::Node n = parent[key];
+  if (!n.IsDefined() || n.IsNull()) return fallback;
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    fail(path, "has the wrong type", n);
+  }
+}
+
+fs::path resolve(const fs::path& base, const std::string& p) {
+  if (p.empty()) return {};
+  fs::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+}  // namespace
+
+std::string read_secret(const std::string& key, const fs::path& path,
+                        const std::string& credential_name) {
+  fs::path file = path;
+  if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+      creds && !credential_name.empty() && fs::exists(fs::path(creds) / credential_name)) {
+    file = fs::path(creds) / credential_name;  // systemd LoadCredential= wins
+  }
+  if (file.empty()) throw ConfigError(key + ": no secret file given");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(key + ": cannot read secret file " + file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (s.empty()) throw ConfigError(key + ": secret file " + file.string() + " is empty");
+  return s;
+}
+
+namespace {
+
+// Standard Webhooks: a secret written as whsec_<base64> is the base64 of the key bytes.
+std::string webhook_key(const std::string& key, const std::string& text) {
+  if (text.rfind("whsec_", 0) == 0) {
+    auto raw = base64_decode(text.substr(6));
+    if (!raw) throw ConfigError(key + ": whsec_ secret is not valid base64");
+    return *raw;
+  }
+  return text;
+}
+
+void validate_listen(const std::string& key, const std::string& v) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) fail(key, "must be host:port, got '" + v + "'");
+  const std::string port = v.substr(colon + 1);
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end || p < 0 || p > 65535) fail(key, "invalid port '" + port + "'");
+}
+
+std::chrono::seconds parse_duration(const std::string& key, const std::string& text) {
+  if (text.empty()) fail(key, "empty duration");
+  char* end = nullptr;
+  long n = std::strtol(text.c_str(), &end, 10);
+  std::string unit(end);
+  if (n < 0 || end == text.c_str()) fail(key, "invalid duration '" + text + "' (e.g. 30s, 15m, 1h, 1d)");
+  if (unit.empty() || unit == "s") return std::chrono::seconds(n);
+  if (unit == "m") return std::chrono::minutes(n);
+  if (unit == "h") return std::chrono::hours(n);
+  if (unit == "d") return std::chrono::hours(24 * n);
+  fail(key, "invalid duration unit '" + unit + "' (use s, m, h or d)");
+}
+
+}  // namespace
+
+Config load_config(const fs::path& file) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::BadFile&) {
+    throw ConfigError("cannot read config file " + file.string());
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  if (!root.IsMap()) throw ConfigError(file.string() + ": the config must be a YAML mapping");
+  const fs::path base = fs::absolute(file).parent_path();
+  Config c;
+  c.file = fs::absolute(file);
+
+  check_keys(root, "", {"state", "hr", "policy", "directory", "admin", "log", "engine", "safety",
+                        "executor"});
+
+  // state
+  YAML::Node state = root["state"];
+  check_keys(state, "state", {"path"});
+  std::string state_path = get<std::string>(state, "path", "state.path", "");
+  if (state_path.empty()) fail("state.path", "is required (the SQLite state database)");
+  c.state_path = resolve(base, state_path);
+
+  // hr
+  YAML::Node hr = root["hr"];
+  check_keys(hr, "hr", {"webhook", "mapping_file", "sources"});
+  YAML::Node wh = hr["webhook"];
+  check_keys(wh, "hr.webhook", {"listen", "secret_file", "extra_secret_files", "tls", "tolerance_s",
+                                "max_body_bytes", "request_timeout_ms", "inbox_high_water"});
+  c.webhook.listen = get<std::string>(wh, "listen", "hr.webhook.listen", c.webhook.listen);
+  validate_listen("hr.webhook.listen", c.webhook.listen);
+  std::string secret_file = get<std::string>(wh, "secret_file", "hr.webhook.secret_file", "");
+  c.webhook.secret = webhook_key(
+      "hr.webhook.secret_file",
+      read_secret("hr.webhook.secret_file", resolve(base, secret_file), "webhook.secret"));
+  if (wh["extra_secret_files"].IsDefined()) {
+    if (!wh["extra_secret_files"].IsSequence())
+      fail("hr.webhook.extra_secret_files", "must be a list of files", wh["extra_secret_files"]);
+    for (const auto& f : wh["extra_secret_files"])
+      c.webhook.extra_secrets.push_back(webhook_key(
+          "hr.webhook.extra_secret_files",
+          read_secret("hr.webhook.extra_secret_files", resolve(base, f.as<std::string>()), "")));
+  }
+  YAML::Node wtls = wh["tls"];
+  check_keys(wtls, "hr.webhook.tls", {"cert_file", "key_file"});
+  if (wtls.IsDefined()) {
+    c.webhook.tls_cert_file =
+        resolve(base, get<std::string>(wtls, "cert_file", "hr.webhook.tls.cert_file", ""));
+    c.webhook.tls_key_file =
+        resolve(base, get<std::string>(wtls, "key_file", "hr.webhook.tls.key_file", ""));
+    if (c.webhook.tls_cert_file.empty() != c.webhook.tls_key_file.empty())
+      fail("hr.webhook.tls", "cert_file and key_file must be given together", wtls);
+  }
+  c.webhook.tolerance_s = get<int>(wh, "tolerance_s", "hr.webhook.tolerance_s", 300);
+  if (c.webhook.tolerance_s <= 0) fail("hr.webhook.tolerance_s", "must be > 0");
+  c.webhook.max_body_bytes =
+      get<std::size_t>(wh, "max_body_bytes", "hr.webhook.max_body_bytes", 1 << 20);
+  if (c.webhook.max_body_bytes < 256) fail("hr.webhook.max_body_bytes", "must be >= 256");
+  c.webhook.request_timeout_ms =
+      get<int>(wh, "request_timeout_ms", "hr.webhook.request_timeout_ms", 10000);
+  c.webhook.inbox_high_water =
+      get<std::size_t>(wh, "inbox_high_water", "hr.webhook.inbox_high_water", 100000);
+  std::string mapping = get<std::string>(hr, "mapping_file", "hr.mapping_file", "");
+  if (!mapping.empty()) {
+    c.mapping_file = resolve(base, mapping);
+    if (!fs::exists(c.mapping_file))
+      fail("hr.mapping_file", "file not found: " + c.mapping_file.string());
+  }
+
+  // policy
+  YAML::Node pol = root["policy"];
+  check_keys(pol, "policy", {"path"});
+  std::string ppath = get<std::string>(pol, "path", "policy.path", "");
+  if (ppath.empty()) fail("policy.path", "is required (a policy file or a folder of *.yaml)");
+  c.policy_path = resolve(base, ppath);
+  if (!fs::exists(c.policy_path)) fail("policy.path", "not found: " + c.policy_path.string());
+
+  // directory
+  YAML::Node dir = root["directory"];
+  if (!dir.IsDefined()) fail("directory", "is required");
+  check_keys(dir, "directory",
+             {"type", "url", "start_tls", "bind_dn", "password_file", "base_dn", "tls",
+              "groups_ou", "lock_method", "password_dir", "upn_suffix", "timeout_ms",
+              "pipeline_window"});
+  auto& d = c.directory;
+  d.type = get<std::string>(dir, "type", "directory.type", "ldap");
+  d.url = get<std::string>(dir, "url", "directory.url", "");
+  if (d.url.rfind("ldap://", 0) != 0 && d.url.rfind("ldaps://", 0) != 0)
+    fail("directory.url", "must start with ldap:// or ldaps://, got '" + d.url + "'");
+  d.start_tls = get<bool>(dir, "start_tls", "directory.start_tls", false);
+  d.bind_dn = get<std::string>(dir, "bind_dn", "directory.bind_dn", "");
+  if (d.bind_dn.empty()) fail("directory.bind_dn", "is required");
+  d.password = read_secret("directory.password_file",
+                           resolve(base, get<std::string>(dir, "password_file",
+                                                          "directory.password_file", "")),
+                           "bind.secret");
+  d.base_dn = get<std::string>(dir, "base_dn", "directory.base_dn", "");
+  if (d.base_dn.empty()) fail("directory.base_dn", "is required");
+  YAML::Node tls = dir["tls"];
+  check_keys(tls, "directory.tls", {"ca_file", "verify", "mode"});
+  d.tls.ca_file = resolve(base, get<std::string>(tls, "ca_file", "directory.tls.ca_file", ""));
+  if (!d.tls.ca_file.empty() && !fs::exists(d.tls.ca_file))
+    fail("directory.tls.ca_file", "file not found: " + d.tls.ca_file);
+  d.tls.verify = get<bool>(tls, "verify", "directory.tls.verify", true);
+  std::string derived_mode = d.url.rfind("ldaps://", 0) == 0 ? "ldaps"
+                             : d.start_tls                   ? "starttls"
+                                                             : "";
+  d.tls.mode = get<std::string>(tls, "mode", "directory.tls.mode", derived_mode);
+  if (d.tls.mode.empty())
+    fail("directory.url",
+         "plain ldap:// without TLS; set directory.start_tls: true, use ldaps://, or set "
+         "directory.tls.mode: none to accept an unencrypted connection");
+  if (d.tls.mode != "ldaps" && d.tls.mode != "starttls" && d.tls.mode != "none")
+    fail("directory.tls.mode", "must be ldaps, starttls or none");
+  d.groups_ou = get<std::string>(dir, "groups_ou", "directory.groups_ou", d.groups_ou);
+  d.lock_method = get<std::string>(dir, "lock_method", "directory.lock_method", d.lock_method);
+  d.password_dir = resolve(base, get<std::string>(dir, "password_dir", "directory.password_dir", ""));
+  d.upn_suffix = get<std::string>(dir, "upn_suffix", "directory.upn_suffix", "");
+  d.timeout_ms = get<int>(dir, "timeout_ms", "directory.timeout_ms", d.timeout_ms);
+  d.pipeline_window = get<int>(dir, "pipeline_window", "directory.pipeline_window", d.pipeline_window);
+  if (d.pipeline_window < 1 || d.pipeline_window > 1024)
+    fail("directory.pipeline_window", "must be between 1 and 1024");
+
+  // admin, log, engine
+  YAML::Node admin = root["admin"];
+  check_keys(admin, "admin", {"listen"});
+  c.admin_listen = get<std::string>(admin, "listen", "admin.listen", c.admin_listen);
+  validate_listen("admin.listen", c.admin_listen);
+  YAML::Node logn = root["log"];
+  check_keys(logn, "log", {"level", "format"});
+  c.log_level = get<std::string>(logn, "level", "log.level", c.log_level);
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+  if (!levels.count(c.log_level)) fail("log.level", "must be one of trace, debug, info, warn, error");
+  c.log_format = get<std::string>(logn, "format", "log.format", c.log_format);
+  if (c.log_format != "json" && c.log_format != "text") fail("log.format", "must be json or text");
+  YAML::Node engine = root["engine"];
+  check_keys(engine, "engine", {"timezone"});
+  c.timezone = get<std::string>(engine, "timezone", "engine.timezone", c.timezone);
+
+  // safety brake and executor
+  YAML::Node safety = root["safety"];
+  check_keys(safety, "safety", {"max_destructive", "max_destructive_percent", "window"});
+  c.safety.max_destructive = get<int>(safety, "max_destructive", "safety.max_destructive", 50);
+  c.safety.max_destructive_percent =
+      get<double>(safety, "max_destructive_percent", "safety.max_destructive_percent", 5.0);
+  if (safety["window"].IsDefined())
+    c.safety.window = parse_duration("safety.window", safety["window"].as<std::string>());
+  YAML::Node ex = root["executor"];
+  check_keys(ex, "executor", {"retry_initial_ms", "retry_max_ms", "max_attempts"});
+  c.executor.retry_initial_ms = get<int>(ex, "retry_initial_ms", "executor.retry_initial_ms", 500);
+  c.executor.retry_max_ms = get<int>(ex, "retry_max_ms", "executor.retry_max_ms", 60000);
+  c.executor.max_attempts = get<int>(ex, "max_attempts", "executor.max_attempts", 0);
+  if (c.executor.retry_initial_ms <= 0 || c.executor.retry_max_ms < c.executor.retry_initial_ms)
+    fail("executor.retry_max_ms", "must be >= executor.retry_initial_ms > 0");
+  return c;
+}
+
+}  // namespace prov

@@ -1,0 +1,181 @@
+// provisiond: wires the pieces together and owns process concerns (arguments, signals, systemd
+// notification, orderly shutdown). All provisioning logic lives in the engine.
+#include <signal.h>
+
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "admin/admin.h"
+#include "daemon/notify.h"
+#include "daemon/policy_watch.h"
+#include "hr/webhook.h"
+#include "prov/config.h"
+#include "prov/connector.h"
+#include "prov/engine.h"
+#include "prov/log.h"
+#include "prov/policy.h"
+#include "prov/store.h"
+
+namespace {
+
+void usage(std::ostream& out) {
+  out << "usage: provisiond --config FILE [--check-config] [--now RFC3339]\n"
+         "       provisiond --version\n"
+         "  --config FILE    configuration (see docs/configuration.md)\n"
+         "  --check-config   validate config and policy, print a summary, exit 0 or 1\n"
+         "  --now TIME       start the clock at TIME (testing effective dates only)\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace prov;
+  std::string config_path;
+  bool check_only = false;
+  std::optional<TimePoint> start_at;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--version") {
+      std::cout << "provisiond " << PROV_VERSION << "\n";
+      return 0;
+    } else if (a == "--help" || a == "-h") {
+      usage(std::cout);
+      return 0;
+    } else if (a == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else if (a == "--now" && i + 1 < argc) {
+      start_at = parse_time(argv[++i]);
+      if (!start_at) {
+        std::cerr << "provisiond: --now: not an RFC 3339 time: " << argv[i] << "\n";
+        return 2;
+      }
+    } else {
+      std::cerr << "provisiond: unknown argument: " << a << "\n";
+      usage(std::cerr);
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    usage(std::cerr);
+    return 2;
+  }
+
+  Config config;
+  std::shared_ptr<const Policy> policy;
+  ConnectorRegistry registry;
+  register_builtin_connectors(registry);
+  std::unique_ptr<DirectoryConnector> connector;
+  try {
+    config = load_config(config_path);
+    policy = Policy::load(config.policy_path);
+    connector = registry.create(config.directory);
+  } catch (const ConfigError& e) {
+    std::cerr << "provisiond: config error: " << e.what() << "\n";
+    return 1;
+  } catch (const PolicyLoadError& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << "\n";
+    std::cerr << "provisiond: policy " << config.policy_path.string() << " is invalid ("
+              << e.diagnostics().size() << " problem(s))\n";
+    return 1;
+  }
+  if (check_only) {
+    std::cout << "config ok: " << config.file.string() << "\n"
+              << "  state:     " << config.state_path.string() << "\n"
+              << "  webhook:   " << config.webhook.listen << "\n"
+              << "  directory: " << config.directory.type << " " << config.directory.url
+              << " (tls " << config.directory.tls.mode
+              << (config.directory.tls.verify ? ", verified" : ", NOT verified") << ")\n"
+              << "  policy:    " << config.policy_path.string() << " (" << policy->managed_groups().size()
+              << " managed groups)\n";
+    return 0;
+  }
+
+  log::init(config.log_level, config.log_format);
+  if (!config.directory.tls.verify)
+    log::warn("directory.tls.verify is false: the directory's certificate is NOT checked; "
+              "anyone on the path can impersonate it");
+  if (config.directory.tls.mode == "none")
+    log::warn("directory.tls.mode is none: bind password and personal data cross the network "
+              "unencrypted");
+
+  // Signals are taken synchronously by this thread; every other thread inherits the block.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<Clock> clock;
+  if (start_at) {
+    clock = std::make_unique<OffsetClock>(*start_at);
+    log::warn("clock overridden with --now", {{"now", format_time(clock->now())}});
+  } else {
+    clock = std::make_unique<SystemClock>();
+  }
+
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<InboxWriter> inbox;
+  std::unique_ptr<HttpServer> webhook, admin;
+  std::jthread engine_thread;
+  try {
+    std::filesystem::create_directories(config.state_path.parent_path());
+    store = Store::open(config.state_path);
+    engine = std::make_unique<Engine>(*store, connector.get(), *clock, config, policy);
+    Engine* eng = engine.get();
+    inbox = InboxWriter::start(config.state_path, config.webhook.inbox_high_water,
+                               [eng] { eng->wake(); });
+    std::shared_ptr<const SourceMapping> mapping;
+    if (!config.mapping_file.empty()) {
+      auto m = SourceMapping::load(config.mapping_file);
+      if (!m.ok()) throw ConfigError("hr.mapping_file: " + m.error().message);
+      mapping = std::make_shared<const SourceMapping>(std::move(m.value()));
+    }
+    webhook = HttpServer::start(webhook_server_options(config.webhook),
+                                make_webhook_handler(config.webhook, *inbox, *clock, mapping));
+    HttpServerOptions admin_opts;
+    admin_opts.listen = config.admin_listen;
+    admin = HttpServer::start(
+        admin_opts, make_admin_handler({[eng] { return eng->health(); }, config.state_path}));
+    engine_thread = std::jthread([eng](std::stop_token st) { eng->run(st); });
+  } catch (const std::exception& e) {
+    log::error("start-up failed", {{"error", e.what()}});
+    return 1;
+  }
+  log::info("provisiond started", {{"webhook", config.webhook.listen},
+                                   {"webhook_port", std::to_string(webhook->port())},
+                                   {"admin", config.admin_listen},
+                                   {"admin_port", std::to_string(admin->port())},
+                                   {"directory", config.directory.url},
+                                   {"state", config.state_path.string()}});
+  sd_notify_state("READY=1");
+
+  PolicyWatch watch(config.policy_path);
+  timespec tick{1, 0};
+  for (;;) {
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      break;
+    }
+    if (sig == SIGHUP || watch.changed()) {
+      if (auto p = watch.reload(sig == SIGHUP ? "SIGHUP" : "file changed")) engine->set_policy(p);
+    }
+  }
+  sd_notify_state("STOPPING=1");
+  // Stop taking events first, then commit what was accepted, then let the engine finish its
+  // current transaction.
+  webhook->stop();
+  inbox->stop();
+  engine_thread.request_stop();
+  engine_thread.join();
+  admin->stop();
+  log::info("provisiond stopped");
+  return 0;
+}

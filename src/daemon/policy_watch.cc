@@ -1,0 +1,57 @@
+#include "daemon/policy_watch.h"
+
+#include <system_error>
+
+#include "prov/log.h"
+#include "prov/metrics.h"
+
+namespace prov {
+namespace fs = std::filesystem;
+
+PolicyWatch::PolicyWatch(fs::path path) : path_(std::move(path)), last_(fingerprint()) {}
+
+std::string PolicyWatch::fingerprint() const {
+  std::string fp;
+  std::error_code ec;
+  auto add = [&](const fs::path& p) {
+    auto t = fs::last_write_time(p, ec);
+    auto size = fs::file_size(p, ec);
+    fp += p.string() + ":" + std::to_string(t.time_since_epoch().count()) + ":" +
+          std::to_string(size) + ";";
+  };
+  if (fs::is_directory(path_, ec)) {
+    for (fs::recursive_directory_iterator it(path_, ec), end; it != end; it.increment(ec)) {
+      auto ext = it->path().extension();
+      if (it->is_regular_file(ec) && (ext == ".yaml" || ext == ".yml")) add(it->path());
+    }
+  } else {
+    add(path_);
+  }
+  return fp;
+}
+
+bool PolicyWatch::changed() {
+  auto now = fingerprint();
+  if (now == last_) return false;
+  last_ = now;
+  return true;
+}
+
+std::shared_ptr<const Policy> PolicyWatch::reload(const std::string& why) {
+  last_ = fingerprint();
+  try {
+    auto p = Policy::load(path_);
+    log::info("policy loaded", {{"path", path_.string()}, {"why", why}, {"digest", p->digest()}});
+    Metrics::global().inc("provisiond_policy_reloads_total", {{"result", "ok"}});
+    return p;
+  } catch (const PolicyLoadError& e) {
+    for (const auto& d : e.diagnostics())
+      log::error("policy rejected; the running policy stays in force", {{"error", d.to_string()}});
+  } catch (const std::exception& e) {
+    log::error("policy rejected; the running policy stays in force", {{"error", e.what()}});
+  }
+  Metrics::global().inc("provisiond_policy_reloads_total", {{"result", "rejected"}});
+  return nullptr;
+}
+
+}  // namespace prov

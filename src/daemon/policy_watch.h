@@ -1,0 +1,26 @@
+#pragma once
+// Hot reload: the policy is re-read on SIGHUP or when a policy file changes. An invalid policy is
+// logged with file:line:column and the running one stays in force.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "prov/policy.h"
+
+namespace prov {
+
+class PolicyWatch {
+ public:
+  explicit PolicyWatch(std::filesystem::path path);
+  // True when a policy file was added, removed or modified since the last call.
+  bool changed();
+  // Loads the policy; nullptr (and the errors logged) when it is invalid.
+  std::shared_ptr<const Policy> reload(const std::string& why);
+
+ private:
+  std::string fingerprint() const;
+  std::filesystem::path path_;
+  std::string last_;
+};
+
+}  // namespace prov

@@ -1,0 +1,435 @@
+#include "prov/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "lifecycle.h"
+#include "prov/fault.h"
+#include "prov/log.h"
+#include "prov/metrics.h"
+
+namespace prov {
+namespace {
+
+constexpr int kBrakePercentFloor = 10;  // the percent rule needs a few changes to mean anything
+
+double seconds_between(TimePoint a, TimePoint b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+AuditRecord audit_of(const std::string& action, const std::string& worker_id,
+                     const std::string& event_id, TimePoint at, Json detail = Json::object()) {
+  AuditRecord r;
+  r.at = at;
+  r.action = action;
+  r.worker_id = worker_id;
+  r.event_id = event_id;
+  r.detail = std::move(detail);
+  return r;
+}
+
+}  // namespace
+
+Engine::Engine(Store& store, DirectoryConnector* connector, const Clock& clock, Config config,
+               std::shared_ptr<const Policy> policy)
+    : store_(store),
+      connector_(connector),
+      clock_(clock),
+      config_(std::move(config)),
+      policy_(std::move(policy)) {}
+
+Engine::~Engine() = default;
+
+void Engine::set_policy(std::shared_ptr<const Policy> policy) {
+  {
+    std::lock_guard l(policy_mu_);
+    policy_ = std::move(policy);
+  }
+  replan_requested_ = true;
+  wake();
+}
+
+std::shared_ptr<const Policy> Engine::policy() const {
+  std::lock_guard l(policy_mu_);
+  return policy_;
+}
+
+void Engine::wake() {
+  {
+    std::lock_guard l(wake_mu_);
+    woken_ = true;
+  }
+  wake_cv_.notify_all();
+}
+
+bool Engine::step() {
+  bool worked = false;
+  if (replan_requested_.exchange(false)) {
+    replan_all();
+    worked = true;
+  }
+  worked |= apply_pending_events() > 0;
+  worked |= apply_due() > 0;
+  worked |= execute_batch() > 0;
+  auto c = store_.counts();
+  auto& m = Metrics::global();
+  m.set("provisiond_inbox_depth", {}, static_cast<double>(c.inbox_pending));
+  m.set("provisiond_outbox_depth", {{"status", "pending"}}, static_cast<double>(c.ops_pending));
+  m.set("provisiond_outbox_depth", {{"status", "held"}}, static_cast<double>(c.ops_held));
+  m.set("provisiond_outbox_depth", {{"status", "failed"}}, static_cast<double>(c.ops_failed));
+  return worked;
+}
+
+void Engine::run(std::stop_token stop) {
+  std::stop_callback on_stop(stop, [this] { wake(); });
+  while (!stop.stop_requested()) {
+    bool worked = false;
+    try {
+      worked = step();
+    } catch (const std::exception& e) {
+      // A store failure (disk full, locked too long) must not kill the daemon silently: log,
+      // back off, retry; nothing was committed for the failed step.
+      log::error("engine step failed", {{"error", e.what()}});
+    }
+    if (worked) continue;
+    auto next = next_wakeup();
+    std::unique_lock l(wake_mu_);
+    auto limit = clock_.now() + std::chrono::seconds(1);  // also notices CLI approvals
+    if (next && *next < limit) limit = *next;
+    auto wait = std::max<std::chrono::milliseconds>(limit - clock_.now(),
+                                                    std::chrono::milliseconds(1));
+    wake_cv_.wait_for(l, stop, wait, [this] { return woken_; });
+    woken_ = false;
+  }
+}
+
+std::optional<TimePoint> Engine::next_wakeup() {
+  std::optional<TimePoint> t = store_.next_schedule_at();
+  if (auto r = store_.next_retry_at(); r && (!t || *r < *t)) t = r;
+  return t;
+}
+
+int Engine::apply_pending_events(int limit) {
+  auto rows = store_.pending_events(limit);
+  for (const auto& row : rows) {
+    store_.transaction([&] { apply_event(row); });
+    PROV_FAULT_POINT("after_event_commit");
+  }
+  return static_cast<int>(rows.size());
+}
+
+int Engine::apply_due(int limit) {
+  const auto now = clock_.now();
+  int n = 0;
+  for (const auto& row : store_.due_events(now, limit)) {
+    store_.transaction([&] {
+      InboxRow r = row;
+      r.status = EventStatus::Pending;
+      apply_event(r);
+    });
+    ++n;
+  }
+  for (const auto& s : store_.due_schedules(now)) {
+    store_.transaction([&] {
+      store_.remove_schedule(s.id);
+      plan_worker(s.worker_id, false, "schedule:" + s.reason);
+    });
+    ++n;
+  }
+  return n;
+}
+
+void Engine::apply_event(const InboxRow& row) {
+  const HrEvent& e = row.event;
+  const auto now = clock_.now();
+  const log::Fields ids{{"event_id", e.event_id}, {"worker_id", e.worker_id}};
+  // Future events wait in the inbox; a hire is applied at once so the pre-hire account can
+  // appear before the start date (the lifecycle decides from hireDate).
+  if (e.effective_at > now && e.type != EventType::Hire && row.status != EventStatus::Scheduled) {
+    store_.set_event_status(row.id, EventStatus::Scheduled, "effective " + format_time(e.effective_at));
+    store_.audit(audit_of("event.scheduled", e.worker_id, e.event_id, now,
+                          {{"effective_at", format_time(e.effective_at)}}));
+    log::info("event scheduled", ids);
+    return;
+  }
+  auto existing = store_.worker(e.worker_id);
+  if (existing && e.effective_at < existing->last_effective_at) {
+    std::string note = "effective " + format_time(e.effective_at) + " is older than " +
+                       format_time(existing->last_effective_at) + " already applied";
+    store_.set_event_status(row.id, EventStatus::Stale, note);
+    store_.audit(audit_of("event.stale", e.worker_id, e.event_id, now, {{"reason", note}}));
+    Metrics::global().inc("provisiond_events_stale_total");
+    log::info("stale event ignored", ids);
+    return;
+  }
+  Worker w = existing.value_or(Worker{});
+  LifecycleState before = w.state;
+  apply_event_to_worker(w, e);
+  // An early-applied future hire must not make a correction dated before the start look stale.
+  w.last_effective_at = std::min(e.effective_at, std::max(now, w.last_effective_at));
+  store_.put_worker(w);
+  store_.set_event_status(row.id, EventStatus::Applied, "");
+  store_.audit(audit_of("event.applied", e.worker_id, e.event_id, now,
+                        {{"type", to_string(e.type)},
+                         {"state_before", existing ? to_string(before) : "new"},
+                         {"state", to_string(w.state)}}));
+  Metrics::global().observe("provisiond_event_apply_seconds", {{"type", std::string(to_string(e.type))}},
+                            std::max(0.0, seconds_between(e.received_at, now)));
+  log::info("event applied", {{"event_id", e.event_id}, {"worker_id", e.worker_id},
+                              {"type", std::string(to_string(e.type))}});
+  plan_worker(e.worker_id, false, e.event_id);
+}
+
+void Engine::replan_all() {
+  for (const auto& w : store_.workers())
+    store_.transaction([&] { plan_worker(w.worker_id, false, "policy-reload"); });
+  log::info("re-planned every worker after a policy change");
+}
+
+std::vector<WorkerPlan> Engine::plan_all() {
+  std::vector<WorkerPlan> out;
+  for (const auto& w : store_.workers()) out.push_back(plan_worker(w.worker_id, true));
+  return out;
+}
+
+WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
+                               const std::string& event_id) {
+  WorkerPlan result;
+  result.worker_id = worker_id;
+  auto worker = store_.worker(worker_id);
+  if (!worker) return result;
+  auto pol = policy();
+  const auto now = clock_.now();
+  auto row = store_.account(worker_id);
+  std::optional<Account> known;
+  if (row) known = row->planned;
+
+  bool lookup_failed = false;
+  EvalContext ctx;
+  ctx.now = now;
+  if (known && !known->username.empty()) ctx.existing_username = known->username;
+  ctx.is_manager = [&](const std::string& id) { return !store_.reports_of(id).empty(); };
+  ctx.username_free = [&](const std::string& name) {
+    if (auto other = store_.account_by_username(name); other && other->planned.worker_id != worker_id)
+      return false;
+    if (store_.username_reserved(name, worker_id, now)) return false;
+    if (connector_ && !dry_run) {
+      auto found = connector_->find(Anchor{Anchor::Kind::Username, name});
+      if (!found.ok()) {
+        lookup_failed = true;  // cannot tell: never guess, try again later
+        return false;
+      }
+      if (found.value() && found.value()->worker_id != worker_id) return false;
+    }
+    return true;
+  };
+  Evaluation ev = pol->evaluate(*worker, ctx);
+  LifecycleDecision decision = decide(*worker, pol->lifecycle(), now);
+  DesiredAccount desired = ev.account;
+  desired.worker_id = worker_id;
+  apply_decision(desired, decision);
+  result.state = decision.state;
+
+  const bool needs_create = desired.exists && !(known && known->exists);
+  if (needs_create && lookup_failed) {
+    result.hold_reason = "directory could not be asked whether a username is free";
+  } else if (needs_create && desired.username.empty()) {
+    result.hold_reason = ev.hold_reason.value_or("no free username");
+  }
+
+  PlanContext pctx;
+  pctx.managed_groups = pol->managed_groups();
+  if (desired.manager_worker_id) {
+    if (auto m = store_.account(*desired.manager_worker_id);
+        m && m->applied.exists && !m->applied.dn.empty())
+      pctx.manager_dn = m->applied.dn;
+  }
+  if (!result.hold_reason) result.operations = plan(desired, known, pctx);
+  if (dry_run) return result;
+
+  // Everything below is written in the caller's transaction.
+  if (decision.next_change) {
+    store_.add_schedule(worker_id, *decision.next_change, std::string(to_string(decision.state)) + " ends");
+  }
+  if (result.hold_reason) {
+    store_.add_schedule(worker_id, now + std::chrono::seconds(30), "retry username");
+    store_.audit(audit_of("worker.held", worker_id, event_id, now, {{"reason", *result.hold_reason}}));
+    log::warn("worker held", {{"worker_id", worker_id}, {"reason", *result.hold_reason}});
+    return result;
+  }
+
+  // Entitlements are bookkeeping in the store: allocated while granted, released for retrieval.
+  std::set<std::string> held_ents;
+  for (const auto& r : store_.entitlements(worker_id))
+    if (!r.released_at) held_ents.insert(r.entitlement);
+  for (const auto& ent : desired.entitlements)
+    if (!held_ents.count(ent)) {
+      store_.allocate_entitlement(worker_id, ent, now);
+      store_.audit(audit_of("entitlement.allocated", worker_id, event_id, now, {{"entitlement", ent}}));
+    }
+  for (const auto& ent : held_ents)
+    if (!desired.entitlements.count(ent)) {
+      store_.release_entitlement(worker_id, ent, now);
+      store_.audit(audit_of("entitlement.released", worker_id, event_id, now,
+                            {{"entitlement", ent}, {"action", "retrieve"}}));
+    }
+
+  if (result.operations.empty()) return result;
+  int destructive = 0;
+  for (const auto& op : result.operations)
+    if (is_destructive(op.kind) ||
+        (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to))
+      ++destructive;
+  const bool hold = destructive > 0 && !safety_allows(destructive);
+  Account planned = known.value_or(Account{});
+  planned.worker_id = worker_id;
+  for (auto& op : result.operations) {
+    bool d = is_destructive(op.kind) ||
+             (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to);
+    op.id = store_.enqueue(op, hold && d ? OpStatus::Held : OpStatus::Pending, event_id, now);
+    planned = project(planned, op);
+    AuditRecord a = audit_of(hold && d ? "op.held" : "op.planned", worker_id, event_id, now,
+                             {{"op", to_json(op)}, {"summary", describe(op)}});
+    a.op_id = op.id;
+    store_.audit(a);
+  }
+  if (!planned.username.empty()) store_.put_planned(planned);
+  if (hold) {
+    Metrics::global().inc("provisiond_brake_holds_total");
+    log::error("mass-change brake: destructive operations held for approval",
+               {{"worker_id", worker_id}, {"count", std::to_string(destructive)},
+                {"action", "provisionctl held / approve / reject"}});
+  }
+  return result;
+}
+
+bool Engine::safety_allows(int destructive_in_plan) {
+  const auto& s = config_.safety;
+  const auto now = clock_.now();
+  const auto recent = store_.destructive_since(now - s.window) + destructive_in_plan;
+  if (recent > s.max_destructive) return false;
+  const auto managed = store_.counts().accounts;
+  if (recent >= kBrakePercentFloor && managed > 0 &&
+      100.0 * static_cast<double>(recent) / static_cast<double>(managed) > s.max_destructive_percent)
+    return false;
+  return true;
+}
+
+std::chrono::milliseconds Engine::backoff(int attempts) const {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  double base = config_.executor.retry_initial_ms * std::pow(2.0, std::min(attempts, 20));
+  base = std::min(base, static_cast<double>(config_.executor.retry_max_ms));
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);  // spread retries after an outage
+  return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng)));
+}
+
+int Engine::execute_batch() {
+  if (!connector_) return 0;
+  if (!connected_) {
+    Status st = connector_->connect();
+    if (!st.ok()) {
+      auto h = st.error().retryable ? ExecutorHealth::DirectoryUnavailable
+                                    : ExecutorHealth::CredentialsRejected;
+      if (health_.exchange(h) != h) {
+        log::error(h == ExecutorHealth::CredentialsRejected
+                       ? "directory rejected the service credentials: executor stopped until fixed"
+                       : "directory unavailable: operations wait",
+                   {{"error", st.error().message}});
+      }
+      return 0;
+    }
+    connected_ = true;
+    if (health_.exchange(ExecutorHealth::Ok) != ExecutorHealth::Ok)
+      log::info("directory reachable again: executor resumed");
+  }
+  const auto now = clock_.now();
+  auto rows = store_.next_operations(now, std::max(1, config_.directory.pipeline_window));
+  if (rows.empty()) return 0;
+  std::vector<Operation> ops;
+  ops.reserve(rows.size());
+  for (auto& r : rows) {
+    Operation op = r.op;
+    // The DN is known only once the create has run: take it from what the directory confirmed.
+    if (auto acc = store_.account(op.worker_id); acc && acc->applied.exists) {
+      if (!acc->applied.dn.empty()) op.dn = acc->applied.dn;
+      if (!acc->applied.anchor.empty()) op.anchor = acc->applied.anchor;
+    }
+    r.op = op;
+    ops.push_back(std::move(op));
+  }
+  auto outcomes = connector_->apply_batch(ops);
+  PROV_FAULT_POINT("after_directory_write");
+  for (size_t i = 0; i < rows.size(); ++i) complete(rows[i], outcomes[i]);
+  return static_cast<int>(rows.size());
+}
+
+void Engine::complete(const OutboxRow& row, const Outcome& outcome) {
+  const Operation& op = row.op;
+  const auto now = clock_.now();
+  const std::string kind(to_string(op.kind));
+  auto& m = Metrics::global();
+  m.inc("provisiond_operations_total", {{"kind", kind}, {"outcome", std::string(to_string(outcome.kind))}});
+  log::Fields ids{{"op_id", std::to_string(op.id)}, {"worker_id", op.worker_id}, {"op", kind}};
+  std::vector<std::string> relink;
+  store_.transaction([&] {
+    AuditRecord a = audit_of("", op.worker_id, row.event_id, now);
+    a.op_id = op.id;
+    if (outcome.is_ok()) {
+      store_.set_op_status(op.id, OpStatus::Done, "");
+      auto acc = store_.account(op.worker_id);
+      Account applied = acc ? acc->applied : Account{};
+      applied.worker_id = op.worker_id;
+      applied = project(applied, op);
+      if (op.kind != OpKind::Delete) {
+        if (!outcome.dn.empty()) applied.dn = outcome.dn;
+        if (!outcome.anchor.empty()) applied.anchor = outcome.anchor;
+      }
+      store_.put_applied(applied);
+      if (acc) {  // keep the plan's view of DN/anchor current for later operations
+        Account planned = acc->planned;
+        planned.dn = applied.dn;
+        planned.anchor = applied.anchor;
+        store_.put_planned(planned);
+      }
+      if (op.kind == OpKind::Delete) {
+        if (auto pol = policy(); pol && pol->reserve_days() > 0)
+          store_.reserve_username(op.username, op.worker_id,
+                                  now + std::chrono::hours(24) * pol->reserve_days());
+      }
+      a.action = "op.applied";
+      a.detail = {{"op", to_json(op)}, {"dn", applied.dn}, {"already_done", outcome.already_done},
+                  {"summary", describe(op)}};
+      if (op.kind == OpKind::Create || op.kind == OpKind::Move) relink = store_.reports_of(op.worker_id);
+      ids.emplace_back("dn", applied.dn);
+      if (auto ev = store_.event(row.event_id))
+        m.observe("provisiond_event_to_directory_seconds", {{"kind", kind}},
+                  std::max(0.0, seconds_between(ev->event.received_at, now)));
+    } else if (outcome.kind == Outcome::Kind::Retryable &&
+               (config_.executor.max_attempts == 0 || row.attempts + 1 < config_.executor.max_attempts)) {
+      store_.schedule_retry(op.id, now + backoff(row.attempts), outcome.code + " " + outcome.message);
+      m.inc("provisiond_operation_retries_total", {{"kind", kind}});
+      a.action = "op.retry";
+      a.detail = {{"code", outcome.code}, {"message", outcome.message}, {"attempt", row.attempts + 1}};
+      connected_ = false;  // reconnect before the next attempt
+    } else {
+      store_.set_op_status(op.id, OpStatus::Failed, outcome.code + " " + outcome.message);
+      a.action = "op.failed";
+      a.detail = {{"code", outcome.code}, {"message", outcome.message}, {"op", to_json(op)}};
+    }
+    store_.audit(a);
+    // A manager's account now has a DN: link every report to it.
+    for (const auto& report : relink) plan_worker(report, false, "manager-linked");
+  });
+  if (outcome.is_ok())
+    log::info("operation applied", ids);
+  else {
+    ids.emplace_back("code", outcome.code);
+    ids.emplace_back("error", outcome.message);
+    log::warn(outcome.kind == Outcome::Kind::Retryable ? "operation will be retried"
+                                                       : "operation failed",
+              ids);
+  }
+}
+
+}  // namespace prov

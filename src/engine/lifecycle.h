@@ -1,0 +1,34 @@
+#pragma once
+// Lifecycle: where a worker stands in time (pre-hire, active, on leave, terminated, deleted,
+// rescinded) and what that means for the account. Derived from the worker record, the event-driven
+// base state and now — never from "which event came last" alone.
+#include <optional>
+#include <string>
+
+#include "prov/model.h"
+#include "prov/policy.h"
+
+namespace prov {
+
+// Keys the engine keeps inside Worker::record next to the HR fields.
+inline constexpr const char* kTerminatedAtKey = "_terminatedAt";  // ms since epoch
+inline constexpr const char* kHireAtKey = "_hireAt";              // ms since epoch
+
+struct LifecycleDecision {
+  LifecycleState state = LifecycleState::Active;
+  bool exists = true;
+  bool enabled = true;
+  bool keep_groups = true;
+  std::string move_to;                   // non-empty: place the account here instead
+  std::optional<TimePoint> next_change;  // when this decision changes by time alone
+};
+
+// Applies an event to the worker: new record, base state, lifecycle instants.
+void apply_event_to_worker(Worker& worker, const HrEvent& event);
+
+LifecycleDecision decide(const Worker& worker, const LifecyclePolicy& policy, TimePoint now);
+
+// The desired account for `worker`: policy evaluation adjusted by the lifecycle decision.
+void apply_decision(DesiredAccount& desired, const LifecycleDecision& decision);
+
+}  // namespace prov

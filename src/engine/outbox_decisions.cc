@@ -1,0 +1,72 @@
+#include "prov/engine.h"
+
+namespace prov {
+namespace {
+
+OutboxDecision decide_ops(Store& store, const std::vector<std::int64_t>& ids, OpStatus from,
+                          OpStatus to, const std::string& action, const std::string& actor,
+                          TimePoint now) {
+  OutboxDecision d;
+  store.transaction([&] {
+    std::vector<OutboxRow> rows;
+    if (ids.empty()) {
+      rows = store.operations(from, 1000000);
+    } else {
+      for (auto id : ids) {
+        auto r = store.operation(id);
+        if (!r || r->status != from) {
+          d.unknown.push_back(id);
+          continue;
+        }
+        rows.push_back(*r);
+      }
+    }
+    std::set<std::string> touched;
+    for (const auto& r : rows) {
+      store.set_op_status(r.op.id, to, "");
+      AuditRecord a;
+      a.at = now;
+      a.action = action;
+      a.worker_id = r.op.worker_id;
+      a.event_id = r.event_id;
+      a.op_id = r.op.id;
+      a.detail = {{"actor", actor}, {"op", to_json(r.op)}};
+      store.audit(a);
+      touched.insert(r.op.worker_id);
+      ++d.changed;
+    }
+    if (to == OpStatus::Rejected)
+      for (const auto& w : touched) rebuild_planned(store, w);
+  });
+  return d;
+}
+
+}  // namespace
+
+OutboxDecision approve_held(Store& store, const std::vector<std::int64_t>& ids,
+                            const std::string& actor, TimePoint now) {
+  return decide_ops(store, ids, OpStatus::Held, OpStatus::Pending, "op.approved", actor, now);
+}
+
+OutboxDecision reject_held(Store& store, const std::vector<std::int64_t>& ids,
+                           const std::string& actor, TimePoint now) {
+  return decide_ops(store, ids, OpStatus::Held, OpStatus::Rejected, "op.rejected", actor, now);
+}
+
+OutboxDecision retry_failed(Store& store, const std::vector<std::int64_t>& ids,
+                            const std::string& actor, TimePoint now) {
+  return decide_ops(store, ids, OpStatus::Failed, OpStatus::Pending, "op.redriven", actor, now);
+}
+
+void rebuild_planned(Store& store, const std::string& worker_id) {
+  auto acc = store.account(worker_id);
+  if (!acc) return;
+  Account planned = acc->applied;
+  planned.worker_id = worker_id;
+  if (planned.username.empty()) planned.username = acc->planned.username;
+  for (const auto& r : store.operations_of(worker_id))
+    if (r.status == OpStatus::Pending || r.status == OpStatus::Held) planned = project(planned, r.op);
+  store.put_planned(planned);
+}
+
+}  // namespace prov

@@ -1,0 +1,419 @@
+// The HTTP/1.1 listener behind the webhook and admin endpoints: the only translation unit that
+// includes Boost.Asio/Beast. Its shape follows Beast's advanced servers: one session object per
+// connection on its own strand, a body-size limit on the parser, a deadline on every read and
+// write, keep-alive, and a stop that lets in-flight requests finish.
+//
+// g++ 12 with Boost 1.74: <utility> must come before any Asio header.
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <type_traits>
+
+#include "prov/http.h"
+#include "prov/log.h"
+
+namespace prov {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+
+// What the listener and its connections share. Connections hold it by shared_ptr so a late
+// completion never sees a destroyed server.
+struct Listener {
+  asio::io_context* io = nullptr;
+  HttpHandler handler;
+  HttpServerOptions options;
+  std::atomic<bool> stopping{false};
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void start() = 0;
+  // From any thread: close now if waiting for a request; otherwise close after the response.
+  virtual void stop_soon() = 0;
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+template <class Request>
+HttpRequest to_request(Request& req, bool with_body) {
+  HttpRequest out;
+  out.method = std::string(req.method_string());
+  out.target = std::string(req.target());
+  for (const auto& field : req) {
+    std::string name = lower(field.name_string());
+    auto [it, inserted] = out.headers.emplace(name, std::string(field.value()));
+    if (!inserted) it->second += ", " + std::string(field.value());  // RFC 9110 §5.3
+  }
+  if (with_body) out.body = std::move(req.body());
+  return out;
+}
+
+template <class Stream>
+class Session final : public Connection, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  enum class Phase { Handshake, Reading, Handling, Writing, Closing, Closed };
+
+ public:
+  template <class... Args>
+  Session(std::shared_ptr<Listener> listener, Args&&... args)
+      : listener_(std::move(listener)), stream_(std::forward<Args>(args)...) {}
+
+  void start() override {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->phase_ = Phase::Handshake;
+        self->arm_timer();
+        self->stream_.async_handshake(
+            ssl::stream_base::server,
+            [self](beast::error_code ec) { ec ? self->close() : self->read_request(); });
+      } else {
+        self->read_request();
+      }
+    });
+  }
+
+  void stop_soon() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->stopping_ = true;
+      if (self->phase_ == Phase::Handshake || self->phase_ == Phase::Reading ||
+          self->phase_ == Phase::Closing)
+        self->close();
+    });
+  }
+
+ private:
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+  void arm_timer() {
+    tcp().expires_after(std::chrono::milliseconds(listener_->options.request_timeout_ms));
+  }
+
+  void read_request() {
+    if (stopping_) return close();
+    phase_ = Phase::Reading;
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(listener_->options.max_body_bytes);
+    arm_timer();
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      if (listener_->options.on_body_too_large) {
+        try {
+          listener_->options.on_body_too_large(to_request(parser_->get(), false));
+        } catch (const std::exception& e) {
+          log::error("http: body-size hook failed", {{"error", e.what()}});
+        }
+      }
+      return refuse(problem(413, "Content Too Large",
+                            "the body exceeds " +
+                                std::to_string(listener_->options.max_body_bytes) + " bytes"));
+    }
+    if (ec == http::error::header_limit)
+      return refuse(problem(431, "Request Header Fields Too Large",
+                            "the request head exceeds " + std::to_string(kHeaderLimit) + " bytes"));
+    if (ec && ec != http::error::end_of_stream && ec != http::error::partial_message &&
+        ec.category() == beast::http::make_error_code(http::error::bad_method).category())
+      return refuse(problem(400, "Bad Request", "malformed HTTP request: " + ec.message()));
+    if (ec) return close();  // peer closed, timed out, or we are stopping
+
+    auto& req = parser_->get();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    HttpRequest request = to_request(req, true);
+
+    phase_ = Phase::Handling;
+    tcp().expires_never();  // the handler's own time is not the client's fault
+    // Keeps the io_context running while the answer is computed elsewhere, so stop() waits.
+    work_.emplace(listener_->io->get_executor());
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    std::function<void(HttpResponse)> respond =
+        [self = this->shared_from_this(), answered](HttpResponse response) {
+          if (answered->exchange(true)) return;  // a handler answers once
+          asio::post(self->stream_.get_executor(),
+                     [self, response = std::move(response)]() mutable {
+                       self->write(std::move(response), self->keep_alive_);
+                     });
+        };
+    try {
+      listener_->handler(std::move(request), respond);
+    } catch (const std::exception& e) {
+      log::error("http: handler failed", {{"error", e.what()}});
+      respond(problem(500, "Internal Server Error", "the request could not be handled"));
+    }
+  }
+
+  // Answers a request that cannot be read to its end, then closes: the rest of the request is
+  // still on the wire, so the connection cannot carry another one.
+  void refuse(HttpResponse response) {
+    version_ = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+    drain_after_write_ = true;
+    write(std::move(response), false);
+  }
+
+  void write(HttpResponse response, bool keep_alive) {
+    work_.reset();
+    phase_ = Phase::Writing;
+    response_.emplace();
+    auto& res = *response_;
+    res.version(version_);
+    res.result(static_cast<unsigned>(response.status));
+    res.set(http::field::server, "provisiond");
+    if (!response.body.empty() || response.status >= 200)
+      res.set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res.insert(name, value);
+    res.body() = std::move(response.body);
+    res.keep_alive(keep_alive && !stopping_);
+    res.prepare_payload();
+    arm_timer();
+    http::async_write(stream_, res,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_write(ec);
+                      });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (ec) return close();
+    const bool again = response_->keep_alive();
+    response_.reset();
+    if (again) return read_request();
+    finish();
+  }
+
+  // Orderly end of a connection. After a refused request the unread rest of it is drained
+  // before closing: closing with unread input makes the kernel send a reset, which can destroy
+  // the answer before the client has read it.
+  void finish() {
+    phase_ = Phase::Closing;
+    arm_timer();
+    if constexpr (kTls) {
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        self->close();
+      });
+    } else {
+      beast::error_code ignored;
+      tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      if (!drain_after_write_) return close();
+      drain();
+    }
+  }
+
+  void drain() {
+    if constexpr (!kTls) {
+      stream_.async_read_some(asio::buffer(scratch_),
+                              [self = this->shared_from_this()](beast::error_code ec,
+                                                                std::size_t) {
+                                ec ? self->close() : self->drain();
+                              });
+    }
+  }
+
+  void close() {
+    if (phase_ == Phase::Closed) return;
+    phase_ = Phase::Closed;
+    work_.reset();
+    beast::error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
+  }
+
+  std::shared_ptr<Listener> listener_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  std::optional<WorkGuard> work_;
+  std::array<char, 4096> scratch_{};
+  Phase phase_ = Phase::Reading;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool stopping_ = false;
+  bool drain_after_write_ = false;
+};
+
+tcp::endpoint resolve_listen(asio::io_context& io, const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    throw std::runtime_error("listen address '" + listen + "' is not host:port");
+  std::string host = listen.substr(0, colon);
+  const std::string port_text = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(port_text, &used);
+    if (used != port_text.size() || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    throw std::runtime_error("listen address '" + listen + "' has no valid port");
+  }
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (!ec) return tcp::endpoint(address, static_cast<unsigned short>(port));
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(host, port_text, ec);
+  if (ec || results.empty())
+    throw std::runtime_error("cannot resolve listen host '" + host + "': " + ec.message());
+  return results.begin()->endpoint();
+}
+
+class Server final : public HttpServer {
+ public:
+  Server(const HttpServerOptions& options, HttpHandler handler)
+      : io_(std::max(1, options.threads)), acceptor_(asio::make_strand(io_)), retry_(acceptor_.get_executor()) {
+    listener_ = std::make_shared<Listener>();
+    listener_->io = &io_;
+    listener_->handler = std::move(handler);
+    listener_->options = options;
+    if (listener_->options.request_timeout_ms <= 0) listener_->options.request_timeout_ms = 10000;
+
+    if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+      if (options.tls_cert_file.empty() || options.tls_key_file.empty())
+        throw std::runtime_error("TLS needs both a certificate file and a key file");
+      tls_.emplace(ssl::context::tls_server);
+      tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+      try {
+        tls_->use_certificate_chain_file(options.tls_cert_file);
+      } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot load TLS certificate " + options.tls_cert_file + ": " +
+                                 e.code().message());
+      }
+      try {
+        tls_->use_private_key_file(options.tls_key_file, ssl::context::pem);
+      } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot load TLS key " + options.tls_key_file + ": " +
+                                 e.code().message());
+      }
+    }
+
+    const tcp::endpoint endpoint = resolve_listen(io_, options.listen);
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + options.listen + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+
+    accept();
+    for (int i = 0; i < std::max(1, options.threads); ++i)
+      threads_.emplace_back([this] { io_.run(); });
+  }
+
+  ~Server() override { stop(); }
+
+  std::uint16_t port() const override { return port_; }
+
+  void stop() override {
+    if (stopped_.exchange(true)) return;
+    std::vector<std::weak_ptr<Connection>> sessions;
+    {
+      std::lock_guard lock(mutex_);
+      listener_->stopping = true;
+      sessions.swap(sessions_);
+    }
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      retry_.cancel();
+    });
+    for (auto& weak : sessions)
+      if (auto session = weak.lock()) session->stop_soon();
+    for (auto& thread : threads_)
+      if (thread.joinable()) thread.join();
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec,
+                                                           tcp::socket socket) {
+      if (ec) {
+        if (!acceptor_.is_open() || listener_->stopping) return;
+        // Out of descriptors and the like: back off instead of spinning.
+        log::warn("http: accept failed", {{"error", ec.message()}});
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec && !listener_->stopping) accept();
+        });
+        return;
+      }
+      std::shared_ptr<Connection> session;
+      if (tls_)
+        session = std::make_shared<Session<TlsStream>>(listener_, std::move(socket), *tls_);
+      else
+        session = std::make_shared<Session<PlainStream>>(listener_, std::move(socket));
+      {
+        std::lock_guard lock(mutex_);
+        if (listener_->stopping) return;  // dropping `session` closes the socket
+        sessions_.erase(std::remove_if(sessions_.begin(), sessions_.end(),
+                                       [](const auto& w) { return w.expired(); }),
+                        sessions_.end());
+        sessions_.push_back(session);
+      }
+      session->start();
+      accept();
+    });
+  }
+
+  asio::io_context io_;
+  std::optional<ssl::context> tls_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_;
+  std::shared_ptr<Listener> listener_;
+  std::uint16_t port_ = 0;
+  std::mutex mutex_;
+  std::vector<std::weak_ptr<Connection>> sessions_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<HttpServer> HttpServer::start(const HttpServerOptions& options,
+                                              HttpHandler handler) {
+  return std::make_unique<Server>(options, std::move(handler));
+}
+
+}  // namespace prov

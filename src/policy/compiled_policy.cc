@@ -1,0 +1,174 @@
+#include "policy/compiled_policy.h"
+
+#include "policy/text.h"
+
+namespace prov::policy {
+namespace {
+
+constexpr int kFirstCounter = 2;
+constexpr int kLastCounter = 99;
+
+// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
+void truncate_utf8(std::string& s, std::size_t max) {
+  if (s.size() <= max) return;
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+}
+
+void add_source(std::map<std::string, std::string>& sources, const std::string& item,
+                const std::string& role) {
+  auto [it, inserted] = sources.try_emplace(item, role);
+  if (!inserted) it->second += ", " + role;
+}
+
+}  // namespace
+
+bool CompiledPolicy::try_username(const Template& candidate, bool counted, Scope& scope,
+                                  const EvalContext& ctx, Evaluation& out) const {
+  std::string name;
+  candidate.render(scope, name);
+  for (const auto& f : username_.transform) apply_filter(f, scope, name);
+  const auto max = static_cast<std::size_t>(username_.max_length);
+  if (name.size() > max) {
+    // Shorten the name before the number so jsmith-with-a-long-name2 and ...3 stay distinct.
+    std::string number;
+    if (counted) {
+      candidate.render_counter(scope, number);
+      for (const auto& f : username_.transform) apply_filter(f, scope, number);
+    }
+    if (!number.empty() && number.size() < max && name.ends_with(number)) {
+      name.resize(name.size() - number.size());
+      truncate_utf8(name, max - number.size());
+      name += number;
+    } else {
+      truncate_utf8(name, max);
+    }
+  }
+  if (name.empty()) {
+    out.username_trail.push_back({candidate.source(), "empty"});
+    return false;
+  }
+  for (const auto& earlier : out.username_trail) {
+    if (earlier.candidate == name) {
+      out.username_trail.push_back({std::move(name), "duplicate"});
+      return false;
+    }
+  }
+  const bool free = !ctx.username_free || ctx.username_free(name);
+  out.username_trail.push_back({name, free ? "chosen" : "taken"});
+  if (free) scope.username = std::move(name);
+  return free;
+}
+
+void CompiledPolicy::choose_username(Scope& scope, const EvalContext& ctx, Evaluation& out) const {
+  if (ctx.existing_username && !ctx.existing_username->empty()) {
+    scope.username = *ctx.existing_username;
+    out.username_trail.push_back({scope.username, "kept"});
+    return;
+  }
+  for (const auto& candidate : username_.candidates) {
+    if (candidate.uses(VarKind::Counter)) {
+      for (int n = kFirstCounter; n <= kLastCounter; ++n) {
+        scope.counter = n;
+        if (try_username(candidate, true, scope, ctx, out)) return;
+      }
+    } else if (try_username(candidate, false, scope, ctx, out)) {
+      return;
+    }
+  }
+  out.hold_reason = "no free username: all " + std::to_string(out.username_trail.size()) +
+                    " candidates are taken or unusable; add a candidate or free a name";
+}
+
+Evaluation CompiledPolicy::evaluate(const Worker& worker, const EvalContext& ctx) const {
+  Evaluation ev;
+  DesiredAccount& account = ev.account;
+  account.worker_id = worker.worker_id;
+  if (account.worker_id.empty()) {
+    const auto it = worker.record.find("workerId");
+    if (it != worker.record.end()) append_json_scalar(*it, account.worker_id);
+  }
+  Scope scope(worker.record, ctx, account.worker_id);
+
+  // Roles depend only on the worker and derived facts, so they come first.
+  std::vector<char> matched(roles_.size(), 0);
+  ev.roles.reserve(roles_.size());
+  bool ou_set = false;
+  for (std::size_t i = 0; i < roles_.size(); ++i) {
+    const RoleDefinition& role = roles_[i];
+    const bool match = !role.when || policy::evaluate(*role.when, scope);
+    matched[i] = match;
+    RoleTrace trace;
+    trace.name = role.name;
+    trace.matched = match;
+    if (!match) {
+      trace.failed_condition = why_false(*role.when, scope);
+      ev.roles.push_back(std::move(trace));
+      continue;
+    }
+    ev.roles.push_back(std::move(trace));
+    for (const auto& g : role.groups) {
+      account.groups.insert(g);
+      add_source(ev.group_sources, g, role.name);
+    }
+    for (const auto& e : role.entitlements) {
+      account.entitlements.insert(e);
+      add_source(ev.entitlement_sources, e, role.name);
+    }
+    if (role.ou && !ou_set) {
+      account.ou = *role.ou;
+      ou_set = true;
+    }
+  }
+  if (!ou_set) account.ou = default_ou_;
+
+  // Username and attributes in dependency order.
+  scope.attributes.resize(attributes_.size());
+  for (const int step : order_) {
+    if (step < 0) {
+      choose_username(scope, ctx, ev);
+      continue;
+    }
+    const AttributeDefinition& attr = attributes_[static_cast<std::size_t>(step)];
+    const Template* chosen = attr.base ? &*attr.base : nullptr;
+    const std::string* role_name = nullptr;
+    for (const auto& o : attr.overrides) {
+      if (matched[o.role]) {
+        chosen = &o.value;
+        role_name = &roles_[o.role].name;
+        break;
+      }
+    }
+    if (chosen == nullptr) continue;
+    std::string& value = scope.attributes[static_cast<std::size_t>(step)];
+    chosen->render(scope, value);
+    if (value.empty()) continue;
+    account.attributes.emplace(attr.name, value);
+    ValueTrace trace;
+    trace.value = value;
+    trace.source = role_name ? "role " + *role_name + ": " + chosen->source() : chosen->source();
+    ev.attributes.emplace(attr.name, std::move(trace));
+  }
+  account.username = scope.username;
+  account.attributes["employeeNumber"] = account.worker_id;
+  ev.attributes["employeeNumber"] = ValueTrace{account.worker_id, "workerId (always set)"};
+
+  const auto manager = worker.record.find("managerId");
+  if (manager != worker.record.end() && !manager->is_null()) {
+    std::string id;
+    append_json_scalar(*manager, id);
+    if (!id.empty()) account.manager_worker_id = std::move(id);
+  }
+  account.set_initial_password = password_.initial;
+  return ev;
+}
+
+std::string CompiledPolicy::ou_source(const Evaluation& evaluation) const {
+  for (std::size_t i = 0; i < roles_.size() && i < evaluation.roles.size(); ++i) {
+    if (evaluation.roles[i].matched && roles_[i].ou) return roles_[i].name;
+  }
+  return {};
+}
+
+}  // namespace prov::policy

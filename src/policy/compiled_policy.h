@@ -1,0 +1,81 @@
+#pragma once
+// The loaded form of a policy: templates and conditions compiled, evaluation order fixed.
+// Built only by the loader (loader.cc); immutable afterwards, so one instance may be shared by
+// any number of threads.
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "policy/condition.h"
+#include "policy/template.h"
+#include "prov/policy.h"
+
+namespace prov::policy {
+
+struct RoleDefinition {
+  std::string name;
+  std::string location;              // "file:line:column" of the role, for explanations
+  std::optional<Condition> when;     // absent: the role applies to every worker
+  std::vector<std::string> groups;
+  std::vector<std::string> entitlements;
+  std::optional<std::string> ou;
+};
+
+struct AttributeDefinition {
+  std::string name;
+  std::optional<Template> base;  // absent when only roles set this attribute
+  struct Override {
+    std::size_t role;  // index into roles
+    Template value;
+  };
+  std::vector<Override> overrides;  // in role order; the first matching role wins
+};
+
+struct UsernameRules {
+  std::vector<Template> candidates;
+  std::vector<Filter> transform;  // argument-less filters, applied in order
+  int max_length = 20;
+  int reserve_days = 365;
+};
+
+class CompiledPolicy final : public Policy {
+ public:
+  Evaluation evaluate(const Worker& worker, const EvalContext& ctx) const override;
+  const LifecyclePolicy& lifecycle() const override { return lifecycle_; }
+  const PasswordPolicy& password() const override { return password_; }
+  const std::set<std::string>& managed_groups() const override { return managed_groups_; }
+  int reserve_days() const override { return username_.reserve_days; }
+  std::string digest() const override { return digest_; }
+
+  const std::vector<RoleDefinition>& roles() const { return roles_; }
+  const std::vector<AttributeDefinition>& attributes() const { return attributes_; }
+  const std::string& default_ou() const { return default_ou_; }
+  const std::set<std::string>& entitlements() const { return entitlements_; }
+  const std::vector<std::string>& files() const { return files_; }
+  // The role whose `ou` placed this evaluation's account, or empty for the policy default.
+  std::string ou_source(const Evaluation& evaluation) const;
+
+ private:
+  friend class PolicyLoader;
+  bool try_username(const Template& candidate, bool counted, Scope& scope, const EvalContext& ctx,
+                    Evaluation& out) const;
+  void choose_username(Scope& scope, const EvalContext& ctx, Evaluation& out) const;
+
+  std::vector<AttributeDefinition> attributes_;
+  std::vector<int> order_;  // evaluation order: attribute index, or -1 for the username
+  UsernameRules username_;
+  std::string default_ou_;
+  std::vector<RoleDefinition> roles_;
+  LifecyclePolicy lifecycle_;
+  PasswordPolicy password_;
+  std::set<std::string> managed_groups_;
+  std::set<std::string> entitlements_;
+  std::vector<std::string> files_;
+  std::string digest_;
+};
+
+// Loads and compiles a policy file or folder; throws PolicyLoadError with every problem found.
+std::shared_ptr<const CompiledPolicy> load_policy(const std::filesystem::path& path);
+
+}  // namespace prov::policy

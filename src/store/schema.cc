@@ -1,0 +1,207 @@
+#include "store/schema.h"
+
+#include <chrono>
+#include <string>
+
+#include "prov/store.h"
+
+namespace prov::schema {
+namespace {
+
+// Times are Unix milliseconds (INTEGER); JSON columns hold text written by nlohmann::json.
+// Usernames compare case-insensitively: directories (AD especially) treat "JDoe" and "jdoe" as
+// the same name.
+const std::vector<Migration> kMigrations = {
+    {1,
+     {
+         R"sql(CREATE TABLE inbox (
+           id INTEGER PRIMARY KEY,
+           event_id TEXT NOT NULL UNIQUE,
+           body_sha256 TEXT NOT NULL,
+           event_type TEXT NOT NULL,
+           worker_id TEXT NOT NULL,
+           effective_at INTEGER NOT NULL,
+           received_at INTEGER NOT NULL,
+           source TEXT NOT NULL,
+           body TEXT NOT NULL,
+           status TEXT NOT NULL DEFAULT 'pending',
+           note TEXT NOT NULL DEFAULT ''
+         ))sql",
+         // pending_events / inbox_depth walk (status, id); due_events walks (status, effective_at).
+         "CREATE INDEX inbox_status_id ON inbox(status, id)",
+         "CREATE INDEX inbox_status_effective ON inbox(status, effective_at, id)",
+
+         R"sql(CREATE TABLE workers (
+           worker_id TEXT PRIMARY KEY,
+           record TEXT NOT NULL,
+           state TEXT NOT NULL,
+           last_effective_at INTEGER NOT NULL,
+           last_event_id TEXT NOT NULL DEFAULT ''
+         ))sql",
+         // reports_of: the cast makes numeric and string managerIds compare alike.
+         "CREATE INDEX workers_manager ON workers("
+         "CAST(json_extract(record, '$.managerId') AS TEXT))",
+
+         R"sql(CREATE TABLE accounts (
+           worker_id TEXT PRIMARY KEY,
+           username TEXT COLLATE NOCASE,
+           planned TEXT NOT NULL,
+           applied TEXT
+         ))sql",
+         // One planned account per username; rows without a name yet do not compete.
+         "CREATE UNIQUE INDEX accounts_username ON accounts(username) "
+         "WHERE username IS NOT NULL AND username <> ''",
+
+         R"sql(CREATE TABLE outbox (
+           id INTEGER PRIMARY KEY,
+           worker_id TEXT NOT NULL,
+           kind TEXT NOT NULL,
+           destructive INTEGER NOT NULL,
+           payload TEXT NOT NULL,
+           status TEXT NOT NULL,
+           attempts INTEGER NOT NULL DEFAULT 0,
+           next_attempt_at INTEGER NOT NULL,
+           last_error TEXT NOT NULL DEFAULT '',
+           event_id TEXT NOT NULL DEFAULT '',
+           created_at INTEGER NOT NULL,
+           updated_at INTEGER NOT NULL
+         ))sql",
+         // next_operations: "is there an older unfinished op of this worker?" is one seek here.
+         "CREATE INDEX outbox_status_worker ON outbox(status, worker_id, id)",
+         // next_operations / operations(status): pending rows in id order without a sort.
+         "CREATE INDEX outbox_status_id ON outbox(status, id)",
+         "CREATE INDEX outbox_worker ON outbox(worker_id, id)",
+         "CREATE INDEX outbox_destructive ON outbox(created_at) WHERE destructive = 1",
+
+         R"sql(CREATE TABLE schedule (
+           id INTEGER PRIMARY KEY,
+           worker_id TEXT NOT NULL,
+           due_at INTEGER NOT NULL,
+           reason TEXT NOT NULL,
+           UNIQUE (worker_id, due_at, reason)
+         ))sql",
+         "CREATE INDEX schedule_due ON schedule(due_at, id)",
+
+         R"sql(CREATE TABLE reservations (
+           username TEXT PRIMARY KEY COLLATE NOCASE,
+           worker_id TEXT NOT NULL,
+           until INTEGER NOT NULL
+         ))sql",
+
+         R"sql(CREATE TABLE entitlements (
+           id INTEGER PRIMARY KEY,
+           worker_id TEXT NOT NULL,
+           entitlement TEXT NOT NULL,
+           allocated_at INTEGER NOT NULL,
+           released_at INTEGER
+         ))sql",
+         // At most one open allocation per (worker, entitlement); history rows stay.
+         "CREATE UNIQUE INDEX entitlements_open ON entitlements(worker_id, entitlement) "
+         "WHERE released_at IS NULL",
+         "CREATE INDEX entitlements_worker ON entitlements(worker_id, id)",
+
+         R"sql(CREATE TABLE audit (
+           id INTEGER PRIMARY KEY,
+           at INTEGER NOT NULL,
+           worker_id TEXT NOT NULL DEFAULT '',
+           event_id TEXT NOT NULL DEFAULT '',
+           op_id INTEGER NOT NULL DEFAULT 0,
+           action TEXT NOT NULL,
+           detail TEXT NOT NULL DEFAULT '{}'
+         ))sql",
+         "CREATE INDEX audit_worker ON audit(worker_id, id)",
+         // The audit log is evidence: rows are never changed or removed through the store.
+         "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+         "BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END",
+         "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+         "BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END",
+     }},
+};
+
+bool has_version_table(sql::Database& db) {
+  auto q = db.query(
+      "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'");
+  return q.step();
+}
+
+void rollback_quietly(sql::Database& db) {
+  if (!db.in_transaction()) return;
+  try {
+    db.exec("ROLLBACK");
+  } catch (const StoreError&) {
+    // The original error is the one worth reporting.
+  }
+}
+
+}  // namespace
+
+const std::vector<Migration>& migrations() { return kMigrations; }
+
+int latest_version() { return kMigrations.back().version; }
+
+int read_version(sql::Database& db) {
+  if (!has_version_table(db)) return 0;
+  auto q = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  q.step();
+  return static_cast<int>(q.int64(0));
+}
+
+namespace {
+
+[[noreturn]] void refuse_newer(sql::Database& db, int version, int target) {
+  throw StoreError("state database " + db.path().string() + " has schema version " +
+                   std::to_string(version) + ", newer than this build supports (" +
+                   std::to_string(target) +
+                   "); run a newer provisiond or restore a backup taken before the upgrade");
+}
+
+}  // namespace
+
+void migrate(sql::Database& db, const std::vector<Migration>& list) {
+  const int target = list.empty() ? 0 : list.back().version;
+  // Fast path for the usual open of an up-to-date file: no write lock needed.
+  const int found = read_version(db);
+  if (found > target) refuse_newer(db, found, target);
+  if (found == target) return;
+
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_version ("
+      "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  for (const Migration& m : list) {
+    // Another connection may be migrating too: BEGIN IMMEDIATE serialises us, and the version
+    // is read again under the write lock.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const int version = read_version(db);
+      if (version > target) refuse_newer(db, version, target);
+      if (version >= m.version) {
+        db.exec("COMMIT");
+        continue;
+      }
+      if (version != m.version - 1) {
+        throw StoreError("state database " + db.path().string() + " is at schema version " +
+                         std::to_string(version) + " but the next known migration is " +
+                         std::to_string(m.version));
+      }
+      for (std::size_t i = 0; i < m.statements.size(); ++i) {
+        try {
+          db.exec(m.statements[i]);
+        } catch (const StoreError& e) {
+          throw StoreError("migration " + std::to_string(m.version) + " statement " +
+                           std::to_string(i + 1) + " failed: " + e.what());
+        }
+      }
+      const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now());
+      db.query("INSERT INTO schema_version(version, applied_at) VALUES (?1, ?2)")
+          .bind_all(m.version, TimePoint(now.time_since_epoch()))
+          .run();
+      db.exec("COMMIT");
+    } catch (...) {
+      rollback_quietly(db);
+      throw;
+    }
+  }
+}
+
+}  // namespace prov::schema

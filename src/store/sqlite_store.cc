@@ -1,0 +1,196 @@
+// Opening, pragmas, transactions and store-wide queries. Table families live in their own files.
+#include "store/sqlite_store.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "store/schema.h"
+
+namespace prov {
+namespace {
+
+// The engine, the ingest writer and the CLI share one file; a writer waits this long for another
+// to finish its transaction before giving up with SQLITE_BUSY.
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr std::string_view kEventStatusNames[] = {"pending", "applied", "stale", "scheduled"};
+constexpr std::string_view kOpStatusNames[] = {"pending", "held", "done", "failed", "rejected"};
+
+void configure_writer(sql::Database& db) {
+  // WAL lets readers (CLI, admin API) run beside the writer; FULL syncs the WAL on every commit,
+  // which is what makes "202 only after commit" true across power loss.
+  {
+    auto q = db.query("PRAGMA journal_mode=WAL");
+    if (!q.step() || q.text(0) != "wal") {
+      throw StoreError("state database " + db.path().string() +
+                       " cannot use write-ahead logging (journal_mode is '" +
+                       (q.is_null(0) ? std::string() : q.text(0)) + "')");
+    }
+  }
+  db.exec("PRAGMA synchronous=FULL");
+  db.exec("PRAGMA foreign_keys=ON");
+}
+
+}  // namespace
+
+std::string_view to_string(EventStatus s) { return kEventStatusNames[static_cast<int>(s)]; }
+
+std::string_view to_string(OpStatus s) { return kOpStatusNames[static_cast<int>(s)]; }
+
+std::optional<OpStatus> parse_op_status(std::string_view s) {
+  std::string lower(s);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (std::size_t i = 0; i < std::size(kOpStatusNames); ++i) {
+    if (kOpStatusNames[i] == lower) return static_cast<OpStatus>(i);
+  }
+  return std::nullopt;
+}
+
+SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode)
+    : db_(path, mode) {
+  sqlite3_busy_timeout(db_.handle(), kBusyTimeoutMs);
+  if (mode == sql::Database::Mode::ReadWrite) {
+    configure_writer(db_);
+    schema::migrate(db_, schema::migrations());
+    return;
+  }
+  db_.exec("PRAGMA foreign_keys=ON");
+  const int version = schema::read_version(db_);
+  const int latest = schema::latest_version();
+  if (version == 0) {
+    throw StoreError("state database " + path.string() +
+                     " has no provisiond schema (empty or not a provisiond database)");
+  }
+  if (version > latest) {
+    throw StoreError("state database " + path.string() + " has schema version " +
+                     std::to_string(version) + ", newer than this build supports (" +
+                     std::to_string(latest) + ")");
+  }
+  if (version < latest) {
+    throw StoreError("state database " + path.string() + " has schema version " +
+                     std::to_string(version) + ", older than this build's " +
+                     std::to_string(latest) +
+                     "; start provisiond once (or open it read-write) to migrate it");
+  }
+}
+
+std::unique_ptr<Store> Store::open(const std::filesystem::path& path) {
+  return std::make_unique<SqliteStore>(path, sql::Database::Mode::ReadWrite);
+}
+
+std::unique_ptr<Store> Store::open_read_only(const std::filesystem::path& path) {
+  return std::make_unique<SqliteStore>(path, sql::Database::Mode::ReadOnly);
+}
+
+void SqliteStore::transaction(const std::function<void()>& f) {
+  if (depth_ == 0) {
+    db_.query("BEGIN IMMEDIATE").run();
+    depth_ = 1;
+    try {
+      f();
+    } catch (...) {
+      depth_ = 0;
+      // After disk-full or I/O errors SQLite may already have rolled back on its own.
+      if (db_.in_transaction()) {
+        try {
+          db_.query("ROLLBACK").run();
+        } catch (const StoreError&) {
+          // Keep the caller's exception; it says why we are rolling back.
+        }
+      }
+      throw;
+    }
+    depth_ = 0;
+    if (!db_.in_transaction()) {
+      // A statement inside f failed, SQLite rolled everything back, and f caught the error.
+      // Committing now would silently lose the earlier writes.
+      throw StoreError("transaction on " + db_.path().string() +
+                       " was rolled back by SQLite after an earlier error");
+    }
+    try {
+      db_.query("COMMIT").run();
+    } catch (...) {
+      if (db_.in_transaction()) {
+        try {
+          db_.query("ROLLBACK").run();
+        } catch (const StoreError&) {
+        }
+      }
+      throw;
+    }
+    return;
+  }
+
+  // Nested: join the outer transaction through a savepoint, so an inner failure the caller
+  // catches undoes only the inner work.
+  if (!db_.in_transaction()) {
+    throw StoreError("transaction on " + db_.path().string() +
+                     " was rolled back by SQLite after an earlier error");
+  }
+  const std::string name = "nested_" + std::to_string(depth_);
+  db_.query("SAVEPOINT " + name).run();
+  ++depth_;
+  try {
+    f();
+  } catch (...) {
+    --depth_;
+    if (db_.in_transaction()) {
+      try {
+        db_.query("ROLLBACK TO " + name).run();
+        db_.query("RELEASE " + name).run();
+      } catch (const StoreError&) {
+      }
+    }
+    throw;
+  }
+  --depth_;
+  db_.query("RELEASE " + name).run();
+}
+
+int SqliteStore::schema_version() { return schema::read_version(db_); }
+
+std::string SqliteStore::integrity_check() {
+  auto q = db_.query("PRAGMA integrity_check");
+  std::string result;
+  while (q.step()) {
+    if (!result.empty()) result += '\n';
+    result += q.text(0);
+  }
+  return result;
+}
+
+StoreCounts SqliteStore::counts() {
+  auto q = db_.query(R"sql(SELECT
+      (SELECT COUNT(*) FROM inbox WHERE status = 'pending'),
+      (SELECT COUNT(*) FROM workers),
+      (SELECT COUNT(*) FROM accounts),
+      (SELECT COUNT(*) FROM outbox WHERE status = 'pending'),
+      (SELECT COUNT(*) FROM outbox WHERE status = 'held'),
+      (SELECT COUNT(*) FROM outbox WHERE status = 'failed'),
+      (SELECT COUNT(*) FROM outbox WHERE status = 'done'),
+      (SELECT COUNT(*) FROM audit),
+      (SELECT COUNT(*) FROM schedule))sql");
+  q.step();
+  StoreCounts c;
+  c.inbox_pending = q.int64(0);
+  c.workers = q.int64(1);
+  c.accounts = q.int64(2);
+  c.ops_pending = q.int64(3);
+  c.ops_held = q.int64(4);
+  c.ops_failed = q.int64(5);
+  c.ops_done = q.int64(6);
+  c.audit = q.int64(7);
+  c.schedule_pending = q.int64(8);
+  return c;
+}
+
+Json parse_json_column(const std::string& text, std::string_view where) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    throw StoreError("unreadable JSON in " + std::string(where) + ": " + e.what());
+  }
+}
+
+}  // namespace prov

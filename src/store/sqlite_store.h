@@ -1,0 +1,85 @@
+#pragma once
+// The Store on one SQLite connection. Each table family's methods live in their own file
+// (inbox.cc, workers.cc, accounts.cc, outbox.cc, schedule.cc, reservations.cc, entitlements.cc,
+// audit.cc); this header is the one class they share.
+#include <filesystem>
+#include <string>
+
+#include "prov/store.h"
+#include "store/sqlite.h"
+
+namespace prov {
+
+// Parses JSON read back from a column; a parse failure means the file was damaged or written by
+// something else, so it is a StoreError naming the row.
+Json parse_json_column(const std::string& text, std::string_view where);
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode);
+
+  void transaction(const std::function<void()>& f) override;
+  int schema_version() override;
+  std::string integrity_check() override;
+
+  IngestResult insert_event(const HrEvent& event) override;
+  std::vector<InboxRow> pending_events(int limit) override;
+  std::optional<InboxRow> event(const std::string& event_id) override;
+  void set_event_status(std::int64_t inbox_id, EventStatus status,
+                        const std::string& note) override;
+  std::vector<InboxRow> due_events(TimePoint now, int limit) override;
+  std::int64_t inbox_depth() override;
+
+  std::optional<Worker> worker(const std::string& worker_id) override;
+  void put_worker(const Worker& worker) override;
+  std::vector<Worker> workers() override;
+  std::vector<std::string> reports_of(const std::string& manager_id) override;
+
+  std::optional<AccountRow> account(const std::string& worker_id) override;
+  std::optional<AccountRow> account_by_username(const std::string& username) override;
+  void put_planned(const Account& planned) override;
+  void put_applied(const Account& applied) override;
+  std::vector<AccountRow> accounts() override;
+
+  std::int64_t enqueue(const Operation& op, OpStatus status, const std::string& event_id,
+                       TimePoint now) override;
+  std::vector<OutboxRow> next_operations(TimePoint now, int limit) override;
+  std::optional<OutboxRow> operation(std::int64_t id) override;
+  std::vector<OutboxRow> operations(OpStatus status, int limit) override;
+  std::vector<OutboxRow> operations_of(const std::string& worker_id) override;
+  void set_op_status(std::int64_t id, OpStatus status, const std::string& error) override;
+  void schedule_retry(std::int64_t id, TimePoint next_attempt_at,
+                      const std::string& error) override;
+  std::optional<TimePoint> next_retry_at() override;
+  std::int64_t destructive_since(TimePoint since) override;
+
+  void add_schedule(const std::string& worker_id, TimePoint due_at,
+                    const std::string& reason) override;
+  std::vector<ScheduleRow> due_schedules(TimePoint now) override;
+  void remove_schedule(std::int64_t id) override;
+  std::optional<TimePoint> next_schedule_at() override;
+
+  void reserve_username(const std::string& username, const std::string& worker_id,
+                        TimePoint until) override;
+  bool username_reserved(const std::string& username, const std::string& worker_id,
+                         TimePoint now) override;
+
+  void allocate_entitlement(const std::string& worker_id, const std::string& ent,
+                            TimePoint at) override;
+  void release_entitlement(const std::string& worker_id, const std::string& ent,
+                           TimePoint at) override;
+  std::vector<EntitlementRow> entitlements(const std::string& worker_id) override;
+
+  std::int64_t audit(const AuditRecord& record) override;
+  std::vector<AuditRecord> audit_log(const std::string& worker_id, int limit) override;
+
+  StoreCounts counts() override;
+
+  sql::Database& database() { return db_; }
+
+ private:
+  sql::Database db_;
+  int depth_ = 0;  // transaction nesting; > 1 means inside a savepoint
+};
+
+}  // namespace prov

@@ -1,0 +1,168 @@
+#include "store/schema.h"
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite.h"
+#include "store/sqlite_store.h"
+#include "store_fixture.h"
+
+namespace prov {
+namespace {
+
+using testing::StoreTest;
+using testing::TempDir;
+
+std::vector<std::string> tables(sql::Database& db) {
+  auto q = db.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+  std::vector<std::string> names;
+  while (q.step()) names.push_back(q.text(0));
+  return names;
+}
+
+TEST_F(StoreTest, NewDatabaseIsAtLatestSchemaVersion) {
+  EXPECT_EQ(store_->schema_version(), schema::latest_version());
+  EXPECT_GE(schema::latest_version(), 1);
+}
+
+TEST_F(StoreTest, CreatesEveryTable) {
+  store_.reset();
+  sql::Database db(db_path(), sql::Database::Mode::ReadOnly);
+  const auto names = tables(db);
+  for (const char* t : {"accounts", "audit", "entitlements", "inbox", "outbox", "reservations",
+                        "schedule", "schema_version", "workers"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), t), names.end()) << t;
+  }
+}
+
+TEST_F(StoreTest, UsesWalFullSyncForeignKeysAndBusyTimeout) {
+  auto* sqlite = dynamic_cast<SqliteStore*>(store_.get());
+  ASSERT_NE(sqlite, nullptr);
+  sql::Database& db = sqlite->database();
+  auto pragma = [&](const char* sql) {
+    auto q = db.query(sql);
+    EXPECT_TRUE(q.step()) << sql;
+    return q.text(0);
+  };
+  EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(pragma("PRAGMA synchronous"), "2");  // FULL
+  EXPECT_EQ(pragma("PRAGMA foreign_keys"), "1");
+  EXPECT_GE(std::stoi(pragma("PRAGMA busy_timeout")), 1000);
+}
+
+TEST_F(StoreTest, ReopenIsIdempotent) {
+  store_->insert_event(testing::make_event("e1", "w1"));
+  store_.reset();
+  auto again = Store::open(db_path());
+  EXPECT_EQ(again->schema_version(), schema::latest_version());
+  EXPECT_TRUE(again->event("e1").has_value());
+  again.reset();
+  sql::Database db(db_path(), sql::Database::Mode::ReadOnly);
+  auto q = db.query("SELECT COUNT(*) FROM schema_version");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.int64(0), schema::latest_version());  // one row per migration, none repeated
+}
+
+TEST_F(StoreTest, RefusesDatabaseFromNewerBuild) {
+  store_.reset();
+  {
+    sql::Database db(db_path(), sql::Database::Mode::ReadWrite);
+    db.exec("INSERT INTO schema_version(version, applied_at) VALUES (999, 0)");
+  }
+  try {
+    Store::open(db_path());
+    FAIL() << "open accepted a newer schema";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("999"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Store::open_read_only(db_path()), StoreError);
+}
+
+TEST(SchemaMigrate, MigratesAnOlderDatabaseToTheNextVersion) {
+  TempDir dir;
+  const auto path = dir.path() / "old.db";
+  Store::open(path).reset();  // at the latest real version
+
+  auto list = schema::migrations();
+  const int next = schema::latest_version() + 1;
+  list.push_back({next,
+                  {"CREATE TABLE later_feature (id INTEGER PRIMARY KEY, note TEXT)",
+                   "INSERT INTO later_feature(note) VALUES ('seeded')"}});
+  sql::Database db(path, sql::Database::Mode::ReadWrite);
+  schema::migrate(db, list);
+  EXPECT_EQ(schema::read_version(db), next);
+  auto q = db.query("SELECT note FROM later_feature");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.text(0), "seeded");
+}
+
+TEST(SchemaMigrate, FailedMigrationLeavesThePreviousVersion) {
+  TempDir dir;
+  const auto path = dir.path() / "old.db";
+  Store::open(path).reset();
+
+  auto list = schema::migrations();
+  const int next = schema::latest_version() + 1;
+  list.push_back({next,
+                  {"CREATE TABLE half_done (id INTEGER PRIMARY KEY)",
+                   "THIS IS NOT SQL"}});
+  sql::Database db(path, sql::Database::Mode::ReadWrite);
+  try {
+    schema::migrate(db, list);
+    FAIL() << "a broken migration was accepted";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("migration " + std::to_string(next)),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(schema::read_version(db), schema::latest_version());
+  const auto names = tables(db);
+  EXPECT_EQ(std::find(names.begin(), names.end(), "half_done"), names.end());
+}
+
+TEST(SchemaMigrate, EmptyFileMigratesFromZero) {
+  TempDir dir;
+  const auto path = dir.path() / "empty.db";
+  {
+    sql::Database db(path, sql::Database::Mode::ReadWrite);
+    EXPECT_EQ(schema::read_version(db), 0);
+  }
+  auto store = Store::open(path);
+  EXPECT_EQ(store->schema_version(), schema::latest_version());
+}
+
+TEST(ReadOnlyStore, ReadsButCannotWrite) {
+  TempDir dir;
+  const auto path = dir.path() / "state.db";
+  {
+    auto store = Store::open(path);
+    ASSERT_EQ(store->insert_event(testing::make_event("e1", "w1")).status, IngestStatus::Stored);
+  }
+  auto reader = Store::open_read_only(path);
+  EXPECT_TRUE(reader->event("e1").has_value());
+  EXPECT_EQ(reader->inbox_depth(), 1);
+  EXPECT_THROW(reader->insert_event(testing::make_event("e2", "w1")), StoreError);
+  EXPECT_THROW(reader->add_schedule("w1", testing::at_ms(5), "hire"), StoreError);
+  EXPECT_FALSE(reader->event("e2").has_value());
+}
+
+TEST(ReadOnlyStore, MissingFileIsAnError) {
+  TempDir dir;
+  EXPECT_THROW(Store::open_read_only(dir.path() / "absent.db"), StoreError);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "absent.db"));
+}
+
+TEST(ReadOnlyStore, RefusesFileWithoutSchema) {
+  TempDir dir;
+  const auto path = dir.path() / "other.db";
+  { sql::Database db(path, sql::Database::Mode::ReadWrite); db.exec("CREATE TABLE t (x)"); }
+  EXPECT_THROW(Store::open_read_only(path), StoreError);
+}
+
+TEST(StoreOpen, UnwritableLocationIsAStoreError) {
+  TempDir dir;
+  EXPECT_THROW(Store::open(dir.path() / "no-such-folder" / "state.db"), StoreError);
+}
+
+}  // namespace
+}  // namespace prov

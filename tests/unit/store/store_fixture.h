@@ -1,0 +1,69 @@
+#pragma once
+// Shared set-up for the store tests: a fresh database file in its own temporary folder, and
+// builders for the values the tests store.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "prov/store.h"
+
+namespace prov::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "prov-store-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline TimePoint at_ms(std::int64_t ms) { return from_unix_ms(ms); }
+
+inline HrEvent make_event(const std::string& event_id, const std::string& worker_id,
+                          std::int64_t effective_ms = 1'000,
+                          const std::string& digest = "digest-a") {
+  HrEvent e;
+  e.event_id = event_id;
+  e.type = EventType::Hire;
+  e.effective_at = at_ms(effective_ms);
+  e.worker_id = worker_id;
+  e.worker = {{"workerId", worker_id}, {"firstName", "José"}, {"lastName", "Núñez"}};
+  e.body_sha256 = digest;
+  e.received_at = at_ms(500);
+  e.source = "webhook";
+  return e;
+}
+
+inline Operation make_op(const std::string& worker_id, OpKind kind,
+                         const std::string& group = {}) {
+  Operation op;
+  op.kind = kind;
+  op.worker_id = worker_id;
+  op.username = "u" + worker_id;
+  op.group = group;
+  op.reason = "test";
+  return op;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = Store::open(db_path()); }
+  std::filesystem::path db_path() const { return dir_.path() / "state.db"; }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace prov::testing
