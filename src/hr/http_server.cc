@@ -63,8 +63,8 @@ class Connection {
   virtual void stop_soon() = 0;
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
+std::string lower(std::string s) {
+  std::string out = std::move(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
@@ -76,7 +76,7 @@ HttpRequest to_request(Request& req, bool with_body) {
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
   for (const auto& field : req) {
-    std::string name = lower(field.name_string());
+    std::string name = lower(std::string(field.name_string()));
     auto [it, inserted] = out.headers.emplace(name, std::string(field.value()));
     if (!inserted) it->second += ", " + std::string(field.value());  // RFC 9110 §5.3
   }

@@ -16,10 +16,10 @@ void DiagnosticSink::error(const SourceFile& file, const YAML::Mark& mark, std::
   diagnostics_.push_back(std::move(d));
 }
 
-void DiagnosticSink::error_in_scalar(const SourceFile& file, const YAML::Node& scalar, int offset,
-                                     std::string message, std::string hint) {
-  YAML::Mark mark = scalar.Mark();
-  const std::string& value = scalar.Scalar();
+void DiagnosticSink::error_in_scalar(const SourceFile& file, const YAML::Mark& scalar_mark,
+                                     const std::string& value, int offset, std::string message,
+                                     std::string hint) {
+  YAML::Mark mark = scalar_mark;
   if (mark.pos >= 0 && static_cast<std::size_t>(mark.pos) < file.text.size() &&
       value.find('\n') == std::string::npos) {
     std::size_t start = static_cast<std::size_t>(mark.pos);

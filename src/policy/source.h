@@ -24,8 +24,9 @@ class DiagnosticSink {
   // Places an error at `offset` bytes into the template held by `scalar`. When the scalar is on
   // one line and its text can be found verbatim there, the column points into the template;
   // otherwise at the scalar itself.
-  void error_in_scalar(const SourceFile& file, const YAML::Node& scalar, int offset,
-                       std::string message, std::string hint);
+  void error_in_scalar(const SourceFile& file, const YAML::Mark& scalar_mark,
+                       const std::string& scalar, int offset, std::string message,
+                       std::string hint);
   bool empty() const { return diagnostics_.empty(); }
   std::vector<PolicyDiagnostic>& diagnostics() { return diagnostics_; }
 

@@ -1,0 +1,95 @@
+#pragma once
+// End-to-end fixture: a real slapd (harness), the real provisiond binary started as a process with
+// a generated config, and a small HTTP client that signs webhooks the way an HR system does.
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/slapd_fixture.h"
+#include "prov/model.h"
+
+namespace prov::testing {
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-cased names
+  Json json() const;
+};
+
+// One blocking HTTP/1.1 request over a fresh loopback connection.
+HttpResult http_request(int port, const std::string& method, const std::string& target,
+                        const std::map<std::string, std::string>& headers,
+                        const std::string& body);
+
+struct LdapEntry {
+  std::string dn;
+  std::map<std::string, std::vector<std::string>> attrs;
+  std::string first(const std::string& attr) const;
+};
+
+struct DaemonOptions {
+  std::string policy_path;         // default: the repository's policies/example.yaml
+  std::string extra_yaml;          // appended to the generated config (e.g. a safety: section)
+  std::string now;                 // --now override
+  std::map<std::string, std::string> env;  // extra environment (fault injection)
+};
+
+class Daemon {
+ public:
+  Daemon(const Slapd& slapd, DaemonOptions options = {});
+  ~Daemon();
+
+  void start();          // spawns and waits until /healthz answers (throws on failure)
+  int stop();            // SIGTERM; returns the exit status
+  void kill9();          // SIGKILL, no clean-up: a crash
+  int wait_exit(std::chrono::milliseconds limit);  // exit status, -1 on timeout
+  bool running() const;
+
+  // Signs `body` with the configured secret and POSTs it to /v1/hr/events.
+  HttpResult send(const std::string& body, const std::string& webhook_id = {},
+                  long timestamp_offset_s = 0);
+  HttpResult send_event(const std::string& event_id, const std::string& type,
+                        const Json& worker, const std::string& effective_at = {});
+  HttpResult admin_get(const std::string& target);
+
+  std::vector<LdapEntry> search(const std::string& base, const std::string& filter) const;
+  std::optional<LdapEntry> person(const std::string& worker_id) const;  // by employeeNumber
+  std::set<std::string> groups_of(const std::string& dn) const;         // cn of groups listing dn
+  std::string password_of(const std::string& worker_id) const;          // delivered one-time pw
+
+  // provisionctl with this daemon's config; returns exit status, fills output.
+  int ctl(const std::string& args, std::string* output) const;
+
+  const std::string& secret_key() const { return key_; }
+  const std::string& config_path() const { return config_; }
+  const std::string& state_path() const { return state_; }
+  const std::string& log_path() const { return log_; }
+  int webhook_port() const { return webhook_port_; }
+  int admin_port() const { return admin_port_; }
+  const Slapd& slapd() const { return slapd_; }
+
+ private:
+  const Slapd& slapd_;
+  DaemonOptions options_;
+  std::string dir_, config_, state_, log_, key_;
+  int webhook_port_ = 0, admin_port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// Polls `condition` every 10 ms until it holds or `limit` passes. Returns whether it held.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds limit = std::chrono::seconds(20));
+
+// A minimal worker record for tests.
+Json make_worker(const std::string& id, const std::string& first, const std::string& last,
+                 const std::string& department = "Engineering",
+                 const std::string& type = "Employee");
+
+}  // namespace prov::testing
