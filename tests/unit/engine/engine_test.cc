@@ -1,0 +1,324 @@
+// The engine against a real SQLite store and a real compiled policy, with an in-memory directory
+// and a hand-set clock: every timing rule is exercised without sleeping.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "fake_connector.h"
+#include "prov/engine.h"
+
+namespace prov {
+namespace {
+namespace fs = std::filesystem;
+using testing::FakeDirectory;
+
+constexpr const char* kPolicy = R"(version: 1
+attributes:
+  givenName: "{{ worker.firstName }}"
+  sn: "{{ worker.lastName }}"
+  cn: "{{ worker.firstName }} {{ worker.lastName }}"
+  title: "{{ worker.jobTitle | default(worker.department) }}"
+username:
+  candidates:
+    - "{{ worker.firstName | first(1) }}{{ worker.lastName }}"
+    - "{{ worker.firstName | first(1) }}{{ worker.lastName }}{{ n }}"
+  transform: [ascii, lower, alnum]
+  max_length: 20
+  reserve_days: 365
+ou: "ou=people"
+roles:
+  - name: employees
+    when: { workerType: Employee }
+    groups: [staff]
+  - name: finance
+    when: { department: Finance }
+    groups: [finance]
+    entitlements: ["license:erp"]
+lifecycle:
+  prehire_days: 7
+  leave: lock
+  termination:
+    lock: immediately
+    remove_groups: true
+    move_to: "ou=disabled"
+    delete_after_days: 90
+)";
+
+TimePoint at(const char* s) { return *parse_time(s); }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("prov-engine-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "policy.yaml") << kPolicy;
+    config_.state_path = dir_ / "state.db";
+    config_.safety.max_destructive = 1000;
+    config_.executor.retry_initial_ms = 1000;
+    config_.executor.retry_max_ms = 8000;
+    store_ = Store::open(config_.state_path);
+    engine_ = make_engine();
+  }
+  void TearDown() override {
+    engine_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  std::unique_ptr<Engine> make_engine() {
+    return std::make_unique<Engine>(*store_, &dir, clock_, config_, Policy::load(dir_ / "policy.yaml"));
+  }
+
+  void receive(const std::string& id, EventType type, Json worker, const char* effective) {
+    HrEvent e;
+    e.event_id = id;
+    e.type = type;
+    e.effective_at = at(effective);
+    e.worker_id = worker["workerId"];
+    e.worker = std::move(worker);
+    e.body_sha256 = id + std::to_string(static_cast<int>(type)) + e.worker.dump();
+    e.received_at = clock_.now();
+    auto r = store_->insert_event(e);
+    ASSERT_EQ(r.status, IngestStatus::Stored);
+  }
+  // Runs the engine until it has nothing left to do now.
+  void settle() {
+    for (int i = 0; i < 100 && engine_->step(); ++i) {
+    }
+  }
+
+  static Json worker(const std::string& id, const std::string& first, const std::string& last,
+                     const std::string& dept = "Finance", const char* hire = "2026-01-05") {
+    return Json{{"workerId", id},      {"firstName", first}, {"lastName", last},
+                {"department", dept},  {"workerType", "Employee"}, {"hireDate", hire}};
+  }
+
+  fs::path dir_;
+  Config config_;
+  ManualClock clock_{at("2026-06-01T09:00:00Z")};
+  FakeDirectory dir;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, HireCreatesAccountWithGroupsAndEntitlements) {
+  receive("e1", EventType::Hire, worker("1", "José", "Núñez"), "2026-01-05T00:00:00Z");
+  settle();
+  auto* e = dir.entry_of("1");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->username, "jnunez");
+  EXPECT_TRUE(e->enabled);
+  EXPECT_EQ(e->attributes.at("sn"), "Núñez");
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff", "finance"}));
+  auto acc = store_->account("1");
+  ASSERT_TRUE(acc);
+  EXPECT_EQ(acc->applied.dn, dir.dn_of("1"));
+  EXPECT_EQ(acc->applied.groups, (std::set<std::string>{"staff", "finance"}));
+  auto ents = store_->entitlements("1");
+  ASSERT_EQ(ents.size(), 1u);
+  EXPECT_EQ(ents[0].entitlement, "license:erp");
+}
+
+TEST_F(EngineTest, SecondIdenticalNameNeverOverwritesTheFirst) {
+  receive("e1", EventType::Hire, worker("1", "John", "Smith"), "2026-01-05T00:00:00Z");
+  receive("e2", EventType::Hire, worker("2", "John", "Smith"), "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1")->username, "jsmith");
+  EXPECT_EQ(dir.entry_of("2")->username, "jsmith2");
+}
+
+TEST_F(EngineTest, UsernameTakenInTheDirectoryByAnotherPersonIsSkipped) {
+  dir.entries["uid=jsmith,ou=people,dc=test"] = {"someone-else", "jsmith", "ou=people", true, {}};
+  receive("e1", EventType::Hire, worker("1", "John", "Smith"), "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1")->username, "jsmith2");
+  EXPECT_EQ(dir.entries.at("uid=jsmith,ou=people,dc=test").worker_id, "someone-else");
+}
+
+TEST_F(EngineTest, StaleEventIsAuditedAndChangesNothing) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  receive("e2", EventType::Change, worker("1", "Ana", "Lima", "Sales"), "2026-05-01T00:00:00Z");
+  receive("e3", EventType::Change, worker("1", "Ana", "Lima", "Finance"), "2026-03-01T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff"}));
+  auto row = store_->event("e3");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->status, EventStatus::Stale);
+  bool audited = false;
+  for (const auto& a : store_->audit_log("1", 1000)) audited |= a.action == "event.stale";
+  EXPECT_TRUE(audited);
+}
+
+TEST_F(EngineTest, ChangeBeforeHireStillProvisionsOnce) {
+  receive("e2", EventType::Change, worker("1", "Ana", "Lima", "Sales"), "2026-02-01T00:00:00Z");
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_NE(dir.entry_of("1"), nullptr);
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff"}));  // Sales is the newest truth
+  int creates = 0;
+  for (const auto& op : dir.applied) creates += op.kind == OpKind::Create;
+  EXPECT_EQ(creates, 1);
+}
+
+TEST_F(EngineTest, FutureTerminationWaitsForItsInstantAndSurvivesARestart) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  receive("e2", EventType::Termination, worker("1", "Ana", "Lima"), "2026-06-10T17:00:00Z");
+  settle();
+  EXPECT_TRUE(dir.entry_of("1")->enabled);
+  EXPECT_EQ(store_->event("e2")->status, EventStatus::Scheduled);
+
+  engine_ = make_engine();  // a restart between scheduling and the due instant
+  clock_.set(at("2026-06-10T17:00:00Z"));
+  settle();
+  auto* e = dir.entry_of("1");
+  ASSERT_NE(e, nullptr);
+  EXPECT_FALSE(e->enabled);
+  EXPECT_EQ(e->ou, "ou=disabled");
+  EXPECT_TRUE(dir.groups_of("1").empty());
+  auto ents = store_->entitlements("1");
+  ASSERT_EQ(ents.size(), 1u);
+  EXPECT_TRUE(ents[0].released_at.has_value());
+
+  clock_.set(at("2026-09-08T17:00:00Z"));  // retention over: deleted, name reserved
+  settle();
+  EXPECT_EQ(dir.entry_of("1"), nullptr);
+  EXPECT_TRUE(store_->username_reserved("jlima", "someone-else", clock_.now()) ||
+              store_->username_reserved("alima", "someone-else", clock_.now()));
+}
+
+TEST_F(EngineTest, PrehireAccountAppearsLockedAndIsEnabledAtStart) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima", "Finance", "2026-07-01"),
+          "2026-07-01T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1"), nullptr);  // more than 7 days ahead
+  clock_.set(at("2026-06-24T00:00:00Z"));
+  settle();
+  ASSERT_NE(dir.entry_of("1"), nullptr);
+  EXPECT_FALSE(dir.entry_of("1")->enabled);
+  clock_.set(at("2026-07-01T00:00:00Z"));
+  settle();
+  EXPECT_TRUE(dir.entry_of("1")->enabled);
+}
+
+TEST_F(EngineTest, RescindedHireRemovesThePrehireAccount) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima", "Finance", "2026-06-05"),
+          "2026-06-05T00:00:00Z");
+  settle();
+  ASSERT_NE(dir.entry_of("1"), nullptr);
+  receive("e2", EventType::Rescind, worker("1", "Ana", "Lima", "Finance", "2026-06-05"),
+          "2026-06-01T09:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1"), nullptr);
+}
+
+TEST_F(EngineTest, ManagerHiredAfterTwoReportsIsLinkedToBoth) {
+  Json r1 = worker("1", "Ana", "Lima"), r2 = worker("2", "Ben", "Ode");
+  r1["managerId"] = "9";
+  r2["managerId"] = "9";
+  receive("e1", EventType::Hire, r1, "2026-01-05T00:00:00Z");
+  receive("e2", EventType::Hire, r2, "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1")->attributes.count("manager"), 0u);
+  receive("e3", EventType::Hire, worker("9", "Max", "Boss"), "2026-01-05T00:00:00Z");
+  settle();
+  const std::string boss = dir.dn_of("9");
+  ASSERT_FALSE(boss.empty());
+  EXPECT_EQ(dir.entry_of("1")->attributes.at("manager"), boss);
+  EXPECT_EQ(dir.entry_of("2")->attributes.at("manager"), boss);
+}
+
+TEST_F(EngineTest, RetryableFailureWaitsAndIsNeverDropped) {
+  dir.scripted.push_back(Outcome::retryable("ldap:-1", "server down"));
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1"), nullptr);
+  EXPECT_EQ(store_->counts().ops_pending, 3);  // create + two group adds, in order
+  clock_.advance(std::chrono::seconds(2));  // past the first backoff (1 s ± 20 %)
+  settle();
+  ASSERT_NE(dir.entry_of("1"), nullptr);
+  EXPECT_EQ(dir.groups_of("1").size(), 2u);
+  EXPECT_EQ(store_->counts().ops_pending, 0);
+}
+
+TEST_F(EngineTest, PermanentFailureIsDeadLetteredAndCanBeRedriven) {
+  dir.scripted.push_back(Outcome::permanent("ldap:19", "constraint violation"));
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  auto failed = store_->operations(OpStatus::Failed, 10);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].op.kind, OpKind::Create);
+  auto d = retry_failed(*store_, {}, "test", clock_.now());
+  EXPECT_EQ(d.changed, 1);
+  settle();
+  ASSERT_NE(dir.entry_of("1"), nullptr);
+}
+
+TEST_F(EngineTest, BadCredentialsStopTheExecutorUntilFixed) {
+  dir.bad_credentials = true;
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(engine_->health(), ExecutorHealth::CredentialsRejected);
+  EXPECT_TRUE(dir.applied.empty());
+  dir.bad_credentials = false;
+  settle();
+  EXPECT_EQ(engine_->health(), ExecutorHealth::Ok);
+  EXPECT_NE(dir.entry_of("1"), nullptr);
+}
+
+TEST_F(EngineTest, BrakeHoldsMassTerminationsUntilApproved) {
+  config_.safety.max_destructive = 4;
+  engine_ = make_engine();
+  for (int i = 1; i <= 5; ++i)
+    receive("h" + std::to_string(i), EventType::Hire,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i), "Sales"),
+            "2026-01-05T00:00:00Z");
+  settle();
+  for (int i = 1; i <= 5; ++i)
+    receive("t" + std::to_string(i), EventType::Termination,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i), "Sales"),
+            "2026-06-01T08:00:00Z");
+  settle();
+  int locked = 0;
+  for (int i = 1; i <= 5; ++i) locked += !dir.entry_of(std::to_string(i))->enabled;
+  EXPECT_LT(locked, 5) << "the brake let everything through";
+  auto held = store_->operations(OpStatus::Held, 100);
+  ASSERT_FALSE(held.empty());
+  auto d = approve_held(*store_, {}, "test", clock_.now());
+  EXPECT_EQ(d.changed, static_cast<int>(held.size()));
+  settle();
+  for (int i = 1; i <= 5; ++i) EXPECT_FALSE(dir.entry_of(std::to_string(i))->enabled) << i;
+  bool audited = false;
+  for (const auto& a : store_->audit_log("", 10000)) audited |= a.action == "op.approved";
+  EXPECT_TRUE(audited);
+}
+
+TEST_F(EngineTest, DryRunPlanWritesNothing) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  engine_->apply_pending_events();
+  auto before = store_->counts();
+  Engine preview(*store_, nullptr, clock_, config_, Policy::load(dir_ / "policy.yaml"));
+  auto plans = preview.plan_all();
+  ASSERT_EQ(plans.size(), 1u);
+  EXPECT_TRUE(plans[0].operations.empty());  // already queued: the plan diffs against planned
+  auto after = store_->counts();
+  EXPECT_EQ(before.ops_pending, after.ops_pending);
+  EXPECT_EQ(before.audit, after.audit);
+}
+
+TEST_F(EngineTest, PolicyChangeReplansEveryWorker) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima", "Sales"), "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff"}));
+  std::string p = kPolicy;
+  p.replace(p.find("groups: [staff]"), 15, "groups: [staff, everyone]");
+  std::ofstream(dir_ / "policy.yaml") << p;
+  engine_->set_policy(Policy::load(dir_ / "policy.yaml"));
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff", "everyone"}));
+}
+
+}  // namespace
+}  // namespace prov
