@@ -138,7 +138,7 @@ Result<SourceMapping> SourceMapping::parse(const std::string& yaml_text,
       rule.pointer_text = pointer_node.as<std::string>();
       try {
         rule.pointer = Json::json_pointer(rule.pointer_text);
-      } catch (const nlohmann::json::exception& e) {
+      } catch (const nlohmann::json::exception&) {
         return mapping_error(origin, pointer_node, target,
                              "'" + rule.pointer_text + "' is not a JSON pointer (RFC 6901)");
       }

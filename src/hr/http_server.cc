@@ -224,6 +224,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // before closing: closing with unread input makes the kernel send a reset, which can destroy
   // the answer before the client has read it.
   void finish() {
+    if (stopping_) return close();  // stop() is waiting; the answer is already on the wire
     phase_ = Phase::Closing;
     arm_timer();
     if constexpr (kTls) {
@@ -243,7 +244,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       stream_.async_read_some(asio::buffer(scratch_),
                               [self = this->shared_from_this()](beast::error_code ec,
                                                                 std::size_t) {
-                                ec ? self->close() : self->drain();
+                                ec || self->stopping_ ? self->close() : self->drain();
                               });
     }
   }

@@ -304,7 +304,8 @@ TEST(SourceMapping, ErrorsNameFileLineAndKey) {
 
   auto no_pointer = SourceMapping::parse("eventType: {map: {a: b}}\n", "hr.yaml");
   ASSERT_FALSE(no_pointer.ok());
-  EXPECT_NE(no_pointer.error().message.find("eventType"), std::string::npos);
+  EXPECT_NE(no_pointer.error().message.find("eventType"), std::string::npos)
+      << no_pointer.error().message;
 
   auto not_yaml = SourceMapping::parse("eventId: [/id\n", "hr.yaml");
   ASSERT_FALSE(not_yaml.ok());

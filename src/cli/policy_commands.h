@@ -1,0 +1,28 @@
+#pragma once
+// provisionctl commands of the policy language. Each returns the process exit code: 0 success,
+// 1 the policy (or a policy test) is wrong, 2 wrong usage.
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "prov/model.h"
+
+namespace prov {
+
+// provisionctl policy validate PATH
+// Prints every problem as file:line:column on `err` (exit 1) or a summary on `out` (exit 0).
+int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out,
+                        std::ostream& err);
+
+// provisionctl policy test PATH [--tests DIR]
+// Runs the policy tests in DIR (default: the `tests` folder next to the policy file, or inside
+// the policy folder) and prints a difference for each failing case; exit 1 on any failure.
+int cmd_policy_test(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// provisionctl explain: evaluates the policy for one worker record (now, every username free)
+// and explains the result as text or JSON.
+int cmd_explain(const Json& worker_record, const std::filesystem::path& policy_path, bool json,
+                std::ostream& out, std::ostream& err);
+
+}  // namespace prov

@@ -1,0 +1,112 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "prov/config.h"
+
+namespace prov {
+namespace {
+namespace fs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("prov-config-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "policies");
+    std::ofstream(dir_ / "webhook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcw==\n";
+    std::ofstream(dir_ / "bind.secret") << "bind-password\n";
+    std::ofstream(dir_ / "ca.pem") << "-----BEGIN CERTIFICATE-----\n";
+    unsetenv("CREDENTIALS_DIRECTORY");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path write(const std::string& yaml) {
+    auto p = dir_ / "provisiond.yaml";
+    std::ofstream(p) << yaml;
+    return p;
+  }
+  static std::string base(const std::string& directory_extra = "") {
+    return "state: { path: state/state.db }\n"
+           "hr:\n  webhook: { listen: 127.0.0.1:8080, secret_file: webhook.secret }\n"
+           "policy: { path: policies }\n"
+           "directory:\n  type: ldap\n  url: ldaps://ldap.example.com:636\n"
+           "  bind_dn: cn=svc,dc=example,dc=com\n  password_file: bind.secret\n"
+           "  base_dn: dc=example,dc=com\n  tls: { ca_file: ca.pem }\n" +
+           directory_extra;
+  }
+  std::string error_of(const std::string& yaml) {
+    try {
+      load_config(write(yaml));
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  fs::path dir_;
+};
+
+TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
+  Config c = load_config(write(base()));
+  EXPECT_EQ(c.state_path, dir_ / "state/state.db");
+  EXPECT_EQ(c.policy_path, dir_ / "policies");
+  EXPECT_EQ(c.webhook.secret, "secret-key-bytes");  // whsec_ is base64-decoded
+  EXPECT_EQ(c.directory.password, "bind-password");   // newline stripped
+  EXPECT_EQ(c.directory.tls.mode, "ldaps");
+  EXPECT_TRUE(c.directory.tls.verify);
+  EXPECT_EQ(c.webhook.tolerance_s, 300);
+  EXPECT_EQ(c.webhook.max_body_bytes, 1u << 20);
+  EXPECT_EQ(c.admin_listen, "127.0.0.1:8081");
+}
+
+TEST_F(ConfigTest, RawSecretIsUsedAsBytes) {
+  std::ofstream(dir_ / "webhook.secret", std::ios::trunc) << "plain-secret";
+  EXPECT_EQ(load_config(write(base())).webhook.secret, "plain-secret");
+}
+
+TEST_F(ConfigTest, CredentialsDirectoryWins) {
+  fs::create_directories(dir_ / "creds");
+  std::ofstream(dir_ / "creds/bind.secret") << "from-systemd";
+  setenv("CREDENTIALS_DIRECTORY", (dir_ / "creds").c_str(), 1);
+  EXPECT_EQ(load_config(write(base())).directory.password, "from-systemd");
+  unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+TEST_F(ConfigTest, ErrorsNameTheKey) {
+  EXPECT_NE(error_of(base() + "bogus: 1\n").find("bogus: unknown key"), std::string::npos);
+  EXPECT_NE(error_of(base("  pasword_file: x\n")).find("directory.pasword_file: unknown key"),
+            std::string::npos);
+  std::string b = base();
+  EXPECT_NE(error_of(b.replace(b.find("ldaps://"), 8, "http://")).find("directory.url"),
+            std::string::npos);
+  EXPECT_NE(error_of("state: { path: x.db }\n").find("hr.webhook.secret_file"), std::string::npos);
+  fs::remove(dir_ / "bind.secret");
+  EXPECT_NE(error_of(base()).find("directory.password_file: cannot read"), std::string::npos);
+}
+
+TEST_F(ConfigTest, PlainLdapNeedsAnExplicitOptOut) {
+  std::string b = base();
+  b.replace(b.find("ldaps://ldap.example.com:636"), 28, "ldap://ldap.example.com:389");
+  EXPECT_NE(error_of(b).find("plain ldap://"), std::string::npos);
+  std::string starttls = b + "  start_tls: true\n";
+  EXPECT_EQ(load_config(write(starttls)).directory.tls.mode, "starttls");
+  std::string b2 = b;
+  b2.replace(b2.find("tls: { ca_file: ca.pem }"), 24, "tls: { mode: none }");
+  EXPECT_EQ(load_config(write(b2)).directory.tls.mode, "none");
+}
+
+TEST_F(ConfigTest, WrongTypeAndBadValuesAreRejected) {
+  EXPECT_NE(error_of(base() + "safety: { max_destructive: lots }\n").find("safety.max_destructive"),
+            std::string::npos);
+  EXPECT_NE(error_of(base() + "safety: { window: 3w }\n").find("safety.window"), std::string::npos);
+  EXPECT_EQ(load_config(write(base() + "safety: { window: 15m }\n")).safety.window,
+            std::chrono::minutes(15));
+  EXPECT_NE(error_of(base() + "log: { level: chatty }\n").find("log.level"), std::string::npos);
+  EXPECT_NE(error_of("state: [\n").find(":"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace prov
