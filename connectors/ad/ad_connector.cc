@@ -160,7 +160,7 @@ class AdConnector final : public DirectoryConnector {
   std::string parent_dn(const std::string& ou) const { return ldap::join_dn(ou, config_.base_dn); }
   std::string groups_parent() const { return ldap::join_dn(config_.groups_ou, config_.base_dn); }
   std::string group_dn(const std::string& group) const {
-    return ldap::make_dn("cn", group, groups_parent());
+    return ldap::make_dn("CN", group, groups_parent());
   }
   bool over_tls() const {
     return config_.start_tls || config_.url.rfind("ldaps://", 0) == 0;
@@ -423,7 +423,7 @@ Outcome AdConnector::create(const Operation& op) {
     if (Status s = validate_cn(cn); !s.ok()) {
       return Outcome::permanent("ad:cn", "create " + op.username + ": " + s.error().message);
     }
-    dn = ldap::make_dn("cn", cn, parent);
+    dn = ldap::make_dn("CN", cn, parent);
     Attributes with_cn = attrs;
     with_cn.push_back({"cn", {cn}});
     const LdapResult r = session_->add(dn, with_cn);
@@ -551,8 +551,8 @@ Outcome AdConnector::rename_cn(const Entry& e, const std::string& cn, const std:
       return Outcome::permanent("ad:cn", "rename " + e.dn + ": " + s.error().message);
     }
     if (rdn_value(e.dn) == value) return with_account(Outcome::ok(), e.dn, anchor_of(e), true);
-    const LdapResult r = session_->rename(e.dn, ldap::make_rdn("cn", value), "", true);
-    if (r.ok()) return with_account(Outcome::ok(), ldap::make_dn("cn", value, parent), anchor_of(e), false);
+    const LdapResult r = session_->rename(e.dn, ldap::make_rdn("CN", value), "", true);
+    if (r.ok()) return with_account(Outcome::ok(), ldap::make_dn("CN", value, parent), anchor_of(e), false);
     if (r.code != code::kEntryAlreadyExists || collision) return fail(r, "rename " + e.dn);
   }
   return Outcome::permanent("ldap:68", "rename " + e.dn + ": cn taken");
@@ -570,7 +570,7 @@ Outcome AdConnector::move(const Operation& op) {
   for (bool collision : {false, true}) {
     // The cn is unique per OU only: a namesake in the target OU gets the username suffix.
     const std::string value = user_cn(rdn_value(e.dn), username, collision);
-    const std::string rdn = ldap::make_rdn("cn", value);
+    const std::string rdn = ldap::make_rdn("CN", value);
     const LdapResult r = session_->rename(e.dn, rdn, target, true);
     if (r.ok()) return with_account(Outcome::ok(), ldap::join_dn(rdn, target), anchor_of(e), false);
     if (r.code != code::kEntryAlreadyExists || collision) {

@@ -49,6 +49,20 @@ struct WebhookConfig {
   std::size_t inbox_high_water = 100000;  // 503 above this many unprocessed inbox rows
 };
 
+// A full-snapshot HR source (hr.sources[]): polled, diffed against stored worker records, and
+// turned into HIRE / CHANGE / TERMINATION events in the same inbox as webhooks.
+struct SnapshotSourceConfig {
+  std::string name;                 // unique; event ids and audit rows carry it
+  std::string type;                 // http | file
+  std::string url;                  // http: the JSON endpoint (a list of worker records)
+  std::string token;                // http: bearer token from token_file (never logged)
+  std::string records_pointer;      // JSON pointer to the list inside the response ("" = root)
+  std::filesystem::path path;       // file: a folder where *.json / *.csv snapshots are dropped
+  std::chrono::seconds interval{900};
+  bool missing_means_terminated = false;  // even then, terminations pass the safety brake
+  std::string ca_file;              // http: trust anchors for https
+};
+
 struct SafetyConfig {
   int max_destructive = 50;
   double max_destructive_percent = 5.0;
@@ -66,6 +80,7 @@ struct Config {
   std::filesystem::path state_path;  // state.path
   WebhookConfig webhook;
   std::filesystem::path mapping_file;  // hr.mapping_file (optional)
+  std::vector<SnapshotSourceConfig> sources;  // hr.sources (optional)
   std::filesystem::path policy_path;   // policy.path
   DirectoryConfig directory;
   std::string admin_listen = "127.0.0.1:8081";

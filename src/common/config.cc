@@ -185,6 +185,44 @@ Config load_config(const fs::path& file) {
       fail("hr.mapping_file", "file not found: " + c.mapping_file.string());
   }
 
+  // full-snapshot sources
+  if (YAML::Node sources = hr["sources"]; sources.IsDefined() && !sources.IsNull()) {
+    if (!sources.IsSequence()) fail("hr.sources", "must be a list", sources);
+    std::set<std::string> names;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      const YAML::Node n = sources[i];
+      const std::string at = "hr.sources[" + std::to_string(i) + "]";
+      check_keys(n, at, {"name", "type", "url", "token_file", "records_pointer", "path",
+                         "interval", "missing_means_terminated", "ca_file"});
+      SnapshotSourceConfig s;
+      s.name = get<std::string>(n, "name", at + ".name", "");
+      if (s.name.empty()) fail(at + ".name", "is required", n);
+      if (!names.insert(s.name).second) fail(at + ".name", "duplicate source name '" + s.name + "'", n);
+      s.type = get<std::string>(n, "type", at + ".type", "");
+      if (s.type == "http") {
+        s.url = get<std::string>(n, "url", at + ".url", "");
+        if (s.url.rfind("http://", 0) != 0 && s.url.rfind("https://", 0) != 0)
+          fail(at + ".url", "must be an http:// or https:// URL", n);
+        std::string token_file = get<std::string>(n, "token_file", at + ".token_file", "");
+        if (!token_file.empty())
+          s.token = read_secret(at + ".token_file", resolve(base, token_file), s.name + ".token");
+        s.ca_file = resolve(base, get<std::string>(n, "ca_file", at + ".ca_file", ""));
+      } else if (s.type == "file") {
+        s.path = resolve(base, get<std::string>(n, "path", at + ".path", ""));
+        if (s.path.empty()) fail(at + ".path", "is required for a file source", n);
+      } else {
+        fail(at + ".type", "must be http or file", n);
+      }
+      s.records_pointer = get<std::string>(n, "records_pointer", at + ".records_pointer", "");
+      if (n["interval"].IsDefined())
+        s.interval = parse_duration(at + ".interval", n["interval"].as<std::string>());
+      if (s.interval.count() < 1) fail(at + ".interval", "must be at least 1s");
+      s.missing_means_terminated =
+          get<bool>(n, "missing_means_terminated", at + ".missing_means_terminated", false);
+      c.sources.push_back(std::move(s));
+    }
+  }
+
   // policy
   YAML::Node pol = root["policy"];
   check_keys(pol, "policy", {"path"});

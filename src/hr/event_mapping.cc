@@ -14,6 +14,12 @@ namespace {
 
 constexpr const char* kEventTypes = "HIRE, CHANGE, LEAVE, RETURN, TERMINATION, REHIRE";
 
+Error yaml_error(const std::string& origin, const YAML::Exception& e) {
+  std::string where = origin;
+  if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1);
+  return Error{where + ": " + e.msg, false};
+}
+
 Error mapping_error(const std::string& origin, const YAML::Node& node, const std::string& key,
                     const std::string& message) {
   std::string where = origin;
@@ -90,7 +96,7 @@ Result<SourceMapping> SourceMapping::parse(const std::string& yaml_text,
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    return Error{origin + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg, false};
+    return yaml_error(origin, e);
   }
   if (!root.IsMap()) return mapping_error(origin, root, "(top)", "must be a YAML mapping");
 
@@ -106,17 +112,16 @@ Result<SourceMapping> SourceMapping::parse(const std::string& yaml_text,
       Rule rule;
       rule.target = target;
       rule.target_pointer = target_pointer(target);
-      YAML::Node pointer_node;
-      if (spec.IsScalar()) {
-        pointer_node = spec;
-      } else if (spec.IsMap()) {
+      // Nodes are copied, never assigned: yaml-cpp's Node assignment writes through to the
+      // document and throws on an absent key.
+      const YAML::Node pointer_node = spec.IsMap() ? spec["pointer"] : spec;
+      if (spec.IsMap()) {
         for (const auto& option : spec) {
           const std::string name = option.first.as<std::string>();
           if (name != "pointer" && name != "map" && name != "default")
             return mapping_error(origin, option.first, target + "." + name,
                                  "unknown option; use pointer, map or default");
         }
-        pointer_node = spec["pointer"];
         if (YAML::Node values = spec["map"]; values.IsDefined()) {
           if (!values.IsMap())
             return mapping_error(origin, values, target + ".map",
@@ -129,12 +134,13 @@ Result<SourceMapping> SourceMapping::parse(const std::string& yaml_text,
             return mapping_error(origin, fallback, target + ".default", "must be a scalar");
           rule.fallback = fallback.as<std::string>();
         }
-      } else {
+      } else if (!spec.IsScalar()) {
         return mapping_error(origin, spec, target,
                              "must be a JSON pointer or {pointer, map, default}");
       }
       if (!pointer_node.IsDefined() || !pointer_node.IsScalar())
-        return mapping_error(origin, spec, target, "needs a JSON pointer such as /Worker/ID");
+        return mapping_error(origin, entry.first, target,
+                             "needs a JSON pointer such as /Worker/ID");
       rule.pointer_text = pointer_node.as<std::string>();
       try {
         rule.pointer = Json::json_pointer(rule.pointer_text);
@@ -145,7 +151,7 @@ Result<SourceMapping> SourceMapping::parse(const std::string& yaml_text,
       mapping.rules_.push_back(std::move(rule));
     }
   } catch (const YAML::Exception& e) {
-    return Error{origin + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg, false};
+    return yaml_error(origin, e);
   }
   // The whole-record copy goes first so that worker.<field> rules refine it.
   std::stable_sort(mapping.rules_.begin(), mapping.rules_.end(),
