@@ -37,8 +37,8 @@ std::unique_ptr<DirectoryConnector> ConnectorRegistry::create(const DirectoryCon
       known << sep << name;
       sep = ", ";
     }
-    throw ConfigError("directory.type: unknown type '" + config.type + "' (known: " +
-                      known.str() + ")");
+    throw ConfigError("directory.type: unknown type '" + config.type + "' (known: " + known.str() +
+                      ")");
   }
   return it->second(config);
 }

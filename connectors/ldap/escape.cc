@@ -76,8 +76,8 @@ std::string escape_dn_value(std::string_view value) {
     const bool last = i + 1 == value.size();
     if (is_control(c)) {
       append_hex(out, c);  // NUL → \00; other controls kept readable in logs
-    } else if (c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' ||
-               c == ';' || c == '=') {
+    } else if (c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';' ||
+               c == '=') {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
     } else if ((first && (c == '#' || c == ' ')) || (last && c == ' ')) {
@@ -111,8 +111,16 @@ std::optional<std::string> unescape_dn_value(std::string_view escaped) {
       continue;
     }
     switch (n) {
-      case ',': case '+': case '"': case '\\': case '<': case '>': case ';': case '=':
-      case ' ': case '#':
+      case ',':
+      case '+':
+      case '"':
+      case '\\':
+      case '<':
+      case '>':
+      case ';':
+      case '=':
+      case ' ':
+      case '#':
         out.push_back(n);
         ++i;
         break;

@@ -31,8 +31,8 @@ std::string make_rdn(std::string_view rdn_attr, std::string_view value);
 // "(<attr>=<escaped value>)".
 std::string equality_filter(std::string_view attr, std::string_view value);
 
-// Joins a relative DN and a base: ("ou=people", "dc=example,dc=com") → "ou=people,dc=example,dc=com".
-// Either side may be empty.
+// Joins a relative DN and a base: ("ou=people", "dc=example,dc=com") →
+// "ou=people,dc=example,dc=com". Either side may be empty.
 std::string join_dn(std::string_view relative, std::string_view base);
 
 // Splits off the first RDN: "uid=a\,b,ou=people,dc=x" → {"uid=a\,b", "ou=people,dc=x"}.

@@ -1,12 +1,12 @@
 #include "ldap/ldap_connector.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <set>
 
@@ -40,9 +40,9 @@ bool is_reserved(std::string_view attr) {
 // Attributes that are not reported in Account::attributes (identity, state and secrets).
 bool is_hidden(std::string_view attr) {
   static const std::set<std::string, AttrNameLess> kHidden = {
-      "objectClass", "uid", "employeeNumber", "userPassword", "pwdAccountLockedTime",
-      "entryUUID",   "pwdChangedTime", "pwdFailureTime", "pwdHistory", "pwdReset",
-      "pwdPolicySubentry"};
+      "objectClass",          "uid",       "employeeNumber",   "userPassword",
+      "pwdAccountLockedTime", "entryUUID", "pwdChangedTime",   "pwdFailureTime",
+      "pwdHistory",           "pwdReset",  "pwdPolicySubentry"};
   return kHidden.count(attr) > 0;
 }
 
@@ -144,6 +144,12 @@ class LdapConnector final : public DirectoryConnector {
   Outcome add_member(const Operation& op);
   Outcome remove_member(const Operation& op);
   Outcome remove(const Operation& op);
+  Outcome new_entry(const Operation& op, const std::string& dn, Attributes& attrs);
+  // Sends the requests produced by `submit` for indexes [0, n) with at most pipeline_window
+  // outstanding; replies[i] receives request i's reply (or the error that prevented it).
+  void pipeline(std::size_t n, const std::function<Result<int>(std::size_t)>& submit,
+                std::vector<std::optional<Result<Reply>>>& replies);
+  Outcome rewrite_memberships(const std::string& old_dn, const std::string& new_dn);
 
   DirectoryConfig config_;
   std::unique_ptr<Session> session_;
@@ -159,8 +165,8 @@ Status LdapConnector::connect() {
   const LdapResult r = session_->bind(config_.bind_dn, config_.password);
   if (!r.ok()) {
     const bool credentials = r.code == code::kInvalidCredentials;
-    const bool retryable = !credentials && openldap_result_codes().kind(r.code) ==
-                                               Outcome::Kind::Retryable;
+    const bool retryable =
+        !credentials && openldap_result_codes().kind(r.code) == Outcome::Kind::Retryable;
     session_.reset();
     return Error{"ldap bind as " + config_.bind_dn + " failed: " +
                      (credentials ? std::string("invalid credentials") : r.describe()),
@@ -188,8 +194,7 @@ SearchResult LdapConnector::search_by_worker(const std::string& worker_id) {
   return session_->search(req);
 }
 
-LdapConnector::Located LdapConnector::read_entry(const std::string& dn,
-                                                 const std::string& filter) {
+LdapConnector::Located LdapConnector::read_entry(const std::string& dn, const std::string& filter) {
   SearchRequest req;
   req.base = dn;
   req.scope = Scope::Base;
@@ -206,9 +211,8 @@ LdapConnector::Located LdapConnector::read_entry(const std::string& dn,
 
 LdapConnector::Located LdapConnector::locate(const Operation& op) {
   if (!op.dn.empty()) {
-    Located at = read_entry(
-        op.dn, "(&(objectClass=inetOrgPerson)" + equality_filter("employeeNumber", op.worker_id) +
-                   ")");
+    Located at = read_entry(op.dn, "(&(objectClass=inetOrgPerson)" +
+                                       equality_filter("employeeNumber", op.worker_id) + ")");
     if (!at.result.ok() || at.entry) return at;
   }
   // The entry moved (or op.dn is unknown): find it by its owner.
@@ -344,38 +348,153 @@ Status LdapConnector::for_each_account(const std::function<void(const Account&)>
 Outcome LdapConnector::apply(const Operation& op) {
   if (Status s = ensure_session(); !s.ok()) return unreachable(s);
   switch (op.kind) {
-    case OpKind::Create: return create(op);
-    case OpKind::Update: return update(op);
-    case OpKind::Move: return move(op);
-    case OpKind::Enable: return set_locked(op, false);
-    case OpKind::Disable: return set_locked(op, true);
-    case OpKind::AddMember: return add_member(op);
-    case OpKind::RemoveMember: return remove_member(op);
-    case OpKind::Delete: return remove(op);
+    case OpKind::Create:
+      return create(op);
+    case OpKind::Update:
+      return update(op);
+    case OpKind::Move:
+      return move(op);
+    case OpKind::Enable:
+      return set_locked(op, false);
+    case OpKind::Disable:
+      return set_locked(op, true);
+    case OpKind::AddMember:
+      return add_member(op);
+    case OpKind::RemoveMember:
+      return remove_member(op);
+    case OpKind::Delete:
+      return remove(op);
   }
   return Outcome::permanent("ldap:op", "unknown operation kind");
 }
 
+void LdapConnector::pipeline(std::size_t n, const std::function<Result<int>(std::size_t)>& submit,
+                             std::vector<std::optional<Result<Reply>>>& replies) {
+  replies.assign(n, std::nullopt);
+  const std::size_t window =
+      static_cast<std::size_t>(config_.pipeline_window > 0 ? config_.pipeline_window : 1);
+  std::map<int, std::size_t> index_of;  // msgid → request index
+  std::size_t next = 0;
+  while (next < n || !index_of.empty()) {
+    while (next < n && index_of.size() < window) {
+      Result<int> id = submit(next);
+      if (id.ok()) {
+        index_of[*id] = next;
+      } else {
+        replies[next] = Result<Reply>(id.error());
+      }
+      ++next;
+    }
+    if (index_of.empty()) continue;
+    Result<Reply> reply = session_->collect();
+    if (!reply.ok()) {
+      // The connection failed: everything still in flight shares that error.
+      for (const auto& [id, i] : index_of) replies[i] = Result<Reply>(reply.error());
+      index_of.clear();
+      continue;
+    }
+    auto it = index_of.find(reply->msgid);
+    if (it == index_of.end()) continue;  // not ours (cannot happen on a private session)
+    replies[it->second] = std::move(reply);
+    index_of.erase(it);
+  }
+}
+
+// Creates — the bulk of every initial load — are pipelined in three windowed rounds (look up
+// the owner, add, read back entryUUID). Everything else, and any create that needs a decision
+// (an existing entry, a refused add), goes through apply() one at a time: correctness first.
 std::vector<Outcome> LdapConnector::apply_batch(const std::vector<Operation>& ops) {
-  std::vector<Outcome> out;
-  out.reserve(ops.size());
-  for (const auto& op : ops) out.push_back(apply(op));
+  std::vector<Outcome> out(ops.size());
+  if (Status s = ensure_session(); !s.ok()) {
+    for (auto& o : out) o = unreachable(s);
+    return out;
+  }
+  std::vector<std::size_t> creates;
+  std::vector<bool> done(ops.size(), false);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].kind == OpKind::Create && !ops[i].username.empty() && !ops[i].worker_id.empty()) {
+      creates.push_back(i);
+    }
+  }
+  if (creates.size() > 1) {
+    // Round 1: does the worker already have an entry?
+    std::vector<std::optional<Result<Reply>>> found;
+    pipeline(
+        creates.size(),
+        [&](std::size_t k) {
+          SearchRequest req;
+          req.base = config_.base_dn;
+          req.filter = "(&(objectClass=inetOrgPerson)" +
+                       equality_filter("employeeNumber", ops[creates[k]].worker_id) + ")";
+          req.attrs = {"entryUUID"};
+          return session_->submit_search(req);
+        },
+        found);
+    // Round 2: add the missing ones.
+    std::vector<std::size_t> adds;
+    std::vector<std::string> dns;
+    std::vector<Attributes> entries;
+    for (std::size_t k = 0; k < creates.size(); ++k) {
+      const std::size_t i = creates[k];
+      if (!found[k] || !found[k]->ok() || !(*found[k])->result.ok()) continue;  // apply() decides
+      const auto& entries_found = (*found[k])->entries;
+      if (!entries_found.empty()) {
+        const Entry& e = entries_found.front();
+        out[i] = with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
+        done[i] = true;
+        continue;
+      }
+      const std::string dn = make_dn("uid", ops[i].username, people_parent(ops[i].ou));
+      Attributes attrs;
+      if (Outcome o = new_entry(ops[i], dn, attrs); !o.is_ok()) {
+        out[i] = o;
+        done[i] = true;
+        continue;
+      }
+      adds.push_back(i);
+      dns.push_back(dn);
+      entries.push_back(std::move(attrs));
+    }
+    std::vector<std::optional<Result<Reply>>> added;
+    pipeline(
+        adds.size(), [&](std::size_t k) { return session_->submit_add(dns[k], entries[k]); },
+        added);
+    // Round 3: read back the anchors of what was added.
+    std::vector<std::size_t> reads;
+    for (std::size_t k = 0; k < adds.size(); ++k) {
+      if (added[k] && added[k]->ok() && (*added[k])->result.ok()) reads.push_back(k);
+    }
+    std::vector<std::optional<Result<Reply>>> read;
+    pipeline(
+        reads.size(),
+        [&](std::size_t r) {
+          SearchRequest req;
+          req.base = dns[reads[r]];
+          req.scope = Scope::Base;
+          req.attrs = {"entryUUID"};
+          return session_->submit_search(req);
+        },
+        read);
+    for (std::size_t r = 0; r < reads.size(); ++r) {
+      const std::size_t k = reads[r];
+      const std::size_t i = adds[k];
+      std::string anchor;
+      if (read[r] && read[r]->ok() && !(*read[r])->entries.empty()) {
+        anchor = (*read[r])->entries.front().first("entryUUID").value_or("");
+      }
+      out[i] = with_account(Outcome::ok(), dns[k], anchor, false);
+      done[i] = true;
+      log::debug("ldap account created", {{"worker_id", ops[i].worker_id}, {"dn", dns[k]}});
+    }
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (!done[i]) out[i] = apply(ops[i]);
+  }
   return out;
 }
 
-Outcome LdapConnector::create(const Operation& op) {
-  if (op.username.empty()) return Outcome::permanent("ldap:op", "create without a username");
-  if (op.worker_id.empty()) return Outcome::permanent("ldap:op", "create without a worker id");
-  // Idempotence: the worker already has an entry (a replay, or created before a crash).
-  SearchResult existing = search_by_worker(op.worker_id);
-  if (!existing.result.ok()) return outcome(existing.result, "create: search employeeNumber");
-  if (!existing.entries.empty()) {
-    const Entry& e = existing.entries.front();
-    return with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
-  }
-
-  const std::string dn = make_dn("uid", op.username, people_parent(op.ou));
-  Attributes attrs;
+// The attributes of a new account entry. Writes the one-time password file when one is wanted.
+Outcome LdapConnector::new_entry(const Operation& op, const std::string& dn, Attributes& attrs) {
   attrs.push_back({"objectClass", {"top", "person", "organizationalPerson", "inetOrgPerson"}});
   attrs.push_back({"uid", {op.username}});
   attrs.push_back({"employeeNumber", {op.worker_id}});
@@ -402,6 +521,23 @@ Outcome LdapConnector::create(const Operation& op) {
     attrs.push_back({"userPassword", {std::move(password)}});
   }
 
+  return Outcome::ok();
+}
+
+Outcome LdapConnector::create(const Operation& op) {
+  if (op.username.empty()) return Outcome::permanent("ldap:op", "create without a username");
+  if (op.worker_id.empty()) return Outcome::permanent("ldap:op", "create without a worker id");
+  // Idempotence: the worker already has an entry (a replay, or created before a crash).
+  SearchResult existing = search_by_worker(op.worker_id);
+  if (!existing.result.ok()) return outcome(existing.result, "create: search employeeNumber");
+  if (!existing.entries.empty()) {
+    const Entry& e = existing.entries.front();
+    return with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
+  }
+
+  const std::string dn = make_dn("uid", op.username, people_parent(op.ou));
+  Attributes attrs;
+  if (Outcome o = new_entry(op, dn, attrs); !o.is_ok()) return o;
   const LdapResult r = session_->add(dn, attrs);
   if (r.code == code::kEntryAlreadyExists) {
     // The DN is taken. Ours only if it carries this worker's employeeNumber (a concurrent
@@ -412,8 +548,8 @@ Outcome LdapConnector::create(const Operation& op) {
       return with_account(Outcome::ok(), at.entry->dn, at.entry->first("entryUUID").value_or(""),
                           true);
     }
-    Outcome o = Outcome::permanent(r.code_string(),
-                                   "create " + dn + ": already exists with another owner");
+    Outcome o =
+        Outcome::permanent(r.code_string(), "create " + dn + ": already exists with another owner");
     o.dn = dn;
     return o;
   }
@@ -422,8 +558,8 @@ Outcome LdapConnector::create(const Operation& op) {
   if (!created.result.ok()) return outcome(created.result, "create: read back " + dn);
   const std::string anchor =
       created.entry ? created.entry->first("entryUUID").value_or("") : std::string();
-  log::info("ldap account created",
-            {{"worker_id", op.worker_id}, {"dn", dn}, {"enabled", op.enabled ? "true" : "false"}});
+  log::debug("ldap account created",
+             {{"worker_id", op.worker_id}, {"dn", dn}, {"enabled", op.enabled ? "true" : "false"}});
   return with_account(Outcome::ok(), dn, anchor, false);
 }
 
@@ -466,10 +602,43 @@ Outcome LdapConnector::move(const Operation& op) {
   const std::string anchor = e.first("entryUUID").value_or("");
   const std::string target = people_parent(op.ou);
   const DnSplit current = split_dn(e.dn);
-  if (same_dn(current.parent, target)) return with_account(Outcome::ok(), e.dn, anchor, true);
+  if (same_dn(current.parent, target)) {
+    // Already there. If an earlier attempt renamed but stopped before fixing the groups, the
+    // last known DN is still listed in them: finish that now.
+    if (!op.dn.empty() && !same_dn(op.dn, e.dn)) {
+      if (Outcome o = rewrite_memberships(op.dn, e.dn); !o.is_ok()) return o;
+    }
+    return with_account(Outcome::ok(), e.dn, anchor, true);
+  }
   const LdapResult r = session_->rename(e.dn, current.rdn, target, true);
   if (!r.ok()) return outcome(r, "move " + e.dn + " to " + target);
-  return with_account(Outcome::ok(), join_dn(current.rdn, target), anchor, false);
+  const std::string moved = join_dn(current.rdn, target);
+  // groupOfNames holds DNs, not anchors: without the refint overlay a rename leaves the old DN
+  // behind in every group. Rewrite those memberships (finds nothing when refint already did).
+  if (Outcome o = rewrite_memberships(e.dn, moved); !o.is_ok()) return o;
+  return with_account(Outcome::ok(), moved, anchor, false);
+}
+
+Outcome LdapConnector::rewrite_memberships(const std::string& old_dn, const std::string& new_dn) {
+  SearchRequest req;
+  req.base = groups_parent();
+  req.filter = "(&(objectClass=groupOfNames)" + equality_filter("member", old_dn) + ")";
+  req.attrs = {"cn"};
+  SearchResult groups = session_->search(req);
+  if (groups.result.code == code::kNoSuchObject) return Outcome::ok();
+  if (!groups.result.ok()) return outcome(groups.result, "move: find groups of " + old_dn);
+  for (const auto& g : groups.entries) {
+    // Add first: a groupOfNames must never be left without a member.
+    LdapResult r = session_->modify(g.dn, {{Modification::Op::Add, "member", {new_dn}}});
+    if (!r.ok() && r.code != code::kAttributeOrValueExists) {
+      return outcome(r, "move: add " + new_dn + " to " + g.dn);
+    }
+    r = session_->modify(g.dn, {{Modification::Op::Delete, "member", {old_dn}}});
+    if (!r.ok() && r.code != code::kNoSuchAttribute) {
+      return outcome(r, "move: remove " + old_dn + " from " + g.dn);
+    }
+  }
+  return Outcome::ok();
 }
 
 Outcome LdapConnector::set_locked(const Operation& op, bool locked) {
@@ -487,12 +656,14 @@ Outcome LdapConnector::set_locked(const Operation& op, bool locked) {
   const Entry& e = *at.entry;
   const std::string anchor = e.first("entryUUID").value_or("");
   const auto current = e.first("pwdAccountLockedTime");
-  if (locked && current == kPermanentLockTime) return with_account(Outcome::ok(), e.dn, anchor, true);
+  if (locked && current == kPermanentLockTime)
+    return with_account(Outcome::ok(), e.dn, anchor, true);
   if (!locked && !current) return with_account(Outcome::ok(), e.dn, anchor, true);
   const LdapResult r =
-      locked ? session_->modify(e.dn, {{Modification::Op::Replace, "pwdAccountLockedTime",
-                                        {kPermanentLockTime}}})
-             : session_->modify(e.dn, {{Modification::Op::Delete, "pwdAccountLockedTime", {}}});
+      locked
+          ? session_->modify(
+                e.dn, {{Modification::Op::Replace, "pwdAccountLockedTime", {kPermanentLockTime}}})
+          : session_->modify(e.dn, {{Modification::Op::Delete, "pwdAccountLockedTime", {}}});
   if (!locked && r.code == code::kNoSuchAttribute) {
     return with_account(Outcome::ok(), e.dn, anchor, true);
   }
@@ -518,11 +689,10 @@ Outcome LdapConnector::add_member(const Operation& op) {
     }
     if (r.code != code::kNoSuchObject) return outcome(r, "add_member " + gdn);
     // The group does not exist yet: create it with this member (groupOfNames needs one).
-    r = session_->add(gdn, {{"objectClass", {"top", "groupOfNames"}},
-                            {"cn", {op.group}},
-                            {"member", {member}}});
+    r = session_->add(
+        gdn, {{"objectClass", {"top", "groupOfNames"}}, {"cn", {op.group}}, {"member", {member}}});
     if (r.ok()) {
-      log::info("ldap group created", {{"dn", gdn}, {"worker_id", op.worker_id}});
+      log::debug("ldap group created", {{"dn", gdn}, {"worker_id", op.worker_id}});
       return with_account(Outcome::ok(), member, anchor, false);
     }
     if (r.code != code::kEntryAlreadyExists) return outcome(r, "add_member: create " + gdn);
@@ -563,8 +733,8 @@ Outcome LdapConnector::remove_member(const Operation& op) {
   }
   r = session_->remove(gdn);
   if (!r.ok() && r.code != code::kNoSuchObject) return outcome(r, "remove_member: delete " + gdn);
-  log::info("ldap group deleted after its last member left",
-            {{"dn", gdn}, {"worker_id", op.worker_id}});
+  log::debug("ldap group deleted after its last member left",
+             {{"dn", gdn}, {"worker_id", op.worker_id}});
   return with_account(Outcome::ok(), member, anchor, false);
 }
 
@@ -577,7 +747,7 @@ Outcome LdapConnector::remove(const Operation& op) {
   const LdapResult r = session_->remove(dn);
   if (r.code == code::kNoSuchObject) return with_account(Outcome::ok(), dn, anchor, true);
   if (!r.ok()) return outcome(r, "delete " + dn);
-  log::info("ldap account deleted", {{"worker_id", op.worker_id}, {"dn", dn}});
+  log::debug("ldap account deleted", {{"worker_id", op.worker_id}, {"dn", dn}});
   return with_account(Outcome::ok(), dn, anchor, false);
 }
 

@@ -1,11 +1,18 @@
 #include "ldap_session.h"
 
 #include <ldap.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <csignal>
 #include <deque>
+#include <mutex>
 #include <thread>
 
 #include "prov/log.h"
@@ -44,7 +51,14 @@ class ControlArray {
     ctrls_.resize(controls.size());
     for (std::size_t i = 0; i < controls.size(); ++i) {
       ctrls_[i].ldctl_oid = const_cast<char*>(controls[i].oid.c_str());
-      ctrls_[i].ldctl_value = as_berval(controls[i].value);
+      // An empty value is sent as an absent value: servers reject a present-but-empty one for
+      // controls defined without a value (e.g. permissive modify).
+      if (controls[i].value.empty()) {
+        ctrls_[i].ldctl_value.bv_len = 0;
+        ctrls_[i].ldctl_value.bv_val = nullptr;
+      } else {
+        ctrls_[i].ldctl_value = as_berval(controls[i].value);
+      }
       ctrls_[i].ldctl_iscritical = controls[i].critical ? 1 : 0;
       ptrs_.push_back(&ctrls_[i]);
     }
@@ -90,9 +104,12 @@ class ModArray {
 
 int scope_value(Scope s) {
   switch (s) {
-    case Scope::Base: return LDAP_SCOPE_BASE;
-    case Scope::OneLevel: return LDAP_SCOPE_ONELEVEL;
-    case Scope::Subtree: return LDAP_SCOPE_SUBTREE;
+    case Scope::Base:
+      return LDAP_SCOPE_BASE;
+    case Scope::OneLevel:
+      return LDAP_SCOPE_ONELEVEL;
+    case Scope::Subtree:
+      return LDAP_SCOPE_SUBTREE;
   }
   return LDAP_SCOPE_SUBTREE;
 }
@@ -108,13 +125,46 @@ Entry parse_entry(LDAP* ld, LDAPMessage* msg) {
        a = ldap_next_attribute(ld, msg, ber)) {
     auto& values = e.attrs[a];
     if (berval** vals = ldap_get_values_len(ld, msg, a)) {
-      for (int i = 0; vals[i] != nullptr; ++i) values.emplace_back(vals[i]->bv_val, vals[i]->bv_len);
+      for (int i = 0; vals[i] != nullptr; ++i)
+        values.emplace_back(vals[i]->bv_val, vals[i]->bv_len);
       ldap_value_free_len(vals);
     }
     ldap_memfree(a);
   }
   if (ber) ber_free(ber, 0);
   return e;
+}
+
+// True when a TCP connection to the URL's host:port succeeds within `timeout`.
+bool tcp_reachable(const std::string& url, std::chrono::milliseconds timeout) {
+  LDAPURLDesc* desc = nullptr;
+  if (ldap_url_parse(url.c_str(), &desc) != LDAP_SUCCESS || desc == nullptr) return false;
+  const std::string host = desc->lud_host ? desc->lud_host : "127.0.0.1";
+  const int port =
+      desc->lud_port > 0 ? desc->lud_port : (starts_with_ci(url, "ldaps://") ? 636 : 389);
+  ldap_free_urldesc(desc);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return false;
+  bool ok = false;
+  for (addrinfo* ai = res; ai != nullptr && !ok; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      if (::poll(&pfd, 1, static_cast<int>(timeout.count())) == 1) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        ok = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+      }
+    }
+    ::close(fd);
+  }
+  freeaddrinfo(res);
+  return ok;
 }
 
 }  // namespace
@@ -175,7 +225,8 @@ Control permissive_modify_control() { return Control{kPermissiveModifyOid, {}, f
 
 bool AttrNameLess::operator()(std::string_view a, std::string_view b) const {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) <
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -206,14 +257,25 @@ Session::~Session() {
 }
 
 Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
+  // A write to a connection the server has closed raises SIGPIPE inside libldap/GnuTLS, which
+  // would kill the process instead of returning LDAP_SERVER_DOWN. Nothing in provisiond wants
+  // that signal, so it is ignored process-wide once.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
   std::unique_ptr<Session> s(new Session(options));
   LdapResult r = s->connect_once();
   if (!r.ok()) {
-    // TLS and policy refusals are configuration problems: retrying will not help.
-    const bool retryable = is_transport_error(r.code) &&
-                           r.message.find("TLS") == std::string::npos &&
-                           r.message.find("certificate") == std::string::npos;
-    return Error{"ldap connect to " + options.url + ": " + r.describe(), retryable};
+    // A transport failure while the port accepts TCP connections is a TLS refusal (untrusted
+    // certificate, wrong host name): a configuration problem that retrying will not fix.
+    // libldap reports both as "can't contact server", so ask the network directly.
+    bool retryable = is_transport_error(r.code);
+    std::string what = r.describe();
+    if (retryable && tcp_reachable(options.url, options.timeout)) {
+      retryable = false;
+      what =
+          "TLS handshake refused (certificate not trusted or not valid for the host name): " + what;
+    }
+    return Error{"ldap connect to " + options.url + ": " + what, retryable};
   }
   return s;
 }
@@ -243,9 +305,10 @@ LdapResult Session::connect_once() {
               {{"url", url}});
   }
   if ((ldaps || start_tls) && !options_.tls.verify) {
-    log::warn("ldap TLS certificate verification is OFF (tls.verify: false); the connection can "
-              "be intercepted",
-              {{"url", url}});
+    log::warn(
+        "ldap TLS certificate verification is OFF (tls.verify: false); the connection can "
+        "be intercepted",
+        {{"url", url}});
   }
 
   LDAP* ld = nullptr;
@@ -429,10 +492,9 @@ Result<int> Session::submit_search(const SearchRequest& request) {
   for (const auto& a : request.attrs) attrs.push_back(const_cast<char*>(a.c_str()));
   attrs.push_back(nullptr);
   int msgid = 0;
-  const int rc = ldap_search_ext(ld_, request.base.c_str(), scope_value(request.scope),
-                                 request.filter.c_str(), request.attrs.empty() ? nullptr
-                                                                              : attrs.data(),
-                                 0, nullptr, nullptr, nullptr, 0, &msgid);
+  const int rc = ldap_search_ext(
+      ld_, request.base.c_str(), scope_value(request.scope), request.filter.c_str(),
+      request.attrs.empty() ? nullptr : attrs.data(), 0, nullptr, nullptr, nullptr, 0, &msgid);
   if (rc != LDAP_SUCCESS) return submit_error(last_error(rc));
   outstanding_[msgid];
   return msgid;
@@ -500,7 +562,8 @@ namespace {
 LdapResult finish(Session& s, Result<int> submitted) {
   if (!submitted.ok()) {
     return {submitted.error().retryable ? LDAP_SERVER_DOWN : LDAP_LOCAL_ERROR,
-            submitted.error().message, {}};
+            submitted.error().message,
+            {}};
   }
   auto reply = s.wait(*submitted);
   if (!reply.ok()) return {LDAP_TIMEOUT, reply.error().message, {}};
@@ -555,9 +618,8 @@ LdapResult Session::search_page(const SearchRequest& request, std::string& cooki
   }
   int msgid = 0;
   int rc = ldap_search_ext(ld_, request.base.c_str(), scope_value(request.scope),
-                           request.filter.c_str(),
-                           request.attrs.empty() ? nullptr : attrs.data(), 0, ctrls.get(),
-                           nullptr, nullptr, 0, &msgid);
+                           request.filter.c_str(), request.attrs.empty() ? nullptr : attrs.data(),
+                           0, ctrls.get(), nullptr, nullptr, 0, &msgid);
   if (page_ctrl) ldap_control_free(page_ctrl);
   if (rc != LDAP_SUCCESS) return last_error(rc);
 

@@ -137,9 +137,9 @@ struct SearchResult {
 };
 
 struct SessionOptions {
-  std::string url;          // ldap://host:port or ldaps://host:port (one URL)
-  bool start_tls = false;   // ldap:// + StartTLS
-  TlsConfig tls;            // mode none allows plain ldap:// (logged as a warning)
+  std::string url;                           // ldap://host:port or ldaps://host:port (one URL)
+  bool start_tls = false;                    // ldap:// + StartTLS
+  TlsConfig tls;                             // mode none allows plain ldap:// (logged as a warning)
   std::chrono::milliseconds timeout{10000};  // network + per-operation timeout
   // reconnect(): attempts and the first backoff delay (doubles each attempt, capped at 5 s).
   int reconnect_attempts = 3;
@@ -185,8 +185,7 @@ class Session {
   [[nodiscard]] LdapResult rename(const std::string& dn, const std::string& new_rdn,
                                   const std::string& new_superior, bool delete_old_rdn = true,
                                   const std::vector<Control>& controls = {});
-  [[nodiscard]] LdapResult remove(const std::string& dn,
-                                  const std::vector<Control>& controls = {});
+  [[nodiscard]] LdapResult remove(const std::string& dn, const std::vector<Control>& controls = {});
 
   // Asynchronous submission for pipelining: each returns the msgid, or an LdapResult error when
   // the request could not be sent. Searches submitted here are single requests (no paging):

@@ -61,6 +61,10 @@ struct EvalContext {
   std::optional<std::string> existing_username;
   // Derived fact isManager: does any worker name this one as manager?
   std::function<bool(const std::string& worker_id)> is_manager;
+  // When false, evaluate() leaves out the explanation (RoleTrace::failed_condition, attributes,
+  // group_sources, entitlement_sources); the account and username trail are the same. Bulk
+  // planning and reconciliation turn it off; previews and `explain` keep it on.
+  bool explain = true;
 };
 
 struct RoleTrace {

@@ -46,9 +46,12 @@ Json::json_pointer target_pointer(const std::string& target) {
   while (std::getline(parts, part, '.')) {
     std::string escaped;
     for (char c : part) {
-      if (c == '~') escaped += "~0";
-      else if (c == '/') escaped += "~1";
-      else escaped += c;
+      if (c == '~')
+        escaped += "~0";
+      else if (c == '/')
+        escaped += "~1";
+      else
+        escaped += c;
     }
     pointer += "/" + escaped;
   }
@@ -154,10 +157,9 @@ Result<SourceMapping> SourceMapping::parse(const std::string& yaml_text,
     return yaml_error(origin, e);
   }
   // The whole-record copy goes first so that worker.<field> rules refine it.
-  std::stable_sort(mapping.rules_.begin(), mapping.rules_.end(),
-                   [](const Rule& a, const Rule& b) {
-                     return a.target == "worker" && b.target != "worker";
-                   });
+  std::stable_sort(mapping.rules_.begin(), mapping.rules_.end(), [](const Rule& a, const Rule& b) {
+    return a.target == "worker" && b.target != "worker";
+  });
   return mapping;
 }
 
@@ -183,8 +185,8 @@ Json SourceMapping::apply(const Json& source) const {
       out["worker"] = *value;
       continue;
     }
-    if (rule.target != "worker" && rule.target.rfind("worker.", 0) == 0 &&
-        out.contains("worker") && !out["worker"].is_object())
+    if (rule.target != "worker" && rule.target.rfind("worker.", 0) == 0 && out.contains("worker") &&
+        !out["worker"].is_object())
       continue;
     out[rule.target_pointer] = *value;
   }
@@ -230,9 +232,9 @@ EventMapping map_event(const Json& body, std::string_view fallback_id, TimePoint
     return fail(*e, mapping);
   auto effective = parse_time(effective_text);
   if (!effective)
-    return fail({"effectiveAt",
-                 "'" + effective_text + "' is neither an RFC 3339 date-time nor a date"},
-                mapping);
+    return fail(
+        {"effectiveAt", "'" + effective_text + "' is neither an RFC 3339 date-time nor a date"},
+        mapping);
   event.effective_at = *effective;
 
   auto worker = canonical.find("worker");

@@ -4,8 +4,8 @@
 // write, keep-alive, and a stop that lets in-flight requests finish.
 //
 // g++ 12 with Boost 1.74: <utility> must come before any Asio header.
-#include <utility>
-
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,9 +17,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-
-#include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <mutex>
@@ -27,6 +24,7 @@
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
+#include <utility>
 
 #include "prov/http.h"
 #include "prov/log.h"
@@ -99,9 +97,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       if constexpr (kTls) {
         self->phase_ = Phase::Handshake;
         self->arm_timer();
-        self->stream_.async_handshake(
-            ssl::stream_base::server,
-            [self](beast::error_code ec) { ec ? self->close() : self->read_request(); });
+        self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+          ec ? self->close() : self->read_request();
+        });
       } else {
         self->read_request();
       }
@@ -124,11 +122,35 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   void read_request() {
-    if (stopping_) return close();
+    if (stopping_ || listener_->stopping) return close();
     phase_ = Phase::Reading;
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(listener_->options.max_body_bytes);
+    arm_timer();
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  // Clients that send `Expect: 100-continue` (curl above 1 KiB, several HTTP libraries) wait
+  // for a go-ahead before the body; an oversized Content-Length has already failed above.
+  void on_header(beast::error_code ec) {
+    if (ec || parser_->is_done()) return on_read(ec);
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      interim_.emplace(http::status::continue_, parser_->get().version());
+      arm_timer();
+      return http::async_write(
+          stream_, *interim_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+            self->interim_.reset();
+            ec ? self->close() : self->read_body();
+          });
+    }
+    read_body();
+  }
+
+  void read_body() {
     arm_timer();
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -145,9 +167,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
           log::error("http: body-size hook failed", {{"error", e.what()}});
         }
       }
-      return refuse(problem(413, "Content Too Large",
-                            "the body exceeds " +
-                                std::to_string(listener_->options.max_body_bytes) + " bytes"));
+      return refuse(problem(
+          413, "Content Too Large",
+          "the body exceeds " + std::to_string(listener_->options.max_body_bytes) + " bytes"));
     }
     if (ec == http::error::header_limit)
       return refuse(problem(431, "Request Header Fields Too Large",
@@ -167,14 +189,13 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     // Keeps the io_context running while the answer is computed elsewhere, so stop() waits.
     work_.emplace(listener_->io->get_executor());
     auto answered = std::make_shared<std::atomic<bool>>(false);
-    std::function<void(HttpResponse)> respond =
-        [self = this->shared_from_this(), answered](HttpResponse response) {
-          if (answered->exchange(true)) return;  // a handler answers once
-          asio::post(self->stream_.get_executor(),
-                     [self, response = std::move(response)]() mutable {
-                       self->write(std::move(response), self->keep_alive_);
-                     });
-        };
+    std::function<void(HttpResponse)> respond = [self = this->shared_from_this(),
+                                                 answered](HttpResponse response) {
+      if (answered->exchange(true)) return;  // a handler answers once
+      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->write(std::move(response), self->keep_alive_);
+      });
+    };
     try {
       listener_->handler(std::move(request), respond);
     } catch (const std::exception& e) {
@@ -203,7 +224,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       res.set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res.insert(name, value);
     res.body() = std::move(response.body);
-    res.keep_alive(keep_alive && !stopping_);
+    res.keep_alive(keep_alive && !stopping_ && !listener_->stopping);
     res.prepare_payload();
     arm_timer();
     http::async_write(stream_, res,
@@ -228,9 +249,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     phase_ = Phase::Closing;
     arm_timer();
     if constexpr (kTls) {
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        self->close();
-      });
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->close(); });
     } else {
       beast::error_code ignored;
       tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -242,8 +262,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void drain() {
     if constexpr (!kTls) {
       stream_.async_read_some(asio::buffer(scratch_),
-                              [self = this->shared_from_this()](beast::error_code ec,
-                                                                std::size_t) {
+                              [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                 ec || self->stopping_ ? self->close() : self->drain();
                               });
     }
@@ -263,6 +282,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
+  std::optional<http::response<http::empty_body>> interim_;  // 100 Continue
   std::optional<WorkGuard> work_;
   std::array<char, 4096> scratch_{};
   Phase phase_ = Phase::Reading;
@@ -301,7 +321,9 @@ tcp::endpoint resolve_listen(asio::io_context& io, const std::string& listen) {
 class Server final : public HttpServer {
  public:
   Server(const HttpServerOptions& options, HttpHandler handler)
-      : io_(std::max(1, options.threads)), acceptor_(asio::make_strand(io_)), retry_(acceptor_.get_executor()) {
+      : io_(std::max(1, options.threads)),
+        acceptor_(asio::make_strand(io_)),
+        retry_(acceptor_.get_executor()) {
     listener_ = std::make_shared<Listener>();
     listener_->io = &io_;
     listener_->handler = std::move(handler);
@@ -313,8 +335,8 @@ class Server final : public HttpServer {
         throw std::runtime_error("TLS needs both a certificate file and a key file");
       tls_.emplace(ssl::context::tls_server);
       tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                        ssl::context::single_dh_use);
       try {
         tls_->use_certificate_chain_file(options.tls_cert_file);
       } catch (const boost::system::system_error& e) {
@@ -368,34 +390,34 @@ class Server final : public HttpServer {
 
  private:
   void accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec,
-                                                           tcp::socket socket) {
-      if (ec) {
-        if (!acceptor_.is_open() || listener_->stopping) return;
-        // Out of descriptors and the like: back off instead of spinning.
-        log::warn("http: accept failed", {{"error", ec.message()}});
-        retry_.expires_after(std::chrono::milliseconds(100));
-        retry_.async_wait([this](beast::error_code wait_ec) {
-          if (!wait_ec && !listener_->stopping) accept();
+    acceptor_.async_accept(
+        asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+          if (ec) {
+            if (!acceptor_.is_open() || listener_->stopping) return;
+            // Out of descriptors and the like: back off instead of spinning.
+            log::warn("http: accept failed", {{"error", ec.message()}});
+            retry_.expires_after(std::chrono::milliseconds(100));
+            retry_.async_wait([this](beast::error_code wait_ec) {
+              if (!wait_ec && !listener_->stopping) accept();
+            });
+            return;
+          }
+          std::shared_ptr<Connection> session;
+          if (tls_)
+            session = std::make_shared<Session<TlsStream>>(listener_, std::move(socket), *tls_);
+          else
+            session = std::make_shared<Session<PlainStream>>(listener_, std::move(socket));
+          {
+            std::lock_guard lock(mutex_);
+            if (listener_->stopping) return;  // dropping `session` closes the socket
+            sessions_.erase(std::remove_if(sessions_.begin(), sessions_.end(),
+                                           [](const auto& w) { return w.expired(); }),
+                            sessions_.end());
+            sessions_.push_back(session);
+          }
+          session->start();
+          accept();
         });
-        return;
-      }
-      std::shared_ptr<Connection> session;
-      if (tls_)
-        session = std::make_shared<Session<TlsStream>>(listener_, std::move(socket), *tls_);
-      else
-        session = std::make_shared<Session<PlainStream>>(listener_, std::move(socket));
-      {
-        std::lock_guard lock(mutex_);
-        if (listener_->stopping) return;  // dropping `session` closes the socket
-        sessions_.erase(std::remove_if(sessions_.begin(), sessions_.end(),
-                                       [](const auto& w) { return w.expired(); }),
-                        sessions_.end());
-        sessions_.push_back(session);
-      }
-      session->start();
-      accept();
-    });
   }
 
   asio::io_context io_;

@@ -11,8 +11,7 @@ namespace {
 constexpr std::string_view kSecretPrefix = "whsec_";
 constexpr std::size_t kHmacBytes = 32;
 
-std::string signed_content(std::string_view id, std::string_view timestamp,
-                           std::string_view body) {
+std::string signed_content(std::string_view id, std::string_view timestamp, std::string_view body) {
   std::string content;
   content.reserve(id.size() + timestamp.size() + body.size() + 2);
   content.append(id).append(".").append(timestamp).append(".").append(body);
@@ -35,13 +34,20 @@ SignatureVerdict reject(SignatureCheck check, std::string header, std::string de
 
 std::string_view to_string(SignatureCheck c) {
   switch (c) {
-    case SignatureCheck::Ok: return "ok";
-    case SignatureCheck::MissingHeader: return "missing header";
-    case SignatureCheck::BadTimestamp: return "bad timestamp";
-    case SignatureCheck::TooOld: return "timestamp too old";
-    case SignatureCheck::TooNew: return "timestamp too new";
-    case SignatureCheck::Malformed: return "malformed signature";
-    case SignatureCheck::NoMatch: return "no matching signature";
+    case SignatureCheck::Ok:
+      return "ok";
+    case SignatureCheck::MissingHeader:
+      return "missing header";
+    case SignatureCheck::BadTimestamp:
+      return "bad timestamp";
+    case SignatureCheck::TooOld:
+      return "timestamp too old";
+    case SignatureCheck::TooNew:
+      return "timestamp too new";
+    case SignatureCheck::Malformed:
+      return "malformed signature";
+    case SignatureCheck::NoMatch:
+      return "no matching signature";
   }
   return "unknown";
 }

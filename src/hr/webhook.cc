@@ -21,13 +21,10 @@ void count_rejected(const char* reason) { Metrics::global().inc(kRejected, {{"re
 void describe_metrics() {
   Metrics::global().describe(kReceived, "counter",
                              "HR events accepted for storage, by event type.");
-  Metrics::global().describe(kRejected, "counter",
-                             "HR webhook deliveries refused, by reason.");
+  Metrics::global().describe(kRejected, "counter", "HR webhook deliveries refused, by reason.");
 }
 
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 // "application/json; charset=utf-8" → "application/json"
 std::string media_type(std::string_view content_type) {
@@ -102,8 +99,8 @@ struct WebhookState {
 void handle(const WebhookState& state, HttpRequest request,
             std::function<void(HttpResponse)> respond) {
   if (path_of(request.target) != kWebhookPath)
-    return respond(problem(404, "Not Found", "no such endpoint: " + std::string(path_of(
-                                                                         request.target))));
+    return respond(
+        problem(404, "Not Found", "no such endpoint: " + std::string(path_of(request.target))));
   if (request.method != "POST") {
     HttpResponse response =
         problem(405, "Method Not Allowed", "use POST " + std::string(kWebhookPath));
@@ -171,8 +168,7 @@ HttpHandler make_webhook_handler(const WebhookConfig& config, IngestSink& sink, 
   describe_metrics();
   auto state = std::make_shared<WebhookState>();
   state->keys.push_back(config.secret);
-  state->keys.insert(state->keys.end(), config.extra_secrets.begin(),
-                     config.extra_secrets.end());
+  state->keys.insert(state->keys.end(), config.extra_secrets.begin(), config.extra_secrets.end());
   state->tolerance = std::chrono::seconds(config.tolerance_s);
   state->max_body_bytes = config.max_body_bytes;
   state->sink = &sink;

@@ -1,5 +1,7 @@
 #include "policy/compiled_policy.h"
 
+#include <algorithm>
+
 #include "policy/text.h"
 
 namespace prov::policy {
@@ -14,12 +16,6 @@ void truncate_utf8(std::string& s, std::size_t max) {
   std::size_t cut = max;
   while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
   s.resize(cut);
-}
-
-void add_source(std::map<std::string, std::string>& sources, const std::string& item,
-                const std::string& role) {
-  auto [it, inserted] = sources.try_emplace(item, role);
-  if (!inserted) it->second += ", " + role;
 }
 
 }  // namespace
@@ -89,39 +85,64 @@ Evaluation CompiledPolicy::evaluate(const Worker& worker, const EvalContext& ctx
     const auto it = worker.record.find("workerId");
     if (it != worker.record.end()) append_json_scalar(*it, account.worker_id);
   }
-  Scope scope(worker.record, ctx, account.worker_id);
+  Scope scope(worker.record, ctx, account.worker_id, field_slots_);
 
-  // Roles depend only on the worker and derived facts, so they come first.
-  std::vector<char> matched(roles_.size(), 0);
-  ev.roles.reserve(roles_.size());
+  // Roles depend only on the worker and derived facts, so they come first. Matches are
+  // collected as ids; the sets are built afterwards in sorted order.
+  const std::size_t n_roles = roles_.size();
+  std::vector<char> marks(n_roles + group_names_.size() + entitlement_names_.size(), 0);
+  char* matched = marks.data();
+  char* granted = matched + n_roles;
+  char* entitled = granted + group_names_.size();
+  ev.roles.reserve(n_roles);
   bool ou_set = false;
-  for (std::size_t i = 0; i < roles_.size(); ++i) {
+  for (std::size_t i = 0; i < n_roles; ++i) {
     const RoleDefinition& role = roles_[i];
     const bool match = !role.when || policy::evaluate(*role.when, scope);
     matched[i] = match;
-    RoleTrace trace;
+    RoleTrace& trace = ev.roles.emplace_back();
     trace.name = role.name;
     trace.matched = match;
     if (!match) {
-      trace.failed_condition = why_false(*role.when, scope);
-      ev.roles.push_back(std::move(trace));
+      if (ctx.explain) trace.failed_condition = why_false(*role.when, scope);
       continue;
     }
-    ev.roles.push_back(std::move(trace));
-    for (const auto& g : role.groups) {
-      account.groups.insert(g);
-      add_source(ev.group_sources, g, role.name);
-    }
-    for (const auto& e : role.entitlements) {
-      account.entitlements.insert(e);
-      add_source(ev.entitlement_sources, e, role.name);
-    }
+    for (const int g : role.group_ids) granted[g] = 1;
+    for (const int e : role.entitlement_ids) entitled[e] = 1;
     if (role.ou && !ou_set) {
       account.ou = *role.ou;
       ou_set = true;
     }
   }
   if (!ou_set) account.ou = default_ou_;
+  const auto sources = [&](const std::vector<int> RoleDefinition::*ids, int id) {
+    std::string out;
+    for (std::size_t i = 0; i < n_roles; ++i) {
+      if (!matched[i]) continue;
+      const auto& list = roles_[i].*ids;
+      if (std::find(list.begin(), list.end(), id) == list.end()) continue;
+      if (!out.empty()) out += ", ";
+      out += roles_[i].name;
+    }
+    return out;
+  };
+  for (std::size_t g = 0; g < group_names_.size(); ++g) {
+    if (!granted[g]) continue;
+    account.groups.emplace_hint(account.groups.end(), group_names_[g]);
+    if (ctx.explain) {
+      ev.group_sources.emplace_hint(ev.group_sources.end(), group_names_[g],
+                                    sources(&RoleDefinition::group_ids, static_cast<int>(g)));
+    }
+  }
+  for (std::size_t e = 0; e < entitlement_names_.size(); ++e) {
+    if (!entitled[e]) continue;
+    account.entitlements.emplace_hint(account.entitlements.end(), entitlement_names_[e]);
+    if (ctx.explain) {
+      ev.entitlement_sources.emplace_hint(
+          ev.entitlement_sources.end(), entitlement_names_[e],
+          sources(&RoleDefinition::entitlement_ids, static_cast<int>(e)));
+    }
+  }
 
   // Username and attributes in dependency order.
   scope.attributes.resize(attributes_.size());
@@ -145,6 +166,7 @@ Evaluation CompiledPolicy::evaluate(const Worker& worker, const EvalContext& ctx
     chosen->render(scope, value);
     if (value.empty()) continue;
     account.attributes.emplace(attr.name, value);
+    if (!ctx.explain) continue;
     ValueTrace trace;
     trace.value = value;
     trace.source = role_name ? "role " + *role_name + ": " + chosen->source() : chosen->source();
@@ -152,7 +174,9 @@ Evaluation CompiledPolicy::evaluate(const Worker& worker, const EvalContext& ctx
   }
   account.username = scope.username;
   account.attributes["employeeNumber"] = account.worker_id;
-  ev.attributes["employeeNumber"] = ValueTrace{account.worker_id, "workerId (always set)"};
+  if (ctx.explain) {
+    ev.attributes["employeeNumber"] = ValueTrace{account.worker_id, "workerId (always set)"};
+  }
 
   const auto manager = worker.record.find("managerId");
   if (manager != worker.record.end() && !manager->is_null()) {

@@ -20,6 +20,8 @@ struct RoleDefinition {
   std::vector<std::string> groups;
   std::vector<std::string> entitlements;
   std::optional<std::string> ou;
+  std::vector<int> group_ids;        // indices into the policy's sorted group names
+  std::vector<int> entitlement_ids;  // indices into the policy's sorted entitlement names
 };
 
 struct AttributeDefinition {
@@ -71,6 +73,10 @@ class CompiledPolicy final : public Policy {
   PasswordPolicy password_;
   std::set<std::string> managed_groups_;
   std::set<std::string> entitlements_;
+  // Sorted names, so an evaluation collects ids and builds its sets in order without compares.
+  std::vector<std::string> group_names_;
+  std::vector<std::string> entitlement_names_;
+  std::size_t field_slots_ = 0;
   std::vector<std::string> files_;
   std::string digest_;
 };

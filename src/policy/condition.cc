@@ -16,6 +16,18 @@ struct FieldValue {
   std::optional<double> number;
   std::optional<bool> boolean;
   std::string owned;
+  const Json* json_number = nullptr;  // numbers get their text only when a test needs it
+  std::optional<std::int64_t> fact_number;
+
+  void ensure_text() {
+    if (!text.empty() || !owned.empty()) return;
+    if (json_number != nullptr) {
+      append_json_scalar(*json_number, owned);
+    } else if (fact_number) {
+      owned = std::to_string(*fact_number);
+    }
+    text = owned;
+  }
 };
 
 std::optional<double> parse_number(std::string_view s) {
@@ -42,12 +54,11 @@ void read_field(const VarRef& field, const Scope& scope, FieldValue& out) {
       out.text = *v ? "true" : "false";
     } else {
       out.number = static_cast<double>(*v);
-      out.owned = std::to_string(*v);
-      out.text = out.owned;
+      out.fact_number = *v;
     }
     return;
   }
-  const Json* v = scope.worker_value(field.path);
+  const Json* v = scope.worker_value(field);
   if (v == nullptr || v->is_null()) return;
   if (v->is_string()) {
     out.text = v->get_ref<const std::string&>();
@@ -60,25 +71,26 @@ void read_field(const VarRef& field, const Scope& scope, FieldValue& out) {
     out.text = *out.boolean ? "true" : "false";
   } else if (v->is_number()) {
     out.number = v->get<double>();
-    append_json_scalar(*v, out.owned);
-    out.text = out.owned;
+    out.json_number = v;
   } else {
     out.owned = v->dump();
     out.text = out.owned;
   }
 }
 
-bool equals(const FieldValue& v, const Operand& o) {
+bool equals(FieldValue& v, const Operand& o) {
   if (v.number && o.number) return *v.number == *o.number;
   if (v.boolean && o.boolean) return *v.boolean == *o.boolean;
+  v.ensure_text();
   return v.text == o.text;
 }
 
 // Ordering of the value against the operand: dates when the operand is a date, numbers when it
 // is a number, text otherwise. nullopt when the value is not of the operand's kind.
-std::optional<int> compare(const FieldValue& v, const Operand& o) {
+std::optional<int> compare(FieldValue& v, const Operand& o) {
   const auto order = [](auto a, auto b) { return a < b ? -1 : (a > b ? 1 : 0); };
   if (o.date_ms) {
+    v.ensure_text();
     const auto d = parse_date_ms(v.text);
     if (!d) return std::nullopt;
     return order(*d, *o.date_ms);
@@ -89,12 +101,14 @@ std::optional<int> compare(const FieldValue& v, const Operand& o) {
     return order(*n, *o.number);
   }
   if (o.boolean && v.boolean) return order(*v.boolean, *o.boolean);
+  v.ensure_text();
   return order(v.text.compare(o.text), 0);
 }
 
-bool test_leaf(const Condition& c, const FieldValue& v) {
+bool test_leaf(const Condition& c, FieldValue& v) {
   if (c.op == CondOp::Exists) return v.present == c.exists;
   if (!v.present) return false;
+  if (c.op == CondOp::Prefix || c.op == CondOp::Suffix || c.op == CondOp::Regex) v.ensure_text();
   switch (c.op) {
     case CondOp::Equals: return equals(v, c.operands[0]);
     case CondOp::AnyOf:
@@ -130,9 +144,12 @@ std::string show_list(const std::vector<Operand>& ops) {
   return out + "]";
 }
 
-std::string show_value(const FieldValue& v) {
-  if (v.number || v.boolean) return std::string(v.text);
-  return "'" + std::string(v.text) + "'";
+void append_value(FieldValue& v, std::string& out) {
+  v.ensure_text();
+  const bool quoted = !(v.number || v.boolean);
+  if (quoted) out += '\'';
+  out += v.text;
+  if (quoted) out += '\'';
 }
 
 const char* op_symbol(CondOp op) {
@@ -167,18 +184,25 @@ std::string phrase(const Condition& c, bool positive) {
 std::string leaf_story(const Condition& c, const Scope& scope, bool outcome) {
   FieldValue v;
   read_field(c.field, scope, v);
-  const std::string& name = c.field.name;
+  std::string out;
+  out.reserve(c.field.name.size() + c.fails.size() + 32);
+  out += c.field.name;
+  out += ": ";
   if (c.op == CondOp::Exists) {
-    if (v.present) return name + ": " + show_value(v) + (c.exists ? " exists" : " exists (expected missing)");
-    return name + (c.exists ? ": missing (expected to exist)" : ": missing");
+    if (!v.present) return out + (!outcome && c.exists ? "missing (expected to exist)" : "missing");
+    append_value(v, out);
+    return out + (!outcome && !c.exists ? " exists (expected missing)" : " exists");
   }
-  if (!v.present) return name + ": missing, so it " + phrase(c, false);
+  if (!v.present) return out + "missing, so it " + c.fails;
+  append_value(v, out);
   if (!outcome && c.op >= CondOp::Lt && c.op <= CondOp::Ne && !compare(v, c.operands[0])) {
     const char* kind = c.operands[0].date_ms ? "a date" : "a number";
-    return name + ": " + show_value(v) + " is not " + kind + " (expected " + op_symbol(c.op) +
-           " " + c.operands[0].text + ")";
+    return out + " is not " + kind + " (expected " + op_symbol(c.op) + " " + c.operands[0].text +
+           ")";
   }
-  return name + ": " + show_value(v) + " " + phrase(c, outcome);
+  out += ' ';
+  out += outcome ? c.holds : c.fails;
+  return out;
 }
 
 std::string why_true(const Condition& c, const Scope& scope);
@@ -256,7 +280,7 @@ std::string describe(const Condition& c) {
       return out + ")";
     }
     case CondOp::Not: return "not (" + describe(c.children[0]) + ")";
-    default: return c.field.name + " " + phrase(c, true);
+    default: return c.field.name + " " + c.holds;
   }
 }
 
@@ -488,7 +512,7 @@ class ConditionCompiler {
       return true;
     }
     sink_.error(file_, op_node.Mark(), "unknown operator '" + op + "'",
-                key_hint(op, kOperators));
+                key_hint(op, kOperators, "operators"));
     return false;
   }
 
@@ -498,10 +522,22 @@ class ConditionCompiler {
 
 }  // namespace
 
+namespace {
+void precompute_phrases(Condition& c) {
+  if (is_leaf(c.op)) {
+    c.holds = phrase(c, true);
+    c.fails = phrase(c, false);
+  }
+  for (auto& child : c.children) precompute_phrases(child);
+}
+}  // namespace
+
 std::optional<Condition> compile_condition(const YAML::Node& when, const SourceFile& file,
                                            DiagnosticSink& sink) {
   ConditionCompiler compiler(file, sink);
-  return compiler.compile_map(when);
+  auto c = compiler.compile_map(when);
+  if (c) precompute_phrases(*c);
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ struct Condition {
   std::shared_ptr<const std::regex> regex;
   bool exists = true;             // Exists: expected presence
   std::vector<Condition> children;  // All / Any / Not (one child)
+  // Leaves: the test in words, precomputed so explaining a failure costs one string.
+  std::string holds;      // "is one of [Finance, Accounting]"
+  std::string fails;      // "is not one of [Finance, Accounting]"
 };
 
 // Compiles a `when:` node. Problems go to `sink`; returns nullopt when the node is unusable.

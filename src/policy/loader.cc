@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <tuple>
 #include <sstream>
 
 #include "policy/compiled_policy.h"
@@ -105,7 +106,13 @@ class PolicyLoader {
                   "a folder must hold *.yaml or *.yml files");
     }
     if (!files_.empty()) finish();
-    if (!sink_.empty()) throw PolicyLoadError(std::move(sink_.diagnostics()));
+    if (!sink_.empty()) {
+      auto& d = sink_.diagnostics();
+      std::stable_sort(d.begin(), d.end(), [](const PolicyDiagnostic& a, const PolicyDiagnostic& b) {
+        return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+      });
+      throw PolicyLoadError(std::move(d));
+    }
     return policy_;
   }
 
@@ -622,8 +629,39 @@ class PolicyLoader {
     for (auto& r : roles_) {
       for (const auto& g : r.def.groups) policy_->managed_groups_.insert(g);
       for (const auto& e : r.def.entitlements) policy_->entitlements_.insert(e);
+    }
+    auto& groups = policy_->group_names_;
+    auto& ents = policy_->entitlement_names_;
+    groups.assign(policy_->managed_groups_.begin(), policy_->managed_groups_.end());
+    ents.assign(policy_->entitlements_.begin(), policy_->entitlements_.end());
+    const auto id = [](const std::vector<std::string>& names, const std::string& n) {
+      return static_cast<int>(std::lower_bound(names.begin(), names.end(), n) - names.begin());
+    };
+    for (auto& r : roles_) {
+      for (const auto& g : r.def.groups) r.def.group_ids.push_back(id(groups, g));
+      for (const auto& e : r.def.entitlements) r.def.entitlement_ids.push_back(id(ents, e));
+      if (r.def.when) assign_slots(*r.def.when);
       policy_->roles_.push_back(std::move(r.def));
     }
+    const auto assign = [&](const VarRef& v) { assign_slot(const_cast<VarRef&>(v)); };
+    for (auto& a : policy_->attributes_) {
+      if (a.base) a.base->for_each_var(assign);
+      for (auto& o : a.overrides) o.value.for_each_var(assign);
+    }
+    for (auto& c : policy_->username_.candidates) c.for_each_var(assign);
+    policy_->field_slots_ = slots_.size();
+  }
+
+  // Gives every distinct worker field one cache slot.
+  void assign_slot(VarRef& v) {
+    if (v.kind != VarKind::Worker) return;
+    std::string key;
+    for (const auto& p : v.path) key += p + '\x1f';
+    v.slot = slots_.try_emplace(key, static_cast<int>(slots_.size())).first->second;
+  }
+  void assign_slots(Condition& c) {
+    assign_slot(c.field);
+    for (auto& child : c.children) assign_slots(child);
   }
 
   void resolve(ParsedTemplate& t, TemplateUse use, const std::string& self,
@@ -763,6 +801,7 @@ class PolicyLoader {
   YAML::Mark username_mark_;
   YAML::Mark candidates_mark_;
   const SourceFile* username_file_ = nullptr;
+  std::map<std::string, int> slots_;
 };
 
 std::shared_ptr<const CompiledPolicy> load_policy(const std::filesystem::path& path) {

@@ -65,7 +65,7 @@ std::optional<std::int64_t> Scope::fact(Fact f) const {
 bool Scope::append(const VarRef& v, std::string& out) const {
   switch (v.kind) {
     case VarKind::Worker: {
-      const Json* value = worker_value(v.path);
+      const Json* value = worker_value(v);
       if (value == nullptr || value->is_null()) return false;
       append_json_scalar(*value, out);
       return true;

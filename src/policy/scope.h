@@ -24,6 +24,7 @@ struct VarRef {
   std::string name;               // as written: "worker.firstName", "givenName", "n"
   std::vector<std::string> path;  // Worker: keys below the record root
   int index = -1;                 // Attribute: slot in Scope::attributes
+  int slot = -1;                  // Worker: slot in the per-evaluation lookup cache
   Fact fact = Fact::IsManager;
   int offset = 0;                 // byte offset in the template text, for diagnostics
 };
@@ -34,11 +35,23 @@ void append_json_scalar(const Json& value, std::string& out);
 
 class Scope {
  public:
-  Scope(const Json& record, const EvalContext& ctx, std::string_view worker_id)
-      : record_(record), ctx_(ctx), worker_id_(worker_id) {}
+  // `field_slots`: how many distinct worker fields the policy reads; each is looked up in the
+  // record at most once per evaluation.
+  Scope(const Json& record, const EvalContext& ctx, std::string_view worker_id,
+        std::size_t field_slots = 0)
+      : record_(record), ctx_(ctx), worker_id_(worker_id), cache_(field_slots, unresolved()) {}
 
   // The value at `path` below the record root, or nullptr when any step is missing.
   const Json* worker_value(const std::vector<std::string>& path) const;
+  // The value of a Worker variable, through the cache when it has a slot.
+  const Json* worker_value(const VarRef& v) const {
+    if (v.slot < 0 || static_cast<std::size_t>(v.slot) >= cache_.size()) {
+      return worker_value(v.path);
+    }
+    const Json*& cached = cache_[static_cast<std::size_t>(v.slot)];
+    if (cached == unresolved()) cached = worker_value(v.path);
+    return cached;
+  }
   // isManager as 0/1, tenureDays, daysUntilStart; nullopt when not known (no hireDate).
   std::optional<std::int64_t> fact(Fact f) const;
   // Appends the text of `v`; returns false (appending nothing) when the value is missing.
@@ -55,6 +68,11 @@ class Scope {
   const Json& record_;
   const EvalContext& ctx_;
   std::string_view worker_id_;
+  static const Json* unresolved() {
+    static const Json marker;
+    return &marker;
+  }
+  mutable std::vector<const Json*> cache_;
   mutable int is_manager_ = -1;
   mutable bool days_known_ = false;
   mutable std::optional<std::int64_t> tenure_days_;

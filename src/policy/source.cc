@@ -69,12 +69,13 @@ std::string closest(std::string_view word, const std::vector<std::string>& known
   return best;
 }
 
-std::string key_hint(std::string_view word, const std::vector<std::string>& known) {
+std::string key_hint(std::string_view word, const std::vector<std::string>& known,
+                     std::string_view noun) {
   const std::string guess = closest(word, known);
   if (!guess.empty()) return "did you mean '" + guess + "'?";
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-  return "known keys: " + list;
+  return "known " + std::string(noun) + ": " + list;
 }
 
 }  // namespace prov::policy

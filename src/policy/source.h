@@ -39,7 +39,8 @@ std::string where(const SourceFile& file, const YAML::Mark& mark);
 
 // The closest of `known` to `word` when it is a plausible typo ("grups" → "groups"), else empty.
 std::string closest(std::string_view word, const std::vector<std::string>& known);
-// "did you mean 'groups'?" or "known keys: a, b, c"
-std::string key_hint(std::string_view word, const std::vector<std::string>& known);
+// "did you mean 'groups'?" or "known keys: a, b, c" (`noun` names what the list holds)
+std::string key_hint(std::string_view word, const std::vector<std::string>& known,
+                     std::string_view noun = "keys");
 
 }  // namespace prov::policy

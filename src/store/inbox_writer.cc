@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "prov/fault.h"
 #include "prov/log.h"
 #include "store/sqlite_store.h"
 
@@ -95,6 +96,8 @@ class QueuedInboxWriter final : public InboxWriter {
         }
       });
       for (const auto& r : results) stored_any = stored_any || r.status == IngestStatus::Stored;
+      // Committed, not yet acknowledged: the sender must retry and get 200, never a second event.
+      PROV_FAULT_POINT("after_inbox_commit");
     } catch (const std::exception& e) {
       // Nothing of this batch is committed: no event may be reported as stored.
       log::error("inbox commit failed", {{"error", e.what()},

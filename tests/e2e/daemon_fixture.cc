@@ -134,7 +134,9 @@ Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
   std::ofstream cfg(config_);
   cfg << "state: { path: " << state_ << " }\n"
       << "hr:\n  webhook: { listen: 127.0.0.1:" << webhook_port_
-      << ", secret_file: webhook.secret }\n"
+      << ", secret_file: webhook.secret"
+      << (options_.tolerance_s > 0 ? ", tolerance_s: " + std::to_string(options_.tolerance_s) : "")
+      << " }\n"
       << "policy: { path: " << policy << " }\n"
       << "directory:\n  type: ldap\n  url: " << s.ldaps_url << "\n  bind_dn: " << s.bind_dn
       << "\n  password_file: bind.secret\n  base_dn: " << s.base_dn

@@ -39,6 +39,7 @@ struct DaemonOptions {
   std::string extra_yaml;          // appended to the generated config (e.g. a safety: section)
   std::string now;                 // --now override
   std::map<std::string, std::string> env;  // extra environment (fault injection)
+  int tolerance_s = 0;             // > 0: hr.webhook.tolerance_s (signature timestamp window)
 };
 
 class Daemon {

@@ -12,7 +12,9 @@ int bind_result(const std::string& url, const std::string& dn, const std::string
   if (ldap_initialize(&ld, url.c_str()) != LDAP_SUCCESS || ld == nullptr) return LDAP_PARAM_ERROR;
   const int version = LDAP_VERSION3;
   ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-  struct timeval tv {5, 0};
+  struct timeval tv {
+    5, 0
+  };
   ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
   ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
   if (url.rfind("ldaps://", 0) == 0) {

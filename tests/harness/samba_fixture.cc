@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "harness/slapd_fixture.h"
 
@@ -56,12 +57,18 @@ bool load_running(const std::string& dir, SambaInfo& info) {
 }
 
 // A DC this process started (binary run outside ctest); stopped when the process exits.
-struct OwnedDc {
-  std::string dir;
+class OwnedDc {
+ public:
+  explicit OwnedDc(std::string dir) : dir_(std::move(dir)) {}
+  OwnedDc(const OwnedDc&) = delete;
+  OwnedDc& operator=(const OwnedDc&) = delete;
   ~OwnedDc() {
     std::string output;
-    run_command(shell_quote(samba_script()) + " stop " + shell_quote(dir), &output);
+    run_command(shell_quote(samba_script()) + " stop " + shell_quote(dir_), &output);
   }
+
+ private:
+  std::string dir_;
 };
 
 std::string base36(unsigned long long v) {
@@ -103,16 +110,22 @@ const SambaInfo& samba() {
   static std::unique_ptr<OwnedDc> owned;
   static SambaInfo info;
   static bool ready = false;
+  static std::string failure;  // a failed start is not retried by every test of the binary
   if (ready) return info;
+  if (!failure.empty()) throw std::runtime_error(failure);
   const std::string dir = samba_dir();
   if (!load_running(dir, info)) {
     std::string output;
     const int rc =
         run_command(shell_quote(samba_script()) + " start " + shell_quote(dir), &output);
-    if (rc != 0) throw std::runtime_error("samba.sh start " + dir + " failed: " + output);
-    owned = std::make_unique<OwnedDc>(OwnedDc{dir});
+    if (rc != 0) {
+      failure = "samba.sh start " + dir + " failed: " + output;
+      throw std::runtime_error(failure);
+    }
+    owned = std::make_unique<OwnedDc>(dir);
     if (!load_running(dir, info)) {
-      throw std::runtime_error("samba.sh start " + dir + " wrote no usable env: " + output);
+      failure = "samba.sh start " + dir + " wrote no usable env: " + output;
+      throw std::runtime_error(failure);
     }
   }
   ready = true;

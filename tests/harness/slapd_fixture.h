@@ -19,12 +19,12 @@ struct SlapdInfo {
   std::string base_dn;    // dc=example,dc=com
   std::string root_dn;
   std::string root_pw;
-  std::string bind_dn;    // service account with write access (what provisiond binds as)
+  std::string bind_dn;  // service account with write access (what provisiond binds as)
   std::string bind_pw;
   std::string reader_dn;  // read-only, non-root (size limit 500 applies)
   std::string reader_pw;
-  std::string ca_file;    // trust anchor for the server certificate
-  std::string dir;        // the server's folder (config, data, certificate)
+  std::string ca_file;  // trust anchor for the server certificate
+  std::string dir;      // the server's folder (config, data, certificate)
   int pid = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -41,8 +43,7 @@ HttpHandler echo(std::atomic<int>* calls = nullptr) {
   };
 }
 
-std::string get(const std::string& target, const std::string& trace = "t",
-                bool close = false) {
+std::string get(const std::string& target, const std::string& trace = "t", bool close = false) {
   std::vector<std::pair<std::string, std::string>> headers = {{"X-Trace", trace}};
   if (close) headers.emplace_back("Connection", "close");
   return make_request("GET", target, headers, "");
@@ -122,10 +123,10 @@ TEST(HttpServer, KeepsTheConnectionAliveBetweenRequests) {
 
 TEST(HttpServer, HandlersMayAnswerLaterFromAnotherThread) {
   std::promise<std::function<void(HttpResponse)>> pending;
-  auto server = HttpServer::start(
-      local_options(), [&](HttpRequest, std::function<void(HttpResponse)> respond) {
-        pending.set_value(std::move(respond));
-      });
+  auto server = HttpServer::start(local_options(),
+                                  [&](HttpRequest, std::function<void(HttpResponse)> respond) {
+                                    pending.set_value(std::move(respond));
+                                  });
   RawHttpClient client(server->port());
   ASSERT_TRUE(client.send(get("/later")));
   auto future = pending.get_future();
@@ -177,6 +178,35 @@ TEST(HttpServer, OversizedBodyIs413BeforeTheHandlerRuns) {
   server->stop();
 }
 
+TEST(HttpServer, AnswersExpectContinueBeforeTheBody) {
+  auto server = HttpServer::start(local_options(), echo());
+  RawHttpClient client(server->port());
+  ASSERT_TRUE(client.send(
+      "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+  auto go_ahead = client.read_response();
+  ASSERT_TRUE(go_ahead);
+  EXPECT_EQ(go_ahead->status, 100);
+  ASSERT_TRUE(client.send("data"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(Json::parse(r->body)["body"], "data");
+  server->stop();
+}
+
+TEST(HttpServer, ExpectContinueWithAnOversizedLengthGets413Directly) {
+  HttpServerOptions options = local_options();
+  options.max_body_bytes = 64;
+  auto server = HttpServer::start(options, echo());
+  RawHttpClient client(server->port());
+  ASSERT_TRUE(client.send(
+      "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 65\r\n\r\n"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  server->stop();
+}
+
 TEST(HttpServer, ChunkedBodyOverTheLimitIs413) {
   std::atomic<int> calls{0};
   HttpServerOptions options = local_options();
@@ -184,8 +214,9 @@ TEST(HttpServer, ChunkedBodyOverTheLimitIs413) {
   auto server = HttpServer::start(options, echo(&calls));
   RawHttpClient client(server->port());
   std::string chunk(100, 'z');
-  ASSERT_TRUE(client.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" +
-                          chunk + "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" +
+                  chunk + "\r\n0\r\n\r\n"));
   auto r = client.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -207,9 +238,8 @@ TEST(HttpServer, MalformedRequestIs400) {
 }
 
 TEST(HttpServer, HandlerExceptionsBecome500) {
-  auto server = HttpServer::start(local_options(), [](HttpRequest, auto) {
-    throw std::runtime_error("boom");
-  });
+  auto server = HttpServer::start(local_options(),
+                                  [](HttpRequest, auto) { throw std::runtime_error("boom"); });
   RawHttpClient client(server->port());
   ASSERT_TRUE(client.send(get("/")));
   auto r = client.read_response();
@@ -231,8 +261,9 @@ TEST(HttpServer, CutsOffASlowClient) {
   RawHttpClient slow_body(server->port());
   const auto started = std::chrono::steady_clock::now();
   ASSERT_TRUE(slow_head.send("POST /v1/hr/events HTTP/1.1\r\nHost: x\r\n"));
-  ASSERT_TRUE(slow_body.send("POST /v1/hr/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-                             "\r\n{\"partial\":"));
+  ASSERT_TRUE(
+      slow_body.send("POST /v1/hr/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                     "\r\n{\"partial\":"));
   EXPECT_TRUE(slow_head.wait_closed());
   EXPECT_TRUE(slow_body.wait_closed());
   const auto waited = std::chrono::steady_clock::now() - started;
@@ -284,6 +315,47 @@ TEST(HttpServer, StopFinishesInFlightRequestsAndClosesIdleOnes) {
   ASSERT_EQ(stopped.wait_for(10s), std::future_status::ready);
 
   EXPECT_THROW(RawHttpClient{port}, std::runtime_error);  // nothing listens any more
+}
+
+std::string run(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return out;
+  char chunk[4096];
+  std::size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) out.append(chunk, n);
+  ::pclose(pipe);
+  return out;
+}
+
+// HTTPS with a throw-away certificate, spoken to by the openssl command-line client.
+TEST(HttpServer, ServesHttpsWithTheConfiguredCertificate) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "hr_tls";
+  std::filesystem::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      "-subj /CN=127.0.0.1 -keyout " +
+      key + " -out " + cert + " 2>/dev/null");
+  ASSERT_TRUE(std::filesystem::exists(cert) && std::filesystem::exists(key));
+
+  HttpServerOptions options = local_options();
+  options.tls_cert_file = cert;
+  options.tls_key_file = key;
+  auto server = HttpServer::start(options, echo());
+  const std::string request = get("/secure", "tls", /*close=*/true);
+  const std::string reply =
+      run("printf '" + std::string(request.begin(), request.end()) +
+          "' | openssl s_client -quiet -connect 127.0.0.1:" + std::to_string(server->port()) +
+          " -CAfile " + cert + " -verify_return_error 2>/dev/null");
+  EXPECT_NE(reply.find("HTTP/1.1 200 OK"), std::string::npos) << reply;
+  EXPECT_NE(reply.find(R"("target":"/secure")"), std::string::npos) << reply;
+  EXPECT_NE(reply.find(R"("trace":"tls")"), std::string::npos) << reply;
+
+  // A plain-text client gets no answer from the TLS listener.
+  RawHttpClient plain(server->port());
+  ASSERT_TRUE(plain.send(get("/plain")));
+  EXPECT_FALSE(plain.read_response());
+  server->stop();
 }
 
 }  // namespace

@@ -35,7 +35,8 @@ inline std::string make_request(const std::string& method, const std::string& ta
                                 const std::string& body) {
   std::string out = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (const auto& [name, value] : headers) out += name + ": " + value + "\r\n";
-  if (!body.empty() || method == "POST") out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   return out + "\r\n" + body;
 }
 
@@ -96,9 +97,8 @@ class RawHttpClient {
       }
       pos = end + 2;
     }
-    std::size_t length = std::stoul(r.header("content-length").empty()
-                                        ? "0"
-                                        : r.header("content-length"));
+    std::size_t length =
+        std::stoul(r.header("content-length").empty() ? "0" : r.header("content-length"));
     while (buffer_.size() < length)
       if (!fill()) return std::nullopt;
     r.body = buffer_.substr(0, length);

@@ -74,8 +74,7 @@ TEST(VerifySignature, RejectsATamperedBody) {
 }
 
 TEST(VerifySignature, RejectsTheWrongSecret) {
-  EXPECT_EQ(check(kExpected, kPayload, kTimestamp, {"whsec_wrong"}).check,
-            SignatureCheck::NoMatch);
+  EXPECT_EQ(check(kExpected, kPayload, kTimestamp, {"whsec_wrong"}).check, SignatureCheck::NoMatch);
   EXPECT_EQ(check(kExpected, kPayload, kTimestamp, {}).check, SignatureCheck::NoMatch);
 }
 
@@ -118,8 +117,8 @@ TEST(VerifySignature, RejectsMissingHeadersNamingEach) {
 TEST(VerifySignature, RejectsTimestampsThatAreNotUnixSeconds) {
   const std::vector<std::string> keys = {key()};
   for (std::string_view ts : {"yesterday", "1614265330.5", "-1614265330", "1614265330 "}) {
-    SignatureVerdict v = verify_signature({kId, ts, kExpected, kPayload}, keys, at(kTimestamp),
-                                          kTolerance);
+    SignatureVerdict v =
+        verify_signature({kId, ts, kExpected, kPayload}, keys, at(kTimestamp), kTolerance);
     EXPECT_EQ(v.check, SignatureCheck::BadTimestamp) << ts;
   }
 }
@@ -140,15 +139,14 @@ TEST(VerifySignature, IgnoresOtherVersions) {
 TEST(VerifySignature, SignedIdAndTimestampMatter) {
   const std::vector<std::string> keys = {key()};
   const std::string ts = std::to_string(kTimestamp);
-  EXPECT_EQ(verify_signature({"msg_other", ts, kExpected, kPayload}, keys, at(kTimestamp),
-                             kTolerance)
-                .check,
-            SignatureCheck::NoMatch);
+  EXPECT_EQ(
+      verify_signature({"msg_other", ts, kExpected, kPayload}, keys, at(kTimestamp), kTolerance)
+          .check,
+      SignatureCheck::NoMatch);
   const std::string later = std::to_string(kTimestamp + 1);
-  EXPECT_EQ(verify_signature({kId, later, kExpected, kPayload}, keys, at(kTimestamp),
-                             kTolerance)
-                .check,
-            SignatureCheck::NoMatch);
+  EXPECT_EQ(
+      verify_signature({kId, later, kExpected, kPayload}, keys, at(kTimestamp), kTolerance).check,
+      SignatureCheck::NoMatch);
 }
 
 }  // namespace

@@ -182,7 +182,8 @@ TEST_F(WebhookTest, UnknownPathIs404AndOtherMethodsAre405) {
 }
 
 TEST_F(WebhookTest, OtherContentTypesAre415) {
-  for (std::string type : {"text/plain", "", "application/jsonx", "application/x-www-form-urlencoded"}) {
+  for (std::string type :
+       {"text/plain", "", "application/jsonx", "application/x-www-form-urlencoded"}) {
     HttpRequest r = signed_request(hire_body());
     r.headers["content-type"] = type;
     HttpResponse response = call(r);

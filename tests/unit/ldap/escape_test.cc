@@ -32,8 +32,8 @@ TEST(EscapeDnValue, HexEscapesNulControlsAndInvalidUtf8) {
   EXPECT_EQ(escape_dn_value("a\0b"s), "a\\00b");
   EXPECT_EQ(escape_dn_value("tab\there"), "tab\\09here");
   EXPECT_EQ(escape_dn_value("\xff\xfe"), "\\ff\\fe");
-  EXPECT_EQ(escape_dn_value("\xc3"), "\\c3");              // truncated sequence
-  EXPECT_EQ(escape_dn_value("\xc0\xaf"), "\\c0\\af");      // overlong '/'
+  EXPECT_EQ(escape_dn_value("\xc3"), "\\c3");                  // truncated sequence
+  EXPECT_EQ(escape_dn_value("\xc0\xaf"), "\\c0\\af");          // overlong '/'
   EXPECT_EQ(escape_dn_value("\xed\xa0\x80"), "\\ed\\a0\\80");  // UTF-16 surrogate
 }
 
@@ -92,8 +92,10 @@ TEST(DnHelpers, JoinAndCompare) {
   EXPECT_EQ(join_dn("ou=people", "dc=example,dc=com"), "ou=people,dc=example,dc=com");
   EXPECT_EQ(join_dn("", "dc=example,dc=com"), "dc=example,dc=com");
   EXPECT_EQ(join_dn("ou=people", ""), "ou=people");
-  EXPECT_TRUE(same_dn("UID=A\\2cB, OU=People,dc=Example,dc=com", "uid=a\\,b,ou=people,dc=example,dc=com"));
-  EXPECT_FALSE(same_dn("uid=a,ou=people,dc=example,dc=com", "uid=a,ou=contractors,dc=example,dc=com"));
+  EXPECT_TRUE(
+      same_dn("UID=A\\2cB, OU=People,dc=Example,dc=com", "uid=a\\,b,ou=people,dc=example,dc=com"));
+  EXPECT_FALSE(
+      same_dn("uid=a,ou=people,dc=example,dc=com", "uid=a,ou=contractors,dc=example,dc=com"));
   EXPECT_FALSE(same_dn("uid=a\\,ou=people", "uid=a,ou=people"));
   EXPECT_EQ(split_dn("dc=com").parent, "");
 }

@@ -8,8 +8,8 @@ namespace {
 
 TEST(OpenLdapResultCodes, TransientFailuresAreRetryable) {
   const ResultCodeTable& t = openldap_result_codes();
-  for (int c : {code::kServerDown, code::kConnectError, code::kTimeout, code::kBusy,
-                code::kUnavailable}) {
+  for (int c :
+       {code::kServerDown, code::kConnectError, code::kTimeout, code::kBusy, code::kUnavailable}) {
     EXPECT_EQ(t.kind(c), Outcome::Kind::Retryable) << c;
   }
 }
@@ -17,8 +17,8 @@ TEST(OpenLdapResultCodes, TransientFailuresAreRetryable) {
 TEST(OpenLdapResultCodes, RefusalsArePermanent) {
   const ResultCodeTable& t = openldap_result_codes();
   for (int c : {code::kConstraintViolation, code::kNoSuchObject, code::kInvalidCredentials,
-                code::kInsufficientAccess, code::kEntryAlreadyExists,
-                code::kObjectClassViolation, code::kUnwillingToPerform}) {
+                code::kInsufficientAccess, code::kEntryAlreadyExists, code::kObjectClassViolation,
+                code::kUnwillingToPerform}) {
     EXPECT_EQ(t.kind(c), Outcome::Kind::Permanent) << c;
   }
   EXPECT_EQ(t.kind(code::kSuccess), Outcome::Kind::Ok);

@@ -1,0 +1,502 @@
+#pragma once
+// The contract every DirectoryConnector honours, run against a real server. A connector's test
+// file includes this header once and instantiates the suite with its target:
+//
+//   INSTANTIATE_TEST_SUITE_P(Ldap, ConnectorContract, ::testing::Values(ldap_contract_target()),
+//                            ContractTargetName());
+//
+// Include it from exactly one .cc per test binary (it defines the TEST_Ps).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/slapd_fixture.h"
+#include "prov/config.h"
+#include "prov/connector.h"
+
+namespace prov::testing {
+
+struct ContractTarget {
+  std::string name;  // test name suffix, e.g. "ldap"
+  // The configuration of the server under test (bound as the service account). Called lazily
+  // from tests, so a shared server starts on first use.
+  std::function<DirectoryConfig()> config;
+  std::function<std::unique_ptr<DirectoryConnector>(const DirectoryConfig&)> make;
+  // A real bind as an end user: true when `dn` can bind with `password`.
+  std::function<bool(const std::string& dn, const std::string& password)> can_bind;
+  std::string people_ou = "ou=people";      // Create placement
+  std::string other_ou = "ou=contractors";  // Move target
+  int paging_count = 1050;                  // accounts created for the paged iteration test
+  // Characters of DN syntax (`,` `+` `"` `\` `<` `>` `;` `=` `#`) are legal in usernames.
+  bool usernames_allow_dn_specials = true;
+};
+
+struct ContractTargetName {
+  std::string operator()(const ::testing::TestParamInfo<ContractTarget>& info) const {
+    return info.param.name;
+  }
+};
+
+inline void PrintTo(const ContractTarget& t, std::ostream* os) { *os << t.name; }
+
+class ConnectorContract : public ::testing::TestWithParam<ContractTarget> {
+ protected:
+  void SetUp() override {
+    config_ = GetParam().config();
+    connector_ = GetParam().make(config_);
+    ASSERT_NE(connector_, nullptr);
+    const Status s = connector_->connect();
+    ASSERT_TRUE(s.ok()) << s.error().message;
+  }
+
+  // Unique per process and call, so tests sharing one server never collide.
+  static std::string unique(const std::string& prefix) {
+    static const std::string run = [] {
+      std::random_device rd;
+      return std::to_string(rd() % 1000000);
+    }();
+    static std::atomic<int> counter{0};
+    return prefix + run + "x" + std::to_string(++counter);
+  }
+
+  Operation create_op(const std::string& worker_id, const std::string& username) const {
+    Operation op;
+    op.kind = OpKind::Create;
+    op.worker_id = worker_id;
+    op.username = username;
+    op.ou = GetParam().people_ou;
+    op.attributes = {{"givenName", "Ada"},
+                     {"sn", "Lovelace"},
+                     {"cn", "Ada Lovelace"},
+                     {"displayName", "Ada Lovelace"},
+                     {"mail", username + "@example.com"},
+                     {"title", "Engineer"}};
+    return op;
+  }
+
+  static Operation op_for(OpKind kind, const Outcome& created, const std::string& worker_id,
+                          const std::string& username) {
+    Operation op;
+    op.kind = kind;
+    op.worker_id = worker_id;
+    op.username = username;
+    op.dn = created.dn;
+    op.anchor = created.anchor;
+    return op;
+  }
+
+  std::optional<Account> find(Anchor::Kind kind, const std::string& value) {
+    auto r = connector_->find(Anchor{kind, value});
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? *r : std::nullopt;
+  }
+
+  std::string delivered_password(const std::string& worker_id) const {
+    std::ifstream in(config_.password_dir + "/" + worker_id + ".password");
+    std::string pw;
+    std::getline(in, pw);
+    return pw;
+  }
+
+  DirectoryConfig config_;
+  std::unique_ptr<DirectoryConnector> connector_;
+};
+
+#define PROV_EXPECT_OK(outcome)                                                                   \
+  do {                                                                                            \
+    const ::prov::Outcome& o_ = (outcome);                                                        \
+    EXPECT_TRUE(o_.is_ok()) << ::prov::to_string(o_.kind) << " " << o_.code << " " << o_.message; \
+  } while (0)
+
+TEST_P(ConnectorContract, CreateReturnsAnchorAndIsFoundByEveryAnchorKind) {
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  const Outcome created = connector_->apply(create_op(wid, user));
+  PROV_EXPECT_OK(created);
+  EXPECT_FALSE(created.already_done);
+  EXPECT_FALSE(created.dn.empty());
+  EXPECT_FALSE(created.anchor.empty());
+
+  for (const auto& [kind, value] :
+       std::vector<std::pair<Anchor::Kind, std::string>>{{Anchor::Kind::Guid, created.anchor},
+                                                         {Anchor::Kind::EmployeeId, wid},
+                                                         {Anchor::Kind::Username, user},
+                                                         {Anchor::Kind::Dn, created.dn}}) {
+    auto account = find(kind, value);
+    ASSERT_TRUE(account.has_value()) << "anchor kind " << static_cast<int>(kind);
+    EXPECT_EQ(account->worker_id, wid);
+    EXPECT_EQ(account->username, user);
+    EXPECT_EQ(account->anchor, created.anchor);
+    EXPECT_EQ(account->ou, GetParam().people_ou);
+    EXPECT_TRUE(account->enabled);
+    EXPECT_EQ(account->attributes["givenName"], "Ada");
+    EXPECT_EQ(account->attributes["sn"], "Lovelace");
+    EXPECT_EQ(account->attributes["title"], "Engineer");
+    EXPECT_TRUE(account->groups.empty());
+  }
+  EXPECT_FALSE(find(Anchor::Kind::EmployeeId, unique("nobody")).has_value());
+}
+
+TEST_P(ConnectorContract, CreateTwiceIsAlreadyDone) {
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  const Outcome first = connector_->apply(create_op(wid, user));
+  PROV_EXPECT_OK(first);
+  const Outcome second = connector_->apply(create_op(wid, user));
+  PROV_EXPECT_OK(second);
+  EXPECT_TRUE(second.already_done);
+  EXPECT_EQ(second.anchor, first.anchor);
+  EXPECT_EQ(second.dn, first.dn);
+  // Even under another name the worker keeps its one account.
+  const Outcome renamed = connector_->apply(create_op(wid, unique("other")));
+  PROV_EXPECT_OK(renamed);
+  EXPECT_TRUE(renamed.already_done);
+  EXPECT_EQ(renamed.anchor, first.anchor);
+}
+
+TEST_P(ConnectorContract, CreateRefusesANameOwnedByAnotherWorker) {
+  const std::string user = unique("user");
+  const std::string owner = unique("w");
+  const Outcome first = connector_->apply(create_op(owner, user));
+  PROV_EXPECT_OK(first);
+  const Outcome clash = connector_->apply(create_op(unique("w"), user));
+  EXPECT_EQ(clash.kind, Outcome::Kind::Permanent);
+  EXPECT_NE(clash.message.find("another owner"), std::string::npos) << clash.message;
+  auto account = find(Anchor::Kind::Username, user);
+  ASSERT_TRUE(account.has_value());
+  EXPECT_EQ(account->worker_id, owner);
+}
+
+TEST_P(ConnectorContract, UpdateReplacesAndRemovesAttributes) {
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  Operation create = create_op(wid, user);
+  create.attributes["description"] = "temporary";
+  const Outcome created = connector_->apply(create);
+  PROV_EXPECT_OK(created);
+
+  Operation update = op_for(OpKind::Update, created, wid, user);
+  update.attributes = {{"title", "Senior Engineer"}, {"description", ""}};
+  const Outcome updated = connector_->apply(update);
+  PROV_EXPECT_OK(updated);
+  auto account = find(Anchor::Kind::Guid, created.anchor);
+  ASSERT_TRUE(account.has_value());
+  EXPECT_EQ(account->attributes["title"], "Senior Engineer");
+  EXPECT_EQ(account->attributes.count("description"), 0u);
+  EXPECT_EQ(account->attributes["givenName"], "Ada");  // untouched
+
+  // Replaying the same update (the attribute is already gone) is fine.
+  PROV_EXPECT_OK(connector_->apply(update));
+}
+
+TEST_P(ConnectorContract, MoveKeepsTheAnchorAndLaterOperationsFollowTheEntry) {
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  const Outcome created = connector_->apply(create_op(wid, user));
+  PROV_EXPECT_OK(created);
+
+  Operation move = op_for(OpKind::Move, created, wid, user);
+  move.ou = GetParam().other_ou;
+  const Outcome moved = connector_->apply(move);
+  PROV_EXPECT_OK(moved);
+  EXPECT_FALSE(moved.already_done);
+  EXPECT_NE(moved.dn, created.dn);
+  EXPECT_EQ(moved.anchor, created.anchor);
+
+  auto account = find(Anchor::Kind::Guid, created.anchor);
+  ASSERT_TRUE(account.has_value());
+  EXPECT_EQ(account->dn, moved.dn);
+  EXPECT_EQ(account->ou, GetParam().other_ou);
+  EXPECT_FALSE(find(Anchor::Kind::Dn, created.dn).has_value());
+
+  const Outcome again = connector_->apply(move);
+  PROV_EXPECT_OK(again);
+  EXPECT_TRUE(again.already_done);
+
+  // An operation carrying the stale DN still reaches the entry (located by its owner).
+  Operation update = op_for(OpKind::Update, created, wid, user);
+  update.attributes = {{"title", "Contractor"}};
+  const Outcome updated = connector_->apply(update);
+  PROV_EXPECT_OK(updated);
+  EXPECT_EQ(updated.dn, moved.dn);
+  EXPECT_EQ(find(Anchor::Kind::EmployeeId, wid)->attributes["title"], "Contractor");
+}
+
+TEST_P(ConnectorContract, DisableStopsBindsAndEnableRestoresThem) {
+  if (config_.password_dir.empty()) GTEST_SKIP() << "target delivers no passwords";
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  Operation create = create_op(wid, user);
+  create.set_initial_password = true;
+  const Outcome created = connector_->apply(create);
+  PROV_EXPECT_OK(created);
+  const std::string password = delivered_password(wid);
+  ASSERT_GE(password.size(), 12u);
+  EXPECT_TRUE(GetParam().can_bind(created.dn, password));
+
+  const Outcome disabled = connector_->apply(op_for(OpKind::Disable, created, wid, user));
+  PROV_EXPECT_OK(disabled);
+  EXPECT_FALSE(GetParam().can_bind(created.dn, password));
+  EXPECT_FALSE(find(Anchor::Kind::Guid, created.anchor)->enabled);
+  const Outcome disabled_again = connector_->apply(op_for(OpKind::Disable, created, wid, user));
+  PROV_EXPECT_OK(disabled_again);
+  EXPECT_TRUE(disabled_again.already_done);
+
+  const Outcome enabled = connector_->apply(op_for(OpKind::Enable, created, wid, user));
+  PROV_EXPECT_OK(enabled);
+  EXPECT_TRUE(GetParam().can_bind(created.dn, password));
+  EXPECT_TRUE(find(Anchor::Kind::Guid, created.anchor)->enabled);
+  const Outcome enabled_again = connector_->apply(op_for(OpKind::Enable, created, wid, user));
+  PROV_EXPECT_OK(enabled_again);
+  EXPECT_TRUE(enabled_again.already_done);
+}
+
+TEST_P(ConnectorContract, CreateDisabledCannotBindUntilEnabled) {
+  if (config_.password_dir.empty()) GTEST_SKIP() << "target delivers no passwords";
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  Operation create = create_op(wid, user);
+  create.set_initial_password = true;
+  create.enabled = false;
+  const Outcome created = connector_->apply(create);
+  PROV_EXPECT_OK(created);
+  const std::string password = delivered_password(wid);
+  EXPECT_FALSE(GetParam().can_bind(created.dn, password));
+  EXPECT_FALSE(find(Anchor::Kind::EmployeeId, wid)->enabled);
+  PROV_EXPECT_OK(connector_->apply(op_for(OpKind::Enable, created, wid, user)));
+  EXPECT_TRUE(GetParam().can_bind(created.dn, password));
+}
+
+TEST_P(ConnectorContract, GroupMembershipAddAndRemoveAreIdempotent) {
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  const std::string group = unique("grp");
+  const Outcome created = connector_->apply(create_op(wid, user));
+  PROV_EXPECT_OK(created);
+  Operation add = op_for(OpKind::AddMember, created, wid, user);
+  add.group = group;
+
+  const Outcome added = connector_->apply(add);
+  PROV_EXPECT_OK(added);
+  EXPECT_FALSE(added.already_done);
+  const Outcome added_again = connector_->apply(add);
+  PROV_EXPECT_OK(added_again);
+  EXPECT_TRUE(added_again.already_done);
+  EXPECT_EQ(find(Anchor::Kind::Guid, created.anchor)->groups, std::set<std::string>{group});
+
+  Operation remove = add;
+  remove.kind = OpKind::RemoveMember;
+  const Outcome removed = connector_->apply(remove);
+  PROV_EXPECT_OK(removed);
+  EXPECT_FALSE(removed.already_done);
+  const Outcome removed_again = connector_->apply(remove);
+  PROV_EXPECT_OK(removed_again);
+  EXPECT_TRUE(removed_again.already_done);
+  EXPECT_TRUE(find(Anchor::Kind::Guid, created.anchor)->groups.empty());
+
+  // And back in again after the group lost its last member.
+  PROV_EXPECT_OK(connector_->apply(add));
+  EXPECT_EQ(find(Anchor::Kind::Guid, created.anchor)->groups, std::set<std::string>{group});
+}
+
+TEST_P(ConnectorContract, GroupMembershipFollowsAMove) {
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  const std::string group = unique("grp");
+  const Outcome created = connector_->apply(create_op(wid, user));
+  Operation add = op_for(OpKind::AddMember, created, wid, user);
+  add.group = group;
+  PROV_EXPECT_OK(connector_->apply(add));
+  Operation move = op_for(OpKind::Move, created, wid, user);
+  move.ou = GetParam().other_ou;
+  PROV_EXPECT_OK(connector_->apply(move));
+  auto account = find(Anchor::Kind::Guid, created.anchor);
+  ASSERT_TRUE(account.has_value());
+  EXPECT_EQ(account->groups, std::set<std::string>{group});
+}
+
+TEST_P(ConnectorContract, DeleteIsIdempotent) {
+  const std::string wid = unique("w");
+  const std::string user = unique("user");
+  const Outcome created = connector_->apply(create_op(wid, user));
+  PROV_EXPECT_OK(created);
+  const Outcome deleted = connector_->apply(op_for(OpKind::Delete, created, wid, user));
+  PROV_EXPECT_OK(deleted);
+  EXPECT_FALSE(deleted.already_done);
+  EXPECT_FALSE(find(Anchor::Kind::Guid, created.anchor).has_value());
+  EXPECT_FALSE(find(Anchor::Kind::EmployeeId, wid).has_value());
+  const Outcome again = connector_->apply(op_for(OpKind::Delete, created, wid, user));
+  PROV_EXPECT_OK(again);
+  EXPECT_TRUE(again.already_done);
+}
+
+TEST_P(ConnectorContract, OperationsOnAMissingAccountArePermanent) {
+  Operation update;
+  update.kind = OpKind::Update;
+  update.worker_id = unique("ghost");
+  update.attributes = {{"title", "x"}};
+  const Outcome o = connector_->apply(update);
+  EXPECT_EQ(o.kind, Outcome::Kind::Permanent);
+}
+
+TEST_P(ConnectorContract, InjectionStringsInEveryValueAreStoredLiterally) {
+  const std::string wid = unique("w") + "*)(uid=*";
+  const std::string user =
+      GetParam().usernames_allow_dn_specials ? unique("u") + ",+\"\\<>;=x #" : unique("u");
+  Operation create = create_op(wid, user);
+  create.attributes = {{"givenName", "*)(uid=*"},  {"sn", "#a,b+c\"d\\e<f>g;h=i "},
+                       {"cn", " lead and trail "}, {"displayName", "(|(objectClass=*))"},
+                       {"title", "x)(|(title=*"},  {"description", "\\2a\\00"}};
+  const Outcome created = connector_->apply(create);
+  PROV_EXPECT_OK(created);
+  ASSERT_TRUE(created.is_ok());
+
+  auto account = find(Anchor::Kind::EmployeeId, wid);
+  ASSERT_TRUE(account.has_value());
+  EXPECT_EQ(account->worker_id, wid);
+  EXPECT_EQ(account->username, user);
+  EXPECT_EQ(account->anchor, created.anchor);
+  for (const auto& [name, value] : create.attributes) {
+    if (name == "cn") continue;  // servers may trim the spaces at the ends of a cn value
+    EXPECT_EQ(account->attributes[name], value) << name;
+  }
+  auto by_user = find(Anchor::Kind::Username, user);
+  ASSERT_TRUE(by_user.has_value());
+  EXPECT_EQ(by_user->anchor, created.anchor);
+  auto by_dn = find(Anchor::Kind::Dn, created.dn);
+  ASSERT_TRUE(by_dn.has_value());
+  EXPECT_EQ(by_dn->anchor, created.anchor);
+
+  // Every other operation handles the same values.
+  Operation group = op_for(OpKind::AddMember, created, wid, user);
+  group.group = unique("g") + ",cn=admins*)(";
+  PROV_EXPECT_OK(connector_->apply(group));
+  EXPECT_EQ(find(Anchor::Kind::Guid, created.anchor)->groups, std::set<std::string>{group.group});
+  group.kind = OpKind::RemoveMember;
+  PROV_EXPECT_OK(connector_->apply(group));
+  Operation move = op_for(OpKind::Move, created, wid, user);
+  move.ou = GetParam().other_ou;
+  PROV_EXPECT_OK(connector_->apply(move));
+  PROV_EXPECT_OK(connector_->apply(op_for(OpKind::Delete, created, wid, user)));
+  EXPECT_FALSE(find(Anchor::Kind::EmployeeId, wid).has_value());
+}
+
+TEST_P(ConnectorContract, FiltersBuiltFromInjectionStringsMatchNothing) {
+  // Accounts exist, so an unescaped wildcard would match them.
+  PROV_EXPECT_OK(connector_->apply(create_op(unique("w"), unique("user"))));
+  for (const char* evil : {"*)(uid=*", "*", "*)(|(objectClass=*)", "\\2a"}) {
+    for (auto kind : {Anchor::Kind::Guid, Anchor::Kind::EmployeeId, Anchor::Kind::Username}) {
+      auto r = connector_->find(Anchor{kind, evil});
+      // A server may refuse a malformed GUID value outright; it must never match an account.
+      if (r.ok()) {
+        EXPECT_FALSE(r->has_value()) << evil;
+      }
+    }
+  }
+}
+
+TEST_P(ConnectorContract, ForEachAccountPagesPastServerSizeLimits) {
+  const int n = GetParam().paging_count;
+  const std::string prefix = unique("p");
+  std::vector<Operation> ops;
+  for (int i = 0; i < n; ++i) {
+    Operation op = create_op(prefix + "-" + std::to_string(i), prefix + "u" + std::to_string(i));
+    op.attributes = {{"sn", "Paged"}};
+    ops.push_back(op);
+  }
+  const auto outcomes = connector_->apply_batch(ops);
+  ASSERT_EQ(outcomes.size(), ops.size());
+  for (const auto& o : outcomes) ASSERT_TRUE(o.is_ok()) << o.message;
+
+  std::set<std::string> seen;
+  const Status s = connector_->for_each_account([&](const Account& a) {
+    if (a.worker_id.rfind(prefix + "-", 0) == 0) seen.insert(a.worker_id);
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));
+}
+
+TEST_P(ConnectorContract, ApplyBatchKeepsInputOrder) {
+  std::vector<Operation> ops;
+  std::vector<bool> expect_ok;
+  for (int i = 0; i < 40; ++i) {
+    if (i % 5 == 3) {
+      Operation ghost;
+      ghost.kind = OpKind::Update;
+      ghost.worker_id = unique("ghost");
+      ghost.attributes = {{"title", "x"}};
+      ops.push_back(ghost);
+      expect_ok.push_back(false);
+    } else {
+      ops.push_back(create_op(unique("w"), unique("user")));
+      expect_ok.push_back(true);
+    }
+  }
+  const auto outcomes = connector_->apply_batch(ops);
+  ASSERT_EQ(outcomes.size(), ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    EXPECT_EQ(outcomes[i].is_ok(), expect_ok[i]) << i << ": " << outcomes[i].message;
+    if (expect_ok[i]) {
+      auto account = find(Anchor::Kind::EmployeeId, ops[i].worker_id);
+      ASSERT_TRUE(account.has_value()) << i;
+      EXPECT_EQ(account->anchor, outcomes[i].anchor) << i;
+      EXPECT_EQ(account->username, ops[i].username) << i;
+    }
+  }
+}
+
+TEST_P(ConnectorContract, WrongPasswordIsAPermanentInvalidCredentialsError) {
+  DirectoryConfig bad = config_;
+  bad.password = "not-the-password";
+  auto connector = GetParam().make(bad);
+  const Status s = connector->connect();
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(s.error().retryable);
+  EXPECT_NE(s.error().message.find("invalid credentials"), std::string::npos) << s.error().message;
+  EXPECT_EQ(s.error().message.find("not-the-password"), std::string::npos);
+}
+
+TEST_P(ConnectorContract, UntrustedCertificateIsRefused) {
+  // A CA that did not sign the server's certificate.
+  const std::string dir = config_.password_dir + "/../other-ca";
+  std::string out;
+  ASSERT_EQ(run_command("mkdir -p '" + dir +
+                            "' && openssl req -x509 -newkey ec -pkeyopt "
+                            "ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=other-ca "
+                            "-keyout '" +
+                            dir + "/key.pem' -out '" + dir + "/ca.pem'",
+                        &out),
+            0)
+      << out;
+  DirectoryConfig untrusted = config_;
+  untrusted.tls.ca_file = dir + "/ca.pem";
+  auto connector = GetParam().make(untrusted);
+  const Status s = connector->connect();
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(s.error().retryable) << s.error().message;
+}
+
+TEST_P(ConnectorContract, UnreachableServerIsRetryable) {
+  DirectoryConfig down = config_;
+  const bool ldaps = down.url.rfind("ldaps://", 0) == 0;
+  down.url = std::string(ldaps ? "ldaps" : "ldap") + "://127.0.0.1:" + std::to_string(free_port());
+  down.timeout_ms = 2000;
+  auto connector = GetParam().make(down);
+  const Status s = connector->connect();
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.error().retryable) << s.error().message;
+  Operation op = create_op(unique("w"), unique("user"));
+  const Outcome o = connector->apply(op);
+  EXPECT_EQ(o.kind, Outcome::Kind::Retryable) << o.message;
+}
+
+}  // namespace prov::testing
