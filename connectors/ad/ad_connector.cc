@@ -52,12 +52,34 @@ constexpr const char* kTreeDeleteOid = "1.2.840.113556.1.4.805";
 // What the connector reads for an account. AD's "*" brings dozens of internal attributes
 // (objectSid, uSNChanged, badPwdCount, ...), so the person attributes are listed.
 const std::vector<std::string>& account_attrs() {
-  static const std::vector<std::string> kAttrs = {
-      "objectGUID", "sAMAccountName", "userPrincipalName", "employeeID", "userAccountControl",
-      "pwdLastSet", "memberOf", "cn", "givenName", "sn", "initials", "displayName", "mail",
-      "title", "department", "company", "manager", "description", "telephoneNumber", "mobile",
-      "physicalDeliveryOfficeName", "l", "st", "c", "co", "postalCode", "streetAddress",
-      "employeeType"};
+  static const std::vector<std::string> kAttrs = {"objectGUID",
+                                                  "sAMAccountName",
+                                                  "userPrincipalName",
+                                                  "employeeID",
+                                                  "userAccountControl",
+                                                  "pwdLastSet",
+                                                  "memberOf",
+                                                  "cn",
+                                                  "givenName",
+                                                  "sn",
+                                                  "initials",
+                                                  "displayName",
+                                                  "mail",
+                                                  "title",
+                                                  "department",
+                                                  "company",
+                                                  "manager",
+                                                  "description",
+                                                  "telephoneNumber",
+                                                  "mobile",
+                                                  "physicalDeliveryOfficeName",
+                                                  "l",
+                                                  "st",
+                                                  "c",
+                                                  "co",
+                                                  "postalCode",
+                                                  "streetAddress",
+                                                  "employeeType"};
   return kAttrs;
 }
 
@@ -71,17 +93,18 @@ bool is_read_back(std::string_view attr) {
 // Attributes the connector manages itself; op.attributes cannot set them directly.
 bool is_reserved(std::string_view attr) {
   static const std::set<std::string, AttrNameLess> kReserved = {
-      "objectClass", "objectGUID", "objectSid", "sAMAccountName", "userPrincipalName",
-      "employeeID", "employeeNumber", "uid", "userAccountControl", "unicodePwd", "userPassword",
-      "pwdLastSet", "memberOf", "distinguishedName", "name", "cn", "sAMAccountType"};
+      "objectClass",  "objectGUID",     "objectSid", "sAMAccountName",     "userPrincipalName",
+      "employeeID",   "employeeNumber", "uid",       "userAccountControl", "unicodePwd",
+      "userPassword", "pwdLastSet",     "memberOf",  "distinguishedName",  "name",
+      "cn",           "sAMAccountType"};
   return kReserved.count(attr) > 0;
 }
 
 // Attributes read for internal use that Account::attributes does not report.
 bool is_hidden(std::string_view attr) {
   static const std::set<std::string, AttrNameLess> kHidden = {
-      "objectGUID", "sAMAccountName", "employeeID", "userAccountControl", "pwdLastSet",
-      "memberOf", "userPrincipalName"};
+      "objectGUID", "sAMAccountName", "employeeID",       "userAccountControl",
+      "pwdLastSet", "memberOf",       "userPrincipalName"};
   return kHidden.count(attr) > 0;
 }
 
@@ -111,12 +134,20 @@ std::string rdn_value(const std::string& dn) {
   return ldap::unescape_dn_value(rdn.substr(eq + 1)).value_or(rdn.substr(eq + 1));
 }
 
+// Whether the entry's memberOf back-link lists the group.
+bool member_of(const Entry& e, const std::string& group_dn) {
+  for (const auto& g : e.values("memberOf")) {
+    if (ldap::same_dn(g, group_dn)) return true;
+  }
+  return false;
+}
+
 class AdConnector final : public DirectoryConnector {
  public:
   AdConnector(DirectoryConfig config, AdOptions options)
       : config_(std::move(config)), options_(options) {
-    upn_suffix_ = config_.upn_suffix.empty() ? realm_from_base_dn(config_.base_dn)
-                                             : config_.upn_suffix;
+    upn_suffix_ =
+        config_.upn_suffix.empty() ? realm_from_base_dn(config_.base_dn) : config_.upn_suffix;
   }
 
   Capabilities capabilities() const override {
@@ -162,9 +193,7 @@ class AdConnector final : public DirectoryConnector {
   std::string group_dn(const std::string& group) const {
     return ldap::make_dn("CN", group, groups_parent());
   }
-  bool over_tls() const {
-    return config_.start_tls || config_.url.rfind("ldaps://", 0) == 0;
-  }
+  bool over_tls() const { return config_.start_tls || config_.url.rfind("ldaps://", 0) == 0; }
 
   Outcome create(const Operation& op);
   Outcome finish_create(const Operation& op, const Entry& entry, bool created_now);
@@ -176,6 +205,8 @@ class AdConnector final : public DirectoryConnector {
   Outcome add_member(const Operation& op);
   Outcome remove_member(const Operation& op);
   Result<bool> is_member(const std::string& group, const std::string& member_dn);
+  LdapResult create_group(const std::string& gdn, const std::string& name,
+                          const std::string& member);
   Outcome remove(const Operation& op);
 
   DirectoryConfig config_;
@@ -200,7 +231,8 @@ Status AdConnector::connect() {
     if (r.code == code::kInvalidCredentials) {
       std::string why = "invalid credentials";
       if (auto data = bind_data_code(r.message)) {
-        if (auto text = describe_bind_data_code(*data); !text.empty()) why += " (" + std::string(text) + ")";
+        if (auto text = describe_bind_data_code(*data); !text.empty())
+          why += " (" + std::string(text) + ")";
       }
       return Error{"ad bind as " + config_.bind_dn + " failed: " + why, false};
     }
@@ -214,9 +246,9 @@ Status AdConnector::ensure_session() {
   if (!session_->broken()) return Status::Ok();
   const LdapResult r = session_->reconnect();
   if (r.ok()) return Status::Ok();
-  return Error{"ad reconnect to " + config_.url + " failed: " + r.describe(),
-               ldap::is_transport_error(r.code) ||
-                   result_codes().kind(r.code) == Outcome::Kind::Retryable};
+  return Error{
+      "ad reconnect to " + config_.url + " failed: " + r.describe(),
+      ldap::is_transport_error(r.code) || result_codes().kind(r.code) == Outcome::Kind::Retryable};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,23 +388,33 @@ Outcome AdConnector::apply(const Operation& op) {
                                : Outcome::permanent("ad:connect", s.error().message);
   }
   switch (op.kind) {
-    case OpKind::Create: return create(op);
-    case OpKind::Update: return update(op);
-    case OpKind::Move: return move(op);
-    case OpKind::Enable: return set_enabled(op, true);
-    case OpKind::Disable: return set_enabled(op, false);
-    case OpKind::AddMember: return add_member(op);
-    case OpKind::RemoveMember: return remove_member(op);
-    case OpKind::Delete: return remove(op);
+    case OpKind::Create:
+      return create(op);
+    case OpKind::Update:
+      return update(op);
+    case OpKind::Move:
+      return move(op);
+    case OpKind::Enable:
+      return set_enabled(op, true);
+    case OpKind::Disable:
+      return set_enabled(op, false);
+    case OpKind::AddMember:
+      return add_member(op);
+    case OpKind::RemoveMember:
+      return remove_member(op);
+    case OpKind::Delete:
+      return remove(op);
   }
   return Outcome::permanent("ad:op", "unknown operation kind");
 }
 
 Outcome AdConnector::create(const Operation& op) {
-  if (op.worker_id.empty()) return Outcome::permanent("ad:op", "create without a worker id");
+  if (Status s = validate_employee_id(op.worker_id); !s.ok()) {
+    return Outcome::permanent("ad:employeeID", "create " + op.username + ": " + s.error().message);
+  }
   if (Status s = validate_sam_account_name(op.username); !s.ok()) {
-    return Outcome::permanent("ad:sAMAccountName", "create for worker " + op.worker_id + ": " +
-                                                       s.error().message);
+    return Outcome::permanent("ad:sAMAccountName",
+                              "create for worker " + op.worker_id + ": " + s.error().message);
   }
   auto upn = build_upn(op.username, upn_suffix_);
   if (!upn.ok()) return Outcome::permanent("ad:userPrincipalName", upn.error().message);
@@ -387,14 +429,6 @@ Outcome AdConnector::create(const Operation& op) {
   Lookup mine = by_worker(op.worker_id);
   if (!mine.result.ok()) return fail(mine.result, "create: search employeeID " + op.worker_id);
   if (mine.entry) return finish_create(op, *mine.entry, false);
-
-  Lookup named = search_one(ldap::equality_filter("sAMAccountName", op.username));
-  if (!named.result.ok()) return fail(named.result, "create: search sAMAccountName");
-  if (named.entry) {
-    return Outcome::permanent("ldap:68", "create: sAMAccountName '" + op.username +
-                                             "' already exists with another owner (" +
-                                             named.entry->dn + ")");
-  }
 
   auto attr = [&](const char* name) -> std::string {
     auto it = op.attributes.find(name);
@@ -464,8 +498,9 @@ Outcome AdConnector::finish_create(const Operation& op, const Entry& entry, bool
   auto uac = parse_uac(entry.first("userAccountControl").value_or(""));
   if (!uac) return Outcome::permanent("ad:uac", "create: " + dn + " has no userAccountControl");
   if (op.enabled && is_disabled(*uac)) {
-    const LdapResult r = session_->modify(
-        dn, {{Modification::Op::Replace, "userAccountControl", {format_uac(with_disabled(*uac, false))}}});
+    const LdapResult r = session_->modify(dn, {{Modification::Op::Replace,
+                                                "userAccountControl",
+                                                {format_uac(with_disabled(*uac, false))}}});
     if (!r.ok()) return fail(r, "create: enable " + dn);
     changed = true;
   }
@@ -474,8 +509,8 @@ Outcome AdConnector::finish_create(const Operation& op, const Entry& entry, bool
 
 Outcome AdConnector::set_initial_password(const std::string& dn, const std::string& worker_id) {
   if (config_.password_dir.empty()) {
-    return Outcome::permanent("ad:config",
-                              "create " + dn + ": directory.password_dir is not set, so an "
+    return Outcome::permanent("ad:config", "create " + dn +
+                                               ": directory.password_dir is not set, so an "
                                                "initial password could not be delivered");
   }
   std::string password = random_password(options_.password_length);
@@ -485,7 +520,8 @@ Outcome AdConnector::set_initial_password(const std::string& dn, const std::stri
   // the password the account really has.
   auto drop = PasswordDrop::stage(config_.password_dir, worker_id, password);
   std::fill(password.begin(), password.end(), '\0');
-  if (!drop.ok()) return Outcome::permanent("ad:password", "create " + dn + ": " + drop.error().message);
+  if (!drop.ok())
+    return Outcome::permanent("ad:password", "create " + dn + ": " + drop.error().message);
   LdapResult r = session_->modify(dn, {{Modification::Op::Replace, "unicodePwd", {*encoded}}});
   std::fill(encoded->begin(), encoded->end(), '\0');
   if (!r.ok()) return fail(r, "create: set initial password of " + dn);
@@ -505,7 +541,8 @@ Outcome AdConnector::set_initial_password(const std::string& dn, const std::stri
 Outcome AdConnector::update(const Operation& op) {
   Lookup l = locate(op);
   if (!l.result.ok()) return fail(l.result, "update: locate worker " + op.worker_id);
-  if (!l.entry) return Outcome::permanent("ldap:32", "update: no account for worker " + op.worker_id);
+  if (!l.entry)
+    return Outcome::permanent("ldap:32", "update: no account for worker " + op.worker_id);
   Entry e = std::move(*l.entry);
   bool changed = false;
 
@@ -552,7 +589,8 @@ Outcome AdConnector::rename_cn(const Entry& e, const std::string& cn, const std:
     }
     if (rdn_value(e.dn) == value) return with_account(Outcome::ok(), e.dn, anchor_of(e), true);
     const LdapResult r = session_->rename(e.dn, ldap::make_rdn("CN", value), "", true);
-    if (r.ok()) return with_account(Outcome::ok(), ldap::make_dn("CN", value, parent), anchor_of(e), false);
+    if (r.ok())
+      return with_account(Outcome::ok(), ldap::make_dn("CN", value, parent), anchor_of(e), false);
     if (r.code != code::kEntryAlreadyExists || collision) return fail(r, "rename " + e.dn);
   }
   return Outcome::permanent("ldap:68", "rename " + e.dn + ": cn taken");
@@ -587,19 +625,40 @@ Outcome AdConnector::set_enabled(const Operation& op, bool enabled) {
   Lookup l = locate(op);
   if (!l.result.ok()) return fail(l.result, std::string(what) + ": locate worker " + op.worker_id);
   if (!l.entry) {
-    return Outcome::permanent("ldap:32", std::string(what) + ": no account for worker " + op.worker_id);
+    return Outcome::permanent("ldap:32",
+                              std::string(what) + ": no account for worker " + op.worker_id);
   }
   const Entry& e = *l.entry;
   const auto uac = parse_uac(e.first("userAccountControl").value_or(""));
-  if (!uac) return Outcome::permanent("ad:uac", std::string(what) + ": " + e.dn + " has no userAccountControl");
+  if (!uac)
+    return Outcome::permanent("ad:uac",
+                              std::string(what) + ": " + e.dn + " has no userAccountControl");
   const std::uint32_t wanted = with_disabled(*uac, !enabled);
   if (wanted == *uac) return ok(e, true);
-  const LdapResult r =
-      session_->modify(e.dn, {{Modification::Op::Replace, "userAccountControl", {format_uac(wanted)}}});
+  const LdapResult r = session_->modify(
+      e.dn, {{Modification::Op::Replace, "userAccountControl", {format_uac(wanted)}}});
   if (!r.ok()) return fail(r, std::string(what) + " " + e.dn);
   log::info(std::string("ad account ") + (enabled ? "enabled" : "disabled"),
             {{"worker_id", op.worker_id}, {"dn", e.dn}});
   return ok(e, false);
+}
+
+// A global security group holding `member`. Its sAMAccountName (unique across the domain, users
+// included) is the group name made valid; when that is taken, AD generates one.
+LdapResult AdConnector::create_group(const std::string& gdn, const std::string& name,
+                                     const std::string& member) {
+  Attributes attrs = {{"objectClass", {"top", "group"}},
+                      {"cn", {name}},
+                      {"groupType", {kGlobalSecurityGroup}},
+                      {"member", {member}}};
+  Attributes named = attrs;
+  named.push_back({"sAMAccountName", {group_account_name(name)}});
+  LdapResult r = session_->add(gdn, named);
+  if (r.code != code::kEntryAlreadyExists) return r;
+  if (Lookup there = read_entry(gdn, "(objectClass=group)"); there.entry || !there.result.ok()) {
+    return r;  // the group itself exists (created concurrently)
+  }
+  return session_->add(gdn, attrs);
 }
 
 // Whether `member_dn` is a direct member of the group (nullopt-free: false when the group is
@@ -625,6 +684,7 @@ Outcome AdConnector::add_member(const Operation& op) {
   }
   const Entry& e = *l.entry;
   const std::string gdn = group_dn(op.group);
+  if (member_of(e, gdn)) return ok(e, true);
   for (int attempt = 0; attempt < 2; ++attempt) {
     LdapResult r = session_->modify(gdn, {{Modification::Op::Add, "member", {e.dn}}},
                                     {ldap::permissive_modify_control()});
@@ -638,11 +698,7 @@ Outcome AdConnector::add_member(const Operation& op) {
     Lookup group = read_entry(gdn, "(objectClass=group)");
     if (!group.result.ok()) return fail(group.result, "add_member: read " + gdn);
     if (group.entry) return fail(r, "add_member " + gdn);
-    r = session_->add(gdn, {{"objectClass", {"top", "group"}},
-                            {"cn", {op.group}},
-                            {"sAMAccountName", {op.group}},
-                            {"groupType", {kGlobalSecurityGroup}},
-                            {"member", {e.dn}}});
+    r = create_group(gdn, op.group, e.dn);
     if (r.ok()) {
       log::info("ad group created", {{"dn", gdn}, {"worker_id", op.worker_id}});
       return ok(e, false);
@@ -661,6 +717,8 @@ Outcome AdConnector::remove_member(const Operation& op) {
   const std::string anchor = l.entry ? anchor_of(*l.entry) : op.anchor;
   if (member.empty()) return with_account(Outcome::ok(), member, anchor, true);
   const std::string gdn = group_dn(op.group);
+  if (l.entry && !member_of(*l.entry, gdn))
+    return with_account(Outcome::ok(), member, anchor, true);
   const LdapResult r = session_->modify(gdn, {{Modification::Op::Delete, "member", {member}}},
                                         {ldap::permissive_modify_control()});
   if (r.ok()) return with_account(Outcome::ok(), member, anchor, false);

@@ -10,6 +10,8 @@ namespace prov::ad {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
+// Characters a sAMAccountName cannot hold.
+constexpr std::string_view kSamForbidden = "\"/\\[]:;|=,+*?<>@";
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -106,13 +108,12 @@ std::optional<std::uint32_t> parse_uac(std::string_view text) {
   return static_cast<std::uint32_t>(v);
 }
 
-std::string format_uac(std::uint32_t uac) {
-  return std::to_string(static_cast<std::int32_t>(uac));
-}
+std::string format_uac(std::uint32_t uac) { return std::to_string(static_cast<std::int32_t>(uac)); }
 
 // Byte order of the string form: Data1 (4 bytes LE), Data2 (2 LE), Data3 (2 LE), then 8 bytes as
 // they are stored.
-constexpr std::array<int, 16> kGuidTextOrder = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+constexpr std::array<int, 16> kGuidTextOrder = {3, 2, 1,  0,  5,  4,  7,  6,
+                                                8, 9, 10, 11, 12, 13, 14, 15};
 
 std::optional<std::string> guid_to_string(std::string_view bytes) {
   if (bytes.size() != 16) return std::nullopt;
@@ -193,7 +194,6 @@ std::string truncate_utf16(std::string_view utf8, std::size_t max_units) {
 }
 
 Status validate_sam_account_name(std::string_view name) {
-  constexpr std::string_view kForbidden = "\"/\\[]:;|=,+*?<>@";
   if (name.empty()) return Error{"sAMAccountName is empty", false};
   const std::size_t length = utf16_length(name);
   if (length > kMaxSamAccountName) {
@@ -209,10 +209,10 @@ Status validate_sam_account_name(std::string_view name) {
     if (*cp < 0x20 || *cp == 0x7f) {
       return Error{"sAMAccountName contains a control character", false};
     }
-    if (*cp < 0x80 && kForbidden.find(static_cast<char>(*cp)) != std::string_view::npos) {
+    if (*cp < 0x80 && kSamForbidden.find(static_cast<char>(*cp)) != std::string_view::npos) {
       return Error{"sAMAccountName '" + std::string(name) + "' contains '" + name[at] +
                        "', which Active Directory does not allow (forbidden: " +
-                       std::string(kForbidden) + ")",
+                       std::string(kSamForbidden) + ")",
                    false};
     }
   }
@@ -223,6 +223,42 @@ Status validate_sam_account_name(std::string_view name) {
     return Error{"sAMAccountName consists only of dots and spaces", false};
   }
   return Status::Ok();
+}
+
+Status validate_employee_id(std::string_view worker_id) {
+  if (worker_id.empty()) return Error{"worker id is empty", false};
+  for (std::size_t i = 0; i < worker_id.size();) {
+    if (!next_code_point(worker_id, i)) return Error{"worker id is not valid UTF-8", false};
+  }
+  const std::size_t length = utf16_length(worker_id);
+  if (length > kMaxEmployeeId) {
+    return Error{"worker id '" + std::string(worker_id) + "' has " + std::to_string(length) +
+                     " characters; Active Directory's employeeID holds at most " +
+                     std::to_string(kMaxEmployeeId),
+                 false};
+  }
+  return Status::Ok();
+}
+
+std::string group_account_name(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size();) {
+    const std::size_t at = i;
+    auto cp = next_code_point(name, i);
+    if (!cp) {
+      ++i;
+      out.push_back('_');
+    } else if (*cp < 0x20 || *cp == 0x7f ||
+               (*cp < 0x80 &&
+                kSamForbidden.find(static_cast<char>(*cp)) != std::string_view::npos)) {
+      out.push_back('_');
+    } else {
+      out.append(name.substr(at, i - at));
+    }
+  }
+  out = truncate_utf16(out, 64);
+  while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+  return out.empty() ? "group" : out;
 }
 
 Status validate_cn(std::string_view cn) {

@@ -48,6 +48,7 @@ std::string guid_filter(std::string_view bytes);
 // --- naming --------------------------------------------------------------------------------------
 inline constexpr std::size_t kMaxSamAccountName = 20;  // user objects (pre-Windows 2000 logon)
 inline constexpr std::size_t kMaxCn = 64;
+inline constexpr std::size_t kMaxEmployeeId = 16;  // rangeUpper of employeeID in AD's schema
 
 // Number of UTF-16 code units `utf8` takes (AD's length limits count these). Invalid UTF-8 bytes
 // count one each.
@@ -59,6 +60,12 @@ std::string truncate_utf16(std::string_view utf8, std::size_t max_units);
 // sAMAccountName of a user: 1..20 characters, none of  " / \ [ ] : ; | = , + * ? < > @  nor
 // control characters, not ending in '.', not only dots and spaces. The error names the rule.
 Status validate_sam_account_name(std::string_view name);
+// A valid sAMAccountName for a group named `name`: characters sAMAccountName forbids become '_',
+// trailing dots and spaces go, at most 64 characters; "group" when nothing is left.
+std::string group_account_name(std::string_view name);
+// employeeID (the worker id): 1..16 characters, valid UTF-8. AD refuses longer values with
+// "invalid syntax"; this says why instead.
+Status validate_employee_id(std::string_view worker_id);
 // cn: 1..64 characters, valid UTF-8, no control characters.
 Status validate_cn(std::string_view cn);
 // The cn for a new user: the display name (or the username when there is none), cut to 64.
@@ -73,11 +80,12 @@ std::string realm_from_base_dn(std::string_view base_dn);
 // suffix contains characters a UPN suffix cannot hold.
 Result<std::string> build_upn(std::string_view username, std::string_view suffix);
 
-// --- bind diagnostics -----------------------------------------------------------------------------
-// AD explains an invalidCredentials (49) bind in the diagnostic message:
-// "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 773, v4563".
-// Returns the hex code after "data " ("52e" wrong password, "533" disabled, "773" must change
-// password, "775" locked out, "532" password expired, "701" account expired), lowercased.
+// --- bind diagnostics
+// ----------------------------------------------------------------------------- AD explains an
+// invalidCredentials (49) bind in the diagnostic message: "80090308: LdapErr: DSID-0C09041C,
+// comment: AcceptSecurityContext error, data 773, v4563". Returns the hex code after "data " ("52e"
+// wrong password, "533" disabled, "773" must change password, "775" locked out, "532" password
+// expired, "701" account expired), lowercased.
 std::optional<std::string> bind_data_code(std::string_view diagnostic);
 // A short human phrase for a bind data code, or "" when unknown.
 std::string_view describe_bind_data_code(std::string_view code);

@@ -6,6 +6,7 @@
 #include "cli/admin_commands.h"
 #include "cli/policy_commands.h"
 #include "prov/config.h"
+#include "prov/policy.h"
 #include "prov/store.h"
 
 namespace {

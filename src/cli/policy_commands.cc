@@ -26,9 +26,8 @@ int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out,
     out << "policy OK: " << args[0] << ": " << policy->files().size() << " file"
         << (policy->files().size() == 1 ? "" : "s") << ", " << policy->attributes().size()
         << " attributes, " << policy->roles().size() << " roles, "
-        << policy->managed_groups().size() << " managed groups, "
-        << policy->entitlements().size() << " entitlements (digest " << policy->digest()
-        << ")\n";
+        << policy->managed_groups().size() << " managed groups, " << policy->entitlements().size()
+        << " entitlements (digest " << policy->digest() << ")\n";
     return 0;
   } catch (const PolicyLoadError& e) {
     print_diagnostics(e, err);

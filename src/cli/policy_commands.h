@@ -12,8 +12,7 @@ namespace prov {
 
 // provisionctl policy validate PATH
 // Prints every problem as file:line:column on `err` (exit 1) or a summary on `out` (exit 0).
-int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out,
-                        std::ostream& err);
+int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // provisionctl policy test PATH [--tests DIR]
 // Runs the policy tests in DIR (default: the `tests` folder next to the policy file, or inside

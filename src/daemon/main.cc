@@ -17,6 +17,7 @@
 #include "prov/log.h"
 #include "prov/policy.h"
 #include "prov/store.h"
+#include "sources/source_runner.h"
 
 namespace {
 
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<Engine> engine;
   std::unique_ptr<InboxWriter> inbox;
   std::unique_ptr<HttpServer> webhook, admin;
+  std::unique_ptr<SnapshotSources> snapshots;
   std::jthread engine_thread;
   try {
     std::filesystem::create_directories(config.state_path.parent_path());
@@ -143,6 +145,8 @@ int main(int argc, char** argv) {
     admin_opts.listen = config.admin_listen;
     admin = HttpServer::start(
         admin_opts, make_admin_handler({[eng] { return eng->health(); }, config.state_path}));
+    if (!config.sources.empty())
+      snapshots = SnapshotSources::start(config.sources, config.state_path, *inbox, *clock);
     engine_thread = std::jthread([eng](std::stop_token st) { eng->run(st); });
   } catch (const std::exception& e) {
     log::error("start-up failed", {{"error", e.what()}});
@@ -172,6 +176,7 @@ int main(int argc, char** argv) {
   // Stop taking events first, then commit what was accepted, then let the engine finish its
   // current transaction.
   webhook->stop();
+  if (snapshots) snapshots->stop();
   inbox->stop();
   engine_thread.request_stop();
   engine_thread.join();

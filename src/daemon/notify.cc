@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -21,7 +22,7 @@ void sd_notify_state(const std::string& state) {
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+         static_cast<socklen_t>(sizeof(sa_family_t) + len));
   close(fd);
 }
 

@@ -18,10 +18,6 @@ std::optional<TimePoint> hire_instant(const Worker& w) {
   return std::nullopt;
 }
 
-void earliest(std::optional<TimePoint>& slot, TimePoint t) {
-  if (!slot || t < *slot) slot = t;
-}
-
 }  // namespace
 
 void apply_event_to_worker(Worker& w, const HrEvent& e) {

@@ -51,6 +51,10 @@ struct Listener {
   HttpHandler handler;
   HttpServerOptions options;
   std::atomic<bool> stopping{false};
+  // Cleared once the io_context has stopped for good: a handler answering after that (it may
+  // hold `respond` for as long as it likes) must not post to it.
+  std::mutex io_mutex;
+  bool io_running = true;
 };
 
 class Connection {
@@ -90,7 +94,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
  public:
   template <class... Args>
   Session(std::shared_ptr<Listener> listener, Args&&... args)
-      : listener_(std::move(listener)), stream_(std::forward<Args>(args)...) {}
+      : listener_(std::move(listener)),
+        stream_(std::forward<Args>(args)...),
+        grace_(stream_.get_executor()) {}
 
   void start() override {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -112,6 +118,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       if (self->phase_ == Phase::Handshake || self->phase_ == Phase::Reading ||
           self->phase_ == Phase::Closing)
         self->close();
+      else if (self->phase_ == Phase::Handling)
+        self->limit_handler_time();
     });
   }
 
@@ -119,6 +127,19 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
   void arm_timer() {
     tcp().expires_after(std::chrono::milliseconds(listener_->options.request_timeout_ms));
+  }
+
+  // stop() waits for in-flight answers, but not forever: past the request timeout the client
+  // is told to retry and the handler's late answer is dropped.
+  void limit_handler_time() {
+    grace_.expires_after(std::chrono::milliseconds(listener_->options.request_timeout_ms));
+    grace_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->phase_ != Phase::Handling || self->answered_->exchange(true)) return;
+      log::warn("http: no answer before shutdown; told the client to retry");
+      HttpResponse response = problem(503, "Service Unavailable", "the server is shutting down");
+      response.headers.emplace_back("Retry-After", "1");
+      self->write(std::move(response), false);
+    });
   }
 
   void read_request() {
@@ -188,10 +209,17 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     tcp().expires_never();  // the handler's own time is not the client's fault
     // Keeps the io_context running while the answer is computed elsewhere, so stop() waits.
     work_.emplace(listener_->io->get_executor());
-    auto answered = std::make_shared<std::atomic<bool>>(false);
-    std::function<void(HttpResponse)> respond = [self = this->shared_from_this(),
-                                                 answered](HttpResponse response) {
+    answered_ = std::make_shared<std::atomic<bool>>(false);
+    // While its answer is pending the session owns itself; `respond` holds it only weakly, so a
+    // handler that keeps `respond` past the server's life keeps no socket alive with it.
+    self_ = this->shared_from_this();
+    std::function<void(HttpResponse)> respond = [weak = this->weak_from_this(),
+                                                 listener = listener_,
+                                                 answered = answered_](HttpResponse response) {
       if (answered->exchange(true)) return;  // a handler answers once
+      std::lock_guard lock(listener->io_mutex);
+      auto self = weak.lock();
+      if (!self || !listener->io_running) return;
       asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->write(std::move(response), self->keep_alive_);
       });
@@ -213,14 +241,17 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   void write(HttpResponse response, bool keep_alive) {
+    // Keeps this alive to the end of the function; the write's completion owns it from there.
+    auto keep = std::exchange(self_, nullptr);
     work_.reset();
+    grace_.cancel();
     phase_ = Phase::Writing;
     response_.emplace();
     auto& res = *response_;
     res.version(version_);
     res.result(static_cast<unsigned>(response.status));
     res.set(http::field::server, "provisiond");
-    if (!response.body.empty() || response.status >= 200)
+    if (!response.content_type.empty())
       res.set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res.insert(name, value);
     res.body() = std::move(response.body);
@@ -272,6 +303,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (phase_ == Phase::Closed) return;
     phase_ = Phase::Closed;
     work_.reset();
+    grace_.cancel();
     beast::error_code ignored;
     tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
     tcp().close();
@@ -283,7 +315,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
   std::optional<http::response<http::empty_body>> interim_;  // 100 Continue
+  std::shared_ptr<Session> self_;                            // set while a handler owes an answer
   std::optional<WorkGuard> work_;
+  asio::steady_timer grace_;
+  std::shared_ptr<std::atomic<bool>> answered_ = std::make_shared<std::atomic<bool>>(false);
   std::array<char, 4096> scratch_{};
   Phase phase_ = Phase::Reading;
   unsigned version_ = 11;
@@ -386,6 +421,8 @@ class Server final : public HttpServer {
       if (auto session = weak.lock()) session->stop_soon();
     for (auto& thread : threads_)
       if (thread.joinable()) thread.join();
+    std::lock_guard lock(listener_->io_mutex);
+    listener_->io_running = false;
   }
 
  private:

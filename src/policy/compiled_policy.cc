@@ -63,8 +63,9 @@ void CompiledPolicy::choose_username(Scope& scope, const EvalContext& ctx, Evalu
     out.username_trail.push_back({scope.username, "kept"});
     return;
   }
-  for (const auto& candidate : username_.candidates) {
-    if (candidate.uses(VarKind::Counter)) {
+  for (std::size_t i = 0; i < username_.candidates.size(); ++i) {
+    const Template& candidate = username_.candidates[i];
+    if (username_.counted[i]) {
       for (int n = kFirstCounter; n <= kLastCounter; ++n) {
         scope.counter = n;
         if (try_username(candidate, true, scope, ctx, out)) return;

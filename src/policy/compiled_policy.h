@@ -15,8 +15,8 @@ namespace prov::policy {
 
 struct RoleDefinition {
   std::string name;
-  std::string location;              // "file:line:column" of the role, for explanations
-  std::optional<Condition> when;     // absent: the role applies to every worker
+  std::string location;           // "file:line:column" of the role, for explanations
+  std::optional<Condition> when;  // absent: the role applies to every worker
   std::vector<std::string> groups;
   std::vector<std::string> entitlements;
   std::optional<std::string> ou;
@@ -36,6 +36,7 @@ struct AttributeDefinition {
 
 struct UsernameRules {
   std::vector<Template> candidates;
+  std::vector<char> counted;      // candidates[i] uses {{ n }}
   std::vector<Filter> transform;  // argument-less filters, applied in order
   int max_length = 20;
   int reserve_days = 365;

@@ -110,25 +110,37 @@ bool test_leaf(const Condition& c, FieldValue& v) {
   if (!v.present) return false;
   if (c.op == CondOp::Prefix || c.op == CondOp::Suffix || c.op == CondOp::Regex) v.ensure_text();
   switch (c.op) {
-    case CondOp::Equals: return equals(v, c.operands[0]);
+    case CondOp::Equals:
+      return equals(v, c.operands[0]);
     case CondOp::AnyOf:
       return std::any_of(c.operands.begin(), c.operands.end(),
                          [&](const Operand& o) { return equals(v, o); });
-    case CondOp::Prefix: return v.text.starts_with(c.operands[0].text);
-    case CondOp::Suffix: return v.text.ends_with(c.operands[0].text);
-    case CondOp::Regex: return std::regex_search(v.text.begin(), v.text.end(), *c.regex);
-    default: break;
+    case CondOp::Prefix:
+      return v.text.starts_with(c.operands[0].text);
+    case CondOp::Suffix:
+      return v.text.ends_with(c.operands[0].text);
+    case CondOp::Regex:
+      return std::regex_search(v.text.begin(), v.text.end(), *c.regex);
+    default:
+      break;
   }
   const auto ord = compare(v, c.operands[0]);
   if (!ord) return false;
   switch (c.op) {
-    case CondOp::Lt: return *ord < 0;
-    case CondOp::Lte: return *ord <= 0;
-    case CondOp::Gt: return *ord > 0;
-    case CondOp::Gte: return *ord >= 0;
-    case CondOp::Eq: return *ord == 0;
-    case CondOp::Ne: return *ord != 0;
-    default: return false;
+    case CondOp::Lt:
+      return *ord < 0;
+    case CondOp::Lte:
+      return *ord <= 0;
+    case CondOp::Gt:
+      return *ord > 0;
+    case CondOp::Gte:
+      return *ord >= 0;
+    case CondOp::Eq:
+      return *ord == 0;
+    case CondOp::Ne:
+      return *ord != 0;
+    default:
+      return false;
   }
 }
 
@@ -154,13 +166,20 @@ void append_value(FieldValue& v, std::string& out) {
 
 const char* op_symbol(CondOp op) {
   switch (op) {
-    case CondOp::Lt: return "<";
-    case CondOp::Lte: return "<=";
-    case CondOp::Gt: return ">";
-    case CondOp::Gte: return ">=";
-    case CondOp::Eq: return "==";
-    case CondOp::Ne: return "!=";
-    default: return "?";
+    case CondOp::Lt:
+      return "<";
+    case CondOp::Lte:
+      return "<=";
+    case CondOp::Gt:
+      return ">";
+    case CondOp::Gte:
+      return ">=";
+    case CondOp::Eq:
+      return "==";
+    case CondOp::Ne:
+      return "!=";
+    default:
+      return "?";
   }
 }
 
@@ -168,16 +187,20 @@ const char* op_symbol(CondOp op) {
 std::string phrase(const Condition& c, bool positive) {
   const std::string no = positive ? "" : "not ";
   switch (c.op) {
-    case CondOp::Equals: return "is " + no + show_operand(c.operands[0]);
-    case CondOp::AnyOf: return "is " + no + "one of " + show_list(c.operands);
+    case CondOp::Equals:
+      return "is " + no + show_operand(c.operands[0]);
+    case CondOp::AnyOf:
+      return "is " + no + "one of " + show_list(c.operands);
     case CondOp::Prefix:
       return (positive ? "starts with '" : "does not start with '") + c.operands[0].text + "'";
     case CondOp::Suffix:
       return (positive ? "ends with '" : "does not end with '") + c.operands[0].text + "'";
     case CondOp::Regex:
       return (positive ? "matches /" : "does not match /") + c.operands[0].text + "/";
-    case CondOp::Exists: return (positive == c.exists) ? "exists" : "is missing";
-    default: return "is " + no + op_symbol(c.op) + " " + c.operands[0].text;
+    case CondOp::Exists:
+      return (positive == c.exists) ? "exists" : "is missing";
+    default:
+      return "is " + no + op_symbol(c.op) + " " + c.operands[0].text;
   }
 }
 
@@ -221,7 +244,8 @@ bool evaluate(const Condition& c, const Scope& scope) {
         if (evaluate(child, scope)) return true;
       }
       return false;
-    case CondOp::Not: return !evaluate(c.children[0], scope);
+    case CondOp::Not:
+      return !evaluate(c.children[0], scope);
     default: {
       FieldValue v;
       read_field(c.field, scope, v);
@@ -245,8 +269,10 @@ std::string why_false(const Condition& c, const Scope& scope) {
       }
       return out;
     }
-    case CondOp::Not: return "not (" + why_true(c.children[0], scope) + ")";
-    default: return leaf_story(c, scope, false);
+    case CondOp::Not:
+      return "not (" + why_true(c.children[0], scope) + ")";
+    default:
+      return leaf_story(c, scope, false);
   }
 }
 
@@ -255,7 +281,8 @@ std::string why_true(const Condition& c, const Scope& scope) {
   switch (c.op) {
     case CondOp::All: {
       std::string out;
-      for (const auto& child : c.children) out += (out.empty() ? "" : " and ") + why_true(child, scope);
+      for (const auto& child : c.children)
+        out += (out.empty() ? "" : " and ") + why_true(child, scope);
       return out.empty() ? "always" : out;
     }
     case CondOp::Any:
@@ -263,8 +290,10 @@ std::string why_true(const Condition& c, const Scope& scope) {
         if (evaluate(child, scope)) return why_true(child, scope);
       }
       return "";
-    case CondOp::Not: return "not (" + why_false(c.children[0], scope) + ")";
-    default: return leaf_story(c, scope, true);
+    case CondOp::Not:
+      return "not (" + why_false(c.children[0], scope) + ")";
+    default:
+      return leaf_story(c, scope, true);
   }
 }
 }  // namespace
@@ -279,8 +308,10 @@ std::string describe(const Condition& c) {
       }
       return out + ")";
     }
-    case CondOp::Not: return "not (" + describe(c.children[0]) + ")";
-    default: return c.field.name + " " + c.holds;
+    case CondOp::Not:
+      return "not (" + describe(c.children[0]) + ")";
+    default:
+      return c.field.name + " " + c.holds;
   }
 }
 
@@ -383,7 +414,8 @@ class ConditionCompiler {
     std::size_t start = 0;
     while (true) {
       const std::size_t dot = path.find('.', start);
-      v.path.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+      v.path.push_back(
+          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
       if (v.path.back().empty()) {
         sink_.error(file_, key_node.Mark(), "field '" + key + "' has an empty part",
                     "write nested fields as a.b");
@@ -405,8 +437,7 @@ class ConditionCompiler {
     return true;
   }
 
-  bool list_operands(const YAML::Node& value, const std::string& what,
-                     std::vector<Operand>& out) {
+  bool list_operands(const YAML::Node& value, const std::string& what, std::vector<Operand>& out) {
     bool ok = true;
     for (const auto& item : value) {
       Operand o;
@@ -500,8 +531,8 @@ class ConditionCompiler {
       if (!scalar_operand(arg, "'" + op + "'", o)) return false;
       if (kind == CondOp::Regex) {
         try {
-          leaf.regex = std::make_shared<const std::regex>(o.text, std::regex::ECMAScript |
-                                                                      std::regex::optimize);
+          leaf.regex = std::make_shared<const std::regex>(
+              o.text, std::regex::ECMAScript | std::regex::optimize);
         } catch (const std::regex_error& e) {
           sink_.error(file_, arg.Mark(), "invalid regex '" + o.text + "': " + e.what(),
                       "use ECMAScript syntax, e.g. \"^FIN-[0-9]+$\"");
@@ -567,6 +598,15 @@ void fields_of(const Condition& c, std::set<std::string>& out) {
   }
 }
 
+// A field some leaf of `c` tests (with fields_of() == 1 entry, the only one).
+const VarRef* any_field(const Condition& c) {
+  if (is_leaf(c.op)) return &c.field;
+  for (const auto& child : c.children) {
+    if (const VarRef* f = any_field(child)) return f;
+  }
+  return nullptr;
+}
+
 bool holds_for_value(const Condition& c, const VarRef& field, const std::string& value) {
   Json record = Json::object();
   Json* node = &record;
@@ -587,7 +627,8 @@ std::optional<std::string> unreachable_reason(const Condition& c) {
       if (!r) return std::nullopt;
       reasons += (reasons.empty() ? "" : "; ") + *r;
     }
-    return c.children.empty() ? "any: [] has no alternatives" : "no alternative of any: can match (" + reasons + ")";
+    return c.children.empty() ? "any: [] has no alternatives"
+                              : "no alternative of any: can match (" + reasons + ")";
   }
   if (c.op == CondOp::Not || is_leaf(c.op)) {
     if (c.op == CondOp::AnyOf && c.operands.empty()) return c.field.name + ": empty list";
@@ -637,13 +678,7 @@ std::optional<std::string> unreachable_reason(const Condition& c) {
       std::set<std::string> fields;
       fields_of(*other, fields);
       if (fields.size() != 1) continue;
-      const VarRef* f = nullptr;
-      // The single field of `other` must be this one (compare by resolved path).
-      std::vector<const Condition*> sub;
-      flatten(*other, sub);
-      for (const Condition* s : sub) {
-        if (is_leaf(s->op)) f = &s->field;
-      }
+      const VarRef* f = any_field(*other);
       if (f == nullptr || f->kind != VarKind::Worker || field_key(*f) != key) continue;
       std::vector<std::string> kept;
       for (const auto& v : a.values) {

@@ -19,8 +19,23 @@
 
 namespace prov::policy {
 
-enum class CondOp { Equals, AnyOf, Prefix, Suffix, Regex, Exists, Lt, Lte, Gt, Gte, Eq, Ne,
-                    All, Any, Not };
+enum class CondOp {
+  Equals,
+  AnyOf,
+  Prefix,
+  Suffix,
+  Regex,
+  Exists,
+  Lt,
+  Lte,
+  Gt,
+  Gte,
+  Eq,
+  Ne,
+  All,
+  Any,
+  Not
+};
 
 struct Operand {
   std::string text;
@@ -34,11 +49,11 @@ struct Condition {
   VarRef field;                   // leaves: kind Worker or Fact
   std::vector<Operand> operands;  // leaves
   std::shared_ptr<const std::regex> regex;
-  bool exists = true;             // Exists: expected presence
+  bool exists = true;               // Exists: expected presence
   std::vector<Condition> children;  // All / Any / Not (one child)
   // Leaves: the test in words, precomputed so explaining a failure costs one string.
-  std::string holds;      // "is one of [Finance, Accounting]"
-  std::string fails;      // "is not one of [Finance, Accounting]"
+  std::string holds;  // "is one of [Finance, Accounting]"
+  std::string fails;  // "is not one of [Finance, Accounting]"
 };
 
 // Compiles a `when:` node. Problems go to `sink`; returns nullopt when the node is unusable.

@@ -89,14 +89,31 @@ bool format_date(std::int64_t ms, std::string_view fmt, std::string& out) {
     const char c = fmt[++i];
     int n = 0;
     switch (c) {
-      case 'Y': n = std::snprintf(buf, sizeof buf, "%04lld", static_cast<long long>(y)); break;
-      case 'y': n = std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(y % 100)); break;
-      case 'm': n = std::snprintf(buf, sizeof buf, "%02u", m); break;
-      case 'd': n = std::snprintf(buf, sizeof buf, "%02u", d); break;
-      case 'H': n = std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(secs / 3600)); break;
-      case 'M': n = std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(secs / 60 % 60)); break;
-      case 'S': n = std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(secs % 60)); break;
-      default: buf[0] = '%'; n = 1; break;
+      case 'Y':
+        n = std::snprintf(buf, sizeof buf, "%04lld", static_cast<long long>(y));
+        break;
+      case 'y':
+        n = std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(y % 100));
+        break;
+      case 'm':
+        n = std::snprintf(buf, sizeof buf, "%02u", m);
+        break;
+      case 'd':
+        n = std::snprintf(buf, sizeof buf, "%02u", d);
+        break;
+      case 'H':
+        n = std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(secs / 3600));
+        break;
+      case 'M':
+        n = std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(secs / 60 % 60));
+        break;
+      case 'S':
+        n = std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(secs % 60));
+        break;
+      default:
+        buf[0] = '%';
+        n = 1;
+        break;
     }
     out.append(buf, static_cast<std::size_t>(n));
   }

@@ -105,10 +105,12 @@ Json explain_json(const Policy& policy, const Worker& worker, const Evaluation& 
   }
   j["attributes"] = std::move(attrs);
   Json groups = Json::array();
-  for (const auto& [g, role] : ev.group_sources) groups.push_back({{"name", g}, {"granted_by", role}});
+  for (const auto& [g, role] : ev.group_sources)
+    groups.push_back({{"name", g}, {"granted_by", role}});
   j["groups"] = std::move(groups);
   Json ents = Json::array();
-  for (const auto& [e, role] : ev.entitlement_sources) ents.push_back({{"name", e}, {"granted_by", role}});
+  for (const auto& [e, role] : ev.entitlement_sources)
+    ents.push_back({{"name", e}, {"granted_by", role}});
   j["entitlements"] = std::move(ents);
   j["manager_worker_id"] = a.manager_worker_id ? Json(*a.manager_worker_id) : Json(nullptr);
   j["set_initial_password"] = a.set_initial_password;

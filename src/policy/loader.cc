@@ -2,13 +2,13 @@
 // result into a CompiledPolicy. Every problem becomes a PolicyDiagnostic with file:line:column;
 // loading continues after a problem so that one run reports them all.
 #include <algorithm>
-#include <deque>
 #include <cctype>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <map>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include "policy/compiled_policy.h"
 #include "prov/crypto.h"
@@ -16,8 +16,8 @@
 namespace prov {
 
 std::string PolicyDiagnostic::to_string() const {
-  std::string out = file + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                    ": error: " + message;
+  std::string out =
+      file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": error: " + message;
   if (!hint.empty()) out += " (" + hint + ")";
   return out;
 }
@@ -45,15 +45,14 @@ const std::vector<std::string> kTopKeys = {"version", "attributes", "username", 
                                            "roles",   "lifecycle",  "password"};
 const std::vector<std::string> kUsernameKeys = {"candidates", "transform", "max_length",
                                                 "reserve_days"};
-const std::vector<std::string> kRoleKeys = {"name", "when", "groups", "entitlements", "ou",
-                                            "attributes"};
-const std::vector<std::string> kLifecycleKeys = {"prehire_days", "leave", "termination",
-                                                 "rehire"};
+const std::vector<std::string> kRoleKeys = {"name",         "when", "groups",
+                                            "entitlements", "ou",   "attributes"};
+const std::vector<std::string> kLifecycleKeys = {"prehire_days", "leave", "termination", "rehire"};
 const std::vector<std::string> kTerminationKeys = {"lock", "remove_groups", "move_to",
                                                    "delete_after_days"};
 const std::vector<std::string> kPasswordKeys = {"initial", "deliver"};
-const std::vector<std::string> kReservedNames = {"worker", "username", "n", "isManager",
-                                                 "tenureDays", "daysUntilStart"};
+const std::vector<std::string> kReservedNames = {"worker",    "username",   "n",
+                                                 "isManager", "tenureDays", "daysUntilStart"};
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
   std::string out;
@@ -72,8 +71,8 @@ enum class TemplateUse { Candidate, Attribute };
 
 struct ParsedTemplate {
   const SourceFile* file = nullptr;
-  YAML::Mark mark;     // of the scalar, for positions
-  std::string text;    // the scalar as written
+  YAML::Mark mark;   // of the scalar, for positions
+  std::string text;  // the scalar as written
   Template value;
 };
 
@@ -108,9 +107,10 @@ class PolicyLoader {
     if (!files_.empty()) finish();
     if (!sink_.empty()) {
       auto& d = sink_.diagnostics();
-      std::stable_sort(d.begin(), d.end(), [](const PolicyDiagnostic& a, const PolicyDiagnostic& b) {
-        return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
-      });
+      std::stable_sort(
+          d.begin(), d.end(), [](const PolicyDiagnostic& a, const PolicyDiagnostic& b) {
+            return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+          });
       throw PolicyLoadError(std::move(d));
     }
     return policy_;
@@ -156,10 +156,12 @@ class PolicyLoader {
     try {
       root = YAML::Load(file.text);
     } catch (const YAML::ParserException& e) {
+      unparsed_ = true;
       sink_.error(file, e.mark, "YAML syntax error: " + e.msg,
                   "fix the indentation or quoting at this place");
       return;
     } catch (const YAML::Exception& e) {
+      unparsed_ = true;
       sink_.error(file, e.mark, std::string("cannot read YAML: ") + e.what(), "");
       return;
     }
@@ -169,39 +171,39 @@ class PolicyLoader {
                   "start with 'version: 1' and sections such as attributes, username, roles");
       return;
     }
-    for_each_key(file, root, kTopKeys, "policy section", [&](const std::string& key,
-                                                             const YAML::Node& k,
-                                                             const YAML::Node& v) {
-      if (key == "attributes") {
-        parse_attributes(file, v);
-        return;
-      }
-      if (key == "roles") {
-        parse_roles(file, v);
-        return;
-      }
-      // Single-valued sections may appear in one file only.
-      const auto [it, fresh] = section_origin_.try_emplace(key, where(file, k.Mark()));
-      if (!fresh) {
-        sink_.error(file, k.Mark(), "section '" + key + "' is already defined at " + it->second,
-                    "keep one '" + key + "' section across the policy's files");
-        return;
-      }
-      if (key == "version") {
-        if (!v.IsScalar() || v.Scalar() != "1") {
-          sink_.error(file, v.IsNull() ? k.Mark() : v.Mark(), "unsupported policy version",
-                      "write 'version: 1'");
-        }
-      } else if (key == "username") {
-        parse_username(file, v, k);
-      } else if (key == "ou") {
-        if (auto s = scalar(file, v, k, "ou")) policy_->default_ou_ = *s;
-      } else if (key == "lifecycle") {
-        parse_lifecycle(file, v, k);
-      } else if (key == "password") {
-        parse_password(file, v, k);
-      }
-    });
+    for_each_key(file, root, kTopKeys, "policy section",
+                 [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                   if (key == "attributes") {
+                     parse_attributes(file, v);
+                     return;
+                   }
+                   if (key == "roles") {
+                     parse_roles(file, v);
+                     return;
+                   }
+                   // Single-valued sections may appear in one file only.
+                   const auto [it, fresh] = section_origin_.try_emplace(key, where(file, k.Mark()));
+                   if (!fresh) {
+                     sink_.error(file, k.Mark(),
+                                 "section '" + key + "' is already defined at " + it->second,
+                                 "keep one '" + key + "' section across the policy's files");
+                     return;
+                   }
+                   if (key == "version") {
+                     if (!v.IsScalar() || v.Scalar() != "1") {
+                       sink_.error(file, v.IsNull() ? k.Mark() : v.Mark(),
+                                   "unsupported policy version", "write 'version: 1'");
+                     }
+                   } else if (key == "username") {
+                     parse_username(file, v, k);
+                   } else if (key == "ou") {
+                     if (auto s = scalar(file, v, k, "ou")) policy_->default_ou_ = *s;
+                   } else if (key == "lifecycle") {
+                     parse_lifecycle(file, v, k);
+                   } else if (key == "password") {
+                     parse_password(file, v, k);
+                   }
+                 });
   }
 
   // Calls `fn` for each key of `map` that is in `known`; reports unknown and repeated keys.
@@ -255,7 +257,8 @@ class PolicyLoader {
       } catch (const std::exception&) {
       }
     }
-    sink_.error(file, mark_of(v, k), "'" + name + "' must be a whole number >= " + std::to_string(min),
+    sink_.error(file, mark_of(v, k),
+                "'" + name + "' must be a whole number >= " + std::to_string(min),
                 "e.g. " + name + ": " + std::to_string(std::max(min, 1)));
     return std::nullopt;
   }
@@ -275,8 +278,7 @@ class PolicyLoader {
   std::optional<std::string> choice(const SourceFile& file, const YAML::Node& v,
                                     const YAML::Node& k, const std::string& name,
                                     const std::vector<std::string>& allowed) {
-    if (v.IsScalar() &&
-        std::find(allowed.begin(), allowed.end(), v.Scalar()) != allowed.end()) {
+    if (v.IsScalar() && std::find(allowed.begin(), allowed.end(), v.Scalar()) != allowed.end()) {
       return v.Scalar();
     }
     sink_.error(file, mark_of(v, k),
@@ -333,7 +335,8 @@ class PolicyLoader {
       const std::string name = kv.first.Scalar();
       if (!check_attribute_name(file, kv.first)) continue;
       if (const auto it = attribute_origin_.find(name); it != attribute_origin_.end()) {
-        sink_.error(file, kv.first.Mark(), "attribute '" + name + "' is already defined at " + it->second,
+        sink_.error(file, kv.first.Mark(),
+                    "attribute '" + name + "' is already defined at " + it->second,
                     "define each attribute once; roles may override it");
         continue;
       }
@@ -374,50 +377,51 @@ class PolicyLoader {
     username_mark_ = k.Mark();
     username_file_ = &file;
     UsernameRules& rules = policy_->username_;
-    for_each_key(file, v, kUsernameKeys, "username key", [&](const std::string& key,
-                                                             const YAML::Node& kk,
-                                                             const YAML::Node& vv) {
-      if (key == "candidates") {
-        has_candidates_ = true;
-        candidates_mark_ = kk.Mark();
-        if (!vv.IsSequence() || vv.size() == 0) {
-          sink_.error(file, mark_of(vv, kk), "'candidates' must be a non-empty list of templates",
-                      "e.g. - \"{{ worker.firstName | first(1) }}{{ worker.lastName }}\"");
-          return;
-        }
-        for (const auto& item : vv) {
-          if (auto t = parse_template(file, item, kk, "candidate")) {
-            candidates_.push_back(std::move(*t));
-          } else {
-            candidates_ok_ = false;
+    for_each_key(
+        file, v, kUsernameKeys, "username key",
+        [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+          if (key == "candidates") {
+            has_candidates_ = true;
+            candidates_mark_ = kk.Mark();
+            if (!vv.IsSequence() || vv.size() == 0) {
+              sink_.error(file, mark_of(vv, kk),
+                          "'candidates' must be a non-empty list of templates",
+                          "e.g. - \"{{ worker.firstName | first(1) }}{{ worker.lastName }}\"");
+              return;
+            }
+            for (const auto& item : vv) {
+              if (auto t = parse_template(file, item, kk, "candidate")) {
+                candidates_.push_back(std::move(*t));
+              } else {
+                candidates_ok_ = false;
+              }
+            }
+          } else if (key == "transform") {
+            if (!vv.IsSequence()) {
+              sink_.error(file, mark_of(vv, kk), "'transform' must be a list of filters",
+                          "e.g. transform: [ascii, lower, alnum]");
+              return;
+            }
+            for (const auto& item : vv) {
+              const auto kind = item.IsScalar() ? filter_by_name(item.Scalar()) : std::nullopt;
+              if (!kind || filter_arity(*kind) != 0) {
+                sink_.error(file, item.Mark(),
+                            "'" + (item.IsScalar() ? item.Scalar() : std::string("?")) +
+                                "' cannot be used in transform",
+                            "use filters without arguments: ascii, lower, upper, alnum, trim");
+                continue;
+              }
+              Filter f;
+              f.kind = *kind;
+              f.name = item.Scalar();
+              rules.transform.push_back(std::move(f));
+            }
+          } else if (key == "max_length") {
+            if (auto n = integer(file, vv, kk, key, 1)) rules.max_length = *n;
+          } else if (key == "reserve_days") {
+            if (auto n = integer(file, vv, kk, key, 0)) rules.reserve_days = *n;
           }
-        }
-      } else if (key == "transform") {
-        if (!vv.IsSequence()) {
-          sink_.error(file, mark_of(vv, kk), "'transform' must be a list of filters",
-                      "e.g. transform: [ascii, lower, alnum]");
-          return;
-        }
-        for (const auto& item : vv) {
-          const auto kind = item.IsScalar() ? filter_by_name(item.Scalar()) : std::nullopt;
-          if (!kind || filter_arity(*kind) != 0) {
-            sink_.error(file, item.Mark(),
-                        "'" + (item.IsScalar() ? item.Scalar() : std::string("?")) +
-                            "' cannot be used in transform",
-                        "use filters without arguments: ascii, lower, upper, alnum, trim");
-            continue;
-          }
-          Filter f;
-          f.kind = *kind;
-          f.name = item.Scalar();
-          rules.transform.push_back(std::move(f));
-        }
-      } else if (key == "max_length") {
-        if (auto n = integer(file, vv, kk, key, 1)) rules.max_length = *n;
-      } else if (key == "reserve_days") {
-        if (auto n = integer(file, vv, kk, key, 0)) rules.reserve_days = *n;
-      }
-    });
+        });
     if (!has_candidates_) {
       sink_.error(file, k.Mark(), "'username' has no 'candidates'",
                   "list the username templates to try, best first");
@@ -426,8 +430,7 @@ class PolicyLoader {
 
   void parse_roles(const SourceFile& file, const YAML::Node& v) {
     if (!v.IsSequence()) {
-      sink_.error(file, v.Mark(), "'roles' must be a list",
-                  "start each role with '- name: ...'");
+      sink_.error(file, v.Mark(), "'roles' must be a list", "start each role with '- name: ...'");
       return;
     }
     for (const auto& item : v) {
@@ -439,45 +442,46 @@ class PolicyLoader {
       role.file = &file;
       role.def.location = where(file, item.Mark());
       bool ok = true;
-      for_each_key(file, item, kRoleKeys, "role key", [&](const std::string& key,
-                                                          const YAML::Node& kk,
-                                                          const YAML::Node& vv) {
-        if (key == "name") {
-          if (auto s = scalar(file, vv, kk, "name")) {
-            role.def.name = *s;
-            role.named = true;
-            role.name_mark = vv.Mark();
-          } else {
-            ok = false;
-          }
-        } else if (key == "when") {
-          role.when_mark = kk.Mark();
-          if (vv.IsMap() && vv.size() == 0) return;  // when: {} applies to everyone
-          if (auto c = compile_condition(vv.IsNull() ? kk : vv, file, sink_)) {
-            role.def.when = std::move(*c);
-          } else {
-            ok = false;
-          }
-        } else if (key == "groups") {
-          role.def.groups = string_list(file, vv, kk, key);
-        } else if (key == "entitlements") {
-          role.def.entitlements = string_list(file, vv, kk, key);
-        } else if (key == "ou") {
-          role.def.ou = scalar(file, vv, kk, "ou");
-        } else if (key == "attributes") {
-          if (!vv.IsMap()) {
-            sink_.error(file, mark_of(vv, kk), "role 'attributes' must be a map of name: template",
-                        "e.g. attributes: { description: \"Contractor\" }");
-            return;
-          }
-          for (const auto& akv : vv) {
-            if (!check_attribute_name(file, akv.first)) continue;
-            if (auto t = parse_template(file, akv.second, akv.first, akv.first.Scalar())) {
-              role.attributes.emplace_back(akv.first.Scalar(), std::move(*t));
+      for_each_key(
+          file, item, kRoleKeys, "role key",
+          [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+            if (key == "name") {
+              if (auto s = scalar(file, vv, kk, "name")) {
+                role.def.name = *s;
+                role.named = true;
+                role.name_mark = vv.Mark();
+              } else {
+                ok = false;
+              }
+            } else if (key == "when") {
+              role.when_mark = kk.Mark();
+              if (vv.IsMap() && vv.size() == 0) return;  // when: {} applies to everyone
+              if (auto c = compile_condition(vv.IsNull() ? kk : vv, file, sink_)) {
+                role.def.when = std::move(*c);
+              } else {
+                ok = false;
+              }
+            } else if (key == "groups") {
+              role.def.groups = string_list(file, vv, kk, key);
+            } else if (key == "entitlements") {
+              role.def.entitlements = string_list(file, vv, kk, key);
+            } else if (key == "ou") {
+              role.def.ou = scalar(file, vv, kk, "ou");
+            } else if (key == "attributes") {
+              if (!vv.IsMap()) {
+                sink_.error(file, mark_of(vv, kk),
+                            "role 'attributes' must be a map of name: template",
+                            "e.g. attributes: { description: \"Contractor\" }");
+                return;
+              }
+              for (const auto& akv : vv) {
+                if (!check_attribute_name(file, akv.first)) continue;
+                if (auto t = parse_template(file, akv.second, akv.first, akv.first.Scalar())) {
+                  role.attributes.emplace_back(akv.first.Scalar(), std::move(*t));
+                }
+              }
             }
-          }
-        }
-      });
+          });
       if (role.def.name.empty()) {
         if (!role.named) {
           sink_.error(file, item.Mark(), "role has no name", "add 'name: <role name>'");
@@ -485,10 +489,10 @@ class PolicyLoader {
         continue;
       }
       if (const auto it = role_origin_.find(role.def.name); it != role_origin_.end()) {
-        sink_.error(file, role.name_mark,
-                    "duplicate role name '" + role.def.name + "' (first defined at " +
-                        it->second + ")",
-                    "give every role a unique name");
+        sink_.error(
+            file, role.name_mark,
+            "duplicate role name '" + role.def.name + "' (first defined at " + it->second + ")",
+            "give every role a unique name");
         continue;
       }
       role_origin_[role.def.name] = where(file, role.name_mark);
@@ -512,68 +516,71 @@ class PolicyLoader {
       return;
     }
     LifecyclePolicy& lc = policy_->lifecycle_;
-    for_each_key(file, v, kLifecycleKeys, "lifecycle key", [&](const std::string& key,
-                                                               const YAML::Node& kk,
-                                                               const YAML::Node& vv) {
-      if (key == "prehire_days") {
-        if (auto n = integer(file, vv, kk, key, 0)) lc.prehire_days = *n;
-      } else if (key == "leave") {
-        if (auto s = choice(file, vv, kk, key, {"lock", "none"})) lc.leave = *s;
-      } else if (key == "rehire") {
-        if (auto s = choice(file, vv, kk, key, {"reuse_account", "new_account"})) lc.rehire = *s;
-      } else if (key == "termination") {
-        if (!vv.IsMap()) {
-          sink_.error(file, mark_of(vv, kk), "'termination' must be a map",
-                      "keys: " + join(kTerminationKeys));
-          return;
-        }
-        for_each_key(file, vv, kTerminationKeys, "termination key",
-                     [&](const std::string& tkey, const YAML::Node& tk, const YAML::Node& tv) {
-                       if (tkey == "lock") {
-                         if (auto s = choice(file, tv, tk, tkey, {"immediately", "end_of_day"})) {
-                           lc.termination_lock = *s;
-                         }
-                       } else if (tkey == "remove_groups") {
-                         if (auto b = boolean(file, tv, tk, tkey)) lc.termination_remove_groups = *b;
-                       } else if (tkey == "move_to") {
-                         if (auto s = scalar(file, tv, tk, tkey)) lc.termination_move_to = *s;
-                       } else if (tkey == "delete_after_days") {
-                         if (tv.IsScalar() && tv.Scalar() == "never") {
-                           lc.delete_after_days = -1;
-                         } else if (auto n = integer(file, tv, tk, tkey, 0)) {
-                           lc.delete_after_days = *n;
-                         }
-                       }
-                     });
-      }
-    });
+    for_each_key(
+        file, v, kLifecycleKeys, "lifecycle key",
+        [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+          if (key == "prehire_days") {
+            if (auto n = integer(file, vv, kk, key, 0)) lc.prehire_days = *n;
+          } else if (key == "leave") {
+            if (auto s = choice(file, vv, kk, key, {"lock", "none"})) lc.leave = *s;
+          } else if (key == "rehire") {
+            if (auto s = choice(file, vv, kk, key, {"reuse_account", "new_account"}))
+              lc.rehire = *s;
+          } else if (key == "termination") {
+            if (!vv.IsMap()) {
+              sink_.error(file, mark_of(vv, kk), "'termination' must be a map",
+                          "keys: " + join(kTerminationKeys));
+              return;
+            }
+            for_each_key(
+                file, vv, kTerminationKeys, "termination key",
+                [&](const std::string& tkey, const YAML::Node& tk, const YAML::Node& tv) {
+                  if (tkey == "lock") {
+                    if (auto s = choice(file, tv, tk, tkey, {"immediately", "end_of_day"})) {
+                      lc.termination_lock = *s;
+                    }
+                  } else if (tkey == "remove_groups") {
+                    if (auto b = boolean(file, tv, tk, tkey)) lc.termination_remove_groups = *b;
+                  } else if (tkey == "move_to") {
+                    if (auto s = scalar(file, tv, tk, tkey)) lc.termination_move_to = *s;
+                  } else if (tkey == "delete_after_days") {
+                    if (tv.IsScalar() && tv.Scalar() == "never") {
+                      lc.delete_after_days = -1;
+                    } else if (auto n = integer(file, tv, tk, tkey, 0)) {
+                      lc.delete_after_days = *n;
+                    }
+                  }
+                });
+          }
+        });
   }
 
   void parse_password(const SourceFile& file, const YAML::Node& v, const YAML::Node& k) {
     if (!v.IsMap()) {
-      sink_.error(file, mark_of(v, k), "'password' must be a map", "e.g. password: { initial: true }");
+      sink_.error(file, mark_of(v, k), "'password' must be a map",
+                  "e.g. password: { initial: true }");
       return;
     }
     PasswordPolicy& pw = policy_->password_;
-    for_each_key(file, v, kPasswordKeys, "password key", [&](const std::string& key,
-                                                             const YAML::Node& kk,
-                                                             const YAML::Node& vv) {
-      if (key == "initial") {
-        if (auto b = boolean(file, vv, kk, key)) pw.initial = *b;
-      } else if (auto s = choice(file, vv, kk, key, {"file", "none"})) {
-        pw.deliver = *s;
-      }
-    });
+    for_each_key(file, v, kPasswordKeys, "password key",
+                 [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+                   if (key == "initial") {
+                     if (auto b = boolean(file, vv, kk, key)) pw.initial = *b;
+                   } else if (auto s = choice(file, vv, kk, key, {"file", "none"})) {
+                     pw.deliver = *s;
+                   }
+                 });
   }
 
   // -- cross-file checks and compilation ---------------------------------------------------------
   void finish() {
     const SourceFile& first = files_.front();
-    if (!section_origin_.count("version")) {
+    // A file that did not parse may hold the missing sections; do not guess.
+    if (!section_origin_.count("version") && !unparsed_) {
       sink_.error(first, YAML::Mark(), "the policy has no 'version'",
                   "add 'version: 1' at the top of one policy file");
     }
-    if (!has_username_) {
+    if (!has_username_ && !unparsed_) {
       sink_.error(first, YAML::Mark(), "the policy has no 'username' section",
                   "add username: { candidates: [...] }");
     }
@@ -614,7 +621,9 @@ class PolicyLoader {
     bool counted = false;
     for (auto& c : candidates_) {
       resolve(c, TemplateUse::Candidate, "", slot, deps[n_attr]);
-      counted = counted || c.value.uses(VarKind::Counter);
+      const bool uses_n = c.value.uses(VarKind::Counter);
+      counted = counted || uses_n;
+      policy_->username_.counted.push_back(uses_n);
       policy_->username_.candidates.push_back(std::move(c.value));
     }
     if (has_candidates_ && candidates_ok_ && !candidates_.empty() && !counted) {
@@ -757,8 +766,9 @@ class PolicyLoader {
             const auto from = std::find(stack.begin(), stack.end(), d);
             for (auto it = from; it != stack.end(); ++it) path += name_of(*it) + " -> ";
             path += name_of(d);
-            if (!locations[d].empty()) report_at(locations[d], "templates depend on each other in a cycle: " + path,
-                      "break the cycle by building one of them from worker fields");
+            if (!locations[d].empty())
+              report_at(locations[d], "templates depend on each other in a cycle: " + path,
+                        "break the cycle by building one of them from worker fields");
           }
         } else if (state[d] == 0) {
           visit(d);
@@ -796,6 +806,7 @@ class PolicyLoader {
   std::vector<ParsedRole> roles_;
   std::vector<ParsedTemplate> candidates_;
   bool candidates_ok_ = true;
+  bool unparsed_ = false;
   bool has_username_ = false;
   bool has_candidates_ = false;
   YAML::Mark username_mark_;

@@ -9,8 +9,8 @@
 namespace prov::policy {
 namespace {
 
-const std::vector<std::string> kCaseKeys = {"name",       "worker",            "now",   "taken",
-                                            "is_manager", "existing_username", "expect"};
+const std::vector<std::string> kCaseKeys = {
+    "name", "worker", "now", "taken", "is_manager", "existing_username", "expect"};
 const std::vector<std::string> kExpectKeys = {"roles",    "groups",     "entitlements", "ou",
                                               "username", "attributes", "manager",      "hold"};
 
@@ -42,7 +42,8 @@ Json to_json(const YAML::Node& node) {
       }
       return s;
     }
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
@@ -255,7 +256,8 @@ CaseResult run_case(const Policy& policy, const PolicyCase& c, TimePoint default
   }
   if (x.hold && *x.hold != ev.hold_reason.has_value()) {
     r.differences.push_back(std::string("hold: expected ") + (*x.hold ? "a hold" : "no hold") +
-                            ", got " + (ev.hold_reason ? "hold (" + *ev.hold_reason + ")" : "none"));
+                            ", got " +
+                            (ev.hold_reason ? "hold (" + *ev.hold_reason + ")" : "none"));
   }
   for (const auto& [name, want] : x.attributes) {
     const auto it = ev.account.attributes.find(name);

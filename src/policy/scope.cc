@@ -13,21 +13,35 @@ std::optional<Fact> fact_by_name(std::string_view name) {
 
 std::string_view fact_name(Fact f) {
   switch (f) {
-    case Fact::IsManager: return "isManager";
-    case Fact::TenureDays: return "tenureDays";
-    case Fact::DaysUntilStart: return "daysUntilStart";
+    case Fact::IsManager:
+      return "isManager";
+    case Fact::TenureDays:
+      return "tenureDays";
+    case Fact::DaysUntilStart:
+      return "daysUntilStart";
   }
   return "";
 }
 
 void append_json_scalar(const Json& value, std::string& out) {
   switch (value.type()) {
-    case Json::value_t::string: out += value.get_ref<const std::string&>(); break;
-    case Json::value_t::boolean: out += value.get<bool>() ? "true" : "false"; break;
-    case Json::value_t::number_integer: out += std::to_string(value.get<std::int64_t>()); break;
-    case Json::value_t::number_unsigned: out += std::to_string(value.get<std::uint64_t>()); break;
-    case Json::value_t::number_float: out += value.dump(); break;
-    default: break;
+    case Json::value_t::string:
+      out += value.get_ref<const std::string&>();
+      break;
+    case Json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      break;
+    case Json::value_t::number_integer:
+      out += std::to_string(value.get<std::int64_t>());
+      break;
+    case Json::value_t::number_unsigned:
+      out += std::to_string(value.get<std::uint64_t>());
+      break;
+    case Json::value_t::number_float:
+      out += value.dump();
+      break;
+    default:
+      break;
   }
 }
 
@@ -89,7 +103,8 @@ bool Scope::append(const VarRef& v, std::string& out) const {
       }
       return true;
     }
-    case VarKind::Unresolved: return false;
+    case VarKind::Unresolved:
+      return false;
   }
   return false;
 }

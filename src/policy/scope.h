@@ -26,7 +26,7 @@ struct VarRef {
   int index = -1;                 // Attribute: slot in Scope::attributes
   int slot = -1;                  // Worker: slot in the per-evaluation lookup cache
   Fact fact = Fact::IsManager;
-  int offset = 0;                 // byte offset in the template text, for diagnostics
+  int offset = 0;  // byte offset in the template text, for diagnostics
 };
 
 // Appends a JSON scalar as text: strings as is, numbers in JSON notation, booleans as

@@ -4,7 +4,6 @@
 
 namespace prov::policy {
 
-
 void DiagnosticSink::error(const SourceFile& file, const YAML::Mark& mark, std::string message,
                            std::string hint) {
   PolicyDiagnostic d;

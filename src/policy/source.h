@@ -19,8 +19,7 @@ struct SourceFile {
 class DiagnosticSink {
  public:
   // `mark` is yaml-cpp's 0-based position; messages use 1-based positions.
-  void error(const SourceFile& file, const YAML::Mark& mark, std::string message,
-             std::string hint);
+  void error(const SourceFile& file, const YAML::Mark& mark, std::string message, std::string hint);
   // Places an error at `offset` bytes into the template held by `scalar`. When the scalar is on
   // one line and its text can be found verbatim there, the column points into the template;
   // otherwise at the scalar itself.

@@ -14,9 +14,9 @@ struct FilterInfo {
   std::size_t arity;
 };
 constexpr FilterInfo kFilters[] = {
-    {"lower", FilterKind::Lower, 0},   {"upper", FilterKind::Upper, 0},
-    {"ascii", FilterKind::Ascii, 0},   {"alnum", FilterKind::Alnum, 0},
-    {"trim", FilterKind::Trim, 0},     {"first", FilterKind::First, 1},
+    {"lower", FilterKind::Lower, 0},     {"upper", FilterKind::Upper, 0},
+    {"ascii", FilterKind::Ascii, 0},     {"alnum", FilterKind::Alnum, 0},
+    {"trim", FilterKind::Trim, 0},       {"first", FilterKind::First, 1},
     {"default", FilterKind::Default, 1}, {"replace", FilterKind::Replace, 2},
     {"date", FilterKind::Date, 1},
 };
@@ -36,7 +36,8 @@ class ExpressionParser {
     Expression e;
     skip_space();
     e.offset = pos();
-    if (at_end()) return fail(pos(), "empty expression {{ }}", "write a variable, e.g. {{ worker.firstName }}");
+    if (at_end())
+      return fail(pos(), "empty expression {{ }}", "write a variable, e.g. {{ worker.firstName }}");
     if (peek() == '\'' || peek() == '"') {
       auto lit = string_literal();
       if (!lit) return std::nullopt;
@@ -74,7 +75,8 @@ class ExpressionParser {
     }
     const auto kind = filter_by_name(f.name);
     if (!kind) {
-      return fail_f(f.offset, "unknown filter '" + f.name + "'", "known filters: " + filter_names());
+      return fail_f(f.offset, "unknown filter '" + f.name + "'",
+                    "known filters: " + filter_names());
     }
     f.kind = *kind;
     skip_space();
@@ -94,7 +96,9 @@ class ExpressionParser {
                         "e.g. replace(' ', '-')");
         }
       }
-      if (at_end()) return fail_f(f.offset, "missing ')' after the arguments of '" + f.name + "'", "close the argument list");
+      if (at_end())
+        return fail_f(f.offset, "missing ')' after the arguments of '" + f.name + "'",
+                      "close the argument list");
       ++i_;
     }
     const std::size_t want = filter_arity(f.kind);
@@ -110,11 +114,16 @@ class ExpressionParser {
 
   static std::string usage(FilterKind k) {
     switch (k) {
-      case FilterKind::First: return "e.g. first(1)";
-      case FilterKind::Default: return "e.g. default(worker.firstName) or default('n/a')";
-      case FilterKind::Replace: return "e.g. replace(' ', '-')";
-      case FilterKind::Date: return "e.g. date('%Y-%m-%d')";
-      default: return "write it without parentheses";
+      case FilterKind::First:
+        return "e.g. first(1)";
+      case FilterKind::Default:
+        return "e.g. default(worker.firstName) or default('n/a')";
+      case FilterKind::Replace:
+        return "e.g. replace(' ', '-')";
+      case FilterKind::Date:
+        return "e.g. date('%Y-%m-%d')";
+      default:
+        return "write it without parentheses";
     }
   }
 
@@ -151,7 +160,8 @@ class ExpressionParser {
           return false;
         }
         return true;
-      default: return true;
+      default:
+        return true;
     }
   }
 
@@ -207,7 +217,9 @@ class ExpressionParser {
     VarRef v;
     v.offset = pos();
     if (at_end() || !ident_start(peek())) {
-      fail(pos(), std::string("expected a variable name") + (at_end() ? "" : std::string(" at '") + peek() + "'"),
+      fail(pos(),
+           std::string("expected a variable name") +
+               (at_end() ? "" : std::string(" at '") + peek() + "'"),
            "e.g. {{ worker.lastName }}, {{ username }} or {{ givenName }}");
       return std::nullopt;
     }
@@ -261,7 +273,8 @@ std::string filter_names() {
   for (const auto& f : kFilters) {
     if (!out.empty()) out += ", ";
     out += f.name;
-    if (f.arity == 1) out += f.kind == FilterKind::First ? "(n)" : f.kind == FilterKind::Date ? "(fmt)" : "(x)";
+    if (f.arity == 1)
+      out += f.kind == FilterKind::First ? "(n)" : f.kind == FilterKind::Date ? "(fmt)" : "(x)";
     if (f.arity == 2) out += "(a, b)";
   }
   return out;
@@ -277,12 +290,24 @@ std::size_t filter_arity(FilterKind kind) {
 void apply_filter(const Filter& filter, const Scope& scope, std::string& value) {
   std::string out;
   switch (filter.kind) {
-    case FilterKind::Lower: to_lower(value, out); break;
-    case FilterKind::Upper: to_upper(value, out); break;
-    case FilterKind::Ascii: fold_ascii(value, out); break;
-    case FilterKind::Alnum: keep_alnum(value, out); break;
-    case FilterKind::Trim: out = trim(value); break;
-    case FilterKind::First: value.resize(first_chars(value, filter.args[0].number).size()); return;
+    case FilterKind::Lower:
+      to_lower(value, out);
+      break;
+    case FilterKind::Upper:
+      to_upper(value, out);
+      break;
+    case FilterKind::Ascii:
+      fold_ascii(value, out);
+      break;
+    case FilterKind::Alnum:
+      keep_alnum(value, out);
+      break;
+    case FilterKind::Trim:
+      out = trim(value);
+      break;
+    case FilterKind::First:
+      value.resize(first_chars(value, filter.args[0].number).size());
+      return;
     case FilterKind::Default: {
       if (!value.empty()) return;
       const auto& a = filter.args[0];
@@ -344,8 +369,8 @@ Template Template::parse(std::string source, std::vector<TemplateError>& errors)
     text.append(s.substr(i, open - i));
     const std::size_t close = s.find("}}", open + 2);
     if (close == std::string_view::npos) {
-      errors.push_back({static_cast<int>(open), "'{{' is never closed",
-                        "end the expression with '}}'"});
+      errors.push_back(
+          {static_cast<int>(open), "'{{' is never closed", "end the expression with '}}'"});
       return t;
     }
     if (!text.empty()) t.parts_.push_back({std::move(text), std::nullopt});

@@ -22,9 +22,9 @@ std::size_t filter_arity(FilterKind kind);
 
 struct FilterArg {
   enum class Kind { String, Integer, Variable } kind = Kind::String;
-  std::string text;        // String
-  std::int64_t number = 0; // Integer
-  VarRef var;              // Variable
+  std::string text;         // String
+  std::int64_t number = 0;  // Integer
+  VarRef var;               // Variable
   int offset = 0;
 };
 

@@ -35,13 +35,16 @@ Result<std::string> read_whole(const fs::path& file) {
 }
 
 void count_poll(const std::string& source, const char* result) {
-  Metrics::global().inc("provisiond_snapshot_polls_total", {{"source", source}, {"result", result}});
+  Metrics::global().inc("provisiond_snapshot_polls_total",
+                        {{"source", source}, {"result", result}});
 }
 
 }  // namespace
 
 FileSource::FileSource(SnapshotSourceConfig config, IngestSink& sink, const Clock& clock)
-    : config_(std::move(config)), label_(source_label("file", config_.name)), sink_(sink),
+    : config_(std::move(config)),
+      label_(source_label("file", config_.name)),
+      sink_(sink),
       clock_(clock) {}
 
 Result<FileSource::Pass> FileSource::poll(Store& store) {
@@ -77,8 +80,12 @@ Result<FileSource::Pass> FileSource::poll(Store& store) {
   Pass pass;
   for (const auto& c : ready) {
     switch (take(c.path, store)) {
-      case FileOutcome::Processed: pass.processed.push_back(c.path); break;
-      case FileOutcome::Rejected: pass.rejected.push_back(c.path); break;
+      case FileOutcome::Processed:
+        pass.processed.push_back(c.path);
+        break;
+      case FileOutcome::Rejected:
+        pass.rejected.push_back(c.path);
+        break;
       case FileOutcome::Retry:
         pass.retry.push_back(c.path);
         // Later files describe later states; reading them before this one would reorder HR.
@@ -93,13 +100,13 @@ FileSource::FileOutcome FileSource::take(const fs::path& file, Store& store) {
   auto body = read_whole(file);
   if (!body) {
     count_poll(label_, "error");
-    log::error("snapshot file cannot be read", {{"source", label_},
-                                                {"file", file.filename().string()},
-                                                {"reason", body.error().message}});
+    log::error(
+        "snapshot file cannot be read",
+        {{"source", label_}, {"file", file.filename().string()}, {"reason", body.error().message}});
     return FileOutcome::Retry;
   }
-  auto records = read_snapshot(*body, *format_of(file), config_.records_pointer,
-                               file.filename().string());
+  auto records =
+      read_snapshot(*body, *format_of(file), config_.records_pointer, file.filename().string());
   if (!records) {
     count_poll(label_, "rejected");
     log::error("snapshot file rejected", {{"source", label_},

@@ -115,7 +115,8 @@ class Connection {
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, &::freeaddrinfo);
     std::string last = "no address";
     for (addrinfo* a = found; a; a = a->ai_next) {
-      int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+      int fd =
+          ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
       if (fd < 0) {
         last = std::strerror(errno);
         continue;
@@ -155,7 +156,8 @@ class Connection {
                    false};
     }
     ssl_ = SSL_new(ctx_);
-    if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return net_error("TLS set-up failed: " + openssl_errors());
+    if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1)
+      return net_error("TLS set-up failed: " + openssl_errors());
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
     if (is_ip_literal(url.host)) {
       X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
@@ -169,13 +171,14 @@ class Connection {
       if (rc == 1) break;
       const int err = SSL_get_error(ssl_, rc);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        if (auto s = wait_for(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT); !s.ok()) return s;
+        if (auto s = wait_for(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT); !s.ok())
+          return net_error("TLS handshake with " + url.host + ": " + s.error().message);
         continue;
       }
       const long verify = SSL_get_verify_result(ssl_);
       if (verify != X509_V_OK) {
-        return net_error("TLS certificate of " + url.host + " not trusted: " +
-                         X509_verify_cert_error_string(verify));
+        return net_error("TLS certificate of " + url.host +
+                         " not trusted: " + X509_verify_cert_error_string(verify));
       }
       return net_error("TLS handshake with " + url.host + " failed: " + openssl_errors());
     }
@@ -241,13 +244,14 @@ class Connection {
  private:
   Status wait_for(short events) {
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline_ - SteadyClock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - SteadyClock::now());
       if (left.count() <= 0) return net_error("timed out");
       pollfd p{fd_, events, 0};
       const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
       if (rc > 0) return Status::Ok();
-      if (rc < 0 && errno != EINTR) return net_error(std::string("poll failed: ") + std::strerror(errno));
+      if (rc < 0 && errno != EINTR)
+        return net_error(std::string("poll failed: ") + std::strerror(errno));
     }
   }
 
@@ -312,15 +316,17 @@ Result<HttpAnswer> http_get(const HttpGet& request) {
   if (url->tls) {
     if (auto s = conn.start_tls(*url, request.ca_file); !s.ok()) return s.error();
   }
-  std::string host_header = url->host.find(':') != std::string::npos ? "[" + url->host + "]"
-                                                                      : url->host;
+  std::string host_header =
+      url->host.find(':') != std::string::npos ? "[" + url->host + "]" : url->host;
   if (url->port != (url->tls ? "443" : "80")) host_header += ":" + url->port;
   std::string head = "GET " + url->target + " HTTP/1.1\r\nHost: " + host_header +
                      "\r\nAccept: application/json, text/csv\r\nUser-Agent: provisiond\r\n"
                      "Connection: close\r\n";
-  if (!request.bearer_token.empty()) head += "Authorization: Bearer " + request.bearer_token + "\r\n";
+  if (!request.bearer_token.empty())
+    head += "Authorization: Bearer " + request.bearer_token + "\r\n";
   head += "\r\n";
-  if (auto s = conn.write_all(head); !s.ok()) return s.error();
+  if (auto s = conn.write_all(head); !s.ok())
+    return net_error("sending the request to " + url->host + ": " + s.error().message);
 
   std::string raw;
   std::size_t header_end = std::string::npos;
@@ -330,7 +336,7 @@ Result<HttpAnswer> http_get(const HttpGet& request) {
   const std::size_t limit = request.max_body_bytes + 64 * 1024;
   for (;;) {
     auto more = conn.read_some(raw);
-    if (!more) return more.error();
+    if (!more) return net_error("reading the answer of " + url->host + ": " + more.error().message);
     if (raw.size() > limit) return Error{"response larger than the body limit", false};
     if (header_end == std::string::npos) {
       header_end = raw.find("\r\n\r\n");
@@ -395,7 +401,9 @@ Result<HttpAnswer> http_get(const HttpGet& request) {
 }
 
 HttpSource::HttpSource(SnapshotSourceConfig config, IngestSink& sink, const Clock& clock)
-    : config_(std::move(config)), label_(source_label("http", config_.name)), sink_(sink),
+    : config_(std::move(config)),
+      label_(source_label("http", config_.name)),
+      sink_(sink),
       clock_(clock) {}
 
 Status HttpSource::poll(Store& store) {

@@ -73,8 +73,7 @@ Json canonical_record(const Json& record) {
     if (it.key().starts_with("_") || it.value().is_null()) continue;
     out[it.key()] = it.value();
   }
-  if (auto it = out.find("workerId"); it != out.end() && it->is_number_integer())
-    *it = it->dump();
+  if (auto it = out.find("workerId"); it != out.end() && it->is_number_integer()) *it = it->dump();
   return out;
 }
 
@@ -89,16 +88,17 @@ SnapshotDiff diff_snapshot(const std::vector<Json>& records, const std::vector<K
   for (std::size_t index = 0; index < records.size(); ++index) {
     const Json& raw = records[index];
     if (!raw.is_object()) {
-      diff.skipped.push_back({index, "", std::string("record is a JSON ") + raw.type_name() +
-                                             ", not an object"});
+      diff.skipped.push_back(
+          {index, "", std::string("record is a JSON ") + raw.type_name() + ", not an object"});
       unidentified = true;
       continue;
     }
     const std::string worker_id = worker_id_of(raw);
     if (worker_id.empty()) {
-      diff.skipped.push_back({index, "", check_required(raw, "workerId").empty()
-                                             ? "workerId must be a string"
-                                             : check_required(raw, "workerId")});
+      diff.skipped.push_back({index, "",
+                              check_required(raw, "workerId").empty()
+                                  ? "workerId must be a string"
+                                  : check_required(raw, "workerId")});
       unidentified = true;
       continue;
     }

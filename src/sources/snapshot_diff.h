@@ -35,9 +35,9 @@ struct SkippedRecord {
 struct SnapshotDiff {
   std::vector<HrEvent> events;
   std::vector<SkippedRecord> skipped;
-  std::size_t unchanged = 0;            // present and equal to the stored record
-  std::size_t already_terminated = 0;   // unknown workers whose record is already terminated
-  std::size_t missing = 0;              // from this source, active, absent from the snapshot
+  std::size_t unchanged = 0;           // present and equal to the stored record
+  std::size_t already_terminated = 0;  // unknown workers whose record is already terminated
+  std::size_t missing = 0;             // from this source, active, absent from the snapshot
   // Set when missing workers were not terminated although the source says missing means
   // terminated, because the snapshot could not be trusted to be complete.
   std::string terminations_withheld;

@@ -51,10 +51,9 @@ SnapshotReport ingest_snapshot(const std::vector<Json>& records, Store& store, I
                                           {"reason", s.reason}});
   }
   if (!report.diff.terminations_withheld.empty()) {
-    log::error("missing workers not terminated",
-               {{"source", ctx.source},
-                {"missing", std::to_string(report.diff.missing)},
-                {"reason", report.diff.terminations_withheld}});
+    log::error("missing workers not terminated", {{"source", ctx.source},
+                                                  {"missing", std::to_string(report.diff.missing)},
+                                                  {"reason", report.diff.terminations_withheld}});
   }
 
   auto pending = std::make_shared<Pending>();
@@ -78,11 +77,13 @@ SnapshotReport ingest_snapshot(const std::vector<Json>& records, Store& store, I
         Metrics::global().inc("provisiond_snapshot_events_total",
                               {{"source", ctx.source}, {"type", std::string(to_string(type))}});
         break;
-      case IngestStatus::Duplicate: ++report.duplicates; break;
+      case IngestStatus::Duplicate:
+        ++report.duplicates;
+        break;
       case IngestStatus::Conflict:
         ++report.conflicts;
-        log::error("snapshot event conflicts with a stored one", {{"source", ctx.source},
-                                                                  {"reason", r.message}});
+        log::error("snapshot event conflicts with a stored one",
+                   {{"source", ctx.source}, {"reason", r.message}});
         break;
       case IngestStatus::Overloaded:
       case IngestStatus::Failed:

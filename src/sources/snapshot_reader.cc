@@ -78,7 +78,8 @@ Result<std::vector<Json>> read_json_snapshot(std::string_view body,
     try {
       const Json::json_pointer pointer(records_pointer);
       if (!doc.contains(pointer)) {
-        return fail(origin, "records_pointer " + records_pointer + " finds nothing in the document");
+        return fail(origin,
+                    "records_pointer " + records_pointer + " finds nothing in the document");
       }
       list = &doc.at(pointer);
     } catch (const Json::exception& e) {
@@ -91,10 +92,10 @@ Result<std::vector<Json>> read_json_snapshot(std::string_view body,
                 "worker records inside it");
   }
   if (!list->is_array()) {
-    return fail(origin, "the records " +
-                            (records_pointer.empty() ? std::string("document")
-                                                     : "at " + records_pointer) +
-                            " must be a JSON array, found " + list->type_name());
+    return fail(origin,
+                "the records " +
+                    (records_pointer.empty() ? std::string("document") : "at " + records_pointer) +
+                    " must be a JSON array, found " + list->type_name());
   }
   return std::vector<Json>(list->begin(), list->end());
 }
@@ -195,9 +196,8 @@ Result<std::vector<Json>> read_csv_snapshot(std::string_view body, const std::st
       continue;
     }
     if (cells.size() != header.size()) {
-      return fail(origin, "line " + std::to_string(row_line) + ": " +
-                              std::to_string(cells.size()) + " fields, but the header names " +
-                              std::to_string(header.size()));
+      return fail(origin, "line " + std::to_string(row_line) + ": " + std::to_string(cells.size()) +
+                              " fields, but the header names " + std::to_string(header.size()));
     }
     Json record = Json::object();
     for (std::size_t f = 0; f < cells.size(); ++f) {

@@ -56,8 +56,7 @@ struct SnapshotSources::Impl {
     } catch (const std::exception& e) {
       // A store that cannot be read is retried at the next interval with a fresh connection.
       store.reset();
-      const std::string label =
-          std::visit([](auto& source) { return source->label(); }, s.source);
+      const std::string label = std::visit([](auto& source) { return source->label(); }, s.source);
       Metrics::global().inc("provisiond_snapshot_polls_total",
                             {{"source", label}, {"result", "error"}});
       log::error("snapshot source failed", {{"source", label}, {"reason", e.what()}});

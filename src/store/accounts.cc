@@ -5,9 +5,14 @@ namespace prov {
 namespace {
 
 Json account_to_json(const Account& a) {
-  return Json{{"workerId", a.worker_id},   {"anchor", a.anchor},   {"dn", a.dn},
-              {"username", a.username},    {"ou", a.ou},           {"exists", a.exists},
-              {"enabled", a.enabled},      {"attributes", a.attributes},
+  return Json{{"workerId", a.worker_id},
+              {"anchor", a.anchor},
+              {"dn", a.dn},
+              {"username", a.username},
+              {"ou", a.ou},
+              {"exists", a.exists},
+              {"enabled", a.enabled},
+              {"attributes", a.attributes},
               {"groups", a.groups}};
 }
 
@@ -35,8 +40,7 @@ std::string dump_account(const Account& a) {
   try {
     return account_to_json(a).dump();
   } catch (const Json::exception& e) {
-    throw StoreError("account of worker " + a.worker_id + " cannot be stored as JSON: " +
-                     e.what());
+    throw StoreError("account of worker " + a.worker_id + " cannot be stored as JSON: " + e.what());
   }
 }
 

@@ -8,8 +8,8 @@ std::int64_t SqliteStore::audit(const AuditRecord& record) {
   try {
     detail = record.detail.dump();
   } catch (const Json::exception& e) {
-    throw StoreError("audit detail for " + record.action + " cannot be stored as JSON: " +
-                     e.what());
+    throw StoreError("audit detail for " + record.action +
+                     " cannot be stored as JSON: " + e.what());
   }
   db_.query(
          "INSERT INTO audit(at, worker_id, event_id, op_id, action, detail) "

@@ -32,8 +32,8 @@ std::string event_body(const HrEvent& e) {
 }
 
 std::optional<EventStatus> parse_event_status(std::string_view s) {
-  for (auto st : {EventStatus::Pending, EventStatus::Applied, EventStatus::Stale,
-                  EventStatus::Scheduled}) {
+  for (auto st :
+       {EventStatus::Pending, EventStatus::Applied, EventStatus::Stale, EventStatus::Scheduled}) {
     if (to_string(st) == s) return st;
   }
   return std::nullopt;
@@ -77,28 +77,30 @@ IngestResult SqliteStore::insert_event(const HrEvent& event) {
   // Serialise before touching the database: a failure here must not leave half a transaction.
   const std::string body = event_body(event);
   transaction([&] {
-    {
-      auto q = db_.query("SELECT id, body_sha256 FROM inbox WHERE event_id = ?1");
-      q.bind(1, event.event_id);
-      if (q.step()) {
-        result.inbox_id = q.int64(0);
-        if (q.text(1) == event.body_sha256) {
-          result.status = IngestStatus::Duplicate;
-          result.message = "event " + event.event_id + " was already stored";
-        } else {
-          result.status = IngestStatus::Conflict;
-          result.message =
-              "event " + event.event_id + " was already stored with a different body";
-        }
-        return;
-      }
-    }
+    // Insert first and look only on a clash: the common case costs one statement.
     db_.query(
            "INSERT INTO inbox(event_id, body_sha256, event_type, worker_id, effective_at, "
-           "received_at, source, body, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending')")
+           "received_at, source, body, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending') "
+           "ON CONFLICT(event_id) DO NOTHING")
         .bind_all(event.event_id, event.body_sha256, to_string(event.type), event.worker_id,
                   event.effective_at, event.received_at, event.source, body)
         .run();
+    if (db_.changes() == 0) {
+      auto q = db_.query("SELECT id, body_sha256 FROM inbox WHERE event_id = ?1");
+      q.bind(1, event.event_id);
+      if (!q.step()) {
+        throw StoreError("event " + event.event_id + " was neither inserted nor found");
+      }
+      result.inbox_id = q.int64(0);
+      if (q.text(1) == event.body_sha256) {
+        result.status = IngestStatus::Duplicate;
+        result.message = "event " + event.event_id + " was already stored";
+      } else {
+        result.status = IngestStatus::Conflict;
+        result.message = "event " + event.event_id + " was already stored with a different body";
+      }
+      return;
+    }
     result.inbox_id = db_.last_insert_rowid();
     result.status = IngestStatus::Stored;
     result.message = "stored";

@@ -3,6 +3,7 @@
 // queued while the previous commit was syncing and commits it as one transaction: under load the
 // batch grows and the cost per event falls, and each request is still answered only after the
 // commit that holds its event.
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -15,6 +16,8 @@
 
 namespace prov {
 namespace {
+
+constexpr std::chrono::milliseconds kDepthRefresh{200};
 
 class QueuedInboxWriter final : public InboxWriter {
  public:
@@ -36,8 +39,8 @@ class QueuedInboxWriter final : public InboxWriter {
         return;
       }
     }
-    answer(done, IngestResult{IngestStatus::Failed, "inbox writer is stopped; event not stored",
-                              0});
+    answer(done,
+           IngestResult{IngestStatus::Failed, "inbox writer is stopped; event not stored", 0});
   }
 
   void stop() override {
@@ -74,9 +77,17 @@ class QueuedInboxWriter final : public InboxWriter {
     std::vector<IngestResult> results(batch.size());
     bool stored_any = false;
     try {
+      std::int64_t depth = 0;
       store_->transaction([&] {
-        std::int64_t depth = store_->inbox_depth();
+        bool exact = false;
+        depth = known_depth(exact);
         for (std::size_t i = 0; i < batch.size(); ++i) {
+          if (depth >= high_water_ && !exact) {
+            // Only refuse on a fresh count: the engine may have drained rows since the last one.
+            // Inside the transaction the count includes this batch's own inserts.
+            depth = store_->inbox_depth();
+            exact = true;
+          }
           if (depth >= high_water_) {
             results[i] = IngestResult{IngestStatus::Overloaded,
                                       "inbox holds " + std::to_string(depth) +
@@ -95,13 +106,15 @@ class QueuedInboxWriter final : public InboxWriter {
           if (results[i].status == IngestStatus::Stored) ++depth;
         }
       });
+      depth_ = depth;
       for (const auto& r : results) stored_any = stored_any || r.status == IngestStatus::Stored;
       // Committed, not yet acknowledged: the sender must retry and get 200, never a second event.
       PROV_FAULT_POINT("after_inbox_commit");
     } catch (const std::exception& e) {
       // Nothing of this batch is committed: no event may be reported as stored.
-      log::error("inbox commit failed", {{"error", e.what()},
-                                         {"events", std::to_string(batch.size())}});
+      depth_ = -1;
+      log::error("inbox commit failed",
+                 {{"error", e.what()}, {"events", std::to_string(batch.size())}});
       for (auto& r : results) {
         if (r.status == IngestStatus::Overloaded) continue;
         r = IngestResult{IngestStatus::Failed, std::string("inbox commit failed: ") + e.what(), 0};
@@ -117,6 +130,20 @@ class QueuedInboxWriter final : public InboxWriter {
     }
   }
 
+  // Counting pending rows costs a walk over them (~100k at the default mark), too much for every
+  // small batch. Between counts the depth is tracked from our own inserts; the engine only ever
+  // lowers it, so the estimate errs on the side of a recount, never of storing too much. Counts
+  // are refreshed periodically so other writers (imports, a second daemon) are noticed too.
+  std::int64_t known_depth(bool& counted) {
+    const auto now = std::chrono::steady_clock::now();
+    counted = depth_ < 0 || now - counted_at_ >= kDepthRefresh;
+    if (counted) {
+      depth_ = store_->inbox_depth();
+      counted_at_ = now;
+    }
+    return depth_;
+  }
+
   // A throwing callback must not take the writer thread (and every later request) down.
   static void answer(const std::function<void(IngestResult)>& done, IngestResult result) {
     if (!done) return;
@@ -130,6 +157,9 @@ class QueuedInboxWriter final : public InboxWriter {
   std::unique_ptr<Store> store_;
   const std::int64_t high_water_;
   std::function<void()> on_stored_;
+  // Writer-thread state: the last known inbox depth (-1: unknown) and when it was counted.
+  std::int64_t depth_ = -1;
+  std::chrono::steady_clock::time_point counted_at_{};
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Request> queue_;

@@ -56,16 +56,16 @@ TimePoint wall_now() {
 
 }  // namespace
 
-std::int64_t SqliteStore::enqueue(const Operation& op, OpStatus status,
-                                  const std::string& event_id, TimePoint now) {
+std::int64_t SqliteStore::enqueue(const Operation& op, OpStatus status, const std::string& event_id,
+                                  TimePoint now) {
   Operation stored = op;
   stored.id = 0;  // the row id is the operation's id; never trust one carried in the payload
   std::string payload;
   try {
     payload = to_json(stored).dump();
   } catch (const Json::exception& e) {
-    throw StoreError("operation for worker " + op.worker_id + " cannot be stored as JSON: " +
-                     e.what());
+    throw StoreError("operation for worker " + op.worker_id +
+                     " cannot be stored as JSON: " + e.what());
   }
   db_.query(R"sql(INSERT INTO outbox(worker_id, kind, destructive, payload, status,
         next_attempt_at, event_id, created_at, updated_at)
@@ -80,9 +80,9 @@ std::vector<OutboxRow> SqliteStore::next_operations(TimePoint now, int limit) {
   // Walks pending rows in id order (outbox_status_id) and stops after `limit` hits. The globally
   // oldest pending rows are nearly always the heads of their workers' queues, so this touches
   // about `limit` rows plus those blocked behind held or backing-off operations.
-  static const std::string sql = select_ops(
-      "WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND NOT " + std::string(kBlocked) +
-      " ORDER BY o.id LIMIT ?2");
+  static const std::string sql =
+      select_ops("WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND NOT " +
+                 std::string(kBlocked) + " ORDER BY o.id LIMIT ?2");
   auto q = db_.query(sql);
   q.bind_all(now, limit);
   return read_ops(q);
@@ -132,9 +132,10 @@ void SqliteStore::schedule_retry(std::int64_t id, TimePoint next_attempt_at,
 std::optional<TimePoint> SqliteStore::next_retry_at() {
   // Only operations next_operations could return count: a pending row stuck behind a held one
   // has an old next_attempt_at, and reporting it would make the executor spin.
-  static const std::string sql = "SELECT MIN(o.next_attempt_at) FROM outbox AS o "
-                                 "WHERE o.status = 'pending' AND NOT " +
-                                 std::string(kBlocked);
+  static const std::string sql =
+      "SELECT MIN(o.next_attempt_at) FROM outbox AS o "
+      "WHERE o.status = 'pending' AND NOT " +
+      std::string(kBlocked);
   auto q = db_.query(sql);
   q.step();
   if (q.is_null(0)) return std::nullopt;

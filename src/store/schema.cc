@@ -119,8 +119,7 @@ const std::vector<Migration> kMigrations = {
 };
 
 bool has_version_table(sql::Database& db) {
-  auto q = db.query(
-      "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'");
+  auto q = db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'");
   return q.step();
 }
 
@@ -191,8 +190,8 @@ void migrate(sql::Database& db, const std::vector<Migration>& list) {
                            std::to_string(i + 1) + " failed: " + e.what());
         }
       }
-      const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now());
+      const auto now =
+          std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
       db.query("INSERT INTO schema_version(version, applied_at) VALUES (?1, ?2)")
           .bind_all(m.version, TimePoint(now.time_since_epoch()))
           .run();

@@ -73,9 +73,7 @@ void Query::run() {
   }
 }
 
-bool Query::is_null(int col) const {
-  return sqlite3_column_type(stmt_->stmt_, col) == SQLITE_NULL;
-}
+bool Query::is_null(int col) const { return sqlite3_column_type(stmt_->stmt_, col) == SQLITE_NULL; }
 
 std::int64_t Query::int64(int col) const { return sqlite3_column_int64(stmt_->stmt_, col); }
 
@@ -92,9 +90,9 @@ TimePoint Query::time(int col) const { return TimePoint(std::chrono::millisecond
 
 Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
   // One connection per thread, so SQLite's own mutexes would only cost time.
-  const int flags = SQLITE_OPEN_NOMUTEX | (mode == Mode::ReadOnly
-                                               ? SQLITE_OPEN_READONLY
-                                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  const int flags =
+      SQLITE_OPEN_NOMUTEX |
+      (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = "cannot open state database " + path.string() + ": " +

@@ -37,8 +37,8 @@ void SqliteStore::put_worker(const Worker& worker) {
   try {
     record = worker.record.dump();
   } catch (const Json::exception& e) {
-    throw StoreError("worker " + worker.worker_id + " record cannot be stored as JSON: " +
-                     e.what());
+    throw StoreError("worker " + worker.worker_id +
+                     " record cannot be stored as JSON: " + e.what());
   }
   db_.query(R"sql(INSERT INTO workers(worker_id, record, state, last_effective_at, last_event_id)
       VALUES (?1, ?2, ?3, ?4, ?5)

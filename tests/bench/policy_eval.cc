@@ -16,7 +16,8 @@ const char* const kDepartments[] = {"Finance", "Accounting", "Sales", "Engineeri
                                     "Legal",   "Marketing",  "HR",    "Operations",  "IT"};
 const char* const kLocations[] = {"Berlin", "Hamburg", "Munich", "London", "Paris", "Madrid"};
 const char* const kFirst[] = {"José", "Anna", "Łukasz", "Chloé", "John", "Maria", "Søren", "Zoë"};
-const char* const kLast[] = {"Núñez", "Smith", "Weiß", "Müller", "García", "Øster", "Lee", "Kowalski"};
+const char* const kLast[] = {"Núñez",  "Smith", "Weiß", "Müller",
+                             "García", "Øster", "Lee",  "Kowalski"};
 
 // 50 roles mixing every kind of condition the language has.
 std::filesystem::path write_policy() {
@@ -44,14 +45,23 @@ std::filesystem::path write_policy() {
     const auto dept = kDepartments[i % 10];
     const auto loc = kLocations[i % 6];
     switch (i % 5) {
-      case 0: out << "    when: { department: " << dept << " }\n"; break;
-      case 1: out << "    when: { department: [" << dept << ", " << kDepartments[(i + 3) % 10] << "] }\n"; break;
+      case 0:
+        out << "    when: { department: " << dept << " }\n";
+        break;
+      case 1:
+        out << "    when: { department: [" << dept << ", " << kDepartments[(i + 3) % 10] << "] }\n";
+        break;
       case 2:
         out << "    when: { all: [ { location: " << loc
             << " }, { not: { jobCode: { prefix: \"INT-\" } } } ] }\n";
         break;
-      case 3: out << "    when: { tenureDays: { gte: " << (i * 20) << " }, workerType: Employee }\n"; break;
-      case 4: out << "    when: { any: [ { costCenter: { suffix: \"" << i % 10 << "\" } }, { isManager: true } ] }\n"; break;
+      case 3:
+        out << "    when: { tenureDays: { gte: " << (i * 20) << " }, workerType: Employee }\n";
+        break;
+      case 4:
+        out << "    when: { any: [ { costCenter: { suffix: \"" << i % 10
+            << "\" } }, { isManager: true } ] }\n";
+        break;
     }
     out << "    groups: [group" << i << ", shared" << i % 7 << "]\n";
     if (i % 10 == 0) out << "    entitlements: [license:app" << i << "]\n";
@@ -84,6 +94,8 @@ std::vector<prov::Worker> make_workers(std::size_t n) {
   return workers;
 }
 
+// state.range(0): 1 = with the explanation (previews, `explain`), 0 = account only (bulk
+// planning).
 void BM_PolicyEvaluate(benchmark::State& state) {
   const auto policy = prov::Policy::load(write_policy());
   const auto workers = make_workers(4096);
@@ -91,6 +103,7 @@ void BM_PolicyEvaluate(benchmark::State& state) {
   ctx.now = *prov::parse_time("2026-12-01");
   ctx.is_manager = [](const std::string& id) { return id.back() == '7'; };
   ctx.username_free = [](const std::string& u) { return u.size() % 3 != 0; };
+  ctx.explain = state.range(0) != 0;
   std::size_t i = 0;
   for (auto _ : state) {
     auto ev = policy->evaluate(workers[i++ % workers.size()], ctx);
@@ -100,7 +113,7 @@ void BM_PolicyEvaluate(benchmark::State& state) {
   state.counters["workers/s"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_PolicyEvaluate);
+BENCHMARK(BM_PolicyEvaluate)->ArgName("explain")->Arg(1)->Arg(0);
 
 }  // namespace
 

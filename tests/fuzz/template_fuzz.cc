@@ -4,6 +4,7 @@
 // text without "{{" renders as itself; rendering is deterministic; filters keep their promises
 // (ascii gives ASCII, alnum gives [A-Za-z0-9._-] without edge separators, first(n) is a prefix of
 // at most n code points, trim leaves no edge whitespace, output of valid UTF-8 stays valid).
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -68,7 +69,9 @@ void resolve(VarRef& v) {
   }
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+// The whitespace trim() documents removing. Form feed and vertical tab are not in it (see
+// crashers/template/: an earlier, wider check flagged them).
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::size_t code_points(std::string_view s) {
   std::size_t n = 0;
@@ -109,7 +112,8 @@ void check_text_filters(std::string_view in) {
   const std::string_view t = prov::policy::trim(in);
   PROV_FUZZ_CHECK(t.empty() || (!is_space(t.front()) && !is_space(t.back())),
                   "trim left edge whitespace: " + printable(t));
-  for (const std::int64_t n : {0, 1, 2, 5, static_cast<std::int64_t>(in.size())}) {
+  for (const std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{2}, std::int64_t{5},
+                               static_cast<std::int64_t>(in.size())}) {
     const std::string_view head = prov::policy::first_chars(in, n);
     PROV_FUZZ_CHECK(in.substr(0, head.size()) == head, "first() is not a prefix");
     if (utf8) {

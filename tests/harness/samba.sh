@@ -7,6 +7,7 @@
 #
 # Samba listens on the fixed ports 389 and 636 of 127.0.0.1 only. Provisioning takes a few
 # seconds, so a test run starts one instance (a ctest fixture) and every test shares it.
+# Layout: OU=People, OU=Contractors, OU=Disabled, OU=Groups (with the group all-staff).
 # The DC is kept off the network: loopback interface only, no NetBIOS, no DNS server, no dynamic
 # DNS updates, and an explicit list of services.
 set -euo pipefail
@@ -85,6 +86,7 @@ start() {
 
   rm -rf "$DIR"
   mkdir -p "$DIR"/{pid,log,run,winbindd,ncalrpc}
+  mkdir -m 700 "$DIR/passwords"  # one-time passwords the connector delivers
   make_certificates "$DIR/tls"
 
   local t0=$SECONDS
@@ -98,7 +100,7 @@ start() {
     --option="winbindd socket directory = $DIR/winbindd" --option="ncalrpc dir = $DIR/ncalrpc" \
     --option="tls enabled = yes" --option="tls keyfile = $DIR/tls/key.pem" \
     --option="tls certfile = $DIR/tls/cert.pem" --option="tls cafile = $DIR/tls/ca.pem" \
-    --option="ldb:nosync = true" \
+    --option="ldb:nosync = true" --option="dsdb:schema update allowed = true" \
     >"$DIR/log/provision.log" 2>&1 || { tail -n 20 "$DIR/log/provision.log" >&2; die "provision failed"; }
 
   # The process group is left on purpose (setsid): a test runner that kills the starting
@@ -119,6 +121,22 @@ start() {
     fi
     sleep 0.1
   done
+
+  # employeeID (how the connector finds a worker's account) is not indexed in AD's default
+  # schema; without the index every lookup scans all users. Sites are advised to index it too.
+  ldaps ldapmodify >"$DIR/log/schema.log" 2>&1 <<EOF || { kill "$pid"; die "indexing employeeID failed (see $DIR/log/schema.log)"; }
+dn: CN=Employee-ID,CN=Schema,CN=Configuration,$BASE_DN
+changetype: modify
+replace: searchFlags
+searchFlags: 1
+-
+
+dn:
+changetype: modify
+add: schemaUpdateNow
+schemaUpdateNow: 1
+-
+EOF
 
   # Tests set and reset passwords in quick succession: keep complexity on (the connector must
   # generate passwords AD accepts) but drop the minimum age and the history.
@@ -146,6 +164,11 @@ dn: OU=Disabled,$BASE_DN
 changetype: add
 objectClass: organizationalUnit
 ou: Disabled
+
+dn: OU=Contractors,$BASE_DN
+changetype: add
+objectClass: organizationalUnit
+ou: Contractors
 
 dn: CN=all-staff,OU=Groups,$BASE_DN
 changetype: add

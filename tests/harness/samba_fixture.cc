@@ -116,8 +116,7 @@ const SambaInfo& samba() {
   const std::string dir = samba_dir();
   if (!load_running(dir, info)) {
     std::string output;
-    const int rc =
-        run_command(shell_quote(samba_script()) + " start " + shell_quote(dir), &output);
+    const int rc = run_command(shell_quote(samba_script()) + " start " + shell_quote(dir), &output);
     if (rc != 0) {
       failure = "samba.sh start " + dir + " failed: " + output;
       throw std::runtime_error(failure);

@@ -24,8 +24,8 @@ struct SambaInfo {
   std::string realm;      // EXAMPLE.TEST
   std::string bind_dn;    // the domain administrator
   std::string bind_pw;
-  std::string ca_file;    // CA of the DC's certificate (SAN IP:127.0.0.1)
-  std::string dir;        // the DC's folder
+  std::string ca_file;  // CA of the DC's certificate (SAN IP:127.0.0.1)
+  std::string dir;      // the DC's folder
   int pid = 0;
 
   // type "ad", LDAPS verified against ca_file, groups in OU=Groups, one-time passwords

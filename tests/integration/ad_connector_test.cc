@@ -1,13 +1,14 @@
 // Active Directory specifics of the AD connector, against a real Samba AD DC: what an
 // administrator and an end user see (attributes, userAccountControl bits, password binds,
 // memberships, anchors that survive renames and moves).
+#include "ad/ad_connector.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "ad/ad_connector.h"
 #include "ad/ad_values.h"
 #include "harness/samba_fixture.h"
 #include "ldap/escape.h"
@@ -181,10 +182,10 @@ TEST_F(AdConnectorTest, DisableAndEnableFlipOnlyBitTwo) {
   const Outcome created = connector_->apply(op);
   ASSERT_TRUE(created.is_ok()) << created.message;
   // An administrator set "password never expires" (0x10000): it must survive.
-  ASSERT_TRUE(admin_session()
-                  ->modify(created.dn, {{ldap::Modification::Op::Replace, "userAccountControl",
-                                         {"66048"}}})
-                  .ok());
+  ASSERT_TRUE(
+      admin_session()
+          ->modify(created.dn, {{ldap::Modification::Op::Replace, "userAccountControl", {"66048"}}})
+          .ok());
 
   const Outcome d1 = connector_->apply(op_for(OpKind::Disable, op, created));
   ASSERT_TRUE(d1.is_ok()) << d1.message;
@@ -222,6 +223,18 @@ TEST_F(AdConnectorTest, SamAccountNameOverTwentyCharactersIsRefusedClearly) {
   EXPECT_EQ(o.code, "ad:sAMAccountName");
   EXPECT_NE(o.message.find("at most 20"), std::string::npos) << o.message;
   auto found = connector_->find({Anchor::Kind::EmployeeId, op.worker_id});
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found.value().has_value());
+}
+
+TEST_F(AdConnectorTest, WorkerIdLongerThanEmployeeIdAllowsIsRefusedClearly) {
+  Operation op = create_op();
+  op.worker_id = "W" + std::string(16, '7');
+  const Outcome o = connector_->apply(op);
+  EXPECT_EQ(o.kind, Outcome::Kind::Permanent);
+  EXPECT_EQ(o.code, "ad:employeeID");
+  EXPECT_NE(o.message.find("at most 16"), std::string::npos) << o.message;
+  auto found = connector_->find({Anchor::Kind::Username, op.username});
   ASSERT_TRUE(found.ok());
   EXPECT_FALSE(found.value().has_value());
 }

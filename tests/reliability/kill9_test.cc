@@ -4,7 +4,7 @@
 // SQLite's integrity check after every crash.
 //
 // Short run (ctest): 20 kills, 100 workers, 1,000 events. Long run:
-//   PROV_KILL9_KILLS=100 PROV_KILL9_WORKERS=500 PROV_KILL9_EVENTS=5000 \
+//   PROV_KILL9_KILLS=100 PROV_KILL9_WORKERS=500 PROV_KILL9_EVENTS=5000
 //     build/tests/reliability/reliability_test --gtest_filter='KillNine.*'
 #include <gtest/gtest.h>
 

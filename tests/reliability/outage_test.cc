@@ -3,7 +3,7 @@
 // server is down, and afterwards applies every termination — none lost, none dead-lettered.
 //
 // Short run (ctest): 5 s outage during 200 terminations. Long run:
-//   PROV_OUTAGE_SECONDS=60 PROV_OUTAGE_TERMINATIONS=1000 \
+//   PROV_OUTAGE_SECONDS=60 PROV_OUTAGE_TERMINATIONS=1000
 //     build/tests/reliability/reliability_test --gtest_filter='DirectoryOutage.*'
 #include <gtest/gtest.h>
 

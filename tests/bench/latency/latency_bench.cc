@@ -275,8 +275,9 @@ int main(int argc, char** argv) {
   const auto http = percentiles(accept_ms);
   std::cout << "\n== latency results (" << offered_s << " s offered, outbox drained at "
             << drained_s << " s" << (drained ? "" : " — NOT drained") << ")\n";
-  std::cout << "HTTP statuses:                         " << ::testing::PrintToString(statuses)
-            << "\n";
+  std::cout << "HTTP statuses:                         ";
+  for (const auto& [code, count] : statuses) std::cout << code << " x" << count << "  ";
+  std::cout << "\n";
   std::cout << "webhook request → 202:                 " << describe_ms(http) << "\n";
   std::cout << "(a) accepted → operation applied:      " << describe_ms(a_op) << "\n";
   std::cout << "(a) accepted → all of its ops applied:  " << describe_ms(a_ev) << "\n";

@@ -32,9 +32,9 @@ TEST(UnicodePwd, EncodesNonAsciiAndSurrogatePairs) {
 
 TEST(UnicodePwd, RejectsInvalidUtf8) {
   EXPECT_FALSE(encode_unicode_pwd("ab\xff"));
-  EXPECT_FALSE(encode_unicode_pwd("\xc3"));                 // truncated
-  EXPECT_FALSE(encode_unicode_pwd("\xed\xa0\x80"));         // encoded surrogate
-  EXPECT_FALSE(encode_unicode_pwd("\xc0\xaf"));             // overlong '/'
+  EXPECT_FALSE(encode_unicode_pwd("\xc3"));          // truncated
+  EXPECT_FALSE(encode_unicode_pwd("\xed\xa0\x80"));  // encoded surrogate
+  EXPECT_FALSE(encode_unicode_pwd("\xc0\xaf"));      // overlong '/'
 }
 
 TEST(UserAccountControl, ParsesSignedDecimal) {
@@ -67,8 +67,7 @@ TEST(UserAccountControl, DisableFlipsOnlyBitTwo) {
 }
 
 TEST(ObjectGuid, StringFormSwapsTheFirstThreeFields) {
-  const std::string bytes =
-      "\x33\x22\x11\x00\x55\x44\x77\x66\x88\x99\xaa\xbb\xcc\xdd\xee\xff"s;
+  const std::string bytes = "\x33\x22\x11\x00\x55\x44\x77\x66\x88\x99\xaa\xbb\xcc\xdd\xee\xff"s;
   EXPECT_EQ(guid_to_string(bytes), "00112233-4455-6677-8899-aabbccddeeff");
   EXPECT_EQ(guid_from_string("00112233-4455-6677-8899-aabbccddeeff"), bytes);
   EXPECT_EQ(guid_from_string("{00112233-4455-6677-8899-AABBCCDDEEFF}"), bytes);
@@ -89,10 +88,10 @@ TEST(ObjectGuid, RejectsMalformedInput) {
   EXPECT_FALSE(guid_to_string("short"));
   EXPECT_FALSE(guid_to_string(std::string(17, 'x')));
   EXPECT_FALSE(guid_from_string(""));
-  EXPECT_FALSE(guid_from_string("00112233-4455-6677-8899-aabbccddeef"));     // 35 chars
-  EXPECT_FALSE(guid_from_string("00112233-4455-6677-8899-aabbccddeefg"));    // not hex
-  EXPECT_FALSE(guid_from_string("001122334-455-6677-8899-aabbccddeeff"));    // dash misplaced
-  EXPECT_FALSE(guid_from_string("{00112233-4455-6677-8899-aabbccddeeff"));   // one brace
+  EXPECT_FALSE(guid_from_string("00112233-4455-6677-8899-aabbccddeef"));    // 35 chars
+  EXPECT_FALSE(guid_from_string("00112233-4455-6677-8899-aabbccddeefg"));   // not hex
+  EXPECT_FALSE(guid_from_string("001122334-455-6677-8899-aabbccddeeff"));   // dash misplaced
+  EXPECT_FALSE(guid_from_string("{00112233-4455-6677-8899-aabbccddeeff"));  // one brace
 }
 
 TEST(ObjectGuid, FilterEscapesEveryByte) {
@@ -139,12 +138,34 @@ TEST(SamAccountName, RefusesTrailingDotEmptyDotsAndControls) {
   EXPECT_TRUE(validate_sam_account_name("al.ice"));
 }
 
+TEST(SamAccountName, GroupAccountNamesAreMadeValid) {
+  EXPECT_EQ(group_account_name("erp-users"), "erp-users");
+  EXPECT_EQ(group_account_name("g1,cn=admins*)("), "g1_cn_admins_)(");
+  EXPECT_EQ(group_account_name("a\"b/c\\d[e]f:g;h|i+j?k<l>m@n"), "a_b_c_d_e_f_g_h_i_j_k_l_m_n");
+  EXPECT_EQ(group_account_name("team. "), "team");
+  EXPECT_EQ(group_account_name("..."), "group");
+  EXPECT_EQ(utf16_length(group_account_name(std::string(100, 'g'))), 64u);
+  EXPECT_TRUE(validate_cn(group_account_name("Caf\xc3\xa9 crew")));
+}
+
+TEST(EmployeeId, HoldsAtMostSixteenCharacters) {
+  EXPECT_TRUE(validate_employee_id("100234"));
+  EXPECT_TRUE(validate_employee_id(std::string(16, '9')));
+  Status s = validate_employee_id(std::string(17, '9'));
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("at most 16"), std::string::npos) << s.error().message;
+  EXPECT_FALSE(validate_employee_id(""));
+  EXPECT_FALSE(validate_employee_id("12\xff"));
+}
+
 TEST(Cn, EnforcesSixtyFourCharacters) {
   EXPECT_TRUE(validate_cn(std::string(64, 'x')));
   EXPECT_FALSE(validate_cn(std::string(65, 'x')));
   EXPECT_FALSE(validate_cn(""));
   EXPECT_FALSE(validate_cn("a\nb"));
-  EXPECT_TRUE(validate_cn("Jos\xc3\xa9 N\xc3\xba\xc3\xb1" "ez, Jr."));
+  EXPECT_TRUE(
+      validate_cn("Jos\xc3\xa9 N\xc3\xba\xc3\xb1"
+                  "ez, Jr."));
 }
 
 TEST(Cn, UserCnPrefersDisplayNameAndSuffixesTheUsernameOnCollision) {

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -317,6 +318,31 @@ TEST(HttpServer, StopFinishesInFlightRequestsAndClosesIdleOnes) {
   EXPECT_THROW(RawHttpClient{port}, std::runtime_error);  // nothing listens any more
 }
 
+TEST(HttpServer, StopDoesNotWaitForeverForAHandler) {
+  std::promise<std::function<void(HttpResponse)>> pending;
+  HttpServerOptions options = local_options();
+  options.request_timeout_ms = 200;
+  auto server = HttpServer::start(options, [&](HttpRequest, std::function<void(HttpResponse)> r) {
+    pending.set_value(std::move(r));  // and never answers
+  });
+  RawHttpClient client(server->port());
+  ASSERT_TRUE(client.send(get("/never")));
+  auto future = pending.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  auto respond = future.get();
+
+  auto stopped = std::async(std::launch::async, [&] { server->stop(); });
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_FALSE(r->header("retry-after").empty());
+  ASSERT_EQ(stopped.wait_for(10s), std::future_status::ready);
+  // The handler's late answer goes nowhere, even once the server is gone.
+  server.reset();
+  respond(HttpResponse{200, "text/plain", {}, "too late"});
+  EXPECT_TRUE(client.wait_closed());
+}
+
 std::string run(const std::string& command) {
   std::string out;
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -330,7 +356,8 @@ std::string run(const std::string& command) {
 
 // HTTPS with a throw-away certificate, spoken to by the openssl command-line client.
 TEST(HttpServer, ServesHttpsWithTheConfiguredCertificate) {
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "hr_tls";
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / ("hr_tls_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
   run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
@@ -356,6 +383,7 @@ TEST(HttpServer, ServesHttpsWithTheConfiguredCertificate) {
   ASSERT_TRUE(plain.send(get("/plain")));
   EXPECT_FALSE(plain.read_response());
   server->stop();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -9,10 +9,10 @@ namespace prov {
 namespace {
 
 using testing::count_type;
-using testing::person;
-using testing::types_by_worker;
 using ::testing::HasSubstr;
+using testing::person;
 using ::testing::StartsWith;
+using testing::types_by_worker;
 
 constexpr const char* kSource = "poll:workday";
 
@@ -80,8 +80,8 @@ TEST(SnapshotDiff, EqualRecordIgnoringEngineKeysAndNullsIsUnchanged) {
 }
 
 TEST(SnapshotDiff, AnyDifferingHrFieldIsAChange) {
-  auto d = diff_snapshot({person("1", "A", "B", "Sales")}, {known(person("1", "A", "B"))},
-                         context());
+  auto d =
+      diff_snapshot({person("1", "A", "B", "Sales")}, {known(person("1", "A", "B"))}, context());
   ASSERT_EQ(d.events.size(), 1u);
   EXPECT_EQ(d.events[0].type, EventType::Change);
   EXPECT_EQ(d.events[0].worker["department"], "Sales");
@@ -132,8 +132,8 @@ TEST(SnapshotDiff, RecordsWithoutRequiredFieldsAreSkippedAndReported) {
   bad_date["terminationDate"] = "soon";
   Json no_id = person("x", "A", "B");
   no_id.erase("workerId");
-  auto d = diff_snapshot({no_last, blank_first, bad_date, no_id, person("4", "A", "B")}, {},
-                         context());
+  auto d =
+      diff_snapshot({no_last, blank_first, bad_date, no_id, person("4", "A", "B")}, {}, context());
   ASSERT_EQ(d.events.size(), 1u);
   EXPECT_EQ(d.events[0].worker_id, "4");
   ASSERT_EQ(d.skipped.size(), 4u);
@@ -195,11 +195,11 @@ TEST_P(MissingWorkers, AreTerminatedOnlyWhenTheSourceSaysSo) {
 INSTANTIATE_TEST_SUITE_P(SnapshotDiff, MissingWorkers, ::testing::Bool());
 
 TEST(SnapshotDiff, WorkersOfWebhooksOrOtherSourcesAreNeverTerminatedByASnapshot) {
-  auto d = diff_snapshot({person("1", "A", "B")},
-                         {known(person("1", "A", "B")), known(person("2", "C", "D"), "webhook"),
-                          known(person("3", "E", "F"), "file:other"),
-                          known(person("4", "G", "H"), "")},
-                         context(true));
+  auto d =
+      diff_snapshot({person("1", "A", "B")},
+                    {known(person("1", "A", "B")), known(person("2", "C", "D"), "webhook"),
+                     known(person("3", "E", "F"), "file:other"), known(person("4", "G", "H"), "")},
+                    context(true));
   EXPECT_TRUE(d.events.empty());
   EXPECT_EQ(d.missing, 0u);
 }
@@ -216,9 +216,9 @@ TEST(SnapshotDiff, AlreadyEndedWorkersAreNotTerminatedAgain) {
 TEST(SnapshotDiff, SkippedRecordStillCountsAsPresent) {
   Json broken = person("2", "C", "D");
   broken.erase("lastName");
-  auto d = diff_snapshot({person("1", "A", "B"), broken},
-                         {known(person("1", "A", "B")), known(person("2", "C", "D"))},
-                         context(true));
+  auto d =
+      diff_snapshot({person("1", "A", "B"), broken},
+                    {known(person("1", "A", "B")), known(person("2", "C", "D"))}, context(true));
   EXPECT_TRUE(d.events.empty());
   EXPECT_EQ(d.skipped.size(), 1u);
 }

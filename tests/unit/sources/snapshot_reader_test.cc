@@ -16,8 +16,8 @@ TEST(JsonSnapshot, ReadsATopLevelList) {
 }
 
 TEST(JsonSnapshot, FollowsRecordsPointerIntoAnObject) {
-  auto r = read_json_snapshot(R"({"Report_Entry":[{"workerId":"7"}],"count":1})",
-                              "/Report_Entry", "s");
+  auto r =
+      read_json_snapshot(R"({"Report_Entry":[{"workerId":"7"}],"count":1})", "/Report_Entry", "s");
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0]["workerId"], "7");
@@ -73,7 +73,10 @@ TEST(CsvSnapshot, CrLfLineEndsByteOrderMarkAndNoFinalNewline) {
 }
 
 TEST(CsvSnapshot, InvalidUtf8NamesTheLine) {
-  auto r = read_csv_snapshot("workerId,lastName\n1,A\n2,N\xFA\xF1" "ez\n", "latin1.csv");
+  auto r = read_csv_snapshot(
+      "workerId,lastName\n1,A\n2,N\xFA\xF1"
+      "ez\n",
+      "latin1.csv");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.error().message, HasSubstr("latin1.csv: line 3"));
   EXPECT_THAT(r.error().message, HasSubstr("UTF-8"));

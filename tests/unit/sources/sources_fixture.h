@@ -37,8 +37,7 @@ class TempDir {
 
 inline Json person(const std::string& id, const std::string& first, const std::string& last,
                    const std::string& department = "Finance") {
-  return {{"workerId", id}, {"firstName", first}, {"lastName", last},
-          {"department", department}};
+  return {{"workerId", id}, {"firstName", first}, {"lastName", last}, {"department", department}};
 }
 
 inline std::map<std::string, EventType> types_by_worker(const std::vector<HrEvent>& events) {
@@ -48,8 +47,8 @@ inline std::map<std::string, EventType> types_by_worker(const std::vector<HrEven
 }
 
 inline std::size_t count_type(const std::vector<HrEvent>& events, EventType type) {
-  return static_cast<std::size_t>(
-      std::count_if(events.begin(), events.end(), [&](const HrEvent& e) { return e.type == type; }));
+  return static_cast<std::size_t>(std::count_if(events.begin(), events.end(),
+                                                [&](const HrEvent& e) { return e.type == type; }));
 }
 
 class SourcesTest : public ::testing::Test {

@@ -6,6 +6,7 @@ namespace prov {
 namespace {
 
 using testing::at_ms;
+using testing::cat;
 using testing::make_event;
 using testing::StoreTest;
 
@@ -84,7 +85,7 @@ TEST_F(StoreTest, FailedInsertLeavesNeitherEventNorAudit) {
 
 TEST_F(StoreTest, PendingEventsOldestFirstWithLimit) {
   for (int i = 0; i < 5; ++i) {
-    store_->insert_event(make_event("evt-" + std::to_string(i), "w" + std::to_string(i)));
+    store_->insert_event(make_event(cat("evt-", i), cat("w", i)));
   }
   const auto first = store_->pending_events(3);
   ASSERT_EQ(first.size(), 3u);
@@ -127,7 +128,7 @@ TEST_F(StoreTest, DueEventsAreScheduledOnesWhoseTimeHasCome) {
 TEST_F(StoreTest, WorkerRoundTripKeepsUnicodeAndUnknownFields) {
   Worker w;
   w.worker_id = "100234";
-  w.record = {{"workerId", "100234"},  {"firstName", "José"},      {"lastName", "Núñez"},
+  w.record = {{"workerId", "100234"},         {"firstName", "José"},  {"lastName", "Núñez"},
               {"preferredFirstName", "Pepe"}, {"location", "Köln 🏢"}, {"badge", 42},
               {"terminationDate", nullptr}};
   w.state = LifecycleState::OnLeave;
@@ -174,7 +175,7 @@ Account make_account(const std::string& worker_id, const std::string& username) 
   a.worker_id = worker_id;
   a.username = username;
   a.ou = "ou=people";
-  a.dn = "uid=" + username + ",ou=people,dc=example,dc=com";
+  a.dn = cat("uid=", username, ",ou=people,dc=example,dc=com");
   a.attributes = {{"givenName", "José"}, {"sn", "Núñez"}};
   a.groups = {"staff", "finance"};
   return a;

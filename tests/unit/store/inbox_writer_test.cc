@@ -13,6 +13,7 @@
 namespace prov {
 namespace {
 
+using testing::cat;
 using testing::make_event;
 using testing::TempDir;
 
@@ -72,8 +73,8 @@ TEST(InboxWriter, ConcurrentSubmittersStoreEveryEventExactlyOnce) {
       std::counting_semaphore<kInFlight> window(kInFlight);
       auto send = [&](int i) {
         window.acquire();
-        const std::string id = "evt-" + std::to_string(t) + "-" + std::to_string(i);
-        writer->submit(make_event(id, "w" + std::to_string(i % 500)), [&](IngestResult r) {
+        const std::string id = cat("evt-", t, "-", i);
+        writer->submit(make_event(id, cat("w", i % 500)), [&](IngestResult r) {
           answers.add(r.status);
           window.release();
         });
@@ -91,8 +92,8 @@ TEST(InboxWriter, ConcurrentSubmittersStoreEveryEventExactlyOnce) {
 
   const double seconds = std::chrono::duration<double>(elapsed).count();
   std::cout << "[ info ] group commit: " << kThreads * kPerThread << " events from " << kThreads
-            << " threads in " << seconds << " s = "
-            << static_cast<int>(kThreads * kPerThread / seconds) << " events/s\n";
+            << " threads in " << seconds
+            << " s = " << static_cast<int>(kThreads * kPerThread / seconds) << " events/s\n";
 
   EXPECT_EQ(answers.count(IngestStatus::Stored), kThreads * kPerThread);
   EXPECT_EQ(answers.count(IngestStatus::Duplicate), kThreads * kResubmits);
@@ -104,9 +105,8 @@ TEST(InboxWriter, ConcurrentSubmittersStoreEveryEventExactlyOnce) {
   EXPECT_EQ(counts.inbox_pending, kThreads * kPerThread);
   EXPECT_EQ(counts.audit, kThreads * kPerThread);
   for (int t = 0; t < kThreads; ++t) {
-    EXPECT_TRUE(store->event("evt-" + std::to_string(t) + "-0").has_value());
-    EXPECT_TRUE(store->event("evt-" + std::to_string(t) + "-" + std::to_string(kPerThread - 1))
-                    .has_value());
+    EXPECT_TRUE(store->event(cat("evt-", t, "-0")).has_value());
+    EXPECT_TRUE(store->event(cat("evt-", t, "-", kPerThread - 1)).has_value());
   }
   EXPECT_EQ(store->integrity_check(), "ok");
 }
@@ -117,7 +117,7 @@ TEST(InboxWriter, RefusesEventsAboveTheHighWaterMark) {
   auto writer = InboxWriter::start(path, 3, {});
   std::vector<IngestStatus> got;
   for (int i = 0; i < 5; ++i) {
-    got.push_back(submit_and_wait(*writer, make_event("e" + std::to_string(i), "w1")).status);
+    got.push_back(submit_and_wait(*writer, make_event(cat("e", i), "w1")).status);
   }
   EXPECT_EQ(got, (std::vector<IngestStatus>{IngestStatus::Stored, IngestStatus::Stored,
                                             IngestStatus::Stored, IngestStatus::Overloaded,
@@ -152,7 +152,7 @@ TEST(InboxWriter, StopCommitsWhatIsQueuedThenRefuses) {
   std::atomic<int> answered{0};
   auto writer = InboxWriter::start(path, 10'000, {});
   for (int i = 0; i < 300; ++i) {
-    writer->submit(make_event("e" + std::to_string(i), "w1"), [&](IngestResult r) {
+    writer->submit(make_event(cat("e", i), "w1"), [&](IngestResult r) {
       if (r.status == IngestStatus::Stored) ++stored;
       ++answered;
     });

@@ -9,6 +9,7 @@ namespace prov {
 namespace {
 
 using testing::at_ms;
+using testing::cat;
 using testing::make_op;
 using testing::StoreTest;
 
@@ -126,8 +127,8 @@ TEST_F(StoreTest, DestructiveSinceCountsRecentUnheldDestructiveOps) {
   store_->enqueue(make_op("C", OpKind::RemoveMember, "g"), OpStatus::Held, "", at_ms(300));
   store_->enqueue(make_op("D", OpKind::Update), OpStatus::Pending, "", at_ms(300));
   store_->enqueue(make_op("E", OpKind::Create), OpStatus::Pending, "", at_ms(300));
-  const auto done = store_->enqueue(make_op("F", OpKind::Disable), OpStatus::Pending, "",
-                                    at_ms(400));
+  const auto done =
+      store_->enqueue(make_op("F", OpKind::Disable), OpStatus::Pending, "", at_ms(400));
   store_->set_op_status(done, OpStatus::Done, "");
 
   EXPECT_EQ(store_->destructive_since(at_ms(0)), 3);    // A, B, F (C is held)
@@ -155,14 +156,13 @@ TEST_F(StoreTest, NextOperationsStaysFastWithManyRows) {
   // 100k rows: 60k done history, then 20k workers with two pending ops each.
   store_->transaction([&] {
     for (int i = 0; i < 60'000; ++i) {
-      const auto id = store_->enqueue(make_op("old" + std::to_string(i % 5000), OpKind::Update),
+      const auto id = store_->enqueue(make_op(cat("old", i % 5000), OpKind::Update),
                                       OpStatus::Pending, "", at_ms(0));
       store_->set_op_status(id, OpStatus::Done, "");
     }
     for (int round = 0; round < 2; ++round) {
       for (int w = 0; w < 20'000; ++w) {
-        store_->enqueue(make_op("w" + std::to_string(w), OpKind::Update), OpStatus::Pending, "",
-                        at_ms(0));
+        store_->enqueue(make_op(cat("w", w), OpKind::Update), OpStatus::Pending, "", at_ms(0));
       }
     }
   });

@@ -35,7 +35,7 @@ TEST_F(StoreTest, ReservedUsernameBlocksOthersUntilItExpires) {
   store_->reserve_username("jdoe", "w1", at_ms(10'000));
   EXPECT_TRUE(store_->username_reserved("jdoe", "w2", at_ms(5'000)));
   EXPECT_TRUE(store_->username_reserved("JDOE", "w2", at_ms(5'000)));
-  EXPECT_FALSE(store_->username_reserved("jdoe", "w1", at_ms(5'000)));  // its own holder
+  EXPECT_FALSE(store_->username_reserved("jdoe", "w1", at_ms(5'000)));   // its own holder
   EXPECT_FALSE(store_->username_reserved("jdoe", "w2", at_ms(10'000)));  // expired
   EXPECT_FALSE(store_->username_reserved("other", "w2", at_ms(5'000)));
 

@@ -9,6 +9,7 @@
 namespace prov {
 namespace {
 
+using testing::cat;
 using testing::StoreTest;
 using testing::TempDir;
 
@@ -103,17 +104,13 @@ TEST(SchemaMigrate, FailedMigrationLeavesThePreviousVersion) {
 
   auto list = schema::migrations();
   const int next = schema::latest_version() + 1;
-  list.push_back({next,
-                  {"CREATE TABLE half_done (id INTEGER PRIMARY KEY)",
-                   "THIS IS NOT SQL"}});
+  list.push_back({next, {"CREATE TABLE half_done (id INTEGER PRIMARY KEY)", "THIS IS NOT SQL"}});
   sql::Database db(path, sql::Database::Mode::ReadWrite);
   try {
     schema::migrate(db, list);
     FAIL() << "a broken migration was accepted";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("migration " + std::to_string(next)),
-              std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find(cat("migration ", next)), std::string::npos) << e.what();
   }
   EXPECT_EQ(schema::read_version(db), schema::latest_version());
   const auto names = tables(db);
@@ -155,13 +152,51 @@ TEST(ReadOnlyStore, MissingFileIsAnError) {
 TEST(ReadOnlyStore, RefusesFileWithoutSchema) {
   TempDir dir;
   const auto path = dir.path() / "other.db";
-  { sql::Database db(path, sql::Database::Mode::ReadWrite); db.exec("CREATE TABLE t (x)"); }
+  {
+    sql::Database db(path, sql::Database::Mode::ReadWrite);
+    db.exec("CREATE TABLE t (x)");
+  }
   EXPECT_THROW(Store::open_read_only(path), StoreError);
 }
 
 TEST(StoreOpen, UnwritableLocationIsAStoreError) {
   TempDir dir;
   EXPECT_THROW(Store::open(dir.path() / "no-such-folder" / "state.db"), StoreError);
+}
+
+}  // namespace
+}  // namespace prov
+
+namespace prov {
+namespace {
+
+std::string plan_of(sql::Database& db, const std::string& query) {
+  auto q = db.query("EXPLAIN QUERY PLAN " + query);
+  std::string text;
+  while (q.step()) text += q.text(3) + "\n";
+  return text;
+}
+
+TEST_F(StoreTest, LookupsSeekTheirIndexes) {
+  auto& db = dynamic_cast<SqliteStore&>(*store_).database();
+  const std::string reports =
+      plan_of(db,
+              "SELECT worker_id FROM workers "
+              "WHERE CAST(json_extract(record, '$.managerId') AS TEXT) = ?1 ORDER BY worker_id");
+  EXPECT_NE(reports.find("workers_manager"), std::string::npos) << reports;
+
+  const std::string due =
+      plan_of(db,
+              "SELECT id FROM inbox WHERE status = 'scheduled' AND effective_at <= ?1 "
+              "ORDER BY effective_at, id LIMIT ?2");
+  EXPECT_NE(due.find("inbox_status_effective"), std::string::npos) << due;
+  EXPECT_EQ(due.find("TEMP B-TREE"), std::string::npos) << due;
+
+  const std::string brake =
+      plan_of(db,
+              "SELECT COUNT(*) FROM outbox WHERE destructive = 1 AND created_at >= ?1 "
+              "AND status NOT IN ('held', 'rejected')");
+  EXPECT_NE(brake.find("outbox_destructive"), std::string::npos) << brake;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "prov/store.h"
 
@@ -29,6 +30,22 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// Joins text and numbers into an id ("evt-", 3 -> "evt-3"). Appending, rather than
+// "literal" + std::string, also sidesteps a GCC 12 -Wrestrict false positive in optimised builds.
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::string out;
+  auto add = [&out](const auto& p) {
+    if constexpr (std::is_arithmetic_v<std::decay_t<decltype(p)>>) {
+      out += std::to_string(p);
+    } else {
+      out += p;
+    }
+  };
+  (add(parts), ...);
+  return out;
+}
+
 inline TimePoint at_ms(std::int64_t ms) { return from_unix_ms(ms); }
 
 inline HrEvent make_event(const std::string& event_id, const std::string& worker_id,
@@ -46,12 +63,11 @@ inline HrEvent make_event(const std::string& event_id, const std::string& worker
   return e;
 }
 
-inline Operation make_op(const std::string& worker_id, OpKind kind,
-                         const std::string& group = {}) {
+inline Operation make_op(const std::string& worker_id, OpKind kind, const std::string& group = {}) {
   Operation op;
   op.kind = kind;
   op.worker_id = worker_id;
-  op.username = "u" + worker_id;
+  op.username = cat("u", worker_id);
   op.group = group;
   op.reason = "test";
   return op;
