@@ -233,8 +233,8 @@ int accounts(const Config& c, const Args& a, std::ostream& out) {
            {"groups", r.applied.groups}};
     arr.push_back(j);
     if (!a.json)
-      out << std::left << std::setw(10) << r.planned.worker_id << std::setw(16)
-          << r.planned.username << (x.exists ? (x.enabled ? "enabled " : "locked  ") : "deleted ")
+      out << std::left << std::setw(10) << r.planned.worker_id << ' ' << std::setw(20)
+          << r.planned.username << ' ' << (x.exists ? (x.enabled ? "enabled " : "locked  ") : "deleted ")
           << x.dn << "\n";
   }
   if (a.json) out << arr.dump(2) << "\n";

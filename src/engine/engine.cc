@@ -208,6 +208,7 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   bool lookup_failed = false;
   EvalContext ctx;
   ctx.now = now;
+  ctx.explain = false;  // the planner needs the account, not the reasons (explain does those)
   if (known && !known->username.empty()) ctx.existing_username = known->username;
   ctx.is_manager = [&](const std::string& id) { return !store_.reports_of(id).empty(); };
   ctx.username_free = [&](const std::string& name) {

@@ -188,7 +188,13 @@ Json SourceMapping::apply(const Json& source) const {
     if (rule.target != "worker" && rule.target.rfind("worker.", 0) == 0 && out.contains("worker") &&
         !out["worker"].is_object())
       continue;
-    out[rule.target_pointer] = *value;
+    // A target below a scalar the payload already put there (worker.a.b under "a": "flat")
+    // cannot be placed; skip it and let field validation name what is missing.
+    try {
+      out[rule.target_pointer] = *value;
+    } catch (const Json::exception&) {
+      continue;
+    }
   }
   return out;
 }
