@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "prov/utf8.h"
+
 namespace prov::ldap {
 namespace {
 
@@ -25,31 +27,8 @@ int hex_value(char c) {
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when the byte does not start one.
 // Rejects overlong forms, surrogates and code points above U+10FFFF (RFC 3629).
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) return 1;
-  std::size_t len;
-  std::uint32_t cp;
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    len = 2;
-    cp = b0 & 0x1f;
-  } else if (b0 >= 0xe0 && b0 <= 0xef) {
-    len = 3;
-    cp = b0 & 0x0f;
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    len = 4;
-    cp = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3f);
-  }
-  if (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) return 0;
-  if (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) return 0;
-  return len;
+  std::size_t j = i;
+  return decode_utf8(s, j) ? j - i : 0;
 }
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }

@@ -2,46 +2,17 @@
 
 #include <array>
 
+#include "prov/utf8.h"
+
 namespace prov::policy {
 namespace {
 
 // Decodes one UTF-8 sequence at in[i]; advances i. Returns -1 for an invalid sequence (one
 // byte consumed).
 int32_t next_code_point(std::string_view in, std::size_t& i) {
-  const auto b0 = static_cast<unsigned char>(in[i]);
-  if (b0 < 0x80) {
-    ++i;
-    return b0;
-  }
-  int len = 0;
-  int32_t cp = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    cp = b0 & 0x07;
-  } else {
-    ++i;
-    return -1;
-  }
-  if (i + len > in.size()) {
-    ++i;
-    return -1;
-  }
-  for (int k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(in[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      ++i;
-      return -1;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  i += len;
-  return cp;
+  if (auto cp = decode_utf8(in, i)) return static_cast<int32_t>(*cp);
+  ++i;
+  return -1;
 }
 
 void append_utf8(int32_t cp, std::string& out) {

@@ -21,6 +21,6 @@ inline unsigned reliability_seed() {
 
 // No mass-change brake: these tests terminate many workers on purpose.
 inline const char* kNoBrakeYaml =
-    "safety: { max_destructive: 1000000, max_destructive_percent: 100 }\n";
+    "safety: { max_destructive: 1000000, max_destructive_percent: 1000000 }\n";
 
 }  // namespace prov::testing
