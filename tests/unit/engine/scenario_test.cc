@@ -1,0 +1,274 @@
+// Table-driven lifecycle scenarios: each case is a sequence of (clock, event) steps and the
+// directory state expected at the end. Real store, real compiled policy, in-memory directory.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "fake_connector.h"
+#include "prov/engine.h"
+#include "sources/snapshot_diff.h"
+
+namespace prov {
+namespace {
+namespace fs = std::filesystem;
+using testing::FakeDirectory;
+
+constexpr const char* kPolicy = R"(version: 1
+attributes:
+  sn: "{{ worker.lastName }}"
+  cn: "{{ worker.firstName }} {{ worker.lastName }}"
+  title: "{{ worker.jobTitle | default(worker.department) }}"
+username:
+  candidates:
+    - "{{ worker.firstName | first(1) }}{{ worker.lastName }}"
+    - "{{ worker.firstName | first(1) }}{{ worker.lastName }}{{ n }}"
+  transform: [ascii, lower, alnum]
+  max_length: 20
+  reserve_days: 365
+ou: "ou=people"
+roles:
+  - name: employees
+    when: { workerType: Employee }
+    groups: [staff]
+  - name: finance
+    when: { department: Finance }
+    groups: [finance]
+lifecycle:
+  prehire_days: 7
+  leave: lock
+  termination: { lock: immediately, remove_groups: true, move_to: "ou=disabled", delete_after_days: 90 }
+  rehire: reuse_account
+)";
+
+TimePoint at(const std::string& s) { return *parse_time(s); }
+
+struct Step {
+  std::string clock;  // set the clock to this instant, then run the engine until idle
+  std::string type;   // "" = only advance the clock
+  std::string worker_id;
+  std::string department = "Finance";
+  std::string effective;            // defaults to the clock
+  std::string hire_date = "2026-01-05";
+  std::string manager;
+};
+
+struct Expect {
+  std::string worker_id;
+  bool exists = true;
+  bool enabled = true;
+  std::string ou = "ou=people";
+  std::set<std::string> groups;
+  std::string manager_of;  // worker id whose DN must be the manager attribute
+};
+
+struct Scenario {
+  std::string name;
+  std::vector<Step> steps;
+  std::vector<Expect> expect;
+  int max_creates_per_worker = 1;
+};
+
+std::ostream& operator<<(std::ostream& os, const Scenario& s) { return os << s.name; }
+
+class LifecycleScenario : public ::testing::TestWithParam<Scenario> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("prov-scenario-" + std::to_string(getpid()) + "-" +
+                                        std::to_string(counter_++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "policy.yaml") << kPolicy;
+    config_.state_path = dir_ / "state.db";
+    config_.safety.max_destructive = 1000;
+    store_ = Store::open(config_.state_path);
+  }
+  void TearDown() override {
+    engine_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void run(const Step& s, int index) {
+    clock_.set(at(s.clock));
+    if (!s.type.empty()) {
+      Json w{{"workerId", s.worker_id}, {"firstName", "Wil"},
+             {"lastName", "Worker" + s.worker_id}, {"department", s.department},
+             {"workerType", "Employee"}, {"hireDate", s.hire_date}};
+      if (!s.manager.empty()) w["managerId"] = s.manager;
+      HrEvent e;
+      e.event_id = "ev" + std::to_string(index);
+      e.type = *parse_event_type(s.type);
+      e.effective_at = at(s.effective.empty() ? s.clock : s.effective);
+      e.worker_id = s.worker_id;
+      e.worker = w;
+      e.body_sha256 = e.event_id;
+      e.received_at = clock_.now();
+      ASSERT_NE(store_->insert_event(e).status, IngestStatus::Conflict);
+    }
+    // A fresh engine for every step: every step also proves a restart loses nothing.
+    engine_ = std::make_unique<Engine>(*store_, &dir, clock_, config_,
+                                       Policy::load(dir_ / "policy.yaml"));
+    for (int i = 0; i < 200 && engine_->step(); ++i) {
+    }
+  }
+
+  static inline int counter_ = 0;
+  fs::path dir_;
+  Config config_;
+  ManualClock clock_{at("2026-01-01T00:00:00Z")};
+  FakeDirectory dir;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_P(LifecycleScenario, EndsInTheExpectedDirectoryState) {
+  const Scenario& sc = GetParam();
+  for (size_t i = 0; i < sc.steps.size(); ++i) run(sc.steps[i], static_cast<int>(i));
+  for (const auto& x : sc.expect) {
+    SCOPED_TRACE("worker " + x.worker_id);
+    const auto* e = dir.entry_of(x.worker_id);
+    ASSERT_EQ(e != nullptr, x.exists);
+    if (!e) continue;
+    EXPECT_EQ(e->enabled, x.enabled);
+    EXPECT_EQ(e->ou, x.ou);
+    EXPECT_EQ(dir.groups_of(x.worker_id), x.groups);
+    if (!x.manager_of.empty())
+      EXPECT_EQ(e->attributes.count("manager") ? e->attributes.at("manager") : "",
+                dir.dn_of(x.manager_of));
+  }
+  std::map<std::string, int> creates;
+  for (const auto& op : dir.applied)
+    if (op.kind == OpKind::Create) ++creates[op.worker_id];
+  for (const auto& [w, n] : creates) EXPECT_LE(n, sc.max_creates_per_worker) << w;
+}
+
+const std::set<std::string> kFin{"staff", "finance"};
+
+INSTANTIATE_TEST_SUITE_P(
+    Lifecycle, LifecycleScenario,
+    ::testing::Values(
+        Scenario{"HireToday",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"}},
+                 {{"1", true, true, "ou=people", kFin}}},
+        Scenario{"FutureHireLockedBeforeStartEnabledAtStart",
+                 {{"2026-02-01T00:00:00Z", "HIRE", "1", "Finance", "", "2026-03-01"},
+                  {"2026-02-23T00:00:00Z"}},
+                 {{"1", true, false, "ou=people", kFin}}},
+        Scenario{"FutureHireEnabledAtStart",
+                 {{"2026-02-01T00:00:00Z", "HIRE", "1", "Finance", "", "2026-03-01"},
+                  {"2026-03-01T00:00:01Z"}},
+                 {{"1", true, true, "ou=people", kFin}}},
+        Scenario{"RescindedHire",
+                 {{"2026-02-25T00:00:00Z", "HIRE", "1", "Finance", "", "2026-03-01"},
+                  {"2026-02-26T00:00:00Z", "RESCIND", "1", "Finance", "", "2026-03-01"}},
+                 {{"1", false}}},
+        Scenario{"TerminationBeforeStartIsARescind",
+                 {{"2026-02-25T00:00:00Z", "HIRE", "1", "Finance", "", "2026-03-01"},
+                  {"2026-02-26T00:00:00Z", "TERMINATION", "1", "Finance", "2026-02-28T00:00:00Z", "2026-03-01"},
+                  {"2026-02-28T00:00:01Z"}},
+                 {{"1", false}}},
+        Scenario{"TransferSwapsGroups",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-02-01T09:00:00Z", "CHANGE", "1", "Sales"}},
+                 {{"1", true, true, "ou=people", {"staff"}}}},
+        Scenario{"ChangeBeforeHireOutOfOrder",
+                 {{"2026-01-06T09:00:00Z", "CHANGE", "1", "Sales", "2026-01-06T00:00:00Z"},
+                  {"2026-01-06T09:00:01Z", "HIRE", "1", "Finance", "2026-01-05T00:00:00Z"}},
+                 {{"1", true, true, "ou=people", {"staff"}}}},
+        Scenario{"SameEventTwice",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"}, {"2026-01-05T09:00:00Z", "HIRE", "1"}},
+                 {{"1", true, true, "ou=people", kFin}}},
+        Scenario{"LeaveLocksKeepsGroupsReturnUnlocks",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "LEAVE", "1"},
+                  {"2026-04-01T09:00:00Z", "RETURN", "1"}},
+                 {{"1", true, true, "ou=people", kFin}}},
+        Scenario{"OnLeave",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"}, {"2026-03-01T09:00:00Z", "LEAVE", "1"}},
+                 {{"1", true, false, "ou=people", kFin}}},
+        Scenario{"FutureTerminationWaits",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1", "Finance", "2026-03-31T17:00:00Z"}},
+                 {{"1", true, true, "ou=people", kFin}}},
+        Scenario{"TerminationAppliedAtItsInstant",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1", "Finance", "2026-03-31T17:00:00Z"},
+                  {"2026-03-31T17:00:00Z"}},
+                 {{"1", true, false, "ou=disabled", {}}}},
+        Scenario{"TerminationDatedBeforeAPendingChange",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "CHANGE", "1", "Sales", "2026-04-01T00:00:00Z"},
+                  {"2026-03-02T09:00:00Z", "TERMINATION", "1", "Finance", "2026-03-15T00:00:00Z"},
+                  {"2026-04-02T00:00:00Z"}},
+                 {{"1", true, false, "ou=disabled", {}}}},
+        Scenario{"DeletedAfterRetention",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1"},
+                  {"2026-05-30T09:00:01Z"}},
+                 {{"1", false}}},
+        Scenario{"RehireWithinRetentionReusesTheAccount",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1"},
+                  {"2026-04-01T09:00:00Z", "REHIRE", "1", "Finance", "", "2026-04-01"}},
+                 {{"1", true, true, "ou=people", kFin}}},
+        Scenario{"RehireAfterRetentionCreatesAgain",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1"},
+                  {"2026-06-15T09:00:00Z"},
+                  {"2026-07-01T09:00:00Z", "REHIRE", "1", "Finance", "", "2026-07-01"}},
+                 {{"1", true, true, "ou=people", kFin}},
+                 2},
+        Scenario{"ManagerHiredAfterTwoReports",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1", "Finance", "", "2026-01-05", "9"},
+                  {"2026-01-05T09:00:01Z", "HIRE", "2", "Finance", "", "2026-01-05", "9"},
+                  {"2026-01-06T09:00:00Z", "HIRE", "9"}},
+                 {{"1", true, true, "ou=people", kFin, "9"},
+                  {"2", true, true, "ou=people", kFin, "9"}}}),
+    [](const ::testing::TestParamInfo<Scenario>& info) { return info.param.name; });
+
+// A snapshot source that drops 30 % of its workers with missing_means_terminated: the diff asks
+// for terminations, and the brake holds them instead of locking a third of the company.
+TEST(SnapshotBrake, ThirtyPercentDropIsHeldByTheBrake) {
+  auto dir = fs::temp_directory_path() / ("prov-snapbrake-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "policy.yaml") << kPolicy;
+  Config config;
+  config.state_path = dir / "state.db";
+  config.safety.max_destructive = 10;
+  config.safety.max_destructive_percent = 5;
+  ManualClock clock(at("2026-02-01T09:00:00Z"));
+  FakeDirectory directory;
+  auto store = Store::open(config.state_path);
+  Engine engine(*store, &directory, clock, config, Policy::load(dir / "policy.yaml"));
+  auto settle = [&] {
+    for (int i = 0; i < 500 && engine.step(); ++i) {
+    }
+  };
+  auto snapshot = [&](int from, int to) {
+    std::vector<Json> records;
+    for (int i = from; i < to; ++i)
+      records.push_back(Json{{"workerId", std::to_string(i)}, {"firstName", "S"},
+                             {"lastName", "Nap" + std::to_string(i)}, {"department", "Sales"},
+                             {"workerType", "Employee"}, {"hireDate", "2026-01-05"}});
+    std::vector<KnownWorker> known;
+    for (auto& w : store->workers()) known.push_back({w, "poll:raas"});
+    SnapshotContext ctx{"poll:raas", clock.now(), clock.now(), true};
+    for (const auto& e : diff_snapshot(records, known, ctx).events)
+      ASSERT_NE(store->insert_event(e).status, IngestStatus::Conflict);
+    settle();
+  };
+  snapshot(0, 100);
+  ASSERT_EQ(directory.entries.size(), 100u);
+  clock.advance(std::chrono::hours(1));
+  snapshot(0, 70);  // 30 workers vanish from the report
+  int locked = 0;
+  for (const auto& [dn, e] : directory.entries) locked += !e.enabled;
+  EXPECT_LE(locked, 10) << "the brake let a mass lock-out through";
+  EXPECT_FALSE(store->operations(OpStatus::Held, 1000).empty());
+  EXPECT_EQ(store->counts().workers, 100);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace prov
