@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -117,6 +118,7 @@ class Connection {
 struct Run {
   double seconds = 0;
   long ok = 0, other = 0;
+  std::map<int, long> other_statuses;  // status → count, for everything not ok
   std::vector<double> latency_ms;
   double rate() const { return static_cast<double>(ok) / seconds; }
 };
@@ -135,14 +137,21 @@ Run drive(int port, int connections, int seconds, int ok_status, MakeRequest mak
     pool.emplace_back([&, c] {
       Connection conn(port);
       std::vector<double> lat;
+      std::map<int, long> others;
       while (SteadyClock::now() < until) {
         auto [head, body] = make(c, seq++);
         const auto s = SteadyClock::now();
         int status = conn.request(head, body);
         lat.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - s).count());
-        (status == ok_status ? ok : other)++;
+        if (status == ok_status) {
+          ++ok;
+        } else {
+          ++other;
+          ++others[status];
+        }
       }
       std::lock_guard l(mu);
+      for (const auto& [code, count] : others) run.other_statuses[code] += count;
       run.latency_ms.insert(run.latency_ms.end(), lat.begin(), lat.end());
     });
   }
@@ -209,6 +218,8 @@ int main(int argc, char** argv) {
                 "%7.0f events/s (p50 %.1f ms, p99 %.1f ms, %ld not 202) | ratio %.3f\n",
                 c, base.rate(), lb.p99, ingest.rate(), li.p50, li.p99, ingest.other,
                 ingest.rate() / std::max(1.0, base.rate()));
+    for (const auto& [code, count] : ingest.other_statuses)
+      std::printf("    HTTP %d x %ld (%s)\n", code, count, code == 0 ? "transport error" : "refused");
   }
   // Every 202 is a committed row: count them in the database.
   const auto stored = static_cast<long>(db.event_statuses().size());
