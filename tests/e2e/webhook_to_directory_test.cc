@@ -21,7 +21,9 @@ class WebhookToDirectory : public ::testing::Test {
       run_command("tail -40 " + daemon_->log_path(), &out);
       std::cerr << "provisiond log:\n" << out;
     }
-    if (daemon_->running()) EXPECT_EQ(daemon_->stop(), 0);
+    if (daemon_->running()) {
+      EXPECT_EQ(daemon_->stop(), 0);
+    }
   }
 
   // Waits until the worker's entry satisfies `pred`.
