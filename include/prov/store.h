@@ -143,6 +143,8 @@ class Store {
   virtual std::optional<TimePoint> next_retry_at() = 0;
   // Destructive operations created since `since` (for the safety brake), held ones excluded.
   virtual std::int64_t destructive_since(TimePoint since) = 0;
+  // Distinct workers those operations touch (the brake's percent rule counts people, not steps).
+  virtual std::int64_t destructive_workers_since(TimePoint since) = 0;
 
   // --- schedule
   virtual void add_schedule(const std::string& worker_id, TimePoint due_at,

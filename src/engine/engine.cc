@@ -12,7 +12,7 @@
 namespace prov {
 namespace {
 
-constexpr int kBrakePercentFloor = 10;  // the percent rule needs a few changes to mean anything
+constexpr int kBrakePercentFloor = 10;  // the percent rule needs a few people to mean anything
 
 double seconds_between(TimePoint a, TimePoint b) {
   return std::chrono::duration<double>(b - a).count();
@@ -307,12 +307,15 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
 
 bool Engine::safety_allows(int destructive_in_plan) {
   const auto& s = config_.safety;
-  const auto now = clock_.now();
-  const auto recent = store_.destructive_since(now - s.window) + destructive_in_plan;
-  if (recent > s.max_destructive) return false;
+  const auto since = clock_.now() - s.window;
+  // Count: destructive operations in the window. Percent: people affected in the window (this
+  // plan's worker included) against managed accounts, once enough people are affected for a
+  // share to mean anything.
+  if (store_.destructive_since(since) + destructive_in_plan > s.max_destructive) return false;
+  const auto people = store_.destructive_workers_since(since) + 1;
   const auto managed = store_.counts().accounts;
-  if (recent >= kBrakePercentFloor && managed > 0 &&
-      100.0 * static_cast<double>(recent) / static_cast<double>(managed) > s.max_destructive_percent)
+  if (people >= kBrakePercentFloor && managed > 0 &&
+      100.0 * static_cast<double>(people) / static_cast<double>(managed) > s.max_destructive_percent)
     return false;
   return true;
 }

@@ -153,4 +153,13 @@ std::int64_t SqliteStore::destructive_since(TimePoint since) {
   return q.int64(0);
 }
 
+std::int64_t SqliteStore::destructive_workers_since(TimePoint since) {
+  auto q = db_.query(
+      "SELECT COUNT(DISTINCT worker_id) FROM outbox WHERE destructive = 1 AND created_at >= ?1 "
+      "AND status NOT IN ('held', 'rejected')");
+  q.bind(1, since);
+  q.step();
+  return q.int64(0);
+}
+
 }  // namespace prov

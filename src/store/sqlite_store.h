@@ -52,6 +52,7 @@ class SqliteStore final : public Store {
                       const std::string& error) override;
   std::optional<TimePoint> next_retry_at() override;
   std::int64_t destructive_since(TimePoint since) override;
+  std::int64_t destructive_workers_since(TimePoint since) override;
 
   void add_schedule(const std::string& worker_id, TimePoint due_at,
                     const std::string& reason) override;

@@ -136,6 +136,17 @@ TEST_F(StoreTest, DestructiveSinceCountsRecentUnheldDestructiveOps) {
   EXPECT_EQ(store_->destructive_since(at_ms(401)), 0);
 }
 
+TEST_F(StoreTest, DestructiveWorkersSinceCountsPeopleNotSteps) {
+  for (auto kind : {OpKind::Disable, OpKind::Move, OpKind::RemoveMember, OpKind::RemoveMember})
+    store_->enqueue(make_op("A", kind, kind == OpKind::RemoveMember ? "g" : ""),
+                    OpStatus::Pending, "", at_ms(100));
+  store_->enqueue(make_op("B", OpKind::Disable), OpStatus::Pending, "", at_ms(200));
+  store_->enqueue(make_op("C", OpKind::Disable), OpStatus::Held, "", at_ms(200));
+  EXPECT_EQ(store_->destructive_since(at_ms(0)), 4);  // A's 3 destructive steps + B
+  EXPECT_EQ(store_->destructive_workers_since(at_ms(0)), 2);  // A and B; C is held
+  EXPECT_EQ(store_->destructive_workers_since(at_ms(150)), 1);
+}
+
 // The executor polls this on every pass; it must stay an index walk as the outbox grows.
 TEST_F(StoreTest, NextOperationsUsesIndexesNotScans) {
   auto& db = dynamic_cast<SqliteStore&>(*store_).database();
