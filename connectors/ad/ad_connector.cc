@@ -1,5 +1,6 @@
 #include "ad/ad_connector.h"
 
+#include <chrono>
 #include <filesystem>
 #include <set>
 
@@ -213,6 +214,10 @@ class AdConnector final : public DirectoryConnector {
   AdOptions options_;
   std::string upn_suffix_;
   std::unique_ptr<ldap::Session> session_;
+  // Set after a failed reconnect: until then further operations fail at once (retryable), so one
+  // batch costs one reconnect attempt during an outage, not one per operation.
+  std::chrono::steady_clock::time_point unreachable_until_{};
+  std::string unreachable_reason_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -242,13 +247,23 @@ Status AdConnector::connect() {
 }
 
 Status AdConnector::ensure_session() {
-  if (!session_) return connect();
-  if (!session_->broken()) return Status::Ok();
-  const LdapResult r = session_->reconnect();
-  if (r.ok()) return Status::Ok();
-  return Error{
-      "ad reconnect to " + config_.url + " failed: " + r.describe(),
-      ldap::is_transport_error(r.code) || result_codes().kind(r.code) == Outcome::Kind::Retryable};
+  if (session_ && !session_->broken()) return Status::Ok();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < unreachable_until_) return Error{unreachable_reason_, true};
+  Status st;
+  if (!session_) {
+    st = connect();
+  } else {
+    const LdapResult r = session_->reconnect();
+    if (r.ok()) return Status::Ok();
+    st = Error{"ad reconnect to " + config_.url + " failed: " + r.describe(),
+               ldap::is_transport_error(r.code) || result_codes().kind(r.code) == Outcome::Kind::Retryable};
+  }
+  if (!st.ok() && st.error().retryable) {
+    unreachable_until_ = now + std::chrono::seconds(1);
+    unreachable_reason_ = st.error().message;
+  }
+  return st;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #include "ldap/ldap_connector.h"
 
+#include <chrono>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -153,6 +154,10 @@ class LdapConnector final : public DirectoryConnector {
 
   DirectoryConfig config_;
   std::unique_ptr<Session> session_;
+  // Set after a failed reconnect: until then further operations fail at once (retryable), so one
+  // batch costs one reconnect attempt during an outage, not one per operation.
+  std::chrono::steady_clock::time_point unreachable_until_{};
+  std::string unreachable_reason_;
 };
 
 Status LdapConnector::connect() {
@@ -176,13 +181,23 @@ Status LdapConnector::connect() {
 }
 
 Status LdapConnector::ensure_session() {
-  if (!session_) return connect();
-  if (!session_->broken()) return Status::Ok();
-  const LdapResult r = session_->reconnect();
-  if (r.ok()) return Status::Ok();
-  const bool retryable = is_transport_error(r.code) ||
-                         openldap_result_codes().kind(r.code) == Outcome::Kind::Retryable;
-  return Error{"ldap reconnect to " + config_.url + " failed: " + r.describe(), retryable};
+  if (session_ && !session_->broken()) return Status::Ok();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < unreachable_until_) return Error{unreachable_reason_, true};
+  Status st;
+  if (!session_) {
+    st = connect();
+  } else {
+    const LdapResult r = session_->reconnect();
+    if (r.ok()) return Status::Ok();
+    st = Error{"ldap reconnect to " + config_.url + " failed: " + r.describe(),
+               is_transport_error(r.code) || openldap_result_codes().kind(r.code) == Outcome::Kind::Retryable};
+  }
+  if (!st.ok() && st.error().retryable) {
+    unreachable_until_ = now + std::chrono::seconds(1);
+    unreachable_reason_ = st.error().message;
+  }
+  return st;
 }
 
 SearchResult LdapConnector::search_by_worker(const std::string& worker_id) {
