@@ -347,7 +347,9 @@ std::string_view first_chars(std::string_view in, std::int64_t n) {
 }
 
 std::string_view trim(std::string_view in) {
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  const auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!in.empty() && space(in.front())) in.remove_prefix(1);
   while (!in.empty() && space(in.back())) in.remove_suffix(1);
   return in;

@@ -24,7 +24,7 @@ void keep_alnum(std::string_view in, std::string& out);
 // The first `n` characters (code points, not bytes).
 std::string_view first_chars(std::string_view in, std::int64_t n);
 
-// Removes ASCII whitespace at both ends.
+// Removes ASCII whitespace (space, \t, \n, \r, \f, \v) at both ends.
 std::string_view trim(std::string_view in);
 
 }  // namespace prov::policy
