@@ -79,6 +79,7 @@ class Engine {
   std::atomic<bool> replan_requested_{false};
   std::atomic<ExecutorHealth> health_{ExecutorHealth::Ok};
   bool connected_ = false;
+  std::chrono::steady_clock::time_point last_gauges_{};
   std::mutex wake_mu_;
   std::condition_variable_any wake_cv_;
   bool woken_ = false;

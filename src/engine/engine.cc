@@ -72,12 +72,18 @@ bool Engine::step() {
   worked |= apply_pending_events() > 0;
   worked |= apply_due() > 0;
   worked |= execute_batch() > 0;
-  auto c = store_.counts();
-  auto& m = Metrics::global();
-  m.set("provisiond_inbox_depth", {}, static_cast<double>(c.inbox_pending));
-  m.set("provisiond_outbox_depth", {{"status", "pending"}}, static_cast<double>(c.ops_pending));
-  m.set("provisiond_outbox_depth", {{"status", "held"}}, static_cast<double>(c.ops_held));
-  m.set("provisiond_outbox_depth", {{"status", "failed"}}, static_cast<double>(c.ops_failed));
+  // Queue-depth gauges cost a few COUNT(*)s over growing tables: at most once a second, not per
+  // step, or a bulk load pays for them quadratically.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_gauges_ >= std::chrono::seconds(1)) {
+    last_gauges_ = now;
+    auto c = store_.counts();
+    auto& m = Metrics::global();
+    m.set("provisiond_inbox_depth", {}, static_cast<double>(c.inbox_pending));
+    m.set("provisiond_outbox_depth", {{"status", "pending"}}, static_cast<double>(c.ops_pending));
+    m.set("provisiond_outbox_depth", {{"status", "held"}}, static_cast<double>(c.ops_held));
+    m.set("provisiond_outbox_depth", {{"status", "failed"}}, static_cast<double>(c.ops_failed));
+  }
   return worked;
 }
 
