@@ -34,7 +34,7 @@ struct DirectoryConfig {
   std::string password_dir;                   // where one-time passwords are delivered (0600)
   std::string upn_suffix;                     // ad: userPrincipalName suffix (default from base)
   int timeout_ms = 10000;                     // network timeout per operation
-  int pipeline_window = 16;                   // outstanding async operations per connection
+  int pipeline_window = 64;                   // outstanding async operations per connection
 };
 
 struct WebhookConfig {
