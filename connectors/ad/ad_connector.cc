@@ -5,7 +5,7 @@
 #include <set>
 
 #include "ad/ad_values.h"
-#include "ad/password_delivery.h"
+#include "ldap/password_drop.h"
 #include "ldap/escape.h"
 #include "ldap/ldap_connector.h"
 #include "prov/crypto.h"
@@ -20,6 +20,7 @@ using ldap::Control;
 using ldap::Entry;
 using ldap::LdapResult;
 using ldap::Modification;
+using ldap::PasswordDrop;
 using ldap::Scope;
 using ldap::SearchRequest;
 using ldap::SearchResult;

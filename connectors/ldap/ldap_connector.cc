@@ -5,13 +5,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
 #include <set>
 
 #include "ldap/escape.h"
+#include "ldap/password_drop.h"
 #include "prov/crypto.h"
 #include "prov/log.h"
 
@@ -56,39 +61,38 @@ const std::vector<std::string>& account_attrs() {
   return kAttrs;
 }
 
-// Writes `secret` to `path` with mode 0600: a temporary file in the same folder, fsync, rename,
-// so a reader never sees a partial password and no other user can ever read it.
-Status write_secret_file(const std::filesystem::path& path, const std::string& secret) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Error{"cannot write " + tmp.string() + ": " + std::strerror(errno), false};
-  ::fchmod(fd, 0600);  // O_CREAT's mode does not apply to an existing file
-  const std::string body = secret + "\n";
-  std::size_t done = 0;
-  while (done < body.size()) {
-    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return Error{"cannot write " + tmp.string() + ": " + why, false};
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Error{"cannot rename " + tmp.string() + ": " + std::strerror(errno), false};
-  }
-  return Status::Ok();
-}
-
 Outcome with_account(Outcome o, const std::string& dn, const std::string& anchor,
                      bool already_done) {
   o.dn = dn;
   o.anchor = anchor;
   o.already_done = already_done;
   return o;
+}
+
+// The modifications an Update makes to entry `e`: replace what has a value, delete what the
+// policy emptied and the entry still has.
+std::vector<Modification> update_modifications(const Operation& op, const Entry& e) {
+  std::vector<Modification> mods;
+  for (const auto& [name, value] : op.attributes) {
+    if (is_reserved(name)) continue;  // identity, state and secrets have their own operations
+    if (!value.empty()) {
+      mods.push_back({Modification::Op::Replace, name, {value}});
+    } else if (e.has(name)) {
+      mods.push_back({Modification::Op::Delete, name, {}});
+    }
+  }
+  return mods;
+}
+
+// ppolicy locking: a permanent pwdAccountLockedTime locks, its absence unlocks.
+bool lock_already(const Entry& e, bool locked) {
+  const auto current = e.first("pwdAccountLockedTime");
+  return locked ? current == kPermanentLockTime : !current.has_value();
+}
+
+std::vector<Modification> lock_modifications(bool locked) {
+  if (locked) return {{Modification::Op::Replace, "pwdAccountLockedTime", {kPermanentLockTime}}};
+  return {{Modification::Op::Delete, "pwdAccountLockedTime", {}}};
 }
 
 class LdapConnector final : public DirectoryConnector {
@@ -105,6 +109,8 @@ class LdapConnector final : public DirectoryConnector {
 
   Status connect() override;
   Result<std::optional<Account>> find(const Anchor& anchor) override;
+  Result<std::optional<std::string>> username_holder(const std::string& username) override;
+  Result<Holders> username_holders(const std::vector<std::string>& names) override;
   Outcome apply(const Operation& op) override;
   std::vector<Outcome> apply_batch(const std::vector<Operation>& ops) override;
   Status for_each_account(const std::function<void(const Account&)>& visit) override;
@@ -145,7 +151,16 @@ class LdapConnector final : public DirectoryConnector {
   Outcome add_member(const Operation& op);
   Outcome remove_member(const Operation& op);
   Outcome remove(const Operation& op);
-  Outcome new_entry(const Operation& op, const std::string& dn, Attributes& attrs);
+  // The attributes of a new entry; delivers the one-time password file when one is wanted
+  // (Deferred: the caller syncs the password folder once for a whole batch before adding).
+  Outcome new_entry(const Operation& op, const std::string& dn, Attributes& attrs,
+                    PasswordDrop::Durability durability = PasswordDrop::Durability::Synced);
+  // apply_batch's two halves: windowed rounds for creates, and for the other operations a
+  // windowed look-up round followed by a windowed round of their (single) modify requests.
+  void create_batch(const std::vector<Operation>& ops, std::vector<Outcome>& out,
+                    std::vector<bool>& done);
+  void modify_batch(const std::vector<Operation>& ops, std::vector<Outcome>& out,
+                    std::vector<bool>& done);
   // Sends the requests produced by `submit` for indexes [0, n) with at most pipeline_window
   // outstanding; replies[i] receives request i's reply (or the error that prevented it).
   void pipeline(std::size_t n, const std::function<Result<int>(std::size_t)>& submit,
@@ -158,6 +173,9 @@ class LdapConnector final : public DirectoryConnector {
   // batch costs one reconnect attempt during an outage, not one per operation.
   std::chrono::steady_clock::time_point unreachable_until_{};
   std::string unreachable_reason_;
+  // Entries found by apply_batch's look-up round, keyed by worker (a batch holds at most one
+  // operation per worker); locate() takes them once instead of asking again.
+  std::map<std::string, Entry> prelocated_;
 };
 
 Status LdapConnector::connect() {
@@ -225,6 +243,12 @@ LdapConnector::Located LdapConnector::read_entry(const std::string& dn, const st
 }
 
 LdapConnector::Located LdapConnector::locate(const Operation& op) {
+  // apply_batch already read this worker's entry at op.dn in its look-up round.
+  if (auto it = prelocated_.find(op.worker_id); it != prelocated_.end()) {
+    Located at{LdapResult{}, std::move(it->second)};
+    prelocated_.erase(it);
+    return at;
+  }
   if (!op.dn.empty()) {
     Located at = read_entry(op.dn, "(&(objectClass=inetOrgPerson)" +
                                        equality_filter("employeeNumber", op.worker_id) + ")");
@@ -321,6 +345,51 @@ Result<std::optional<Account>> LdapConnector::find(const Anchor& anchor) {
   return std::optional<Account>(std::move(account));
 }
 
+Result<std::optional<std::string>> LdapConnector::username_holder(const std::string& username) {
+  if (Status s = ensure_session(); !s.ok()) return s.error();
+  SearchRequest req;
+  req.base = config_.base_dn;
+  req.filter = "(&(objectClass=inetOrgPerson)" + equality_filter("uid", username) + ")";
+  req.attrs = {"employeeNumber"};
+  SearchResult r = session_->search(req);
+  if (!r.result.ok()) {
+    return Error{"ldap find by uid: " + r.result.describe(),
+                 openldap_result_codes().kind(r.result.code) == Outcome::Kind::Retryable};
+  }
+  if (r.entries.empty()) return std::optional<std::string>{};
+  return std::optional<std::string>(r.entries.front().first("employeeNumber").value_or(""));
+}
+
+// One search for every name: (|(uid=a)(uid=b)…). uid matches without regard to case, so the
+// answers are matched back to the names asked the same way.
+Result<DirectoryConnector::Holders> LdapConnector::username_holders(
+    const std::vector<std::string>& names) {
+  Holders out;
+  if (names.empty()) return out;
+  if (Status s = ensure_session(); !s.ok()) return s.error();
+  std::string any;
+  for (const auto& name : names) {
+    out[name] = std::nullopt;
+    any += equality_filter("uid", name);
+  }
+  SearchRequest req;
+  req.base = config_.base_dn;
+  req.filter = "(&(objectClass=inetOrgPerson)(|" + any + "))";
+  req.attrs = {"uid", "employeeNumber"};
+  SearchResult r = session_->search(req);
+  if (!r.result.ok()) {
+    return Error{"ldap find by uid: " + r.result.describe(),
+                 openldap_result_codes().kind(r.result.code) == Outcome::Kind::Retryable};
+  }
+  for (const auto& e : r.entries) {
+    const std::string holder = e.first("employeeNumber").value_or("");
+    for (const auto& uid : e.values("uid"))
+      for (auto& [name, held] : out)
+        if (same_attr(name, uid)) held = holder;  // ASCII case-insensitive, as uid matches
+  }
+  return out;
+}
+
 Status LdapConnector::for_each_account(const std::function<void(const Account&)>& visit) {
   if (Status s = ensure_session(); !s.ok()) return s;
   // One pass over the groups first, so memberships cost one search instead of one per account.
@@ -415,101 +484,247 @@ void LdapConnector::pipeline(std::size_t n, const std::function<Result<int>(std:
   }
 }
 
-// Creates — the bulk of every initial load — are pipelined in three windowed rounds (look up
-// the owner, add, read back entryUUID). Everything else, and any create that needs a decision
-// (an existing entry, a refused add), goes through apply() one at a time: correctness first.
+// A batch holds operations for different workers, so they may overlap on the wire. Creates — the
+// bulk of every initial load — go in three windowed rounds (look up the owner, add, read back
+// entryUUID); the other operations in two (read the entry at its known DN, send the one modify
+// that most of them need). Whatever needs a decision beyond that (an existing entry, a refused
+// request, a move or a delete) goes through apply() one at a time afterwards: correctness first.
 std::vector<Outcome> LdapConnector::apply_batch(const std::vector<Operation>& ops) {
   std::vector<Outcome> out(ops.size());
   if (Status s = ensure_session(); !s.ok()) {
     for (auto& o : out) o = unreachable(s);
     return out;
   }
-  std::vector<std::size_t> creates;
   std::vector<bool> done(ops.size(), false);
+  if (ops.size() > 1) {
+    create_batch(ops, out, done);
+    modify_batch(ops, out, done);
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (!done[i]) out[i] = apply(ops[i]);
+  }
+  prelocated_.clear();
+  return out;
+}
+
+void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<Outcome>& out,
+                                 std::vector<bool>& done) {
+  std::vector<std::size_t> creates;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (ops[i].kind == OpKind::Create && !ops[i].username.empty() && !ops[i].worker_id.empty()) {
       creates.push_back(i);
     }
   }
-  if (creates.size() > 1) {
-    // Round 1: does the worker already have an entry?
-    std::vector<std::optional<Result<Reply>>> found;
-    pipeline(
-        creates.size(),
-        [&](std::size_t k) {
-          SearchRequest req;
-          req.base = config_.base_dn;
-          req.filter = "(&(objectClass=inetOrgPerson)" +
-                       equality_filter("employeeNumber", ops[creates[k]].worker_id) + ")";
-          req.attrs = {"entryUUID"};
-          return session_->submit_search(req);
-        },
-        found);
-    // Round 2: add the missing ones.
-    std::vector<std::size_t> adds;
-    std::vector<std::string> dns;
-    std::vector<Attributes> entries;
-    for (std::size_t k = 0; k < creates.size(); ++k) {
-      const std::size_t i = creates[k];
-      if (!found[k] || !found[k]->ok() || !(*found[k])->result.ok()) continue;  // apply() decides
-      const auto& entries_found = (*found[k])->entries;
-      if (!entries_found.empty()) {
-        const Entry& e = entries_found.front();
-        out[i] = with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
-        done[i] = true;
-        continue;
-      }
-      const std::string dn = make_dn("uid", ops[i].username, people_parent(ops[i].ou));
-      Attributes attrs;
-      if (Outcome o = new_entry(ops[i], dn, attrs); !o.is_ok()) {
-        out[i] = o;
-        done[i] = true;
-        continue;
-      }
-      adds.push_back(i);
-      dns.push_back(dn);
-      entries.push_back(std::move(attrs));
-    }
-    std::vector<std::optional<Result<Reply>>> added;
-    pipeline(
-        adds.size(), [&](std::size_t k) { return session_->submit_add(dns[k], entries[k]); },
-        added);
-    // Round 3: read back the anchors of what was added.
-    std::vector<std::size_t> reads;
-    for (std::size_t k = 0; k < adds.size(); ++k) {
-      if (added[k] && added[k]->ok() && (*added[k])->result.ok()) reads.push_back(k);
-    }
-    std::vector<std::optional<Result<Reply>>> read;
-    pipeline(
-        reads.size(),
-        [&](std::size_t r) {
-          SearchRequest req;
-          req.base = dns[reads[r]];
-          req.scope = Scope::Base;
-          req.attrs = {"entryUUID"};
-          return session_->submit_search(req);
-        },
-        read);
-    for (std::size_t r = 0; r < reads.size(); ++r) {
-      const std::size_t k = reads[r];
-      const std::size_t i = adds[k];
-      std::string anchor;
-      if (read[r] && read[r]->ok() && !(*read[r])->entries.empty()) {
-        anchor = (*read[r])->entries.front().first("entryUUID").value_or("");
-      }
-      out[i] = with_account(Outcome::ok(), dns[k], anchor, false);
+  if (creates.empty()) return;
+  // Round 1: does the worker already have an entry?
+  std::vector<std::optional<Result<Reply>>> found;
+  pipeline(
+      creates.size(),
+      [&](std::size_t k) {
+        SearchRequest req;
+        req.base = config_.base_dn;
+        req.filter = "(&(objectClass=inetOrgPerson)" +
+                     equality_filter("employeeNumber", ops[creates[k]].worker_id) + ")";
+        req.attrs = {"entryUUID"};
+        return session_->submit_search(req);
+      },
+      found);
+  // Round 2: add the missing ones.
+  std::vector<std::size_t> adds;
+  std::vector<std::string> dns;
+  std::vector<Attributes> entries;
+  for (std::size_t k = 0; k < creates.size(); ++k) {
+    const std::size_t i = creates[k];
+    if (!found[k] || !found[k]->ok() || !(*found[k])->result.ok()) continue;  // apply() decides
+    const auto& entries_found = (*found[k])->entries;
+    if (!entries_found.empty()) {
+      const Entry& e = entries_found.front();
+      out[i] = with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
       done[i] = true;
-      log::debug("ldap account created", {{"worker_id", ops[i].worker_id}, {"dn", dns[k]}});
+      continue;
+    }
+    const std::string dn = make_dn("uid", ops[i].username, people_parent(ops[i].ou));
+    Attributes attrs;
+    if (Outcome o = new_entry(ops[i], dn, attrs, PasswordDrop::Durability::Deferred);
+        !o.is_ok()) {
+      out[i] = o;
+      done[i] = true;
+      continue;
+    }
+    adds.push_back(i);
+    dns.push_back(dn);
+    entries.push_back(std::move(attrs));
+  }
+  // Every password file of the batch is written (and named) before its add is sent, so no
+  // process crash can leave an account whose password nobody can read; one flush makes them all
+  // durable while the adds run, and no outcome is reported before it is done.
+  std::future<Status> synced;
+  const bool passwords = std::any_of(adds.begin(), adds.end(), [&](std::size_t i) {
+    return ops[i].set_initial_password;
+  });
+  if (passwords && !config_.password_dir.empty()) {
+    synced = std::async(std::launch::async, [dir = config_.password_dir] {
+      return PasswordDrop::sync_folder(dir);
+    });
+  }
+  std::vector<std::optional<Result<Reply>>> added;
+  pipeline(
+      adds.size(), [&](std::size_t k) { return session_->submit_add(dns[k], entries[k]); }, added);
+  // Round 3: read back the anchors of what was added.
+  std::vector<std::size_t> reads;
+  for (std::size_t k = 0; k < adds.size(); ++k) {
+    if (added[k] && added[k]->ok() && (*added[k])->result.ok()) reads.push_back(k);
+  }
+  std::vector<std::optional<Result<Reply>>> read;
+  pipeline(
+      reads.size(),
+      [&](std::size_t r) {
+        SearchRequest req;
+        req.base = dns[reads[r]];
+        req.scope = Scope::Base;
+        req.attrs = {"entryUUID"};
+        return session_->submit_search(req);
+      },
+      read);
+  if (synced.valid()) {
+    if (Status s = synced.get(); !s.ok()) {
+      for (std::size_t i : adds) {  // a retry finds the entry and reports it created
+        out[i] = Outcome::retryable("ldap:password", "create: " + s.error().message);
+        done[i] = true;
+      }
+      return;
     }
   }
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (!done[i]) out[i] = apply(ops[i]);
+  for (std::size_t r = 0; r < reads.size(); ++r) {
+    const std::size_t k = reads[r];
+    const std::size_t i = adds[k];
+    std::string anchor;
+    if (read[r] && read[r]->ok() && !(*read[r])->entries.empty()) {
+      anchor = (*read[r])->entries.front().first("entryUUID").value_or("");
+    }
+    out[i] = with_account(Outcome::ok(), dns[k], anchor, false);
+    done[i] = true;
+    log::debug("ldap account created", {{"worker_id", ops[i].worker_id}, {"dn", dns[k]}});
   }
-  return out;
+}
+
+void LdapConnector::modify_batch(const std::vector<Operation>& ops, std::vector<Outcome>& out,
+                                 std::vector<bool>& done) {
+  // Round 1: read every entry at its last known DN, checking it still belongs to the worker.
+  std::vector<std::size_t> looked;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (!done[i] && ops[i].kind != OpKind::Create && !ops[i].dn.empty() &&
+        !ops[i].worker_id.empty())
+      looked.push_back(i);
+  }
+  if (looked.empty()) return;
+  std::vector<std::optional<Result<Reply>>> found;
+  pipeline(
+      looked.size(),
+      [&](std::size_t k) {
+        const Operation& op = ops[looked[k]];
+        SearchRequest req;
+        req.base = op.dn;
+        req.scope = Scope::Base;
+        req.filter = "(&(objectClass=inetOrgPerson)" +
+                     equality_filter("employeeNumber", op.worker_id) + ")";
+        req.attrs = account_attrs();
+        return session_->submit_search(req);
+      },
+      found);
+
+  // Round 2: the one modify each simple operation needs. `settle` reads its reply; nullopt
+  // leaves the operation to apply() (which starts over: every operation is idempotent).
+  struct Write {
+    std::size_t i;
+    std::string dn;
+    std::vector<Modification> mods;
+    std::function<std::optional<Outcome>(const LdapResult&)> settle;
+  };
+  std::vector<Write> writes;
+  for (std::size_t k = 0; k < looked.size(); ++k) {
+    const std::size_t i = looked[k];
+    const Operation& op = ops[i];
+    if (!found[k] || !found[k]->ok() || !(*found[k])->result.ok() || (*found[k])->entries.empty())
+      continue;  // moved, gone or unreadable: apply() looks it up by owner
+    const Entry& e = (*found[k])->entries.front();
+    const std::string anchor = e.first("entryUUID").value_or("");
+    auto ok = [dn = e.dn, anchor](bool already) {
+      return with_account(Outcome::ok(), dn, anchor, already);
+    };
+    switch (op.kind) {
+      case OpKind::AddMember:
+        if (op.group.empty()) break;
+        writes.push_back({i, group_dn(op.group), {{Modification::Op::Add, "member", {e.dn}}},
+                          [ok](const LdapResult& r) -> std::optional<Outcome> {
+                            if (r.ok()) return ok(false);
+                            if (r.code == code::kAttributeOrValueExists) return ok(true);
+                            return std::nullopt;  // e.g. the group does not exist yet
+                          }});
+        continue;
+      case OpKind::RemoveMember:
+        if (op.group.empty()) break;
+        writes.push_back({i, group_dn(op.group), {{Modification::Op::Delete, "member", {e.dn}}},
+                          [ok](const LdapResult& r) -> std::optional<Outcome> {
+                            if (r.ok()) return ok(false);
+                            if (r.code == code::kNoSuchAttribute || r.code == code::kNoSuchObject)
+                              return ok(true);
+                            return std::nullopt;  // e.g. the last member of the group
+                          }});
+        continue;
+      case OpKind::Enable:
+      case OpKind::Disable: {
+        if (config_.lock_method != "ppolicy") break;
+        const bool locked = op.kind == OpKind::Disable;
+        if (lock_already(e, locked)) {
+          out[i] = ok(true);
+          done[i] = true;
+          continue;
+        }
+        writes.push_back({i, e.dn, lock_modifications(locked),
+                          [ok, locked](const LdapResult& r) -> std::optional<Outcome> {
+                            if (r.ok()) return ok(false);
+                            if (!locked && r.code == code::kNoSuchAttribute) return ok(true);
+                            return std::nullopt;
+                          }});
+        continue;
+      }
+      case OpKind::Update: {
+        auto mods = update_modifications(op, e);
+        if (mods.empty()) {
+          out[i] = ok(true);
+          done[i] = true;
+          continue;
+        }
+        writes.push_back({i, e.dn, std::move(mods),
+                          [ok](const LdapResult& r) -> std::optional<Outcome> {
+                            if (r.ok()) return ok(false);
+                            return std::nullopt;
+                          }});
+        continue;
+      }
+      default:
+        break;
+    }
+    prelocated_[op.worker_id] = e;  // move, delete, odd cases: apply() saves the look-up
+  }
+  std::vector<std::optional<Result<Reply>>> replies;
+  pipeline(
+      writes.size(),
+      [&](std::size_t k) { return session_->submit_modify(writes[k].dn, writes[k].mods); },
+      replies);
+  for (std::size_t k = 0; k < writes.size(); ++k) {
+    if (!replies[k] || !replies[k]->ok()) continue;
+    if (auto o = writes[k].settle((*replies[k])->result)) {
+      out[writes[k].i] = *o;
+      done[writes[k].i] = true;
+    }
+  }
 }
 
 // The attributes of a new account entry. Writes the one-time password file when one is wanted.
-Outcome LdapConnector::new_entry(const Operation& op, const std::string& dn, Attributes& attrs) {
+Outcome LdapConnector::new_entry(const Operation& op, const std::string& dn, Attributes& attrs,
+                                 PasswordDrop::Durability durability) {
   attrs.push_back({"objectClass", {"top", "person", "organizationalPerson", "inetOrgPerson"}});
   attrs.push_back({"uid", {op.username}});
   attrs.push_back({"employeeNumber", {op.worker_id}});
@@ -529,9 +744,12 @@ Outcome LdapConnector::new_entry(const Operation& op, const std::string& dn, Att
     // Delivered before the add: if the add then fails, the next attempt overwrites the file; a
     // created account never exists with a password nobody can read.
     std::string password = random_password();
-    const auto path = std::filesystem::path(config_.password_dir) / (op.worker_id + ".password");
-    if (Status s = write_secret_file(path, password); !s.ok()) {
-      return Outcome::permanent("ldap:password", "create " + dn + ": " + s.error().message);
+    auto drop = PasswordDrop::stage(config_.password_dir, op.worker_id, password, durability);
+    if (!drop.ok()) {
+      return Outcome::permanent("ldap:password", "create " + dn + ": " + drop.error().message);
+    }
+    if (Status s = drop->commit(); !s.ok()) {
+      return Outcome::retryable("ldap:password", "create " + dn + ": " + s.error().message);
     }
     attrs.push_back({"userPassword", {std::move(password)}});
   }
@@ -586,15 +804,7 @@ Outcome LdapConnector::update(const Operation& op) {
   }
   const Entry& e = *at.entry;
   const std::string anchor = e.first("entryUUID").value_or("");
-  std::vector<Modification> mods;
-  for (const auto& [name, value] : op.attributes) {
-    if (is_reserved(name)) continue;  // identity, state and secrets have their own operations
-    if (!value.empty()) {
-      mods.push_back({Modification::Op::Replace, name, {value}});
-    } else if (e.has(name)) {
-      mods.push_back({Modification::Op::Delete, name, {}});
-    }
-  }
+  std::vector<Modification> mods = update_modifications(op, e);
   if (mods.empty()) return with_account(Outcome::ok(), e.dn, anchor, true);
   LdapResult r = session_->modify(e.dn, mods);
   if (r.code == code::kNoSuchAttribute) {
@@ -670,15 +880,8 @@ Outcome LdapConnector::set_locked(const Operation& op, bool locked) {
   }
   const Entry& e = *at.entry;
   const std::string anchor = e.first("entryUUID").value_or("");
-  const auto current = e.first("pwdAccountLockedTime");
-  if (locked && current == kPermanentLockTime)
-    return with_account(Outcome::ok(), e.dn, anchor, true);
-  if (!locked && !current) return with_account(Outcome::ok(), e.dn, anchor, true);
-  const LdapResult r =
-      locked
-          ? session_->modify(
-                e.dn, {{Modification::Op::Replace, "pwdAccountLockedTime", {kPermanentLockTime}}})
-          : session_->modify(e.dn, {{Modification::Op::Delete, "pwdAccountLockedTime", {}}});
+  if (lock_already(e, locked)) return with_account(Outcome::ok(), e.dn, anchor, true);
+  const LdapResult r = session_->modify(e.dn, lock_modifications(locked));
   if (!locked && r.code == code::kNoSuchAttribute) {
     return with_account(Outcome::ok(), e.dn, anchor, true);
   }

@@ -61,6 +61,7 @@ struct SnapshotSourceConfig {
   std::chrono::seconds interval{900};
   bool missing_means_terminated = false;  // even then, terminations pass the safety brake
   std::string ca_file;              // http: trust anchors for https
+  std::string timezone = "UTC";     // engine.timezone: plain dates in records are local to it
 };
 
 struct SafetyConfig {
@@ -73,6 +74,7 @@ struct ExecutorConfig {
   int retry_initial_ms = 500;
   int retry_max_ms = 60000;
   int max_attempts = 0;  // 0 = retry retryable failures forever (an outage delays, never drops)
+  int batch_size = 256;  // operations per executor batch (pipelined pipeline_window at a time)
 };
 
 struct Config {

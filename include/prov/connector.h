@@ -40,6 +40,29 @@ class DirectoryConnector {
   // be asked. The returned Account carries worker_id (from employeeNumber / employeeID).
   virtual Result<std::optional<Account>> find(const Anchor& anchor) = 0;
 
+  // Who holds `username` in the directory: nullopt when nobody does, else the holder's worker id
+  // ("" for an entry that belongs to no worker). The planner asks this for every new name, so a
+  // connector may answer it more cheaply than find() (no group memberships). Default: find().
+  virtual Result<std::optional<std::string>> username_holder(const std::string& username) {
+    auto found = find(Anchor{Anchor::Kind::Username, username});
+    if (!found.ok()) return found.error();
+    if (!found.value()) return std::optional<std::string>{};
+    return std::optional<std::string>(found.value()->worker_id);
+  }
+
+  // username_holder for several names at once: the planner asks about a whole group of events
+  // before it takes the store's write lock. Every name asked is a key; nullopt: nobody holds it.
+  using Holders = std::map<std::string, std::optional<std::string>>;
+  virtual Result<Holders> username_holders(const std::vector<std::string>& names) {
+    Holders out;
+    for (const auto& name : names) {
+      auto holder = username_holder(name);
+      if (!holder.ok()) return holder.error();
+      out[name] = holder.value();
+    }
+    return out;
+  }
+
   // Applies one operation. Never throws for directory refusals.
   virtual Outcome apply(const Operation& op) = 0;
 

@@ -4,10 +4,13 @@
 // the outbox, and executes the outbox against the directory. Every step is one store transaction,
 // so a crash anywhere replays from the last commit.
 //
-// Threading: one Engine runs on one thread (it owns its Store connection and its connector).
-// wake() and set_policy() may be called from any thread.
+// Threading: one Engine runs on one thread (it owns its Store connection and its connectors).
+// With a separate lookup connector (set_lookup_connector), each batch of directory writes runs on
+// a worker thread while the engine thread plans the next events; the Store is only ever touched
+// by the engine thread. wake() and set_policy() may be called from any thread.
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,21 +60,42 @@ class Engine {
 
   ExecutorHealth health() const { return health_.load(); }
 
+  // A second connection to the directory for the planner's questions (is this username free?).
+  // Once set, directory writes overlap with planning. Call before run().
+  void set_lookup_connector(DirectoryConnector* lookup) { lookup_connector_ = lookup; }
+
   // Pieces of step(), exposed for tests.
   int apply_pending_events(int limit = 256);
   int apply_due(int limit = 256);
+  // Sends one batch of due operations to the directory and records the outcomes (waits for it).
   int execute_batch();
 
  private:
   void apply_event(const InboxRow& row);
   void replan_all();
+  // Asks the directory, before the group's transaction, who holds the usernames the group's new
+  // accounts would get (one query, no write lock held while waiting); plan_worker reads holders_.
+  void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
+  bool username_free_in_store(const std::string& name, const std::string& worker_id,
+                              TimePoint now);
   std::optional<TimePoint> next_wakeup();
   bool safety_allows(int destructive_in_plan);
   void complete(const OutboxRow& row, const Outcome& outcome);
+  // execute_batch in two halves: start_batch sends a batch (on the worker thread when there is
+  // a lookup connector), finish_batch records its outcomes once they are in (wait: block).
+  int start_batch();
+  int finish_batch(bool wait);
   std::chrono::milliseconds backoff(int attempts) const;
 
   Store& store_;
   DirectoryConnector* connector_;  // may be null: plan-only use
+  DirectoryConnector* lookup_connector_ = nullptr;
+  struct Batch {
+    std::vector<OutboxRow> rows;
+    std::future<std::vector<Outcome>> outcomes;
+  };
+  std::optional<Batch> in_flight_;
+  DirectoryConnector::Holders holders_;  // prefetched for the events being applied
   const Clock& clock_;
   Config config_;
   mutable std::mutex policy_mu_;

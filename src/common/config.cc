@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "prov/crypto.h"
+#include "prov/timezone.h"
 
 namespace prov {
 namespace fs = std::filesystem;
@@ -292,6 +293,11 @@ Config load_config(const fs::path& file) {
   YAML::Node engine = root["engine"];
   check_keys(engine, "engine", {"timezone"});
   c.timezone = get<std::string>(engine, "timezone", "engine.timezone", c.timezone);
+  if (!TimeZone::load(c.timezone))
+    fail("engine.timezone", "'" + c.timezone + "' is not a time zone in the system zone database " +
+                                "(an IANA name such as Europe/Berlin; is tzdata installed?)",
+         engine["timezone"]);
+  for (auto& s : c.sources) s.timezone = c.timezone;
 
   // safety brake and executor
   YAML::Node safety = root["safety"];
@@ -302,12 +308,15 @@ Config load_config(const fs::path& file) {
   if (safety["window"].IsDefined())
     c.safety.window = parse_duration("safety.window", safety["window"].as<std::string>());
   YAML::Node ex = root["executor"];
-  check_keys(ex, "executor", {"retry_initial_ms", "retry_max_ms", "max_attempts"});
+  check_keys(ex, "executor", {"retry_initial_ms", "retry_max_ms", "max_attempts", "batch_size"});
   c.executor.retry_initial_ms = get<int>(ex, "retry_initial_ms", "executor.retry_initial_ms", 500);
   c.executor.retry_max_ms = get<int>(ex, "retry_max_ms", "executor.retry_max_ms", 60000);
   c.executor.max_attempts = get<int>(ex, "max_attempts", "executor.max_attempts", 0);
   if (c.executor.retry_initial_ms <= 0 || c.executor.retry_max_ms < c.executor.retry_initial_ms)
     fail("executor.retry_max_ms", "must be >= executor.retry_initial_ms > 0");
+  c.executor.batch_size = get<int>(ex, "batch_size", "executor.batch_size", c.executor.batch_size);
+  if (c.executor.batch_size < 1 || c.executor.batch_size > 10000)
+    fail("executor.batch_size", "must be between 1 and 10000");
   return c;
 }
 

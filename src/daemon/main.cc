@@ -69,11 +69,14 @@ int main(int argc, char** argv) {
   std::shared_ptr<const Policy> policy;
   ConnectorRegistry registry;
   register_builtin_connectors(registry);
-  std::unique_ptr<DirectoryConnector> connector;
+  // Two connections: one carries the executor's writes, the other the planner's look-ups, so
+  // planning the next events overlaps with the directory applying the last batch.
+  std::unique_ptr<DirectoryConnector> connector, lookup_connector;
   try {
     config = load_config(config_path);
     policy = Policy::load(config.policy_path);
     connector = registry.create(config.directory);
+    lookup_connector = registry.create(config.directory);
   } catch (const ConfigError& e) {
     std::cerr << "provisiond: config error: " << e.what() << "\n";
     return 1;
@@ -130,6 +133,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(config.state_path.parent_path());
     store = Store::open(config.state_path);
     engine = std::make_unique<Engine>(*store, connector.get(), *clock, config, policy);
+    engine->set_lookup_connector(lookup_connector.get());
     Engine* eng = engine.get();
     inbox = InboxWriter::start(config.state_path, config.webhook.inbox_high_water,
                                [eng] { eng->wake(); });
@@ -140,7 +144,8 @@ int main(int argc, char** argv) {
       mapping = std::make_shared<const SourceMapping>(std::move(m.value()));
     }
     webhook = HttpServer::start(webhook_server_options(config.webhook),
-                                make_webhook_handler(config.webhook, *inbox, *clock, mapping));
+                                make_webhook_handler(config.webhook, *inbox, *clock, mapping,
+                                                     zone_or_utc(config.timezone)));
     HttpServerOptions admin_opts;
     admin_opts.listen = config.admin_listen;
     admin = HttpServer::start(

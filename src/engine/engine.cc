@@ -39,7 +39,10 @@ Engine::Engine(Store& store, DirectoryConnector* connector, const Clock& clock, 
       config_(std::move(config)),
       policy_(std::move(policy)) {}
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+  // A batch still on the wire: wait for it, so the worker thread never outlives the connector.
+  if (in_flight_ && in_flight_->outcomes.valid()) in_flight_->outcomes.wait();
+}
 
 void Engine::set_policy(std::shared_ptr<const Policy> policy) {
   {
@@ -69,9 +72,12 @@ bool Engine::step() {
     replan_all();
     worked = true;
   }
+  // Outcomes of the batch on the wire (if they are in), then the next batch: the directory
+  // works on it while the events below are planned.
+  worked |= finish_batch(false) > 0;
+  if (!in_flight_) worked |= start_batch() > 0;
   worked |= apply_pending_events() > 0;
   worked |= apply_due() > 0;
-  worked |= execute_batch() > 0;
   // Queue-depth gauges cost a few COUNT(*)s over growing tables: at most once a second, not per
   // step, or a bulk load pays for them quadratically.
   const auto now = std::chrono::steady_clock::now();
@@ -108,6 +114,11 @@ void Engine::run(std::stop_token stop) {
     wake_cv_.wait_for(l, stop, wait, [this] { return woken_; });
     woken_ = false;
   }
+  try {
+    finish_batch(true);  // record what the directory already did before stopping
+  } catch (const std::exception& e) {
+    log::error("engine stop: recording the last batch failed", {{"error", e.what()}});
+  }
 }
 
 std::optional<TimePoint> Engine::next_wakeup() {
@@ -123,9 +134,12 @@ int Engine::apply_pending_events(int limit) {
   // group, and the write lock is never held long enough to make the ingest writer wait.
   constexpr size_t kGroup = 16;
   for (size_t first = 0; first < rows.size(); first += kGroup) {
+    const size_t last = std::min(rows.size(), first + kGroup);
+    prefetch_username_holders(rows, first, last);
     store_.transaction([&] {
       for (size_t i = first; i < std::min(rows.size(), first + kGroup); ++i) apply_event(rows[i]);
     });
+    holders_.clear();
     PROV_FAULT_POINT("after_event_commit");
   }
   return static_cast<int>(rows.size());
@@ -150,6 +164,42 @@ int Engine::apply_due(int limit) {
     ++n;
   }
   return n;
+}
+
+bool Engine::username_free_in_store(const std::string& name, const std::string& worker_id,
+                                    TimePoint now) {
+  if (auto other = store_.account_by_username(name); other && other->planned.worker_id != worker_id)
+    return false;
+  return !store_.username_reserved(name, worker_id, now);
+}
+
+void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first,
+                                       size_t last) {
+  DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;
+  if (!lookup) return;
+  auto pol = policy();
+  const auto now = clock_.now();
+  std::vector<std::string> names;
+  for (size_t i = first; i < last; ++i) {
+    const HrEvent& e = rows[i].event;
+    if (auto acc = store_.account(e.worker_id); acc && !acc->planned.username.empty()) continue;
+    // The same evaluation plan_worker will make, collecting every name it would ask about.
+    Worker w = store_.worker(e.worker_id).value_or(Worker{});
+    apply_event_to_worker(w, e);
+    EvalContext ctx;
+    ctx.now = now;
+    ctx.explain = false;
+    ctx.is_manager = [&](const std::string& id) { return !store_.reports_of(id).empty(); };
+    ctx.username_free = [&](const std::string& name) {
+      if (!username_free_in_store(name, e.worker_id, now)) return false;
+      names.push_back(name);
+      return true;
+    };
+    pol->evaluate(w, ctx);
+  }
+  if (names.empty()) return;
+  auto holders = lookup->username_holders(names);
+  if (holders.ok()) holders_ = std::move(holders.value());  // else plan_worker asks one by one
 }
 
 void Engine::apply_event(const InboxRow& row) {
@@ -177,7 +227,7 @@ void Engine::apply_event(const InboxRow& row) {
   }
   Worker w = existing.value_or(Worker{});
   LifecycleState before = w.state;
-  apply_event_to_worker(w, e);
+  apply_event_to_worker(w, e, zone_or_utc(config_.timezone));
   // An early-applied future hire must not make a correction dated before the start look stale.
   w.last_effective_at = std::min(e.effective_at, std::max(now, w.last_effective_at));
   store_.put_worker(w);
@@ -216,35 +266,46 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   auto row = store_.account(worker_id);
   std::optional<Account> known;
   if (row) known = row->planned;
+  // A return after a termination: with `rehire: new_account` the previous employment's account,
+  // if retention still keeps it, is replaced by a fresh one (delete first, then create as for a
+  // new hire: new anchor, no carried-over groups, username chosen again).
+  const bool rehired = worker->record.contains(kRehiredAtKey);
+  const bool fresh_account =
+      rehired && pol->lifecycle().rehire == "new_account" && known && known->exists;
 
   bool lookup_failed = false;
   EvalContext ctx;
   ctx.now = now;
   ctx.explain = false;  // the planner needs the account, not the reasons (explain does those)
-  if (known && !known->username.empty()) ctx.existing_username = known->username;
+  if (known && !known->username.empty() && !fresh_account)
+    ctx.existing_username = known->username;
   ctx.is_manager = [&](const std::string& id) { return !store_.reports_of(id).empty(); };
   ctx.username_free = [&](const std::string& name) {
-    if (auto other = store_.account_by_username(name); other && other->planned.worker_id != worker_id)
-      return false;
-    if (store_.username_reserved(name, worker_id, now)) return false;
-    if (connector_ && !dry_run) {
-      auto found = connector_->find(Anchor{Anchor::Kind::Username, name});
-      if (!found.ok()) {
+    if (!username_free_in_store(name, worker_id, now)) return false;
+    DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;
+    if (!lookup || dry_run) return true;
+    std::optional<std::string> holder;
+    if (auto it = holders_.find(name); it != holders_.end()) {
+      holder = it->second;
+    } else {
+      auto asked = lookup->username_holder(name);
+      if (!asked.ok()) {
         lookup_failed = true;  // cannot tell: never guess, try again later
         return false;
       }
-      if (found.value() && found.value()->worker_id != worker_id) return false;
+      holder = asked.value();
     }
-    return true;
+    return !holder || *holder == worker_id;
   };
   Evaluation ev = pol->evaluate(*worker, ctx);
-  LifecycleDecision decision = decide(*worker, pol->lifecycle(), now);
+  LifecycleDecision decision =
+      decide(*worker, pol->lifecycle(), now, zone_or_utc(config_.timezone));
   DesiredAccount desired = ev.account;
   desired.worker_id = worker_id;
   apply_decision(desired, decision);
   result.state = decision.state;
 
-  const bool needs_create = desired.exists && !(known && known->exists);
+  const bool needs_create = desired.exists && (fresh_account || !(known && known->exists));
   if (needs_create && lookup_failed) {
     result.hold_reason = "directory could not be asked whether a username is free";
   } else if (needs_create && desired.username.empty()) {
@@ -258,7 +319,16 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
         m && m->applied.exists && !m->applied.dn.empty())
       pctx.manager_dn = m->applied.dn;
   }
-  if (!result.hold_reason) result.operations = plan(desired, known, pctx);
+  if (!result.hold_reason && fresh_account && desired.exists) {
+    // Operations of one worker run in order, so the create never meets the old entry.
+    DesiredAccount gone;
+    gone.worker_id = worker_id;
+    gone.exists = false;
+    result.operations = plan(gone, known, pctx);
+    for (auto& op : plan(desired, std::nullopt, pctx)) result.operations.push_back(std::move(op));
+  } else if (!result.hold_reason) {
+    result.operations = plan(desired, known, pctx);
+  }
   if (dry_run) return result;
 
   // Everything below is written in the caller's transaction.
@@ -270,6 +340,22 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     store_.audit(audit_of("worker.held", worker_id, event_id, now, {{"reason", *result.hold_reason}}));
     log::warn("worker held", {{"worker_id", worker_id}, {"reason", *result.hold_reason}});
     return result;
+  }
+  if (rehired) {
+    // The return is planned: from now on the account is this employment's.
+    Worker w = *worker;
+    w.record.erase(kRehiredAtKey);
+    store_.put_worker(w);
+    const bool had_account = known && known->exists;
+    const std::string choice = fresh_account ? "rehire: new_account"
+                               : had_account ? "rehire: reuse_account"
+                                             : "rehire: create";  // retention already ended
+    Json detail{{"decision", choice}};
+    if (had_account)
+      detail.update({{"previous_username", known->username}, {"previous_dn", known->dn},
+                     {"previous_anchor", known->anchor}});
+    store_.audit(audit_of("worker.rehired", worker_id, event_id, now, std::move(detail)));
+    log::info("worker rehired", {{"worker_id", worker_id}, {"decision", choice}});
   }
 
   // Entitlements are bookkeeping in the store: allocated while granted, released for retrieval.
@@ -341,7 +427,13 @@ std::chrono::milliseconds Engine::backoff(int attempts) const {
 }
 
 int Engine::execute_batch() {
-  if (!connector_) return 0;
+  finish_batch(true);
+  if (start_batch() == 0) return 0;
+  return finish_batch(true);
+}
+
+int Engine::start_batch() {
+  if (!connector_ || in_flight_) return 0;
   if (!connected_) {
     Status st = connector_->connect();
     if (!st.ok()) {
@@ -360,7 +452,7 @@ int Engine::execute_batch() {
       log::info("directory reachable again: executor resumed");
   }
   const auto now = clock_.now();
-  auto rows = store_.next_operations(now, std::max(1, config_.directory.pipeline_window));
+  auto rows = store_.next_operations(now, config_.executor.batch_size);
   if (rows.empty()) return 0;
   std::vector<Operation> ops;
   ops.reserve(rows.size());
@@ -374,13 +466,37 @@ int Engine::execute_batch() {
     r.op = op;
     ops.push_back(std::move(op));
   }
-  auto outcomes = connector_->apply_batch(ops);
+  Batch batch{std::move(rows), {}};
+  if (lookup_connector_) {
+    // The worker thread touches only the connector; the rows stay with the engine thread.
+    batch.outcomes = std::async(std::launch::async, [this, ops = std::move(ops)] {
+      auto outcomes = connector_->apply_batch(ops);
+      wake();
+      return outcomes;
+    });
+  } else {
+    std::promise<std::vector<Outcome>> done;
+    done.set_value(connector_->apply_batch(ops));
+    batch.outcomes = done.get_future();
+  }
+  const int n = static_cast<int>(batch.rows.size());
+  in_flight_ = std::move(batch);
+  return n;
+}
+
+int Engine::finish_batch(bool wait) {
+  if (!in_flight_) return 0;
+  auto& f = in_flight_->outcomes;
+  if (!wait && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return 0;
+  std::vector<Outcome> outcomes = f.get();
+  Batch batch = std::move(*in_flight_);
+  in_flight_.reset();
   PROV_FAULT_POINT("after_directory_write");
   // The batch's results share one commit (complete() joins this transaction).
   store_.transaction([&] {
-    for (size_t i = 0; i < rows.size(); ++i) complete(rows[i], outcomes[i]);
+    for (size_t i = 0; i < batch.rows.size(); ++i) complete(batch.rows[i], outcomes[i]);
   });
-  return static_cast<int>(rows.size());
+  return static_cast<int>(batch.rows.size());
 }
 
 void Engine::complete(const OutboxRow& row, const Outcome& outcome) {

@@ -11,29 +11,39 @@ std::optional<TimePoint> ms_field(const Json& record, const char* key) {
   return from_unix_ms(it->get<int64_t>());
 }
 
-std::optional<TimePoint> hire_instant(const Worker& w) {
-  if (auto t = ms_field(w.record, kHireAtKey)) return t;
+// The record's hireDate read in the worker's zone now (so a changed engine.timezone applies to
+// stored workers too), else the instant stored when the (re)hire was applied.
+std::optional<TimePoint> hire_instant(const Worker& w, const TimeZone& zone) {
   auto it = w.record.find("hireDate");
-  if (it != w.record.end() && it->is_string()) return parse_time(it->get<std::string>());
-  return std::nullopt;
+  if (it != w.record.end() && it->is_string())
+    if (auto t = parse_time_in(it->get_ref<const std::string&>(), zone)) return t;
+  return ms_field(w.record, kHireAtKey);
 }
 
 }  // namespace
 
-void apply_event_to_worker(Worker& w, const HrEvent& e) {
+void apply_event_to_worker(Worker& w, const HrEvent& e, const TimeZone& engine_zone) {
   Json keep_terminated = w.record.value(kTerminatedAtKey, Json());
+  Json keep_rehired = w.record.value(kRehiredAtKey, Json());
+  const bool was_terminated = w.state == LifecycleState::Terminated;
   w.worker_id = e.worker_id;
   w.record = e.worker.is_object() ? e.worker : Json::object();
   w.last_event_id = e.event_id;
+  const TimeZone zone = zone_of_worker(w.record, engine_zone);
   // Hire date: the record's hireDate, else the event's effective instant for a (re)hire.
   if (auto it = w.record.find("hireDate"); it != w.record.end() && it->is_string()) {
-    if (auto t = parse_time(it->get<std::string>())) w.record[kHireAtKey] = to_unix_ms(*t);
+    if (auto t = parse_time_in(it->get<std::string>(), zone)) w.record[kHireAtKey] = to_unix_ms(*t);
   } else if (e.type == EventType::Hire || e.type == EventType::Rehire) {
     w.record[kHireAtKey] = to_unix_ms(e.effective_at);
   }
   switch (e.type) {
     case EventType::Hire:
+      w.state = LifecycleState::Active;
+      break;
     case EventType::Rehire:
+      // The previous employment's account (if retention kept it) is the engine's to reuse or
+      // replace; it needs to know this is a return, not a first hire.
+      if (was_terminated) keep_rehired = to_unix_ms(e.effective_at);
       w.state = LifecycleState::Active;
       break;
     case EventType::Return:
@@ -54,11 +64,15 @@ void apply_event_to_worker(Worker& w, const HrEvent& e) {
   }
   if (w.state == LifecycleState::Terminated && !keep_terminated.is_null())
     w.record[kTerminatedAtKey] = keep_terminated;
+  if (w.state != LifecycleState::Terminated && !keep_rehired.is_null())
+    w.record[kRehiredAtKey] = keep_rehired;
 }
 
-LifecycleDecision decide(const Worker& w, const LifecyclePolicy& p, TimePoint now) {
+LifecycleDecision decide(const Worker& w, const LifecyclePolicy& p, TimePoint now,
+                         const TimeZone& engine_zone) {
   LifecycleDecision d;
-  auto hire = hire_instant(w);
+  const TimeZone zone = zone_of_worker(w.record, engine_zone);
+  auto hire = hire_instant(w, zone);
   if (w.state == LifecycleState::Rescinded) {
     d.state = LifecycleState::Rescinded;
     d.exists = false;
@@ -72,10 +86,7 @@ LifecycleDecision decide(const Worker& w, const LifecyclePolicy& p, TimePoint no
       d.exists = false;
       return d;
     }
-    if (p.termination_lock == "end_of_day") {
-      auto eod = std::chrono::floor<std::chrono::days>(t) + kDay;
-      t = std::chrono::time_point_cast<std::chrono::milliseconds>(eod) - std::chrono::milliseconds(1);
-    }
+    if (p.termination_lock == "end_of_day") t = zone.end_of_local_day(t);  // the worker's day
     if (now < t) {  // notice given, not yet effective: stays active until then
       d.next_change = t;
       return d;

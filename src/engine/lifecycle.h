@@ -7,12 +7,16 @@
 
 #include "prov/model.h"
 #include "prov/policy.h"
+#include "prov/timezone.h"
 
 namespace prov {
 
 // Keys the engine keeps inside Worker::record next to the HR fields.
 inline constexpr const char* kTerminatedAtKey = "_terminatedAt";  // ms since epoch
 inline constexpr const char* kHireAtKey = "_hireAt";              // ms since epoch
+// Set by a REHIRE of a terminated worker until the engine has planned the account for the new
+// employment (reused or, with `rehire: new_account`, replaced). ms since epoch of the rehire.
+inline constexpr const char* kRehiredAtKey = "_rehiredAt";
 
 struct LifecycleDecision {
   LifecycleState state = LifecycleState::Active;
@@ -23,10 +27,14 @@ struct LifecycleDecision {
   std::optional<TimePoint> next_change;  // when this decision changes by time alone
 };
 
-// Applies an event to the worker: new record, base state, lifecycle instants.
-void apply_event_to_worker(Worker& worker, const HrEvent& event);
+// Applies an event to the worker: new record, base state, lifecycle instants. A plain hireDate
+// is midnight in the worker's zone (its `timeZone`, else `zone`, the engine's).
+void apply_event_to_worker(Worker& worker, const HrEvent& event,
+                           const TimeZone& zone = TimeZone::utc());
 
-LifecycleDecision decide(const Worker& worker, const LifecyclePolicy& policy, TimePoint now);
+// `zone` as above: it places plain dates and the end of the local day (termination lock).
+LifecycleDecision decide(const Worker& worker, const LifecyclePolicy& policy, TimePoint now,
+                         const TimeZone& zone = TimeZone::utc());
 
 // The desired account for `worker`: policy evaluation adjusted by the lifecycle decision.
 void apply_decision(DesiredAccount& desired, const LifecycleDecision& decision);

@@ -206,7 +206,7 @@ std::string SourceMapping::pointer_of(const std::string& target) const {
 }
 
 EventMapping map_event(const Json& body, std::string_view fallback_id, TimePoint received_at,
-                       const SourceMapping* mapping) {
+                       const SourceMapping* mapping, const TimeZone& zone) {
   if (!body.is_object()) return fail({"", "the body must be a JSON object"}, nullptr);
   const Json canonical = mapping ? mapping->apply(body) : body;
 
@@ -254,6 +254,7 @@ EventMapping map_event(const Json& body, std::string_view fallback_id, TimePoint
     if (auto e = require_string(*worker, name, std::string("worker.") + name, &ignored))
       return fail(*e, mapping);
   event.worker = *worker;
+  event.effective_at = *parse_time_in(effective_text, zone_of_worker(event.worker, zone));
 
   event.body_sha256 =
       sha256_hex(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

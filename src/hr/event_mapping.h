@@ -11,6 +11,7 @@
 
 #include "prov/model.h"
 #include "prov/result.h"
+#include "prov/timezone.h"
 
 namespace prov {
 
@@ -69,7 +70,10 @@ struct EventMapping {
 // webhook-id header) becomes the event id when the body has no eventId. body_sha256 is the
 // digest of the canonical serialisation of `body` as received, so a redelivery with other
 // whitespace or key order is still the same event.
+// A plain-date effectiveAt is midnight in the worker's `timeZone`, else in `zone`
+// (engine.timezone).
 EventMapping map_event(const Json& body, std::string_view fallback_id, TimePoint received_at,
-                       const SourceMapping* mapping = nullptr);
+                       const SourceMapping* mapping = nullptr,
+                       const TimeZone& zone = TimeZone::utc());
 
 }  // namespace prov

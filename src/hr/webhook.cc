@@ -94,6 +94,7 @@ struct WebhookState {
   IngestSink* sink;
   const Clock* clock;
   std::shared_ptr<const SourceMapping> mapping;
+  TimeZone zone = TimeZone::utc();  // engine.timezone, for plain-date effectiveAt
 };
 
 void handle(const WebhookState& state, HttpRequest request,
@@ -140,7 +141,7 @@ void handle(const WebhookState& state, HttpRequest request,
                            "body is not valid JSON: " + position_of(request.body, e.byte)));
   }
 
-  EventMapping mapped = map_event(body, id, state.clock->now(), state.mapping.get());
+  EventMapping mapped = map_event(body, id, state.clock->now(), state.mapping.get(), state.zone);
   if (!mapped.ok()) {
     count_rejected("field");
     const std::string& field = mapped.error.field;
@@ -164,7 +165,8 @@ void handle(const WebhookState& state, HttpRequest request,
 }  // namespace
 
 HttpHandler make_webhook_handler(const WebhookConfig& config, IngestSink& sink, const Clock& clock,
-                                 std::shared_ptr<const SourceMapping> mapping) {
+                                 std::shared_ptr<const SourceMapping> mapping,
+                                 const TimeZone& zone) {
   describe_metrics();
   auto state = std::make_shared<WebhookState>();
   state->keys.push_back(config.secret);
@@ -174,6 +176,7 @@ HttpHandler make_webhook_handler(const WebhookConfig& config, IngestSink& sink, 
   state->sink = &sink;
   state->clock = &clock;
   state->mapping = std::move(mapping);
+  state->zone = zone;
   return [state](HttpRequest request, std::function<void(HttpResponse)> respond) {
     handle(*state, std::move(request), std::move(respond));
   };

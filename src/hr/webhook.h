@@ -21,7 +21,8 @@ inline constexpr int kWebhookRetryAfterSeconds = 5;
 // `mapping` rewrites payloads of another shape into the contract's; null = the default shape.
 // Counts provisiond_events_received_total{type} and provisiond_events_rejected_total{reason}.
 HttpHandler make_webhook_handler(const WebhookConfig& config, IngestSink& sink, const Clock& clock,
-                                 std::shared_ptr<const SourceMapping> mapping = nullptr);
+                                 std::shared_ptr<const SourceMapping> mapping = nullptr,
+                                 const TimeZone& zone = TimeZone::utc());
 
 // Listener options for the webhook (listen address, TLS, limits); bodies refused with 413 by the
 // server are counted as rejected events with reason too_large.

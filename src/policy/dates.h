@@ -1,6 +1,7 @@
 #pragma once
 // Dates as the policy language sees them: plain dates ("2026-12-01", midnight UTC) or RFC 3339
-// date-times. Plain dates are parsed without allocation because derived facts parse hireDate on
+// date-times. Plain dates stay calendar labels here, independent of engine.timezone: compared with
+// other plain dates or formatted back, they must give the same day whatever the zone. Plain dates are parsed without allocation because derived facts parse hireDate on
 // every evaluation.
 #include <cstdint>
 #include <optional>

@@ -120,6 +120,7 @@ FileSource::FileOutcome FileSource::take(const fs::path& file, Store& store) {
   ctx.snapshot_time = clock_.now();
   ctx.received_at = ctx.snapshot_time;
   ctx.missing_means_terminated = config_.missing_means_terminated;
+  ctx.timezone = config_.timezone;
   const SnapshotReport report = ingest_snapshot(*records, store, sink_, ctx);
   log::Fields summary = where;
   summary.insert(summary.end(), {{"records", std::to_string(report.records)},

@@ -434,6 +434,7 @@ Status HttpSource::poll(Store& store) {
   ctx.snapshot_time = clock_.now();
   ctx.received_at = ctx.snapshot_time;
   ctx.missing_means_terminated = config_.missing_means_terminated;
+  ctx.timezone = config_.timezone;
   const SnapshotReport report = ingest_snapshot(*records, store, sink_, ctx);
   const log::Fields summary{{"source", label_},
                             {"records", std::to_string(report.records)},

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "prov/crypto.h"
+#include "prov/timezone.h"
 
 namespace prov {
 namespace {
@@ -111,7 +112,9 @@ SnapshotDiff diff_snapshot(const std::vector<Json>& records, const std::vector<K
     Json record = canonical_record(raw);
     std::optional<TimePoint> terminated_at;
     if (auto it = record.find("terminationDate"); problem.empty() && it != record.end()) {
-      if (it->is_string()) terminated_at = parse_time(it->get_ref<const std::string&>());
+      if (it->is_string())
+        terminated_at = parse_time_in(it->get_ref<const std::string&>(),
+                                      zone_of_worker(record, zone_or_utc(ctx.timezone)));
       if (!terminated_at) problem = "terminationDate is not a date";
     }
     if (!problem.empty()) {

@@ -23,6 +23,8 @@ struct SnapshotContext {
   TimePoint snapshot_time{};  // effective_at of every event
   TimePoint received_at{};
   bool missing_means_terminated = false;
+  std::string timezone = "UTC";  // engine.timezone: a plain terminationDate is midnight there
+                                 // (or in the record's own timeZone)
 };
 
 // A record that produced no event because it cannot be trusted.

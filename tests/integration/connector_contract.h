@@ -455,6 +455,83 @@ TEST_P(ConnectorContract, ApplyBatchKeepsInputOrder) {
   }
 }
 
+// A batch mixing every operation kind for different workers ends where applying them one at a
+// time would: memberships (including a group that does not exist yet), locks, updates, a move, a
+// delete, the already-done cases, and an operation whose last known DN is out of date.
+TEST_P(ConnectorContract, ApplyBatchOfMixedOperationsMatchesOneAtATime) {
+  constexpr int kWorkers = 9;
+  const bool passwords = !config_.password_dir.empty();
+  std::vector<std::string> wids, users;
+  std::vector<Operation> creates;
+  for (int i = 0; i < kWorkers; ++i) {
+    wids.push_back(unique("w"));
+    users.push_back(unique("user"));
+    creates.push_back(create_op(wids.back(), users.back()));
+    creates.back().set_initial_password = passwords;
+  }
+  const auto created = connector_->apply_batch(creates);
+  ASSERT_EQ(created.size(), creates.size());
+  for (const auto& o : created) PROV_EXPECT_OK(o);
+  if (passwords) {
+    for (int i = 0; i < kWorkers; ++i)
+      EXPECT_TRUE(GetParam().can_bind(created[i].dn, delivered_password(wids[i]))) << i;
+  }
+  const std::string group = unique("grp");
+  const std::string kept = unique("grp");
+  Operation seed = op_for(OpKind::AddMember, created[5], wids[5], users[5]);
+  seed.group = kept;
+  PROV_EXPECT_OK(connector_->apply(seed));
+  // Worker 8 moves first, so the batch below still carries its old DN.
+  Operation moved_before = op_for(OpKind::Move, created[8], wids[8], users[8]);
+  moved_before.ou = GetParam().other_ou;
+  PROV_EXPECT_OK(connector_->apply(moved_before));
+
+  std::vector<Operation> ops;
+  auto add = [&](OpKind kind, int i) -> Operation& {
+    ops.push_back(op_for(kind, created[i], wids[i], users[i]));
+    return ops.back();
+  };
+  add(OpKind::AddMember, 0).group = group;  // the group does not exist yet
+  add(OpKind::AddMember, 1).group = group;
+  add(OpKind::RemoveMember, 2).group = kept;  // not a member: already done
+  add(OpKind::Disable, 3);
+  add(OpKind::Update, 4).attributes = {{"title", "Architect"}, {"mail", ""}};
+  add(OpKind::AddMember, 5).group = kept;  // already a member
+  add(OpKind::Enable, 6);                  // already enabled
+  add(OpKind::Delete, 7);
+  add(OpKind::AddMember, 8).group = kept;  // op.dn is the DN before the move
+  const auto outcomes = connector_->apply_batch(ops);
+  ASSERT_EQ(outcomes.size(), ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    SCOPED_TRACE(i);
+    PROV_EXPECT_OK(outcomes[i]);
+  }
+  EXPECT_FALSE(outcomes[0].already_done);
+  EXPECT_TRUE(outcomes[2].already_done);
+  EXPECT_TRUE(outcomes[5].already_done);
+  EXPECT_TRUE(outcomes[6].already_done);
+
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[0].anchor)->groups, std::set<std::string>{group});
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[1].anchor)->groups, std::set<std::string>{group});
+  EXPECT_TRUE(find(Anchor::Kind::Guid, created[2].anchor)->groups.empty());
+  EXPECT_FALSE(find(Anchor::Kind::Guid, created[3].anchor)->enabled);
+  if (passwords) {
+    EXPECT_FALSE(GetParam().can_bind(created[3].dn, delivered_password(wids[3])));
+  }
+  auto updated = find(Anchor::Kind::Guid, created[4].anchor);
+  ASSERT_TRUE(updated.has_value());
+  EXPECT_EQ(updated->attributes["title"], "Architect");
+  EXPECT_EQ(updated->attributes.count("mail"), 0u);
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[5].anchor)->groups, std::set<std::string>{kept});
+  EXPECT_TRUE(find(Anchor::Kind::Guid, created[6].anchor)->enabled);
+  EXPECT_FALSE(find(Anchor::Kind::EmployeeId, wids[7]).has_value());
+  auto moved = find(Anchor::Kind::Guid, created[8].anchor);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_NE(moved->dn, created[8].dn);
+  EXPECT_EQ(moved->groups, std::set<std::string>{kept});
+  EXPECT_EQ(outcomes[8].dn, moved->dn);  // the member added is the entry where it is now
+}
+
 TEST_P(ConnectorContract, WrongPasswordIsAPermanentInvalidCredentialsError) {
   DirectoryConfig bad = config_;
   bad.password = "not-the-password";

@@ -108,5 +108,16 @@ TEST_F(ConfigTest, WrongTypeAndBadValuesAreRejected) {
   EXPECT_NE(error_of("state: [\n").find(":"), std::string::npos);
 }
 
+TEST_F(ConfigTest, TimezoneMustBeAZoneOfTheDatabase) {
+  EXPECT_EQ(load_config(write(base())).timezone, "UTC");
+  EXPECT_EQ(load_config(write(base() + "engine: { timezone: Europe/Berlin }\n")).timezone,
+            "Europe/Berlin");
+  for (const char* bad : {"Europe/Berln", "CEST+2", "../../etc/passwd", "zone.tab"}) {
+    const std::string error = error_of(base() + "engine: { timezone: \"" + bad + "\" }\n");
+    EXPECT_NE(error.find("engine.timezone"), std::string::npos) << bad << ": " << error;
+    EXPECT_NE(error.find(bad), std::string::npos) << error;
+  }
+}
+
 }  // namespace
 }  // namespace prov

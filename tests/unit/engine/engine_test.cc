@@ -131,7 +131,8 @@ TEST_F(EngineTest, SecondIdenticalNameNeverOverwritesTheFirst) {
 }
 
 TEST_F(EngineTest, UsernameTakenInTheDirectoryByAnotherPersonIsSkipped) {
-  dir.entries["uid=jsmith,ou=people,dc=test"] = {"someone-else", "jsmith", "ou=people", true, {}};
+  dir.entries["uid=jsmith,ou=people,dc=test"] = {"someone-else", "jsmith", "ou=people", true,
+                                                 {}, ""};
   receive("e1", EventType::Hire, worker("1", "John", "Smith"), "2026-01-05T00:00:00Z");
   settle();
   EXPECT_EQ(dir.entry_of("1")->username, "jsmith2");

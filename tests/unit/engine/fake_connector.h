@@ -15,6 +15,7 @@ class FakeDirectory final : public DirectoryConnector {
     std::string worker_id, username, ou;
     bool enabled = true;
     std::map<std::string, std::string> attributes;
+    std::string anchor;  // unique per created entry, like entryUUID
   };
   std::map<std::string, Entry> entries;                 // by DN
   std::map<std::string, std::set<std::string>> groups;  // group -> member DNs
@@ -22,6 +23,7 @@ class FakeDirectory final : public DirectoryConnector {
   std::deque<Outcome> scripted;                         // returned instead of applying
   bool refuse_connect = false;
   bool bad_credentials = false;
+  int created = 0;  // entries ever created: anchors are never reused
 
   Capabilities capabilities() const override { return {}; }
   Status connect() override {
@@ -39,6 +41,7 @@ class FakeDirectory final : public DirectoryConnector {
       acc.worker_id = e.worker_id;
       acc.username = e.username;
       acc.dn = dn;
+      acc.anchor = e.anchor;
       acc.ou = e.ou;
       acc.enabled = e.enabled;
       acc.attributes = e.attributes;
@@ -73,13 +76,14 @@ class FakeDirectory final : public DirectoryConnector {
     switch (op.kind) {
       case OpKind::Create: {
         if (!dn.empty()) {
-          auto o = Outcome::ok(dn, "uuid-" + op.worker_id);
+          auto o = Outcome::ok(dn, entries[dn].anchor);
           o.already_done = true;
           return o;
         }
         dn = "uid=" + op.username + "," + op.ou + ",dc=test";
         if (entries.count(dn)) return Outcome::permanent("ldap:68", "exists with another owner");
-        entries[dn] = Entry{op.worker_id, op.username, op.ou, op.enabled, op.attributes};
+        entries[dn] = Entry{op.worker_id, op.username, op.ou, op.enabled, op.attributes,
+                            "uuid-" + op.worker_id + "-" + std::to_string(++created)};
         break;
       }
       case OpKind::Update:
@@ -108,7 +112,7 @@ class FakeDirectory final : public DirectoryConnector {
         entries.erase(dn);
         return Outcome::ok();
     }
-    return Outcome::ok(dn, "uuid-" + op.worker_id);
+    return Outcome::ok(dn, entries.count(dn) ? entries[dn].anchor : std::string());
   }
   Status for_each_account(const std::function<void(const Account&)>&) override {
     return Status::Ok();

@@ -2,6 +2,7 @@
 // directory state expected at the end. Real store, real compiled policy, in-memory directory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -51,6 +52,7 @@ struct Step {
   std::string effective;            // defaults to the clock
   std::string hire_date = "2026-01-05";
   std::string manager;
+  std::string time_zone;  // the worker record's timeZone; empty = none (engine.timezone applies)
 };
 
 struct Expect {
@@ -60,6 +62,8 @@ struct Expect {
   std::string ou = "ou=people";
   std::set<std::string> groups;
   std::string manager_of;  // worker id whose DN must be the manager attribute
+  int creates = -1;        // >= 0: exactly this many creates reached the directory
+  int deletes = -1;        // >= 0: exactly this many deletes reached the directory
 };
 
 struct Scenario {
@@ -67,7 +71,17 @@ struct Scenario {
   std::vector<Step> steps;
   std::vector<Expect> expect;
   int max_creates_per_worker = 1;
+  std::string rehire = "reuse_account";       // lifecycle.rehire
+  std::string termination_lock = "immediately";  // lifecycle.termination.lock
+  std::string timezone = "UTC";               // engine.timezone
 };
+
+std::string policy_for(const Scenario& sc) {
+  std::string p = kPolicy;
+  p.replace(p.find("rehire: reuse_account"), 21, "rehire: " + sc.rehire);
+  p.replace(p.find("lock: immediately"), 17, "lock: " + sc.termination_lock);
+  return p;
+}
 
 std::ostream& operator<<(std::ostream& os, const Scenario& s) { return os << s.name; }
 
@@ -78,9 +92,10 @@ class LifecycleScenario : public ::testing::TestWithParam<Scenario> {
                                         std::to_string(counter_++));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    std::ofstream(dir_ / "policy.yaml") << kPolicy;
+    std::ofstream(dir_ / "policy.yaml") << policy_for(GetParam());
     config_.state_path = dir_ / "state.db";
     config_.safety.max_destructive = 1000;
+    config_.timezone = GetParam().timezone;
     store_ = Store::open(config_.state_path);
   }
   void TearDown() override {
@@ -95,6 +110,7 @@ class LifecycleScenario : public ::testing::TestWithParam<Scenario> {
              {"lastName", "Worker" + s.worker_id}, {"department", s.department},
              {"workerType", "Employee"}, {"hireDate", s.hire_date}};
       if (!s.manager.empty()) w["managerId"] = s.manager;
+      if (!s.time_zone.empty()) w["timeZone"] = s.time_zone;
       HrEvent e;
       e.event_id = "ev" + std::to_string(index);
       e.type = *parse_event_type(s.type);
@@ -135,6 +151,17 @@ TEST_P(LifecycleScenario, EndsInTheExpectedDirectoryState) {
     if (!x.manager_of.empty())
       EXPECT_EQ(e->attributes.count("manager") ? e->attributes.at("manager") : "",
                 dir.dn_of(x.manager_of));
+    int entries = 0;
+    for (const auto& [dn, entry] : dir.entries) entries += entry.worker_id == x.worker_id;
+    EXPECT_EQ(entries, 1) << "one worker, one directory entry";
+    int creates = 0, deletes = 0;
+    for (const auto& op : dir.applied) {
+      if (op.worker_id != x.worker_id) continue;
+      creates += op.kind == OpKind::Create;
+      deletes += op.kind == OpKind::Delete;
+    }
+    if (x.creates >= 0) EXPECT_EQ(creates, x.creates);
+    if (x.deletes >= 0) EXPECT_EQ(deletes, x.deletes);
   }
   std::map<std::string, int> creates;
   for (const auto& op : dir.applied)
@@ -218,6 +245,66 @@ INSTANTIATE_TEST_SUITE_P(
                   {"2026-07-01T09:00:00Z", "REHIRE", "1", "Finance", "", "2026-07-01"}},
                  {{"1", true, true, "ou=people", kFin}},
                  2},
+        Scenario{"RehireNewAccountReplacesTheRetainedAccount",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1"},
+                  {"2026-04-01T09:00:00Z", "REHIRE", "1", "Sales", "", "2026-04-01"}},
+                 {{"1", true, true, "ou=people", {"staff"}, "", 2, 1}},
+                 2,
+                 "new_account"},
+        Scenario{"RehireReuseAccountKeepsTheRetainedAccount",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1"},
+                  {"2026-04-01T09:00:00Z", "REHIRE", "1", "Sales", "", "2026-04-01"}},
+                 {{"1", true, true, "ou=people", {"staff"}, "", 1, 0}}},
+        Scenario{"RehireNewAccountAfterRetentionOnlyCreates",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1"},
+                  {"2026-06-15T09:00:00Z"},
+                  {"2026-07-01T09:00:00Z", "REHIRE", "1", "Finance", "", "2026-07-01"}},
+                 {{"1", true, true, "ou=people", kFin, "", 2, 1}},
+                 2,
+                 "new_account"},
+        Scenario{"RehireNewAccountThenChangeKeepsTheNewAccount",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1"},
+                  {"2026-04-01T09:00:00Z", "REHIRE", "1", "Sales", "", "2026-04-01"},
+                  {"2026-05-01T09:00:00Z", "CHANGE", "1", "Finance", "", "2026-04-01"}},
+                 {{"1", true, true, "ou=people", kFin, "", 2, 1}},
+                 2,
+                 "new_account"},
+        // 17:00Z is 19:00 in Berlin (summer time since 29 March): the lock comes at the end of
+        // the Berlin day, 21:59:59.999Z, not at the end of the UTC day.
+        Scenario{"EndOfDayLockBeforeBerlinMidnight",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1", "Finance", "2026-03-31T17:00:00Z"},
+                  {"2026-03-31T21:59:00Z"}},
+                 {{"1", true, true, "ou=people", kFin}},
+                 1,
+                 "reuse_account",
+                 "end_of_day",
+                 "Europe/Berlin"},
+        Scenario{"EndOfDayLockAtBerlinMidnight",
+                 {{"2026-01-05T09:00:00Z", "HIRE", "1"},
+                  {"2026-03-01T09:00:00Z", "TERMINATION", "1", "Finance", "2026-03-31T17:00:00Z"},
+                  {"2026-03-31T22:00:00Z"}},
+                 {{"1", true, false, "ou=disabled", {}}},
+                 1,
+                 "reuse_account",
+                 "end_of_day",
+                 "Europe/Berlin"},
+        // A plain hireDate is midnight where the worker is: 2026-03-02 in Los Angeles (PST) is
+        // 08:00Z, so at 07:59Z the pre-hire account is still locked and at 08:00Z it opens.
+        Scenario{"PlainHireDateInLosAngelesStillLockedAt0759Z",
+                 {{"2026-02-01T00:00:00Z", "HIRE", "1", "Finance", "", "2026-03-02", "",
+                   "America/Los_Angeles"},
+                  {"2026-03-02T07:59:00Z"}},
+                 {{"1", true, false, "ou=people", kFin}}},
+        Scenario{"PlainHireDateInLosAngelesEnabledAt0800Z",
+                 {{"2026-02-01T00:00:00Z", "HIRE", "1", "Finance", "", "2026-03-02", "",
+                   "America/Los_Angeles"},
+                  {"2026-03-02T08:00:00Z"}},
+                 {{"1", true, true, "ou=people", kFin}}},
         Scenario{"ManagerHiredAfterTwoReports",
                  {{"2026-01-05T09:00:00Z", "HIRE", "1", "Finance", "", "2026-01-05", "9"},
                   {"2026-01-05T09:00:01Z", "HIRE", "2", "Finance", "", "2026-01-05", "9"},
@@ -225,6 +312,76 @@ INSTANTIATE_TEST_SUITE_P(
                  {{"1", true, true, "ou=people", kFin, "9"},
                   {"2", true, true, "ou=people", kFin, "9"}}}),
     [](const ::testing::TestParamInfo<Scenario>& info) { return info.param.name; });
+
+// rehire: new_account, in detail: the retained entry goes, a new entry with another anchor takes
+// its place (same username: the delete runs first), and the decision is audited.
+TEST(RehireNewAccount, ReplacesTheEntryAndAuditsTheDecision) {
+  auto dir = fs::temp_directory_path() / ("prov-rehire-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string policy = kPolicy;
+  policy.replace(policy.find("rehire: reuse_account"), 21, "rehire: new_account");
+  std::ofstream(dir / "policy.yaml") << policy;
+  Config config;
+  config.state_path = dir / "state.db";
+  ManualClock clock(at("2026-01-05T09:00:00Z"));
+  FakeDirectory directory;
+  auto store = Store::open(config.state_path);
+  int n = 0;
+  auto receive = [&](const char* type, const char* department) {
+    HrEvent e;
+    e.event_id = "ev" + std::to_string(++n);
+    e.type = *parse_event_type(type);
+    e.effective_at = clock.now();
+    e.worker_id = "7";
+    e.worker = Json{{"workerId", "7"}, {"firstName", "Ria"}, {"lastName", "Return"},
+                    {"department", department}, {"workerType", "Employee"}};
+    e.body_sha256 = e.event_id;
+    e.received_at = clock.now();
+    ASSERT_NE(store->insert_event(e).status, IngestStatus::Conflict);
+    Engine engine(*store, &directory, clock, config, Policy::load(dir / "policy.yaml"));
+    for (int i = 0; i < 100 && engine.step(); ++i) {
+    }
+  };
+  receive("HIRE", "Finance");
+  const std::string first_anchor = directory.entry_of("7")->anchor;
+  clock.set(at("2026-03-01T09:00:00Z"));
+  receive("TERMINATION", "Finance");
+  ASSERT_EQ(directory.entry_of("7")->ou, "ou=disabled");
+  clock.set(at("2026-04-01T09:00:00Z"));
+  receive("REHIRE", "Sales");
+
+  const auto* entry = directory.entry_of("7");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_NE(entry->anchor, first_anchor);
+  EXPECT_EQ(entry->username, "rreturn");
+  EXPECT_TRUE(entry->enabled);
+  EXPECT_EQ(directory.dn_of("7"), "uid=rreturn,ou=people,dc=test");
+  EXPECT_EQ(directory.groups_of("7"), std::set<std::string>{"staff"});
+  // The delete reached the directory before the create.
+  std::vector<OpKind> kinds;
+  for (const auto& op : directory.applied) kinds.push_back(op.kind);
+  auto del = std::find(kinds.begin(), kinds.end(), OpKind::Delete);
+  ASSERT_NE(del, kinds.end());
+  EXPECT_NE(std::find(del, kinds.end(), OpKind::Create), kinds.end());
+  // What the engine knows matches the directory, and nothing more is planned.
+  auto row = store->account("7");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->applied.anchor, entry->anchor);
+  EXPECT_EQ(row->planned.anchor, entry->anchor);
+  EXPECT_TRUE(row->applied.exists);
+  Engine engine(*store, &directory, clock, config, Policy::load(dir / "policy.yaml"));
+  EXPECT_TRUE(engine.plan_worker("7", true).operations.empty());
+  bool audited = false;
+  for (const auto& a : store->audit_log("7", 200))
+    if (a.action == "worker.rehired") {
+      audited = true;
+      EXPECT_EQ(a.detail.value("decision", ""), "rehire: new_account");
+      EXPECT_EQ(a.detail.value("previous_anchor", ""), first_anchor);
+    }
+  EXPECT_TRUE(audited);
+  fs::remove_all(dir);
+}
 
 // A snapshot source that drops 30 % of its workers with missing_means_terminated: the diff asks
 // for terminations, and the brake holds them instead of locking a third of the company.

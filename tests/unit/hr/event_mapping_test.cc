@@ -143,6 +143,22 @@ TEST(MapEvent, AcceptsAnOffsetDateTime) {
   EXPECT_EQ(m.event->effective_at, *parse_time("2026-12-01T08:00:00Z"));
 }
 
+TEST(MapEvent, PlainDateEffectiveAtIsMidnightInTheWorkersZone) {
+  Json body = contract_body();
+  body["effectiveAt"] = "2026-12-01";
+  EXPECT_EQ(map_event(body, "", kReceived).event->effective_at, *parse_time("2026-12-01T00:00:00Z"));
+  auto berlin = TimeZone::load("Europe/Berlin");
+  ASSERT_TRUE(berlin);
+  EXPECT_EQ(map_event(body, "", kReceived, nullptr, *berlin).event->effective_at,
+            *parse_time("2026-11-30T23:00:00Z"));
+  body["worker"]["timeZone"] = "America/Los_Angeles";  // the worker's own zone wins
+  EXPECT_EQ(map_event(body, "", kReceived, nullptr, *berlin).event->effective_at,
+            *parse_time("2026-12-01T08:00:00Z"));
+  body["effectiveAt"] = "2026-12-01T08:00:00+01:00";  // a date-time keeps its own offset
+  EXPECT_EQ(map_event(body, "", kReceived, nullptr, *berlin).event->effective_at,
+            *parse_time("2026-12-01T07:00:00Z"));
+}
+
 TEST(MapEvent, RejectsBadEffectiveAt) {
   for (Json value : {Json("tomorrow"), Json(20261201), Json(nullptr), Json("")}) {
     Json body = contract_body();

@@ -101,6 +101,23 @@ TEST(SnapshotDiff, TerminatedWorkerAppearingActiveIsRehired) {
   EXPECT_EQ(types["2"], EventType::Rehire);
 }
 
+TEST(SnapshotDiff, PlainTerminationDateIsMidnightInTheZone) {
+  // The snapshot is taken at 2026-05-28T20:26:40Z: already 29 May in Tokyo, not yet in UTC.
+  Json record = person("1", "A", "B");
+  record["terminationDate"] = "2026-05-29";
+  SnapshotContext utc = context();
+  EXPECT_EQ(types_by_worker(diff_snapshot({record}, {known(person("1", "A", "B"))}, utc).events)["1"],
+            EventType::Change);
+  SnapshotContext tokyo = context();
+  tokyo.timezone = "Asia/Tokyo";
+  EXPECT_EQ(
+      types_by_worker(diff_snapshot({record}, {known(person("1", "A", "B"))}, tokyo).events)["1"],
+      EventType::Termination);
+  record["timeZone"] = "Asia/Tokyo";  // the record's own zone, engine zone UTC
+  EXPECT_EQ(types_by_worker(diff_snapshot({record}, {known(person("1", "A", "B"))}, utc).events)["1"],
+            EventType::Termination);
+}
+
 TEST(SnapshotDiff, PastTerminationDateTerminatesFutureOneIsOnlyAChange) {
   Json past = person("1", "A", "B");
   past["terminationDate"] = "2026-05-01";

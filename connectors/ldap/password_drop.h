@@ -11,15 +11,21 @@
 
 #include "prov/result.h"
 
-namespace prov::ad {
+namespace prov::ldap {
 
 class PasswordDrop {
  public:
   // Writes `password` to a temporary file in `dir` (created 0700 if missing). Error when
   // `worker_id` cannot be a file name (empty, '/', NUL, leading '.') or the file cannot be
   // written. The error message never contains the password.
+  // Durability::Deferred skips the per-file fsync: the caller stages a batch and then calls
+  // sync_folder() once before anything depends on the files.
+  enum class Durability { Synced, Deferred };
   static Result<PasswordDrop> stage(const std::filesystem::path& dir, std::string_view worker_id,
-                                    std::string_view password);
+                                    std::string_view password,
+                                    Durability durability = Durability::Synced);
+  // Flushes every file and name staged or committed in `dir` to disk.
+  static Status sync_folder(const std::filesystem::path& dir);
 
   PasswordDrop(PasswordDrop&& other) noexcept;
   PasswordDrop& operator=(PasswordDrop&&) = delete;
@@ -41,4 +47,4 @@ class PasswordDrop {
   std::filesystem::path final_;
 };
 
-}  // namespace prov::ad
+}  // namespace prov::ldap

@@ -1,4 +1,4 @@
-#include "password_delivery.h"
+#include "ldap/password_drop.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <random>
 
-namespace prov::ad {
+namespace prov::ldap {
 namespace {
 
 Status check_worker_id(std::string_view worker_id) {
@@ -31,7 +31,8 @@ std::filesystem::path PasswordDrop::path_for(const std::filesystem::path& dir,
 }
 
 Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
-                                         std::string_view worker_id, std::string_view password) {
+                                         std::string_view worker_id, std::string_view password,
+                                         Durability durability) {
   if (dir.empty()) return Error{"directory.password_dir is not set", false};
   if (auto s = check_worker_id(worker_id); !s) return s.error();
   std::error_code ec;
@@ -58,7 +59,7 @@ Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
     }
     done += static_cast<std::size_t>(n);
   }
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (err == 0 && durability == Durability::Synced && ::fsync(fd) != 0) err = errno;
   ::close(fd);
   std::fill(content.begin(), content.end(), '\0');
   if (err != 0) {
@@ -66,6 +67,18 @@ Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
     return Error{"cannot write " + temp.string() + ": " + errno_text(err), false};
   }
   return PasswordDrop(temp, path_for(dir, worker_id));
+}
+
+Status PasswordDrop::sync_folder(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error{"cannot open " + dir.string() + ": " + errno_text(errno), false};
+  // syncfs: every file staged into this folder's file system, and the folder's own entries, in
+  // one flush instead of one per file.
+  const int rc = ::syncfs(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Error{"cannot sync " + dir.string() + ": " + errno_text(err), false};
+  return Status::Ok();
 }
 
 PasswordDrop::PasswordDrop(PasswordDrop&& other) noexcept
@@ -87,4 +100,4 @@ Status PasswordDrop::commit() {
   return Status::Ok();
 }
 
-}  // namespace prov::ad
+}  // namespace prov::ldap

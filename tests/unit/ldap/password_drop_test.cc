@@ -1,4 +1,4 @@
-#include "ad/password_delivery.h"
+#include "ldap/password_drop.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace prov::ad {
+namespace prov::ldap {
 namespace {
 
 namespace fs = std::filesystem;
