@@ -708,17 +708,50 @@ void LdapConnector::modify_batch(const std::vector<Operation>& ops, std::vector<
     }
     prelocated_[op.worker_id] = e;  // move, delete, odd cases: apply() saves the look-up
   }
-  std::vector<std::optional<Result<Reply>>> replies;
-  pipeline(
-      writes.size(),
-      [&](std::size_t k) { return session_->submit_modify(writes[k].dn, writes[k].mods); },
-      replies);
-  for (std::size_t k = 0; k < writes.size(); ++k) {
-    if (!replies[k] || !replies[k]->ok()) continue;
-    if (auto o = writes[k].settle((*replies[k])->result)) {
-      out[writes[k].i] = *o;
-      done[writes[k].i] = true;
+
+  // Memberships of one group travel in one request: the server rewrites a group entry once per
+  // modify, so 100 new members of a large group cost one rewrite instead of 100. A request is a
+  // set of writes; a shared one that is refused (one of them already a member, say) is retried
+  // as single writes in the next round.
+  std::vector<std::vector<std::size_t>> requests;
+  {
+    std::map<std::pair<std::string, Modification::Op>, std::vector<std::size_t>> by_group;
+    for (std::size_t k = 0; k < writes.size(); ++k) {
+      const OpKind kind = ops[writes[k].i].kind;
+      if (kind == OpKind::AddMember || kind == OpKind::RemoveMember) {
+        by_group[{writes[k].dn, writes[k].mods.front().op}].push_back(k);
+      } else {
+        requests.push_back({k});
+      }
     }
+    for (auto& [key, parts] : by_group) requests.push_back(std::move(parts));
+  }
+  auto send = [&](const std::vector<std::size_t>& parts) {
+    if (parts.size() == 1) return session_->submit_modify(writes[parts[0]].dn, writes[parts[0]].mods);
+    Modification joint = writes[parts[0]].mods.front();
+    joint.values.clear();
+    for (std::size_t k : parts) joint.values.push_back(writes[k].mods.front().values.front());
+    return session_->submit_modify(writes[parts[0]].dn, {joint});
+  };
+  for (int round = 0; round < 2 && !requests.empty(); ++round) {
+    std::vector<std::optional<Result<Reply>>> replies;
+    pipeline(requests.size(), [&](std::size_t r) { return send(requests[r]); }, replies);
+    std::vector<std::vector<std::size_t>> again;
+    for (std::size_t r = 0; r < requests.size(); ++r) {
+      if (!replies[r] || !replies[r]->ok()) continue;  // transport trouble: apply() retries
+      const LdapResult& result = (*replies[r])->result;
+      if (requests[r].size() > 1 && !result.ok()) {
+        for (std::size_t k : requests[r]) again.push_back({k});
+        continue;
+      }
+      for (std::size_t k : requests[r]) {
+        if (auto o = writes[k].settle(result)) {
+          out[writes[k].i] = *o;
+          done[writes[k].i] = true;
+        }
+      }
+    }
+    requests = std::move(again);
   }
 }
 

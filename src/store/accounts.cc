@@ -79,7 +79,10 @@ std::optional<AccountRow> SqliteStore::account(const std::string& worker_id) {
 }
 
 std::optional<AccountRow> SqliteStore::account_by_username(const std::string& username) {
-  static const std::string sql = std::string(kSelectAccount) + "WHERE username = ?1";
+  // The extra terms repeat the partial index's condition: without them SQLite cannot prove a
+  // bound name is non-empty, skips accounts_username and scans every account.
+  static const std::string sql = std::string(kSelectAccount) +
+                                 "WHERE username = ?1 AND username IS NOT NULL AND username <> ''";
   auto q = db_.query(sql);
   q.bind(1, username);
   if (!q.step()) return std::nullopt;
