@@ -35,8 +35,32 @@ OutboxDecision decide_ops(Store& store, const std::vector<std::int64_t>& ids, Op
       touched.insert(r.op.worker_id);
       ++d.changed;
     }
-    if (to == OpStatus::Rejected)
+    if (to == OpStatus::Rejected) {
+      // A create planned behind a rejected delete (rehire: new_account) assumed the old entry
+      // gone; sent now, it would find that entry and take it over half-configured. Reject it too
+      // and have the engine plan the worker again from the account that stays.
+      for (const auto& r : rows) {
+        if (r.op.kind != OpKind::Delete) continue;
+        for (const auto& later : store.operations_of(r.op.worker_id)) {
+          if (later.op.id <= r.op.id || later.op.kind != OpKind::Create ||
+              (later.status != OpStatus::Pending && later.status != OpStatus::Held))
+            continue;
+          store.set_op_status(later.op.id, OpStatus::Rejected, "follows rejected delete");
+          AuditRecord a;
+          a.at = now;
+          a.action = action;
+          a.worker_id = later.op.worker_id;
+          a.event_id = later.event_id;
+          a.op_id = later.op.id;
+          a.detail = {{"actor", actor}, {"op", to_json(later.op)},
+                      {"reason", "follows rejected delete " + std::to_string(r.op.id)}};
+          store.audit(a);
+          ++d.changed;
+        }
+        store.add_schedule(r.op.worker_id, now, "delete rejected");
+      }
       for (const auto& w : touched) rebuild_planned(store, w);
+    }
   });
   return d;
 }

@@ -198,10 +198,13 @@ int main(int argc, char** argv) {
     Run ingest = drive(daemon.webhook_port(), c, seconds, 202, [&](int conn, long n) {
       Json w = worker;
       w["workerId"] = std::to_string(900000 + conn);
-      Json body{{"eventId", "ingest-" + std::to_string(n)}, {"eventType", "CHANGE"},
+      // Unique per level, connection and request: n counts per connection.
+      const std::string seq =
+          std::to_string(c) + "-" + std::to_string(conn) + "-" + std::to_string(n);
+      Json body{{"eventId", "ingest-" + seq}, {"eventType", "CHANGE"},
                 {"effectiveAt", effective}, {"worker", w}};
       const std::string payload = body.dump();
-      const std::string id = "msg-ingest-" + std::to_string(n);
+      const std::string id = "msg-ingest-" + seq;
       const auto ts = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();

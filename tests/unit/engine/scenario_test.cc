@@ -383,6 +383,70 @@ TEST(RehireNewAccount, ReplacesTheEntryAndAuditsTheDecision) {
   fs::remove_all(dir);
 }
 
+// rehire: new_account whose delete the brake holds and an operator rejects: the create planned
+// behind it is rejected too, and the worker is planned again from the account that stays.
+TEST(RehireNewAccount, RejectedDeleteKeepsAndReusesTheOldAccount) {
+  auto dir = fs::temp_directory_path() / ("prov-rehire-reject-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string policy = kPolicy;
+  policy.replace(policy.find("rehire: reuse_account"), 21, "rehire: new_account");
+  std::ofstream(dir / "policy.yaml") << policy;
+  Config config;
+  config.state_path = dir / "state.db";
+  ManualClock clock(at("2026-01-05T09:00:00Z"));
+  FakeDirectory directory;
+  auto store = Store::open(config.state_path);
+  int n = 0;
+  auto run = [&] {
+    Engine engine(*store, &directory, clock, config, Policy::load(dir / "policy.yaml"));
+    for (int i = 0; i < 100 && engine.step(); ++i) {
+    }
+  };
+  auto receive = [&](const char* type, const char* department) {
+    HrEvent e;
+    e.event_id = "ev" + std::to_string(++n);
+    e.type = *parse_event_type(type);
+    e.effective_at = clock.now();
+    e.worker_id = "7";
+    e.worker = Json{{"workerId", "7"}, {"firstName", "Ria"}, {"lastName", "Return"},
+                    {"department", department}, {"workerType", "Employee"}};
+    e.body_sha256 = e.event_id;
+    e.received_at = clock.now();
+    ASSERT_NE(store->insert_event(e).status, IngestStatus::Conflict);
+    run();
+  };
+  receive("HIRE", "Finance");
+  const std::string first_anchor = directory.entry_of("7")->anchor;
+  clock.set(at("2026-03-01T09:00:00Z"));
+  receive("TERMINATION", "Finance");
+  ASSERT_EQ(directory.entry_of("7")->ou, "ou=disabled");
+  clock.set(at("2026-04-01T09:00:00Z"));
+  config.safety.max_destructive = 0;  // every destructive operation is held from now on
+  receive("REHIRE", "Sales");
+  auto held = store->operations(OpStatus::Held, 10);
+  ASSERT_EQ(held.size(), 1u);
+  ASSERT_EQ(held[0].op.kind, OpKind::Delete);
+  EXPECT_EQ(directory.entry_of("7")->anchor, first_anchor);  // nothing ran behind the delete
+
+  const auto decision = reject_held(*store, {held[0].op.id}, "alice", clock.now());
+  EXPECT_EQ(decision.changed, 2);  // the delete and the create behind it
+  run();
+  const auto* entry = directory.entry_of("7");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->anchor, first_anchor);  // the old account, taken back into use
+  EXPECT_TRUE(entry->enabled);
+  EXPECT_EQ(entry->ou, "ou=people");
+  EXPECT_EQ(directory.groups_of("7"), std::set<std::string>{"staff"});
+  int creates = 0;
+  for (const auto& op : directory.applied) creates += op.kind == OpKind::Create;
+  EXPECT_EQ(creates, 1);
+  auto row = store->account("7");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->applied.anchor, first_anchor);
+  fs::remove_all(dir);
+}
+
 // A snapshot source that drops 30 % of its workers with missing_means_terminated: the diff asks
 // for terminations, and the brake holds them instead of locking a third of the company.
 TEST(SnapshotBrake, ThirtyPercentDropIsHeldByTheBrake) {
