@@ -5,7 +5,9 @@
 #include <iomanip>
 #include <iostream>
 
+#include "prov/connector.h"
 #include "prov/engine.h"
+#include "prov/reconcile.h"
 #include "prov/store.h"
 
 namespace prov::cli {
@@ -239,6 +241,64 @@ int accounts(const Config& c, const Args& a, std::ostream& out) {
   }
   if (a.json) out << arr.dump(2) << "\n";
   return 0;
+}
+
+}  // namespace prov::cli
+
+namespace prov::cli {
+
+int reconcile(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
+  ConnectorRegistry registry;
+  register_builtin_connectors(registry);
+  auto directory = registry.create(c.directory);
+  if (Status s = directory->connect(); !s.ok()) {
+    err << "provisionctl: cannot reach the directory: " << s.error().message << "\n";
+    return 2;
+  }
+  auto policy = Policy::load(c.policy_path);
+  auto store = a.apply ? Store::open(c.state_path) : Store::open_read_only(c.state_path);
+  auto report = prov::reconcile(*store, *directory, policy->managed_groups());
+  if (!report.ok()) {
+    err << "provisionctl: reconcile: " << report.error().message << "\n";
+    return 2;
+  }
+  int drifted = 0;
+  Json arr = Json::array();
+  for (const auto& d : report->drifts) {
+    if (d.kind != Drift::Kind::Unmanaged) ++drifted;
+    Json j{{"worker_id", d.worker_id}, {"kind", std::string(to_string(d.kind))},
+           {"details", d.details}};
+    if (d.observed) j["dn"] = d.observed->dn;
+    arr.push_back(j);
+    if (!a.json) {
+      out << std::left << std::setw(10) << d.worker_id << ' ' << std::setw(10)
+          << to_string(d.kind) << '\n';
+      for (const auto& line : d.details) out << "    " << line << '\n';
+    }
+  }
+  int handed = 0;
+  if (a.apply && drifted > 0) handed = repair(*store, *report, SystemClock().now(), actor());
+  const std::string summary =
+      std::to_string(report->checked) + " accounts compared, " + std::to_string(drifted) +
+      " drifted, " + std::to_string(report->drifts.size() - static_cast<size_t>(drifted)) +
+      " unmanaged, " + std::to_string(report->in_flight) + " skipped (operations in flight)";
+  if (a.json) {
+    out << Json{{"drifts", arr},
+                {"compared", report->checked},
+                {"drifted", drifted},
+                {"in_flight", report->in_flight},
+                {"directory_accounts", report->directory_accounts},
+                {"handed_to_engine", handed}}
+               .dump(2)
+        << "\n";
+  } else {
+    out << "reconcile: " << summary << "\n";
+    if (a.apply && handed > 0)
+      out << handed << " worker(s) scheduled: provisiond corrects the directory (the brake applies)\n";
+    else if (drifted > 0)
+      out << "run with --apply to have provisiond correct the directory\n";
+  }
+  return drifted > 0 ? 1 : 0;
 }
 
 }  // namespace prov::cli

@@ -12,6 +12,7 @@ struct Args {
   std::vector<std::string> positional;
   bool json = false;
   bool all = false;
+  bool apply = false;  // reconcile --apply
   std::string worker_id;
   std::string worker_file;
   int limit = 50;
@@ -27,5 +28,7 @@ int retry(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
 int audit(const Config& c, const Args& a, std::ostream& out);
 int entitlements(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
 int accounts(const Config& c, const Args& a, std::ostream& out);
+// Exit 0: the directory matches; 1: drift found (with --apply: handed to the daemon to correct).
+int reconcile(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
 
 }  // namespace prov::cli

@@ -27,6 +27,8 @@ commands:
   retry ID... | --all            re-drive failed operations
   audit [--worker-id ID]         the audit trail (newest last)
   entitlements --worker-id ID    licences and hardware allocated / to retrieve
+  reconcile [--apply]            compare the directory with what provisiond applied (exit 1 on
+                                 drift); --apply has the running daemon correct the drift
 
 options: --json  --limit N  --version
 config: --config FILE, else $PROVISIOND_CONFIG, else /etc/provisiond/provisiond.yaml
@@ -56,6 +58,8 @@ int main(int argc, char** argv) {
       rest.push_back(s);
     } else if (s == "--all") {
       a.all = true;
+    } else if (s == "--apply") {
+      a.apply = true;
     } else if ((s == "--worker-id" || s == "--worker") && i + 1 < args.size()) {
       (s == "--worker" ? a.worker_file : a.worker_id) = args[++i];
     } else if (s == "--limit" && i + 1 < args.size()) {
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
     if (cmd == "retry") return cli::retry(c, a, std::cout, std::cerr);
     if (cmd == "audit") return cli::audit(c, a, std::cout);
     if (cmd == "entitlements") return cli::entitlements(c, a, std::cout, std::cerr);
+    if (cmd == "reconcile") return cli::reconcile(c, a, std::cout, std::cerr);
   } catch (const ConfigError& e) {
     std::cerr << "provisionctl: config error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,176 @@
+#include "prov/reconcile.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "prov/engine.h"
+
+namespace prov {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// DN fragments compare without regard to ASCII case or blanks after commas.
+std::string normal_ou(const std::string& ou) {
+  std::string out;
+  for (size_t i = 0; i < ou.size(); ++i) {
+    if (ou[i] == ' ' && i > 0 && ou[i - 1] == ',') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ou[i]))));
+  }
+  return out;
+}
+
+std::string yes_no(bool b) { return b ? "true" : "false"; }
+
+std::set<std::string> managed_only(const std::set<std::string>& groups,
+                                   const std::set<std::string>& managed) {
+  std::set<std::string> out;
+  for (const auto& g : groups)
+    for (const auto& m : managed)
+      if (lower(g) == lower(m)) out.insert(m);
+  return out;
+}
+
+// `reported`: attribute names (lower case) the connector reports for some account; identity
+// and secret attributes it keeps to itself (employeeNumber, passwords) are not compared.
+std::vector<std::string> differences(const Account& known, const Account& seen,
+                                     const std::set<std::string>& managed,
+                                     const std::set<std::string>& reported) {
+  std::vector<std::string> d;
+  if (known.enabled != seen.enabled)
+    d.push_back("enabled: provisiond " + yes_no(known.enabled) + ", directory " +
+                yes_no(seen.enabled));
+  if (!known.ou.empty() && normal_ou(known.ou) != normal_ou(seen.ou))
+    d.push_back("ou: provisiond " + known.ou + ", directory " + seen.ou);
+  if (lower(known.username) != lower(seen.username))
+    d.push_back("username: provisiond " + known.username + ", directory " + seen.username);
+  const auto want = managed_only(known.groups, managed);
+  const auto have = managed_only(seen.groups, managed);
+  for (const auto& g : want)
+    if (!have.count(g)) d.push_back("group " + g + ": missing in the directory");
+  for (const auto& g : have)
+    if (!want.count(g)) d.push_back("group " + g + ": added in the directory");
+  for (const auto& [name, value] : known.attributes) {
+    if (value.empty() || !reported.count(lower(name))) continue;
+    // Attribute names compare without case; values as the directory returns them.
+    std::optional<std::string> found;
+    for (const auto& [n, v] : seen.attributes)
+      if (lower(n) == lower(name)) found = v;
+    if (!found) {
+      d.push_back("attribute " + name + ": missing in the directory");
+    } else if (*found != value) {
+      d.push_back("attribute " + name + ": provisiond '" + value + "', directory '" + *found + "'");
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+std::string_view to_string(Drift::Kind kind) {
+  switch (kind) {
+    case Drift::Kind::Missing:
+      return "missing";
+    case Drift::Kind::Unexpected:
+      return "unexpected";
+    case Drift::Kind::Changed:
+      return "changed";
+    case Drift::Kind::Unmanaged:
+      return "unmanaged";
+  }
+  return "changed";
+}
+
+Result<ReconcileReport> reconcile(Store& store, DirectoryConnector& directory,
+                                  const std::set<std::string>& managed_groups) {
+  ReconcileReport report;
+  std::map<std::string, Account> seen;  // by worker id
+  std::set<std::string> reported;
+  Status listed = directory.for_each_account([&](const Account& a) {
+    if (a.worker_id.empty()) return;
+    ++report.directory_accounts;
+    for (const auto& [name, value] : a.attributes) reported.insert(lower(name));
+    seen.emplace(a.worker_id, a);
+  });
+  if (!listed.ok()) return listed.error();
+
+  std::set<std::string> known_workers;
+  for (const auto& row : store.accounts()) {
+    const std::string& id = row.planned.worker_id;
+    known_workers.insert(id);
+    // Operations on their way would make the comparison a race: the next run sees them done.
+    bool busy = false;
+    for (const auto& op : store.operations_of(id))
+      busy |= op.status == OpStatus::Pending || op.status == OpStatus::Held;
+    if (busy) {
+      ++report.in_flight;
+      continue;
+    }
+    ++report.checked;
+    const Account& known = row.applied;
+    auto it = seen.find(id);
+    if (known.exists && it == seen.end()) {
+      report.drifts.push_back({id, Drift::Kind::Missing,
+                               {"provisiond applied " + known.dn + "; the directory has no "
+                                "account for this worker"},
+                               std::nullopt});
+    } else if (!known.exists && it != seen.end()) {
+      report.drifts.push_back({id, Drift::Kind::Unexpected,
+                               {"the directory has " + it->second.dn +
+                                " although provisiond deleted or never created it"},
+                               it->second});
+    } else if (it != seen.end()) {
+      auto d = differences(known, it->second, managed_groups, reported);
+      if (!d.empty()) report.drifts.push_back({id, Drift::Kind::Changed, d, it->second});
+    }
+  }
+  for (const auto& [id, account] : seen)
+    if (!known_workers.count(id))
+      report.drifts.push_back({id, Drift::Kind::Unmanaged,
+                               {account.dn + " carries a worker id provisiond has never seen"},
+                               account});
+  return report;
+}
+
+int repair(Store& store, const ReconcileReport& report, TimePoint now, const std::string& actor) {
+  int handed = 0;
+  store.transaction([&] {
+    for (const auto& d : report.drifts) {
+      if (d.kind == Drift::Kind::Unmanaged) continue;
+      auto row = store.account(d.worker_id);
+      if (!row) continue;
+      Account observed;
+      if (d.observed) {
+        observed = *d.observed;
+      } else {
+        // Gone from the directory: remembered as absent, so the planner creates it again
+        // (under the same name, which stays the worker's).
+        observed.exists = false;
+        observed.username = row->applied.username;
+        observed.ou = row->applied.ou;
+      }
+      observed.worker_id = d.worker_id;
+      store.put_applied(observed);
+      rebuild_planned(store, d.worker_id);
+      store.add_schedule(d.worker_id, now, "reconcile");
+      AuditRecord a;
+      a.at = now;
+      a.action = "reconcile.drift";
+      a.worker_id = d.worker_id;
+      Json details = Json::array();
+      for (const auto& s : d.details) details.push_back(s);
+      a.detail = {{"actor", actor}, {"kind", std::string(to_string(d.kind))},
+                  {"details", details}};
+      store.audit(a);
+      ++handed;
+    }
+  });
+  return handed;
+}
+
+}  // namespace prov
