@@ -1,7 +1,10 @@
 #include "ad/ad_connector.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "ad/ad_values.h"
@@ -156,13 +159,15 @@ class AdConnector final : public DirectoryConnector {
     Capabilities c;
     c.sets_passwords = !config_.password_dir.empty() && over_tls();
     c.has_guid = true;
-    c.pipelines = false;  // AD serialises writes; one at a time costs nothing measurable
+    c.pipelines = true;  // creates: the bulk of a load, bound by the server's cost per user
     return c;
   }
 
   Status connect() override;
   Result<std::optional<Account>> find(const Anchor& anchor) override;
   Outcome apply(const Operation& op) override;
+  std::vector<Outcome> apply_batch(const std::vector<Operation>& ops) override;
+  Result<Holders> username_holders(const std::vector<std::string>& names) override;
   Status for_each_account(const std::function<void(const Account&)>& visit) override;
 
  private:
@@ -197,6 +202,15 @@ class AdConnector final : public DirectoryConnector {
   }
   bool over_tls() const { return config_.start_tls || config_.url.rfind("ldaps://", 0) == 0; }
 
+  // A new user as a create would add it: checked names, attributes (password included when one
+  // is wanted, staged for delivery), and where it goes.
+  struct NewUser {
+    Attributes attrs;  // without cn (it depends on collisions in the OU)
+    std::string display;
+    std::string parent;
+    std::optional<PasswordDrop> drop;
+  };
+  Outcome prepare_create(const Operation& op, NewUser& user);
   Outcome create(const Operation& op);
   Outcome finish_create(const Operation& op, const Entry& entry, bool created_now);
   Outcome set_initial_password(const std::string& dn, const std::string& worker_id);
@@ -381,6 +395,35 @@ Result<std::optional<Account>> AdConnector::find(const Anchor& anchor) {
   return std::optional<Account>(to_account(*l.entry));
 }
 
+// The planner's question for a whole group of new names in one search (sAMAccountName is
+// indexed and matched without regard to case, so answers are matched back the same way).
+Result<DirectoryConnector::Holders> AdConnector::username_holders(
+    const std::vector<std::string>& names) {
+  Holders out;
+  if (names.empty()) return out;
+  if (Status s = ensure_session(); !s.ok()) return s.error();
+  for (const auto& name : names) out[name] = std::nullopt;
+  SearchRequest req;
+  req.base = config_.base_dn;
+  req.filter = std::string("(&") + kUserFilter + ldap::any_of_filter("sAMAccountName", names) + ")";
+  req.attrs = {"sAMAccountName", "employeeID"};
+  SearchResult r = session_->search(req);
+  if (!r.result.ok()) return error(r.result, "ad find by sAMAccountName");
+  auto same = [](const std::string& a, const std::string& b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+             return std::tolower(x) == std::tolower(y);
+           });
+  };
+  for (const auto& e : r.entries) {
+    const std::string holder = e.first("employeeID").value_or("");
+    for (const auto& sam : e.values("sAMAccountName"))
+      for (auto& [name, held] : out)
+        if (same(name, sam)) held = holder;
+  }
+  return out;
+}
+
 Status AdConnector::for_each_account(const std::function<void(const Account&)>& visit) {
   if (Status s = ensure_session(); !s.ok()) return s;
   SearchRequest req;
@@ -424,7 +467,97 @@ Outcome AdConnector::apply(const Operation& op) {
   return Outcome::permanent("ad:op", "unknown operation kind");
 }
 
-Outcome AdConnector::create(const Operation& op) {
+// Creates, the bulk of any load, overlap on the wire in three windowed rounds: does the worker
+// have an account already? add (password and enabled state included); read back the objectGUID.
+// Anything that needs a decision (an existing account, a refused add such as a cn collision)
+// and every other operation go through apply() one at a time: correctness first.
+std::vector<Outcome> AdConnector::apply_batch(const std::vector<Operation>& ops) {
+  std::vector<Outcome> out(ops.size());
+  std::vector<bool> done(ops.size(), false);
+  std::vector<std::size_t> creates;
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (ops[i].kind == OpKind::Create) creates.push_back(i);
+  if (creates.size() > 1 && ensure_session().ok()) {
+    const std::size_t window =
+        static_cast<std::size_t>(config_.pipeline_window > 0 ? config_.pipeline_window : 1);
+    auto submit_read = [&](const std::string& base, Scope scope, const std::string& filter) {
+      SearchRequest req;
+      req.base = base;
+      req.scope = scope;
+      req.filter = filter;
+      req.attrs = account_attrs();
+      return session_->submit_search(req);
+    };
+    // Round 1: accounts the workers already have.
+    std::vector<std::optional<Result<ldap::Reply>>> found;
+    ldap::pipeline(*session_, creates.size(), window, [&](std::size_t k) {
+      return submit_read(config_.base_dn, Scope::Subtree,
+                         std::string("(&") + kUserFilter +
+                             ldap::equality_filter("employeeID", ops[creates[k]].worker_id) + ")");
+    }, found);
+    // Round 2: add the new ones.
+    std::vector<std::size_t> adds;
+    std::vector<NewUser> users;
+    std::vector<std::string> dns;
+    for (std::size_t k = 0; k < creates.size(); ++k) {
+      const std::size_t i = creates[k];
+      if (!found[k] || !found[k]->ok() || !(*found[k])->result.ok() ||
+          !(*found[k])->entries.empty())
+        continue;  // an account exists, or the question failed: apply() decides
+      NewUser user;
+      if (Outcome o = prepare_create(ops[i], user); !o.is_ok()) {
+        out[i] = o;
+        done[i] = true;
+        continue;
+      }
+      const std::string cn = user_cn(user.display, ops[i].username, false);
+      if (!validate_cn(cn).ok()) continue;
+      user.attrs.push_back({"cn", {cn}});
+      dns.push_back(ldap::make_dn("CN", cn, user.parent));
+      users.push_back(std::move(user));
+      adds.push_back(i);
+    }
+    std::vector<std::optional<Result<ldap::Reply>>> added;
+    ldap::pipeline(*session_, adds.size(), window, [&](std::size_t k) {
+      return session_->submit_add(dns[k], users[k].attrs);
+    }, added);
+    // Round 3: deliver the passwords of what was added and read back the anchors.
+    std::vector<std::size_t> reads;
+    for (std::size_t k = 0; k < adds.size(); ++k) {
+      if (!added[k] || !added[k]->ok() || !(*added[k])->result.ok()) continue;  // apply() retries
+      if (users[k].drop) {
+        if (Status s = users[k].drop->commit(); !s.ok()) {
+          out[adds[k]] = Outcome::retryable("ad:password", "create " + dns[k] + ": " +
+                                                               s.error().message);
+          done[adds[k]] = true;
+          continue;
+        }
+        log::info("ad initial password delivered",
+                  {{"worker_id", ops[adds[k]].worker_id}, {"dn", dns[k]},
+                   {"file", users[k].drop->final_path().string()}});
+      }
+      reads.push_back(k);
+    }
+    std::vector<std::optional<Result<ldap::Reply>>> read;
+    ldap::pipeline(*session_, reads.size(), window, [&](std::size_t r) {
+      return submit_read(dns[reads[r]], Scope::Base, kUserFilter);
+    }, read);
+    for (std::size_t r = 0; r < reads.size(); ++r) {
+      const std::size_t k = reads[r];
+      const std::size_t i = adds[k];
+      if (!read[r] || !read[r]->ok() || (*read[r])->entries.empty()) continue;  // apply() finds it
+      const Entry& entry = (*read[r])->entries.front();
+      log::info("ad account created", {{"worker_id", ops[i].worker_id}, {"dn", entry.dn}});
+      out[i] = users[k].drop ? ok(entry, false) : finish_create(ops[i], entry, true);
+      done[i] = true;
+    }
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (!done[i]) out[i] = apply(ops[i]);
+  return out;
+}
+
+Outcome AdConnector::prepare_create(const Operation& op, NewUser& user) {
   if (Status s = validate_employee_id(op.worker_id); !s.ok()) {
     return Outcome::permanent("ad:employeeID", "create " + op.username + ": " + s.error().message);
   }
@@ -440,33 +573,63 @@ Outcome AdConnector::create(const Operation& op) {
                                             "(ldaps:// or start_tls)");
   }
 
+  auto attr = [&](const char* name) -> std::string {
+    auto it = op.attributes.find(name);
+    return it == op.attributes.end() ? std::string() : it->second;
+  };
+  user.display = attr("cn");
+  if (user.display.empty()) user.display = attr("displayName");
+
+  Attributes& attrs = user.attrs;
+  attrs.push_back({"objectClass", {"top", "person", "organizationalPerson", "user"}});
+  attrs.push_back({"sAMAccountName", {op.username}});
+  attrs.push_back({"userPrincipalName", {*upn}});
+  attrs.push_back({"employeeID", {op.worker_id}});
+  // With an initial password, everything travels in the add (over TLS): the password, the
+  // must-change flag and the enabled state. The server creates the user in one write instead of
+  // four, and the account can never exist enabled without its password: the add is all or
+  // nothing. Without one, it is created disabled and finish_create enables it.
+  std::optional<PasswordDrop>& drop = user.drop;
+  if (op.set_initial_password && !config_.password_dir.empty()) {
+    std::string password = random_password(options_.password_length);
+    auto encoded = encode_unicode_pwd(password);
+    auto staged = PasswordDrop::stage(config_.password_dir, op.worker_id, password);
+    std::fill(password.begin(), password.end(), '\0');
+    if (!encoded) return Outcome::permanent("ad:password", "generated password is not UTF-8");
+    if (!staged.ok()) {
+      return Outcome::permanent("ad:password",
+                                "create " + op.username + ": " + staged.error().message);
+    }
+    drop.emplace(std::move(staged.value()));
+    attrs.push_back({"unicodePwd", {std::move(*encoded)}});
+    if (options_.must_change_password) attrs.push_back({"pwdLastSet", {"0"}});
+    attrs.push_back({"userAccountControl",
+                     {format_uac(op.enabled ? kUacNormalAccount : kUacNewDisabledUser)}});
+  } else {
+    attrs.push_back({"userAccountControl", {format_uac(kUacNewDisabledUser)}});
+  }
+  for (const auto& [name, value] : op.attributes) {
+    if (value.empty() || is_reserved(name)) continue;
+    attrs.push_back({name, {value}});
+  }
+
+  user.parent = parent_dn(op.ou);
+  return Outcome::ok();
+}
+
+Outcome AdConnector::create(const Operation& op) {
+  NewUser user;
+  if (Outcome o = prepare_create(op, user); !o.is_ok()) return o;
   // Idempotence: the worker already has an account (a replay, or a create cut short by a crash):
   // finish what is missing instead of creating a second one.
   Lookup mine = by_worker(op.worker_id);
   if (!mine.result.ok()) return fail(mine.result, "create: search employeeID " + op.worker_id);
   if (mine.entry) return finish_create(op, *mine.entry, false);
 
-  auto attr = [&](const char* name) -> std::string {
-    auto it = op.attributes.find(name);
-    return it == op.attributes.end() ? std::string() : it->second;
-  };
-  std::string display = attr("cn");
-  if (display.empty()) display = attr("displayName");
-
-  Attributes attrs;
-  attrs.push_back({"objectClass", {"top", "person", "organizationalPerson", "user"}});
-  attrs.push_back({"sAMAccountName", {op.username}});
-  attrs.push_back({"userPrincipalName", {*upn}});
-  attrs.push_back({"employeeID", {op.worker_id}});
-  // Created disabled: the password is set next and the account enabled only after that, so it
-  // never exists enabled without a password.
-  attrs.push_back({"userAccountControl", {format_uac(kUacNewDisabledUser)}});
-  for (const auto& [name, value] : op.attributes) {
-    if (value.empty() || is_reserved(name)) continue;
-    attrs.push_back({name, {value}});
-  }
-
-  const std::string parent = parent_dn(op.ou);
+  Attributes& attrs = user.attrs;
+  std::optional<PasswordDrop>& drop = user.drop;
+  const std::string& display = user.display;
+  const std::string& parent = user.parent;
   std::string dn;
   for (bool collision : {false, true}) {
     const std::string cn = user_cn(display, op.username, collision);
@@ -489,10 +652,21 @@ Outcome AdConnector::create(const Operation& op) {
     }
     if (collision) return fail(r, "create " + dn + ": cn taken even with the username suffix");
   }
+  if (drop) {
+    // Renamed into place only now: the delivered file holds the password the account has. If
+    // this fails, a retry finds the account owing a password (pwdLastSet 0, none delivered) and
+    // sets a fresh one.
+    if (Status s = drop->commit(); !s.ok()) {
+      return Outcome::retryable("ad:password", "create " + dn + ": " + s.error().message);
+    }
+    log::info("ad initial password delivered", {{"worker_id", op.worker_id}, {"dn", dn},
+                                                 {"file", drop->final_path().string()}});
+  }
   Lookup created = read_entry(dn);
   if (!created.result.ok()) return fail(created.result, "create: read back " + dn);
   if (!created.entry) return Outcome::retryable("ldap:32", "create: " + dn + " vanished");
   log::info("ad account created", {{"worker_id", op.worker_id}, {"dn", dn}});
+  if (drop) return ok(*created.entry, false);
   return finish_create(op, *created.entry, true);
 }
 

@@ -174,6 +174,12 @@ std::string equality_filter(std::string_view attr, std::string_view value) {
   return out;
 }
 
+std::string any_of_filter(std::string_view attr, const std::vector<std::string>& values) {
+  std::string out = "(|";
+  for (const auto& v : values) out += equality_filter(attr, v);
+  return out + ")";
+}
+
 std::string join_dn(std::string_view relative, std::string_view base) {
   if (relative.empty()) return std::string(base);
   if (base.empty()) return std::string(relative);

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace prov::ldap {
 
@@ -30,6 +31,8 @@ std::string make_rdn(std::string_view rdn_attr, std::string_view value);
 
 // "(<attr>=<escaped value>)".
 std::string equality_filter(std::string_view attr, std::string_view value);
+// (|(attr=v1)(attr=v2)…), every value escaped.
+std::string any_of_filter(std::string_view attr, const std::vector<std::string>& values);
 
 // Joins a relative DN and a base: ("ou=people", "dc=example,dc=com") →
 // "ou=people,dc=example,dc=com". Either side may be empty.

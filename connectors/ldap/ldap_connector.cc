@@ -367,14 +367,10 @@ Result<DirectoryConnector::Holders> LdapConnector::username_holders(
   Holders out;
   if (names.empty()) return out;
   if (Status s = ensure_session(); !s.ok()) return s.error();
-  std::string any;
-  for (const auto& name : names) {
-    out[name] = std::nullopt;
-    any += equality_filter("uid", name);
-  }
+  for (const auto& name : names) out[name] = std::nullopt;
   SearchRequest req;
   req.base = config_.base_dn;
-  req.filter = "(&(objectClass=inetOrgPerson)(|" + any + "))";
+  req.filter = "(&(objectClass=inetOrgPerson)" + any_of_filter("uid", names) + ")";
   req.attrs = {"uid", "employeeNumber"};
   SearchResult r = session_->search(req);
   if (!r.result.ok()) {
@@ -454,34 +450,9 @@ Outcome LdapConnector::apply(const Operation& op) {
 
 void LdapConnector::pipeline(std::size_t n, const std::function<Result<int>(std::size_t)>& submit,
                              std::vector<std::optional<Result<Reply>>>& replies) {
-  replies.assign(n, std::nullopt);
   const std::size_t window =
       static_cast<std::size_t>(config_.pipeline_window > 0 ? config_.pipeline_window : 1);
-  std::map<int, std::size_t> index_of;  // msgid → request index
-  std::size_t next = 0;
-  while (next < n || !index_of.empty()) {
-    while (next < n && index_of.size() < window) {
-      Result<int> id = submit(next);
-      if (id.ok()) {
-        index_of[*id] = next;
-      } else {
-        replies[next] = Result<Reply>(id.error());
-      }
-      ++next;
-    }
-    if (index_of.empty()) continue;
-    Result<Reply> reply = session_->collect();
-    if (!reply.ok()) {
-      // The connection failed: everything still in flight shares that error.
-      for (const auto& [id, i] : index_of) replies[i] = Result<Reply>(reply.error());
-      index_of.clear();
-      continue;
-    }
-    auto it = index_of.find(reply->msgid);
-    if (it == index_of.end()) continue;  // not ours (cannot happen on a private session)
-    replies[it->second] = std::move(reply);
-    index_of.erase(it);
-  }
+  ldap::pipeline(*session_, n, window, submit, replies);
 }
 
 // A batch holds operations for different workers, so they may overlap on the wire. Creates — the

@@ -715,4 +715,37 @@ LdapResult Session::search_each(const SearchRequest& request,
   return {};
 }
 
+
+void pipeline(Session& session, std::size_t n, std::size_t window,
+              const std::function<Result<int>(std::size_t)>& submit,
+              std::vector<std::optional<Result<Reply>>>& replies) {
+  replies.assign(n, std::nullopt);
+  if (window == 0) window = 1;
+  std::map<int, std::size_t> index_of;  // msgid → request index
+  std::size_t next = 0;
+  while (next < n || !index_of.empty()) {
+    while (next < n && index_of.size() < window) {
+      Result<int> id = submit(next);
+      if (id.ok()) {
+        index_of[*id] = next;
+      } else {
+        replies[next] = Result<Reply>(id.error());
+      }
+      ++next;
+    }
+    if (index_of.empty()) continue;
+    Result<Reply> reply = session.collect();
+    if (!reply.ok()) {
+      // The connection failed: everything still in flight shares that error.
+      for (const auto& [id, i] : index_of) replies[i] = Result<Reply>(reply.error());
+      index_of.clear();
+      continue;
+    }
+    auto it = index_of.find(reply->msgid);
+    if (it == index_of.end()) continue;  // not ours (cannot happen on a private session)
+    replies[it->second] = std::move(reply);
+    index_of.erase(it);
+  }
+}
+
 }  // namespace prov::ldap

@@ -229,4 +229,11 @@ class Session {
 // Builds the canonical error for a transport code: retryable for server down/timeout/connect.
 bool is_transport_error(int code);
 
+// Sends the requests `submit` makes for indexes [0, n) on `session`, at most `window` outstanding;
+// replies[i] receives request i's reply (or the error that prevented it). Used by connectors to
+// overlap operations for different workers on one connection.
+void pipeline(Session& session, std::size_t n, std::size_t window,
+              const std::function<Result<int>(std::size_t)>& submit,
+              std::vector<std::optional<Result<Reply>>>& replies);
+
 }  // namespace prov::ldap

@@ -1,5 +1,8 @@
 #include "daemon/policy_watch.h"
 
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <system_error>
 
 #include "prov/log.h"
@@ -13,11 +16,16 @@ PolicyWatch::PolicyWatch(fs::path path) : path_(std::move(path)), last_(fingerpr
 std::string PolicyWatch::fingerprint() const {
   std::string fp;
   std::error_code ec;
+  // The content's hash, not only mtime and size: an edit of the same length within one tick of
+  // the file system clock leaves both unchanged. Policy files are small; reading them each
+  // second costs nothing.
   auto add = [&](const fs::path& p) {
     auto t = fs::last_write_time(p, ec);
-    auto size = fs::file_size(p, ec);
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
     fp += p.string() + ":" + std::to_string(t.time_since_epoch().count()) + ":" +
-          std::to_string(size) + ";";
+          std::to_string(std::hash<std::string>{}(content.str())) + ";";
   };
   if (fs::is_directory(path_, ec)) {
     for (fs::recursive_directory_iterator it(path_, ec), end; it != end; it.increment(ec)) {

@@ -34,7 +34,7 @@ void check_verdict_shape(const prov::SignatureVerdict& v) {
 std::int64_t property_timestamp(std::string_view text, std::string_view id) {
   std::int64_t value = 0;
   bool digits = !text.empty() && text.size() <= 15;
-  for (const char c : text) {
+  for (const char c : digits ? text : std::string_view()) {  // ≤ 15 digits never overflow
     if (c < '0' || c > '9') {
       digits = false;
       break;

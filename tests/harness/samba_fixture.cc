@@ -16,18 +16,6 @@
 namespace prov::testing {
 namespace {
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
-
 std::map<std::string, std::string> read_env(const std::string& path) {
   std::map<std::string, std::string> env;
   std::ifstream in(path);

@@ -15,7 +15,6 @@
 #include <stdexcept>
 
 namespace prov::testing {
-namespace {
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -29,6 +28,8 @@ std::string shell_quote(const std::string& s) {
   out.push_back('\'');
   return out;
 }
+
+namespace {
 
 std::map<std::string, std::string> parse_env(const std::string& text) {
   std::map<std::string, std::string> out;

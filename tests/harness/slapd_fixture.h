@@ -61,6 +61,8 @@ std::string slapd_script();
 
 // Runs `command` through /bin/sh; returns its exit status and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string* output);
+// `s` as one single-quoted shell word.
+std::string shell_quote(const std::string& s);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();

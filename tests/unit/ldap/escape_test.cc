@@ -74,6 +74,12 @@ TEST(EscapeFilterValue, EscapesRfc4515Characters) {
   EXPECT_EQ(escape_filter_value("Núñez"), "Núñez");
 }
 
+TEST(AnyOfFilter, EveryValueIsOneEscapedAssertion) {
+  EXPECT_EQ(any_of_filter("uid", {"jsmith", "*)(uid=*"}),
+            "(|(uid=jsmith)(uid=\\2a\\29\\28uid=\\2a))");
+  EXPECT_EQ(any_of_filter("uid", {}), "(|)");
+}
+
 TEST(EscapeFilterValue, InjectionBecomesOneLiteralAssertion) {
   const std::string filter = equality_filter("uid", "*)(uid=*");
   EXPECT_EQ(filter, "(uid=\\2a\\29\\28uid=\\2a)");
