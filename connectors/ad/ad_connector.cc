@@ -1,7 +1,6 @@
 #include "ad/ad_connector.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -410,10 +409,7 @@ Result<DirectoryConnector::Holders> AdConnector::username_holders(
   SearchResult r = session_->search(req);
   if (!r.result.ok()) return error(r.result, "ad find by sAMAccountName");
   auto same = [](const std::string& a, const std::string& b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-             return std::tolower(x) == std::tolower(y);
-           });
+    return !AttrNameLess{}(a, b) && !AttrNameLess{}(b, a);  // ASCII case-insensitive
   };
   for (const auto& e : r.entries) {
     const std::string holder = e.first("employeeID").value_or("");

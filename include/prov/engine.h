@@ -78,6 +78,8 @@ class Engine {
   void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
   bool username_free_in_store(const std::string& name, const std::string& worker_id,
                               TimePoint now);
+  // What every policy evaluation of the planner shares (no explanations, manager look-up).
+  EvalContext planner_context(TimePoint now);
   std::optional<TimePoint> next_wakeup();
   bool safety_allows(int destructive_in_plan);
   void complete(const OutboxRow& row, const Outcome& outcome);

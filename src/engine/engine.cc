@@ -172,6 +172,14 @@ int Engine::apply_due(int limit) {
   return n;
 }
 
+EvalContext Engine::planner_context(TimePoint now) {
+  EvalContext ctx;
+  ctx.now = now;
+  ctx.explain = false;  // the planner needs the account, not the reasons (explain does those)
+  ctx.is_manager = [this](const std::string& id) { return !store_.reports_of(id).empty(); };
+  return ctx;
+}
+
 bool Engine::username_free_in_store(const std::string& name, const std::string& worker_id,
                                     TimePoint now) {
   if (auto other = store_.account_by_username(name); other && other->planned.worker_id != worker_id)
@@ -192,10 +200,7 @@ void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t
     // The same evaluation plan_worker will make, collecting every name it would ask about.
     Worker w = store_.worker(e.worker_id).value_or(Worker{});
     apply_event_to_worker(w, e);
-    EvalContext ctx;
-    ctx.now = now;
-    ctx.explain = false;
-    ctx.is_manager = [&](const std::string& id) { return !store_.reports_of(id).empty(); };
+    EvalContext ctx = planner_context(now);
     ctx.username_free = [&](const std::string& name) {
       if (!username_free_in_store(name, e.worker_id, now)) return false;
       names.push_back(name);
@@ -280,12 +285,9 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
       rehired && pol->lifecycle().rehire == "new_account" && known && known->exists;
 
   bool lookup_failed = false;
-  EvalContext ctx;
-  ctx.now = now;
-  ctx.explain = false;  // the planner needs the account, not the reasons (explain does those)
+  EvalContext ctx = planner_context(now);
   if (known && !known->username.empty() && !fresh_account)
     ctx.existing_username = known->username;
-  ctx.is_manager = [&](const std::string& id) { return !store_.reports_of(id).empty(); };
   ctx.username_free = [&](const std::string& name) {
     if (!username_free_in_store(name, worker_id, now)) return false;
     DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;

@@ -49,7 +49,7 @@ struct Step {
   std::string type;   // "" = only advance the clock
   std::string worker_id;
   std::string department = "Finance";
-  std::string effective;            // defaults to the clock
+  std::string effective;  // defaults to the clock
   std::string hire_date = "2026-01-05";
   std::string manager;
   std::string time_zone;  // the worker record's timeZone; empty = none (engine.timezone applies)
@@ -71,9 +71,9 @@ struct Scenario {
   std::vector<Step> steps;
   std::vector<Expect> expect;
   int max_creates_per_worker = 1;
-  std::string rehire = "reuse_account";       // lifecycle.rehire
+  std::string rehire = "reuse_account";          // lifecycle.rehire
   std::string termination_lock = "immediately";  // lifecycle.termination.lock
-  std::string timezone = "UTC";               // engine.timezone
+  std::string timezone = "UTC";                  // engine.timezone
 };
 
 std::string policy_for(const Scenario& sc) {
@@ -88,8 +88,8 @@ std::ostream& operator<<(std::ostream& os, const Scenario& s) { return os << s.n
 class LifecycleScenario : public ::testing::TestWithParam<Scenario> {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("prov-scenario-" + std::to_string(getpid()) + "-" +
-                                        std::to_string(counter_++));
+    dir_ = fs::temp_directory_path() /
+           ("prov-scenario-" + std::to_string(getpid()) + "-" + std::to_string(counter_++));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::ofstream(dir_ / "policy.yaml") << policy_for(GetParam());
@@ -106,9 +106,12 @@ class LifecycleScenario : public ::testing::TestWithParam<Scenario> {
   void run(const Step& s, int index) {
     clock_.set(at(s.clock));
     if (!s.type.empty()) {
-      Json w{{"workerId", s.worker_id}, {"firstName", "Wil"},
-             {"lastName", "Worker" + s.worker_id}, {"department", s.department},
-             {"workerType", "Employee"}, {"hireDate", s.hire_date}};
+      Json w{{"workerId", s.worker_id},
+             {"firstName", "Wil"},
+             {"lastName", "Worker" + s.worker_id},
+             {"department", s.department},
+             {"workerType", "Employee"},
+             {"hireDate", s.hire_date}};
       if (!s.manager.empty()) w["managerId"] = s.manager;
       if (!s.time_zone.empty()) w["timeZone"] = s.time_zone;
       HrEvent e;
@@ -191,7 +194,8 @@ INSTANTIATE_TEST_SUITE_P(
                  {{"1", false}}},
         Scenario{"TerminationBeforeStartIsARescind",
                  {{"2026-02-25T00:00:00Z", "HIRE", "1", "Finance", "", "2026-03-01"},
-                  {"2026-02-26T00:00:00Z", "TERMINATION", "1", "Finance", "2026-02-28T00:00:00Z", "2026-03-01"},
+                  {"2026-02-26T00:00:00Z", "TERMINATION", "1", "Finance", "2026-02-28T00:00:00Z",
+                   "2026-03-01"},
                   {"2026-02-28T00:00:01Z"}},
                  {{"1", false}}},
         Scenario{"TransferSwapsGroups",
@@ -315,34 +319,58 @@ INSTANTIATE_TEST_SUITE_P(
 
 // rehire: new_account, in detail: the retained entry goes, a new entry with another anchor takes
 // its place (same username: the delete runs first), and the decision is audited.
-TEST(RehireNewAccount, ReplacesTheEntryAndAuditsTheDecision) {
-  auto dir = fs::temp_directory_path() / ("prov-rehire-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  std::string policy = kPolicy;
-  policy.replace(policy.find("rehire: reuse_account"), 21, "rehire: new_account");
-  std::ofstream(dir / "policy.yaml") << policy;
-  Config config;
-  config.state_path = dir / "state.db";
-  ManualClock clock(at("2026-01-05T09:00:00Z"));
-  FakeDirectory directory;
-  auto store = Store::open(config.state_path);
-  int n = 0;
-  auto receive = [&](const char* type, const char* department) {
+// One worker ("7") under a policy with rehire: new_account; each event is stored and the engine
+// run until it has nothing left to do.
+class RehireNewAccount : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("prov-rehire-" +
+           std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+           std::to_string(getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::string policy = kPolicy;
+    policy.replace(policy.find("rehire: reuse_account"), 21, "rehire: new_account");
+    std::ofstream(dir / "policy.yaml") << policy;
+    config.state_path = dir / "state.db";
+    store = Store::open(config.state_path);
+  }
+  void TearDown() override {
+    store.reset();
+    fs::remove_all(dir);
+  }
+  void run() {
+    Engine engine(*store, &directory, clock, config, Policy::load(dir / "policy.yaml"));
+    for (int i = 0; i < 100 && engine.step(); ++i) {
+    }
+  }
+  void receive(const char* type, const char* department) {
     HrEvent e;
     e.event_id = "ev" + std::to_string(++n);
     e.type = *parse_event_type(type);
     e.effective_at = clock.now();
     e.worker_id = "7";
-    e.worker = Json{{"workerId", "7"}, {"firstName", "Ria"}, {"lastName", "Return"},
-                    {"department", department}, {"workerType", "Employee"}};
+    e.worker = Json{{"workerId", "7"},
+                    {"firstName", "Ria"},
+                    {"lastName", "Return"},
+                    {"department", department},
+                    {"workerType", "Employee"}};
     e.body_sha256 = e.event_id;
     e.received_at = clock.now();
     ASSERT_NE(store->insert_event(e).status, IngestStatus::Conflict);
-    Engine engine(*store, &directory, clock, config, Policy::load(dir / "policy.yaml"));
-    for (int i = 0; i < 100 && engine.step(); ++i) {
-    }
-  };
+    run();
+  }
+
+  fs::path dir;
+  Config config;
+  ManualClock clock{at("2026-01-05T09:00:00Z")};
+  FakeDirectory directory;
+  std::unique_ptr<Store> store;
+  int n = 0;
+};
+
+TEST_F(RehireNewAccount, ReplacesTheEntryAndAuditsTheDecision) {
   receive("HIRE", "Finance");
   const std::string first_anchor = directory.entry_of("7")->anchor;
   clock.set(at("2026-03-01T09:00:00Z"));
@@ -380,42 +408,11 @@ TEST(RehireNewAccount, ReplacesTheEntryAndAuditsTheDecision) {
       EXPECT_EQ(a.detail.value("previous_anchor", ""), first_anchor);
     }
   EXPECT_TRUE(audited);
-  fs::remove_all(dir);
 }
 
 // rehire: new_account whose delete the brake holds and an operator rejects: the create planned
 // behind it is rejected too, and the worker is planned again from the account that stays.
-TEST(RehireNewAccount, RejectedDeleteKeepsAndReusesTheOldAccount) {
-  auto dir = fs::temp_directory_path() / ("prov-rehire-reject-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  std::string policy = kPolicy;
-  policy.replace(policy.find("rehire: reuse_account"), 21, "rehire: new_account");
-  std::ofstream(dir / "policy.yaml") << policy;
-  Config config;
-  config.state_path = dir / "state.db";
-  ManualClock clock(at("2026-01-05T09:00:00Z"));
-  FakeDirectory directory;
-  auto store = Store::open(config.state_path);
-  int n = 0;
-  auto run = [&] {
-    Engine engine(*store, &directory, clock, config, Policy::load(dir / "policy.yaml"));
-    for (int i = 0; i < 100 && engine.step(); ++i) {
-    }
-  };
-  auto receive = [&](const char* type, const char* department) {
-    HrEvent e;
-    e.event_id = "ev" + std::to_string(++n);
-    e.type = *parse_event_type(type);
-    e.effective_at = clock.now();
-    e.worker_id = "7";
-    e.worker = Json{{"workerId", "7"}, {"firstName", "Ria"}, {"lastName", "Return"},
-                    {"department", department}, {"workerType", "Employee"}};
-    e.body_sha256 = e.event_id;
-    e.received_at = clock.now();
-    ASSERT_NE(store->insert_event(e).status, IngestStatus::Conflict);
-    run();
-  };
+TEST_F(RehireNewAccount, RejectedDeleteKeepsAndReusesTheOldAccount) {
   receive("HIRE", "Finance");
   const std::string first_anchor = directory.entry_of("7")->anchor;
   clock.set(at("2026-03-01T09:00:00Z"));
@@ -444,7 +441,6 @@ TEST(RehireNewAccount, RejectedDeleteKeepsAndReusesTheOldAccount) {
   auto row = store->account("7");
   ASSERT_TRUE(row);
   EXPECT_EQ(row->applied.anchor, first_anchor);
-  fs::remove_all(dir);
 }
 
 // A snapshot source that drops 30 % of its workers with missing_means_terminated: the diff asks
@@ -469,9 +465,12 @@ TEST(SnapshotBrake, ThirtyPercentDropIsHeldByTheBrake) {
   auto snapshot = [&](int from, int to) {
     std::vector<Json> records;
     for (int i = from; i < to; ++i)
-      records.push_back(Json{{"workerId", std::to_string(i)}, {"firstName", "S"},
-                             {"lastName", "Nap" + std::to_string(i)}, {"department", "Sales"},
-                             {"workerType", "Employee"}, {"hireDate", "2026-01-05"}});
+      records.push_back(Json{{"workerId", std::to_string(i)},
+                             {"firstName", "S"},
+                             {"lastName", "Nap" + std::to_string(i)},
+                             {"department", "Sales"},
+                             {"workerType", "Employee"},
+                             {"hireDate", "2026-01-05"}});
     std::vector<KnownWorker> known;
     for (auto& w : store->workers()) known.push_back({w, "poll:raas"});
     SnapshotContext ctx{"poll:raas", clock.now(), clock.now(), true};
