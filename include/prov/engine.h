@@ -16,11 +16,13 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "prov/clock.h"
 #include "prov/config.h"
 #include "prov/connector.h"
+#include "prov/log.h"
 #include "prov/plan.h"
 #include "prov/policy.h"
 #include "prov/store.h"
@@ -76,6 +78,8 @@ class Engine {
   // Asks the directory, before the group's transaction, who holds the usernames the group's new
   // accounts would get (one query, no write lock held while waiting); plan_worker reads holders_.
   void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
+  static bool waits_for_its_date(const InboxRow& row, TimePoint now);
+  void log_committed_events();
   bool username_free_in_store(const std::string& name, const std::string& worker_id,
                               TimePoint now);
   // What every policy evaluation of the planner shares (no explanations, manager look-up).
@@ -98,6 +102,8 @@ class Engine {
   };
   std::optional<Batch> in_flight_;
   DirectoryConnector::Holders holders_;  // prefetched for the events being applied
+  // Log lines of the events in the open transaction, written by log_committed_events().
+  std::vector<std::pair<std::string, log::Fields>> event_logs_;
   const Clock& clock_;
   Config config_;
   mutable std::mutex policy_mu_;

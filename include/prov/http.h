@@ -45,6 +45,7 @@ struct HttpServerOptions {
   std::string tls_cert_file;              // both set → HTTPS
   std::string tls_key_file;
   int threads = 1;
+  std::string thread_name = "prov-http";  // as `top -H` shows the serving threads
   // Called on a server thread for each request refused with 413 (head only, body empty), e.g.
   // to count it; the handler never sees such requests.
   std::function<void(const HttpRequest&)> on_body_too_large;

@@ -169,7 +169,8 @@ class Store {
 
   // --- audit
   virtual std::int64_t audit(const AuditRecord& record) = 0;
-  // Newest last. Empty worker_id = all.
+  // Newest last. Empty worker_id = all. Besides the audit rows, each stored event appears as an
+  // `event.stored` record built from its inbox row (its receipt), in time order.
   virtual std::vector<AuditRecord> audit_log(const std::string& worker_id, int limit) = 0;
 
   virtual StoreCounts counts() = 0;

@@ -17,6 +17,7 @@
 #include "prov/log.h"
 #include "prov/policy.h"
 #include "prov/store.h"
+#include "prov/thread_name.h"
 #include "sources/source_runner.h"
 
 namespace {
@@ -148,11 +149,15 @@ int main(int argc, char** argv) {
                                                      zone_or_utc(config.timezone)));
     HttpServerOptions admin_opts;
     admin_opts.listen = config.admin_listen;
+    admin_opts.thread_name = "prov-admin";
     admin = HttpServer::start(
         admin_opts, make_admin_handler({[eng] { return eng->health(); }, config.state_path}));
     if (!config.sources.empty())
       snapshots = SnapshotSources::start(config.sources, config.state_path, *inbox, *clock);
-    engine_thread = std::jthread([eng](std::stop_token st) { eng->run(st); });
+    engine_thread = std::jthread([eng](std::stop_token st) {
+      name_this_thread("prov-engine");
+      eng->run(st);
+    });
   } catch (const std::exception& e) {
     log::error("start-up failed", {{"error", e.what()}});
     return 1;

@@ -8,6 +8,7 @@
 #include "prov/fault.h"
 #include "prov/log.h"
 #include "prov/metrics.h"
+#include "prov/thread_name.h"
 
 namespace prov {
 namespace {
@@ -130,25 +131,44 @@ std::optional<TimePoint> Engine::next_wakeup() {
 int Engine::apply_pending_events(int limit) {
   auto rows = store_.pending_events(limit);
   // Events are committed in groups: each event is still applied all-or-nothing (a crash replays
-  // every event of an uncommitted group from the inbox), a burst costs one fsync and one
-  // username query per group, and the write lock is held for milliseconds at a time, so the
-  // ingest writer never waits long.
-  constexpr size_t kGroup = 64;
+  // every event of an uncommitted transaction from the inbox), and a burst costs one username
+  // query per group of up to 256 events. A transaction ends at the group's end or once it has
+  // held the write lock for kLockBudget, whichever comes first: cheap events (changes dated
+  // ahead, stale ones) share one commit and one hand-over of the lock with the ingest writer,
+  // while costly ones (hires that plan accounts) never keep the writer waiting long.
+  constexpr size_t kGroup = 256;
+  constexpr auto kLockBudget = std::chrono::milliseconds(8);
   for (size_t first = 0; first < rows.size(); first += kGroup) {
     const size_t last = std::min(rows.size(), first + kGroup);
     prefetch_username_holders(rows, first, last);
-    store_.transaction([&] {
-      for (size_t i = first; i < last; ++i) apply_event(rows[i]);
-    });
-    holders_.clear();
-    PROV_FAULT_POINT("after_event_commit");
-    // Between groups, hand the directory its next batch as soon as it finished the last one.
-    if (lookup_connector_) {
-      finish_batch(false);
-      if (!in_flight_) start_batch();
+    for (size_t next = first; next < last;) {
+      const auto until = std::chrono::steady_clock::now() + kLockBudget;
+      store_.transaction([&] {
+        event_logs_.clear();
+        size_t i = next;
+        do {
+          apply_event(rows[i++]);
+        } while (i < last && std::chrono::steady_clock::now() < until);
+        next = i;
+      });
+      log_committed_events();
+      PROV_FAULT_POINT("after_event_commit");
+      // Between transactions, hand the directory its next batch as soon as it finished the last.
+      if (lookup_connector_) {
+        finish_batch(false);
+        if (!in_flight_) start_batch();
+      }
     }
+    holders_.clear();
   }
   return static_cast<int>(rows.size());
+}
+
+// Event lines are written once their transaction has committed: a line never reports an event
+// that a rollback then undid, and the write lock is not held while they go to the log.
+void Engine::log_committed_events() {
+  for (const auto& [msg, fields] : event_logs_) log::info(msg, fields);
+  event_logs_.clear();
 }
 
 int Engine::apply_due(int limit) {
@@ -156,10 +176,12 @@ int Engine::apply_due(int limit) {
   int n = 0;
   for (const auto& row : store_.due_events(now, limit)) {
     store_.transaction([&] {
+      event_logs_.clear();
       InboxRow r = row;
       r.status = EventStatus::Pending;
       apply_event(r);
     });
+    log_committed_events();
     ++n;
   }
   for (const auto& s : store_.due_schedules(now)) {
@@ -187,6 +209,13 @@ bool Engine::username_free_in_store(const std::string& name, const std::string& 
   return !store_.username_reserved(name, worker_id, now);
 }
 
+// Future events wait in the inbox; a hire is applied at once so the pre-hire account can appear
+// before the start date (the lifecycle decides from hireDate).
+bool Engine::waits_for_its_date(const InboxRow& row, TimePoint now) {
+  const HrEvent& e = row.event;
+  return e.effective_at > now && e.type != EventType::Hire && row.status != EventStatus::Scheduled;
+}
+
 void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first,
                                        size_t last) {
   DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;
@@ -196,6 +225,7 @@ void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t
   std::vector<std::string> names;
   for (size_t i = first; i < last; ++i) {
     const HrEvent& e = rows[i].event;
+    if (waits_for_its_date(rows[i], now)) continue;  // only stored as scheduled now: no names
     if (auto acc = store_.account(e.worker_id); acc && !acc->planned.username.empty()) continue;
     // The same evaluation plan_worker will make, collecting every name it would ask about.
     Worker w = store_.worker(e.worker_id).value_or(Worker{});
@@ -217,13 +247,11 @@ void Engine::apply_event(const InboxRow& row) {
   const HrEvent& e = row.event;
   const auto now = clock_.now();
   const log::Fields ids{{"event_id", e.event_id}, {"worker_id", e.worker_id}};
-  // Future events wait in the inbox; a hire is applied at once so the pre-hire account can
-  // appear before the start date (the lifecycle decides from hireDate).
-  if (e.effective_at > now && e.type != EventType::Hire && row.status != EventStatus::Scheduled) {
+  if (waits_for_its_date(row, now)) {
     store_.set_event_status(row.id, EventStatus::Scheduled, "effective " + format_time(e.effective_at));
     store_.audit(audit_of("event.scheduled", e.worker_id, e.event_id, now,
                           {{"effective_at", format_time(e.effective_at)}}));
-    log::info("event scheduled", ids);
+    event_logs_.push_back({"event scheduled", ids});
     return;
   }
   auto existing = store_.worker(e.worker_id);
@@ -233,7 +261,7 @@ void Engine::apply_event(const InboxRow& row) {
     store_.set_event_status(row.id, EventStatus::Stale, note);
     store_.audit(audit_of("event.stale", e.worker_id, e.event_id, now, {{"reason", note}}));
     Metrics::global().inc("provisiond_events_stale_total");
-    log::info("stale event ignored", ids);
+    event_logs_.push_back({"stale event ignored", ids});
     return;
   }
   Worker w = existing.value_or(Worker{});
@@ -249,8 +277,9 @@ void Engine::apply_event(const InboxRow& row) {
                          {"state", to_string(w.state)}}));
   Metrics::global().observe("provisiond_event_apply_seconds", {{"type", std::string(to_string(e.type))}},
                             std::max(0.0, seconds_between(e.received_at, now)));
-  log::info("event applied", {{"event_id", e.event_id}, {"worker_id", e.worker_id},
-                              {"type", std::string(to_string(e.type))}});
+  event_logs_.push_back({"event applied", {{"event_id", e.event_id},
+                                           {"worker_id", e.worker_id},
+                                           {"type", std::string(to_string(e.type))}}});
   plan_worker(e.worker_id, false, e.event_id);
 }
 
@@ -478,6 +507,7 @@ int Engine::start_batch() {
   if (lookup_connector_) {
     // The worker thread touches only the connector; the rows stay with the engine thread.
     batch.outcomes = std::async(std::launch::async, [this, ops = std::move(ops)] {
+      name_this_thread("prov-dir-batch");
       auto outcomes = connector_->apply_batch(ops);
       wake();
       return outcomes;

@@ -28,6 +28,7 @@
 
 #include "prov/http.h"
 #include "prov/log.h"
+#include "prov/thread_name.h"
 
 namespace prov {
 
@@ -397,7 +398,10 @@ class Server final : public HttpServer {
 
     accept();
     for (int i = 0; i < std::max(1, options.threads); ++i)
-      threads_.emplace_back([this] { io_.run(); });
+      threads_.emplace_back([this, name = options.thread_name] {
+        name_this_thread(name.c_str());
+        io_.run();
+      });
   }
 
   ~Server() override { stop(); }

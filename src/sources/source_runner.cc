@@ -10,6 +10,7 @@
 #include "prov/log.h"
 #include "prov/metrics.h"
 #include "prov/store.h"
+#include "prov/thread_name.h"
 #include "sources/file_source.h"
 #include "sources/http_source.h"
 #include "sources/snapshot_ingest.h"
@@ -98,7 +99,10 @@ std::unique_ptr<SnapshotSources> SnapshotSources::start(
     impl->sources.push_back(std::move(s));
   }
   Impl* raw = impl.get();
-  if (!raw->sources.empty()) raw->thread = std::thread([raw] { raw->run(); });
+  if (!raw->sources.empty()) raw->thread = std::thread([raw] {
+    name_this_thread("prov-sources");
+    raw->run();
+  });
   return std::unique_ptr<SnapshotSources>(new SnapshotSources(std::move(impl)));
 }
 

@@ -19,28 +19,59 @@ std::int64_t SqliteStore::audit(const AuditRecord& record) {
   return db_.last_insert_rowid();
 }
 
+// The log as operators read it: the audit rows, and the receipt of every stored event as an
+// `event.stored` record. A receipt is the event's inbox row itself (received_at, eventId, type,
+// source); the inbox is never pruned and its rows change only in status, so a second,
+// audit-table copy written in the same commit would add nothing but a random index page to every
+// ingest commit (a fifth of the durable ingest rate).
 std::vector<AuditRecord> SqliteStore::audit_log(const std::string& worker_id, int limit) {
-  // The newest `limit` rows, returned oldest first. A negative limit means all.
-  // Two statements rather than "?1 = '' OR worker_id = ?1" so the per-worker one seeks
-  // audit_worker instead of scanning the whole log.
-  auto q = worker_id.empty()
-               ? db_.query(R"sql(SELECT id, at, worker_id, event_id, op_id, action, detail FROM (
-                     SELECT * FROM audit ORDER BY id DESC LIMIT ?1) ORDER BY id)sql")
-               : db_.query(R"sql(SELECT id, at, worker_id, event_id, op_id, action, detail FROM (
-                     SELECT * FROM audit WHERE worker_id = ?2 ORDER BY id DESC LIMIT ?1)
-                   ORDER BY id)sql");
+  // The newest `limit` records, returned oldest first, a receipt before what its event caused in
+  // the same millisecond. A negative limit means all.
+  static const std::string kAll = R"sql(
+    WITH log AS (
+      SELECT 1 AS src, id, at, worker_id, event_id, op_id, action, detail,
+             '' AS event_type, 0 AS effective_at, '' AS source
+        FROM audit
+      UNION ALL
+      SELECT 0, id, received_at, worker_id, event_id, 0, 'event.stored', '',
+             event_type, effective_at, source
+        FROM inbox)
+    SELECT * FROM (SELECT * FROM log ORDER BY at DESC, src DESC, id DESC LIMIT ?1)
+    ORDER BY at, src, id)sql";
+  // Per worker, the audit rows seek audit_worker; the inbox has no worker index (it would cost
+  // every ingest commit a random page) and is scanned, which only this command pays for.
+  static const std::string kWorker = R"sql(
+    WITH log AS (
+      SELECT 1 AS src, id, at, worker_id, event_id, op_id, action, detail,
+             '' AS event_type, 0 AS effective_at, '' AS source
+        FROM audit WHERE worker_id = ?2
+      UNION ALL
+      SELECT 0, id, received_at, worker_id, event_id, 0, 'event.stored', '',
+             event_type, effective_at, source
+        FROM inbox WHERE worker_id = ?2)
+    SELECT * FROM (SELECT * FROM log ORDER BY at DESC, src DESC, id DESC LIMIT ?1)
+    ORDER BY at, src, id)sql";
+  auto q = db_.query(worker_id.empty() ? kAll : kWorker);
   q.bind(1, limit);
   if (!worker_id.empty()) q.bind(2, worker_id);
   std::vector<AuditRecord> rows;
   while (q.step()) {
     AuditRecord r;
-    r.id = q.int64(0);
-    r.at = q.time(1);
-    r.worker_id = q.text(2);
-    r.event_id = q.text(3);
-    r.op_id = q.int64(4);
-    r.action = q.text(5);
-    r.detail = parse_json_column(q.text(6), "audit row " + std::to_string(r.id));
+    const bool receipt = q.int64(0) == 0;
+    r.at = q.time(2);
+    r.worker_id = q.text(3);
+    r.event_id = q.text(4);
+    r.action = q.text(6);
+    if (receipt) {
+      r.detail = {{"inboxId", q.int64(1)},
+                  {"eventType", q.text(8)},
+                  {"effectiveAt", format_time(q.time(9))},
+                  {"source", q.text(10)}};
+    } else {
+      r.id = q.int64(1);
+      r.op_id = q.int64(5);
+      r.detail = parse_json_column(q.text(7), "audit row " + std::to_string(r.id));
+    }
     rows.push_back(std::move(r));
   }
   return rows;

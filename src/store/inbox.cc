@@ -76,46 +76,35 @@ IngestResult SqliteStore::insert_event(const HrEvent& event) {
   IngestResult result;
   // Serialise before touching the database: a failure here must not leave half a transaction.
   const std::string body = event_body(event);
-  transaction([&] {
-    // Insert first and look only on a clash: the common case costs one statement.
-    db_.query(
-           "INSERT INTO inbox(event_id, body_sha256, event_type, worker_id, effective_at, "
-           "received_at, source, body, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending') "
-           "ON CONFLICT(event_id) DO NOTHING")
-        .bind_all(event.event_id, event.body_sha256, to_string(event.type), event.worker_id,
-                  event.effective_at, event.received_at, event.source, body)
-        .run();
-    if (db_.changes() == 0) {
-      auto q = db_.query("SELECT id, body_sha256 FROM inbox WHERE event_id = ?1");
-      q.bind(1, event.event_id);
-      if (!q.step()) {
-        throw StoreError("event " + event.event_id + " was neither inserted nor found");
-      }
-      result.inbox_id = q.int64(0);
-      if (q.text(1) == event.body_sha256) {
-        result.status = IngestStatus::Duplicate;
-        result.message = "event " + event.event_id + " was already stored";
-      } else {
-        result.status = IngestStatus::Conflict;
-        result.message = "event " + event.event_id + " was already stored with a different body";
-      }
-      return;
+  // One statement, so the event is stored whole or not at all without a savepoint of its own;
+  // insert first and look only on a clash: the common case costs one statement. The row is also
+  // the event's receipt: audit_log() shows it as `event.stored`.
+  db_.query(
+         "INSERT INTO inbox(event_id, body_sha256, event_type, worker_id, effective_at, "
+         "received_at, source, body, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending') "
+         "ON CONFLICT(event_id) DO NOTHING")
+      .bind_all(event.event_id, event.body_sha256, to_string(event.type), event.worker_id,
+                event.effective_at, event.received_at, event.source, body)
+      .run();
+  if (db_.changes() == 0) {
+    auto q = db_.query("SELECT id, body_sha256 FROM inbox WHERE event_id = ?1");
+    q.bind(1, event.event_id);
+    if (!q.step()) {
+      throw StoreError("event " + event.event_id + " was neither inserted nor found");
     }
-    result.inbox_id = db_.last_insert_rowid();
-    result.status = IngestStatus::Stored;
-    result.message = "stored";
-
-    AuditRecord record;
-    record.at = event.received_at;
-    record.worker_id = event.worker_id;
-    record.event_id = event.event_id;
-    record.action = "event.stored";
-    record.detail = {{"inboxId", result.inbox_id},
-                     {"eventType", std::string(to_string(event.type))},
-                     {"effectiveAt", format_time(event.effective_at)},
-                     {"source", event.source}};
-    audit(record);
-  });
+    result.inbox_id = q.int64(0);
+    if (q.text(1) == event.body_sha256) {
+      result.status = IngestStatus::Duplicate;
+      result.message = "event " + event.event_id + " was already stored";
+    } else {
+      result.status = IngestStatus::Conflict;
+      result.message = "event " + event.event_id + " was already stored with a different body";
+    }
+    return result;
+  }
+  result.inbox_id = db_.last_insert_rowid();
+  result.status = IngestStatus::Stored;
+  result.message = "stored";
   return result;
 }
 

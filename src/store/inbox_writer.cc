@@ -12,6 +12,7 @@
 
 #include "prov/fault.h"
 #include "prov/log.h"
+#include "prov/thread_name.h"
 #include "store/sqlite_store.h"
 
 namespace prov {
@@ -26,7 +27,10 @@ class QueuedInboxWriter final : public InboxWriter {
       : store_(std::move(store)),
         high_water_(static_cast<std::int64_t>(high_water)),
         on_stored_(std::move(on_stored)),
-        thread_([this] { run(); }) {}
+        thread_([this] {
+          name_this_thread("prov-inbox");
+          run();
+        }) {}
 
   ~QueuedInboxWriter() override { stop(); }
 
@@ -97,7 +101,7 @@ class QueuedInboxWriter final : public InboxWriter {
             continue;
           }
           try {
-            // insert_event runs in its own savepoint: a failure undoes only this event.
+            // insert_event is one statement: a failure undoes only this event.
             results[i] = store_->insert_event(batch[i].event);
           } catch (const StoreError& e) {
             results[i] = IngestResult{IngestStatus::Failed, e.what(), 0};
@@ -175,6 +179,11 @@ std::unique_ptr<InboxWriter> InboxWriter::start(const std::filesystem::path& db_
                                                 std::function<void()> on_stored) {
   // Opened here, on the caller's thread, so a bad path fails start() instead of every submit.
   auto store = Store::open(db_path);
+  // A checkpoint runs in the thread whose commit crossed the threshold, and it copies tens of
+  // megabytes: here it would hold up every request waiting for the next commit. The engine's
+  // connection checkpoints at the usual threshold; this one only if the WAL grows far beyond
+  // it, i.e. when the engine has stopped committing.
+  dynamic_cast<SqliteStore&>(*store).database().exec("PRAGMA wal_autocheckpoint=200000");
   return std::make_unique<QueuedInboxWriter>(std::move(store), high_water, std::move(on_stored));
 }
 

@@ -116,6 +116,17 @@ const std::vector<Migration> kMigrations = {
          "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
          "BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END",
      }},
+    // The inbox's status indexes hold only the rows a query looks for: pending rows (the engine's
+    // queue) and scheduled ones (waiting for their date). An applied or stale event, the vast
+    // majority, then costs no index entry, and an event passing through the inbox updates two
+    // small indexes instead of moving entries around two indexes over every event ever received.
+    {2,
+     {
+         "DROP INDEX inbox_status_id",
+         "DROP INDEX inbox_status_effective",
+         "CREATE INDEX inbox_pending ON inbox(id) WHERE status = 'pending'",
+         "CREATE INDEX inbox_scheduled ON inbox(effective_at, id) WHERE status = 'scheduled'",
+     }},
 };
 
 bool has_version_table(sql::Database& db) {

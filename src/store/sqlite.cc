@@ -88,12 +88,12 @@ TimePoint Query::time(int col) const { return TimePoint(std::chrono::millisecond
 
 // --- Database
 
-Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
+Database::Database(const std::filesystem::path& path, Mode mode, const char* vfs) : path_(path) {
   // One connection per thread, so SQLite's own mutexes would only cost time.
   const int flags =
       SQLITE_OPEN_NOMUTEX |
       (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string message = "cannot open state database " + path.string() + ": " +
                           (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));

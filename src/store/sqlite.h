@@ -85,8 +85,9 @@ class Database {
  public:
   enum class Mode { ReadWrite, ReadOnly };
 
-  // Opens (ReadWrite: creating when missing) the file. Throws StoreError when it cannot.
-  Database(const std::filesystem::path& path, Mode mode);
+  // Opens (ReadWrite: creating when missing) the file through `vfs` (nullptr: SQLite's
+  // default). Throws StoreError when it cannot.
+  Database(const std::filesystem::path& path, Mode mode, const char* vfs = nullptr);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

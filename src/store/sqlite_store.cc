@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "store/schema.h"
+#include "store/wal_vfs.h"
 
 namespace prov {
 namespace {
@@ -33,6 +35,27 @@ int wait_for_writer(void* /*unused*/, int attempt) {
   return 1;
 }
 
+// One write turn per database file for the writers of this process (the ingest writer, the engine,
+// the source runner). SQLite's own lock makes a second writer poll; in-process they queue here
+// instead, in order, and the next one starts the moment a commit ends rather than up to a polling
+// step (a millisecond) later. Writers in other processes (provisionctl) still meet SQLite's lock
+// and the busy handler above.
+std::shared_ptr<WriterTurn> writers_of(const std::filesystem::path& path) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::weak_ptr<WriterTurn>> registry;
+  std::error_code ec;
+  auto key = std::filesystem::weakly_canonical(path, ec).string();
+  if (ec) key = path.string();
+  std::lock_guard lock(registry_mutex);
+  auto& weak = registry[key];
+  auto shared = weak.lock();
+  if (!shared) {
+    shared = std::make_shared<WriterTurn>();
+    weak = shared;
+  }
+  return shared;
+}
+
 void configure_writer(sql::Database& db) {
   // WAL lets readers (CLI, admin API) run beside the writer; FULL syncs the WAL on every commit,
   // which is what makes "202 only after commit" true across power loss.
@@ -50,6 +73,32 @@ void configure_writer(sql::Database& db) {
 
 }  // namespace
 
+bool WriterTurn::acquire_for(std::chrono::milliseconds limit) {
+  std::unique_lock lock(mu_);
+  if (!held_ && waiting_.empty()) {
+    held_ = true;
+    return true;
+  }
+  const std::uint64_t me = ++tickets_;
+  waiting_.push_back(me);
+  if (!cv_.wait_for(lock, limit, [&] { return !held_ && waiting_.front() == me; })) {
+    waiting_.erase(std::find(waiting_.begin(), waiting_.end(), me));
+    cv_.notify_all();  // whoever was behind us may be first now
+    return false;
+  }
+  waiting_.pop_front();
+  held_ = true;
+  return true;
+}
+
+void WriterTurn::release() {
+  {
+    std::lock_guard lock(mu_);
+    held_ = false;
+  }
+  cv_.notify_all();
+}
+
 std::string_view to_string(EventStatus s) { return kEventStatusNames[static_cast<int>(s)]; }
 
 std::string_view to_string(OpStatus s) { return kOpStatusNames[static_cast<int>(s)]; }
@@ -65,7 +114,8 @@ std::optional<OpStatus> parse_op_status(std::string_view s) {
 }
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode)
-    : db_(path, mode) {
+    // Writers sync every commit (configure_writer), which the coalescing WAL VFS relies on.
+    : db_(path, mode, mode == sql::Database::Mode::ReadWrite ? sql::coalescing_wal_vfs() : nullptr) {
   sqlite3_busy_handler(db_.handle(), wait_for_writer, nullptr);
   // Two connections write (ingest, engine), so each finds its page cache stale after the other's
   // commit and reads pages again: memory-mapped reads make that a memcpy instead of a pread
@@ -79,6 +129,7 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode 
   db_.exec("PRAGMA wal_autocheckpoint=20000");
   db_.exec("PRAGMA journal_size_limit=67108864");
   if (mode == sql::Database::Mode::ReadWrite) {
+    writers_ = writers_of(path);
     configure_writer(db_);
     schema::migrate(db_, schema::migrations());
     return;
@@ -113,6 +164,19 @@ std::unique_ptr<Store> Store::open_read_only(const std::filesystem::path& path) 
 
 void SqliteStore::transaction(const std::function<void()>& f) {
   if (depth_ == 0) {
+    struct Turn {
+      WriterTurn* turn = nullptr;
+      ~Turn() {
+        if (turn) turn->release();
+      }
+    } writer;
+    if (writers_) {
+      if (!writers_->acquire_for(std::chrono::milliseconds(kBusyTimeoutMs)))
+        throw StoreError("transaction on " + db_.path().string() + ": another writer of this " +
+                         "process held the database for " + std::to_string(kBusyTimeoutMs) +
+                         " ms");
+      writer.turn = writers_.get();
+    }
     db_.query("BEGIN IMMEDIATE").run();
     depth_ = 1;
     try {

@@ -3,12 +3,34 @@
 // (inbox.cc, workers.cc, accounts.cc, outbox.cc, schedule.cc, reservations.cc, entitlements.cc,
 // audit.cc); this header is the one class they share.
 #include <filesystem>
+#include <memory>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
 
 #include "prov/store.h"
 #include "store/sqlite.h"
 
 namespace prov {
+
+// The write turn of one database file among the writers of this process, handed over in the
+// order they asked for it: with a plain mutex the engine, committing group after group, took the
+// turn again before the woken ingest writer ran, and acknowledgements waited behind it.
+class WriterTurn {
+ public:
+  bool acquire_for(std::chrono::milliseconds limit);  // false: not our turn within `limit`
+  void release();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  std::deque<std::uint64_t> waiting_;
+  std::uint64_t tickets_ = 0;
+};
 
 // Parses JSON read back from a column; a parse failure means the file was damaged or written by
 // something else, so it is a StoreError naming the row.
@@ -81,6 +103,8 @@ class SqliteStore final : public Store {
  private:
   sql::Database db_;
   int depth_ = 0;  // transaction nesting; > 1 means inside a savepoint
+  // Shared by every read-write connection of this process to the same file; see transaction().
+  std::shared_ptr<WriterTurn> writers_;
 };
 
 }  // namespace prov

@@ -58,14 +58,43 @@ TEST_F(StoreTest, SameIdOtherDigestIsConflictAndKeepsTheFirstBody) {
   EXPECT_EQ(store_->inbox_depth(), 1);
 }
 
-TEST_F(StoreTest, StoringAnEventWritesOneAuditRow) {
-  store_->insert_event(make_event("evt-1", "w1"));
-  store_->insert_event(make_event("evt-1", "w1"));  // duplicate: no second audit row
+TEST_F(StoreTest, StoringAnEventShowsOneReceiptInTheAuditLog) {
+  const auto stored = store_->insert_event(make_event("evt-1", "w1"));
+  store_->insert_event(make_event("evt-1", "w1"));  // duplicate: no second receipt
   const auto log = store_->audit_log("", 10);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].action, "event.stored");
   EXPECT_EQ(log[0].event_id, "evt-1");
   EXPECT_EQ(log[0].worker_id, "w1");
+  EXPECT_EQ(log[0].at, make_event("evt-1", "w1").received_at);
+  EXPECT_EQ(log[0].detail.at("inboxId"), stored.inbox_id);
+  EXPECT_EQ(log[0].detail.at("eventType"), "HIRE");
+}
+
+TEST_F(StoreTest, AuditLogPutsReceiptsInTimeOrderWithAuditRows) {
+  HrEvent e = make_event("evt-1", "w1");
+  store_->insert_event(e);
+  store_->insert_event(make_event("evt-2", "w2"));
+  AuditRecord applied;
+  applied.at = e.received_at;  // same millisecond: the receipt comes first
+  applied.worker_id = "w1";
+  applied.event_id = "evt-1";
+  applied.action = "event.applied";
+  store_->audit(applied);
+  AuditRecord later = applied;
+  later.at = e.received_at + std::chrono::milliseconds(5);
+  later.action = "op.applied";
+  store_->audit(later);
+
+  const auto w1 = store_->audit_log("w1", 100);
+  ASSERT_EQ(w1.size(), 3u);
+  EXPECT_EQ(w1[0].action, "event.stored");
+  EXPECT_EQ(w1[1].action, "event.applied");
+  EXPECT_EQ(w1[2].action, "op.applied");
+
+  const auto newest = store_->audit_log("", 2);  // the newest two, oldest first
+  ASSERT_EQ(newest.size(), 2u);
+  EXPECT_EQ(newest[1].action, "op.applied");
 }
 
 TEST_F(StoreTest, FailedInsertLeavesNeitherEventNorAudit) {

@@ -98,12 +98,12 @@ TEST_F(StoreTest, AuditLogIsOrderedAndFilteredByWorker) {
 
 TEST_F(StoreTest, AuditRowsCannotBeChangedOrRemoved) {
   AuditRecord r;
-  r.action = "event.stored";
+  r.action = "op.applied";
   store_->audit(r);
   auto& db = dynamic_cast<SqliteStore&>(*store_).database();
   EXPECT_THROW(db.exec("UPDATE audit SET action = 'x'"), StoreError);
   EXPECT_THROW(db.exec("DELETE FROM audit"), StoreError);
-  EXPECT_EQ(store_->audit_log("", 10).at(0).action, "event.stored");
+  EXPECT_EQ(store_->audit_log("", 10).at(0).action, "op.applied");
 }
 
 }  // namespace

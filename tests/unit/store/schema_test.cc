@@ -211,8 +211,13 @@ TEST_F(StoreTest, LookupsSeekTheirIndexes) {
       plan_of(db,
               "SELECT id FROM inbox WHERE status = 'scheduled' AND effective_at <= ?1 "
               "ORDER BY effective_at, id LIMIT ?2");
-  EXPECT_NE(due.find("inbox_status_effective"), std::string::npos) << due;
+  EXPECT_NE(due.find("inbox_scheduled"), std::string::npos) << due;
   EXPECT_EQ(due.find("TEMP B-TREE"), std::string::npos) << due;
+
+  const std::string pending =
+      plan_of(db, "SELECT id FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?1");
+  EXPECT_NE(pending.find("inbox_pending"), std::string::npos) << pending;
+  EXPECT_EQ(pending.find("TEMP B-TREE"), std::string::npos) << pending;
 
   const std::string brake =
       plan_of(db,
