@@ -103,7 +103,12 @@ class Store {
 
   // --- inbox
   // Inserts the event unless its event_id exists. Must run inside a transaction when batching.
-  virtual IngestResult insert_event(const HrEvent& event) = 0;
+  // `body` is inbox_body(event), made beforehand so a batching writer need not hold the worker
+  // record at all.
+  virtual IngestResult insert_event(const HrEvent& event, const std::string& body) = 0;
+  IngestResult insert_event(const HrEvent& event) { return insert_event(event, inbox_body(event)); }
+  // The whole event as the inbox keeps it (JSON). Throws StoreError when it cannot be serialised.
+  static std::string inbox_body(const HrEvent& event);
   // Pending events, oldest first.
   virtual std::vector<InboxRow> pending_events(int limit) = 0;
   virtual std::optional<InboxRow> event(const std::string& event_id) = 0;

@@ -66,16 +66,16 @@ HttpResponse unavailable(const std::string& detail) {
   return response;
 }
 
-HttpResponse answer(const IngestResult& result, const HrEvent& event) {
+HttpResponse answer(const IngestResult& result, const std::string& event_id) {
   switch (result.status) {
     case IngestStatus::Stored:
-      return accepted(202, event.event_id, "stored");
+      return accepted(202, event_id, "stored");
     case IngestStatus::Duplicate:
-      return accepted(200, event.event_id, "duplicate");
+      return accepted(200, event_id, "duplicate");
     case IngestStatus::Conflict:
       count_rejected("conflict");
       return problem(409, "Conflict",
-                     "event " + event.event_id + " was already stored with a different body",
+                     "event " + event_id + " was already stored with a different body",
                      "eventId");
     case IngestStatus::Overloaded:
       count_rejected("overloaded");
@@ -151,13 +151,14 @@ void handle(const WebhookState& state, HttpRequest request,
   HrEvent event = std::move(*mapped.event);
   Metrics::global().inc(kReceived, {{"type", std::string(to_string(event.type))}});
 
-  HrEvent copy = event;  // the sink takes ownership; the answer needs the id
-  auto done = [respond = std::move(respond), event = std::move(copy)](IngestResult result) {
+  // The sink takes the event; the answer needs only its ids (not a copy of the worker record,
+  // which would be freed on the writer's thread).
+  auto done = [respond = std::move(respond), event_id = event.event_id,
+               worker_id = event.worker_id](IngestResult result) {
     if (result.status == IngestStatus::Failed)
-      log::error("hr event not stored", {{"event_id", event.event_id},
-                                         {"worker_id", event.worker_id},
-                                         {"error", result.message}});
-    respond(answer(result, event));
+      log::error("hr event not stored",
+                 {{"event_id", event_id}, {"worker_id", worker_id}, {"error", result.message}});
+    respond(answer(result, event_id));
   };
   state.sink->submit(std::move(event), std::move(done));
 }

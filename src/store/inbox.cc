@@ -14,8 +14,10 @@ std::string select_inbox(std::string_view rest) {
   return "SELECT " + std::string(kInboxColumns) + " FROM inbox " + std::string(rest);
 }
 
+}  // namespace
+
 // The whole event, so the row alone explains what HR sent even if the columns are later reshaped.
-std::string event_body(const HrEvent& e) {
+std::string Store::inbox_body(const HrEvent& e) {
   const Json body = {{"eventId", e.event_id},
                      {"eventType", std::string(to_string(e.type))},
                      {"effectiveAt", format_time(e.effective_at)},
@@ -30,6 +32,8 @@ std::string event_body(const HrEvent& e) {
     throw StoreError("event " + e.event_id + " cannot be stored as JSON: " + e2.what());
   }
 }
+
+namespace {
 
 std::optional<EventStatus> parse_event_status(std::string_view s) {
   for (auto st :
@@ -72,10 +76,8 @@ InboxRow read_inbox_row(const sql::Query& q) {
 
 }  // namespace
 
-IngestResult SqliteStore::insert_event(const HrEvent& event) {
+IngestResult SqliteStore::insert_event(const HrEvent& event, const std::string& body) {
   IngestResult result;
-  // Serialise before touching the database: a failure here must not leave half a transaction.
-  const std::string body = event_body(event);
   // One statement, so the event is stored whole or not at all without a savepoint of its own;
   // insert first and look only on a clash: the common case costs one statement. The row is also
   // the event's receipt: audit_log() shows it as `event.stored`.

@@ -35,10 +35,19 @@ class QueuedInboxWriter final : public InboxWriter {
   ~QueuedInboxWriter() override { stop(); }
 
   void submit(HrEvent event, std::function<void(IngestResult)> done) override {
+    // Serialised here, on the submitting thread, and the worker record freed here too: the
+    // writer thread's time is what every waiting request waits for.
+    std::string body;
+    try {
+      body = Store::inbox_body(event);
+    } catch (const StoreError& e) {
+      return answer(done, IngestResult{IngestStatus::Failed, e.what(), 0});
+    }
+    event.worker = Json();
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {
-        queue_.push_back(Request{std::move(event), std::move(done)});
+        queue_.push_back(Request{std::move(event), std::move(body), std::move(done)});
         cv_.notify_one();
         return;
       }
@@ -59,7 +68,8 @@ class QueuedInboxWriter final : public InboxWriter {
 
  private:
   struct Request {
-    HrEvent event;
+    HrEvent event;     // without its worker record, which is in `body`
+    std::string body;  // Store::inbox_body(event)
     std::function<void(IngestResult)> done;
   };
 
@@ -102,7 +112,7 @@ class QueuedInboxWriter final : public InboxWriter {
           }
           try {
             // insert_event is one statement: a failure undoes only this event.
-            results[i] = store_->insert_event(batch[i].event);
+            results[i] = store_->insert_event(batch[i].event, batch[i].body);
           } catch (const StoreError& e) {
             results[i] = IngestResult{IngestStatus::Failed, e.what(), 0};
             continue;

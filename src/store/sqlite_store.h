@@ -44,7 +44,8 @@ class SqliteStore final : public Store {
   int schema_version() override;
   std::string integrity_check() override;
 
-  IngestResult insert_event(const HrEvent& event) override;
+  using Store::insert_event;
+  IngestResult insert_event(const HrEvent& event, const std::string& body) override;
   std::vector<InboxRow> pending_events(int limit) override;
   std::optional<InboxRow> event(const std::string& event_id) override;
   void set_event_status(std::int64_t inbox_id, EventStatus status,
