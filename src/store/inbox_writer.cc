@@ -189,11 +189,6 @@ std::unique_ptr<InboxWriter> InboxWriter::start(const std::filesystem::path& db_
                                                 std::function<void()> on_stored) {
   // Opened here, on the caller's thread, so a bad path fails start() instead of every submit.
   auto store = Store::open(db_path);
-  // A checkpoint runs in the thread whose commit crossed the threshold, and it copies tens of
-  // megabytes: here it would hold up every request waiting for the next commit. The engine's
-  // connection checkpoints at the usual threshold; this one only if the WAL grows far beyond
-  // it, i.e. when the engine has stopped committing.
-  dynamic_cast<SqliteStore&>(*store).database().exec("PRAGMA wal_autocheckpoint=200000");
   return std::make_unique<QueuedInboxWriter>(std::move(store), high_water, std::move(on_stored));
 }
 
