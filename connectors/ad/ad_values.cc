@@ -6,6 +6,7 @@
 #include <charconv>
 #include <limits>
 
+#include "prov/ascii.h"
 #include "prov/utf8.h"
 
 namespace prov::ad {
@@ -38,13 +39,6 @@ void append_utf16le(std::string& out, std::uint32_t cp) {
     unit(0xd800 + (cp >> 10));
     unit(0xdc00 + (cp & 0x3ff));
   }
-}
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 std::string_view trim(std::string_view s) {
@@ -269,9 +263,9 @@ std::string realm_from_base_dn(std::string_view base_dn) {
     if (end == std::string_view::npos) end = base_dn.size();
     std::string_view rdn = trim(base_dn.substr(pos, end - pos));
     const auto eq = rdn.find('=');
-    if (eq != std::string_view::npos && lower_ascii(trim(rdn.substr(0, eq))) == "dc") {
+    if (eq != std::string_view::npos && ascii_lower(trim(rdn.substr(0, eq))) == "dc") {
       if (!realm.empty()) realm.push_back('.');
-      realm += lower_ascii(trim(rdn.substr(eq + 1)));
+      realm += ascii_lower(trim(rdn.substr(eq + 1)));
     }
     pos = end + 1;
   }
@@ -300,7 +294,7 @@ std::optional<std::string> bind_data_code(std::string_view diagnostic) {
   std::size_t end = i;
   while (end < diagnostic.size() && hex_value(diagnostic[end]) >= 0) ++end;
   if (end == i) return std::nullopt;
-  return lower_ascii(diagnostic.substr(i, end - i));
+  return ascii_lower(diagnostic.substr(i, end - i));
 }
 
 std::string_view describe_bind_data_code(std::string_view code) {

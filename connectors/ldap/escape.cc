@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "prov/ascii.h"
 #include "prov/utf8.h"
 
 namespace prov::ldap {
@@ -212,19 +213,14 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string normalise_rdn(std::string_view text) {
   const std::string rdn = trim(text);
   const auto eq = rdn.find('=');
-  if (eq == std::string::npos) return lower(rdn);
-  const std::string attr = lower(trim(std::string_view(rdn).substr(0, eq)));
+  if (eq == std::string::npos) return ascii_lower(rdn);
+  const std::string attr = ascii_lower(trim(std::string_view(rdn).substr(0, eq)));
   const std::string raw = trim(std::string_view(rdn).substr(eq + 1));
   const auto value = unescape_dn_value(raw);
-  return attr + "=" + lower(value ? *value : raw);
+  return attr + "=" + ascii_lower(value ? *value : raw);
 }
 
 std::vector<std::string> normalised_rdns(std::string_view dn) {

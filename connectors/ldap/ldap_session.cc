@@ -15,16 +15,11 @@
 #include <mutex>
 #include <thread>
 
+#include "prov/ascii.h"
 #include "prov/log.h"
 
 namespace prov::ldap {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 struct timeval to_timeval(std::chrono::milliseconds ms) {
   struct timeval tv;
@@ -41,7 +36,7 @@ berval as_berval(const std::string& s) {
 }
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && ascii_lower(s.substr(0, prefix.size())) == prefix;
 }
 
 // Owns the C arrays libldap wants for controls; the strings stay owned by the caller's vector.
@@ -225,8 +220,7 @@ Control permissive_modify_control() { return Control{kPermissiveModifyOid, {}, f
 
 bool AttrNameLess::operator()(std::string_view a, std::string_view b) const {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) <
-           std::tolower(static_cast<unsigned char>(y));
+    return ascii_lower(x) < ascii_lower(y);
   });
 }
 
@@ -714,7 +708,6 @@ LdapResult Session::search_each(const SearchRequest& request,
   } while (!cookie.empty() && !stop);
   return {};
 }
-
 
 void pipeline(Session& session, std::size_t n, std::size_t window,
               const std::function<Result<int>(std::size_t)>& submit,

@@ -80,8 +80,7 @@ class Engine {
   void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
   static bool waits_for_its_date(const InboxRow& row, TimePoint now);
   void log_committed_events();
-  bool username_free_in_store(const std::string& name, const std::string& worker_id,
-                              TimePoint now);
+  bool username_free_in_store(const std::string& name, const std::string& worker_id, TimePoint now);
   // What every policy evaluation of the planner shares (no explanations, manager look-up).
   EvalContext planner_context(TimePoint now);
   std::optional<TimePoint> next_wakeup();

@@ -12,8 +12,8 @@
 namespace prov {
 
 struct HttpRequest {
-  std::string method;  // "POST"
-  std::string target;  // "/v1/hr/events"
+  std::string method;                          // "POST"
+  std::string target;                          // "/v1/hr/events"
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string header(const std::string& lower_name) const {

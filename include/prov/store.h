@@ -133,8 +133,8 @@ class Store {
   virtual std::vector<AccountRow> accounts() = 0;
 
   // --- outbox
-  virtual std::int64_t enqueue(const Operation& op, OpStatus status,
-                               const std::string& event_id, TimePoint now) = 0;
+  virtual std::int64_t enqueue(const Operation& op, OpStatus status, const std::string& event_id,
+                               TimePoint now) = 0;
   // For each worker, its oldest unfinished operation if that one is Pending and due: the
   // executor's next batch (at most one per worker keeps per-worker order). Oldest first.
   virtual std::vector<OutboxRow> next_operations(TimePoint now, int limit) = 0;

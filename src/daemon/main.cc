@@ -91,21 +91,23 @@ int main(int argc, char** argv) {
     std::cout << "config ok: " << config.file.string() << "\n"
               << "  state:     " << config.state_path.string() << "\n"
               << "  webhook:   " << config.webhook.listen << "\n"
-              << "  directory: " << config.directory.type << " " << config.directory.url
-              << " (tls " << config.directory.tls.mode
+              << "  directory: " << config.directory.type << " " << config.directory.url << " (tls "
+              << config.directory.tls.mode
               << (config.directory.tls.verify ? ", verified" : ", NOT verified") << ")\n"
-              << "  policy:    " << config.policy_path.string() << " (" << policy->managed_groups().size()
-              << " managed groups)\n";
+              << "  policy:    " << config.policy_path.string() << " ("
+              << policy->managed_groups().size() << " managed groups)\n";
     return 0;
   }
 
   log::init(config.log_level, config.log_format);
   if (!config.directory.tls.verify)
-    log::warn("directory.tls.verify is false: the directory's certificate is NOT checked; "
-              "anyone on the path can impersonate it");
+    log::warn(
+        "directory.tls.verify is false: the directory's certificate is NOT checked; "
+        "anyone on the path can impersonate it");
   if (config.directory.tls.mode == "none")
-    log::warn("directory.tls.mode is none: bind password and personal data cross the network "
-              "unencrypted");
+    log::warn(
+        "directory.tls.mode is none: bind password and personal data cross the network "
+        "unencrypted");
 
   // Signals are taken synchronously by this thread; every other thread inherits the block.
   sigset_t signals;

@@ -110,8 +110,8 @@ void Engine::run(std::stop_token stop) {
     std::unique_lock l(wake_mu_);
     auto limit = clock_.now() + std::chrono::seconds(1);  // also notices CLI approvals
     if (next && *next < limit) limit = *next;
-    auto wait = std::max<std::chrono::milliseconds>(limit - clock_.now(),
-                                                    std::chrono::milliseconds(1));
+    auto wait =
+        std::max<std::chrono::milliseconds>(limit - clock_.now(), std::chrono::milliseconds(1));
     wake_cv_.wait_for(l, stop, wait, [this] { return woken_; });
     woken_ = false;
   }
@@ -248,7 +248,8 @@ void Engine::apply_event(const InboxRow& row) {
   const auto now = clock_.now();
   const log::Fields ids{{"event_id", e.event_id}, {"worker_id", e.worker_id}};
   if (waits_for_its_date(row, now)) {
-    store_.set_event_status(row.id, EventStatus::Scheduled, "effective " + format_time(e.effective_at));
+    store_.set_event_status(row.id, EventStatus::Scheduled,
+                            "effective " + format_time(e.effective_at));
     store_.audit(audit_of("event.scheduled", e.worker_id, e.event_id, now,
                           {{"effective_at", format_time(e.effective_at)}}));
     event_logs_.push_back({"event scheduled", ids});
@@ -275,11 +276,13 @@ void Engine::apply_event(const InboxRow& row) {
                         {{"type", to_string(e.type)},
                          {"state_before", existing ? to_string(before) : "new"},
                          {"state", to_string(w.state)}}));
-  Metrics::global().observe("provisiond_event_apply_seconds", {{"type", std::string(to_string(e.type))}},
+  Metrics::global().observe("provisiond_event_apply_seconds",
+                            {{"type", std::string(to_string(e.type))}},
                             std::max(0.0, seconds_between(e.received_at, now)));
-  event_logs_.push_back({"event applied", {{"event_id", e.event_id},
-                                           {"worker_id", e.worker_id},
-                                           {"type", std::string(to_string(e.type))}}});
+  event_logs_.push_back({"event applied",
+                         {{"event_id", e.event_id},
+                          {"worker_id", e.worker_id},
+                          {"type", std::string(to_string(e.type))}}});
   plan_worker(e.worker_id, false, e.event_id);
 }
 
@@ -315,8 +318,7 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
 
   bool lookup_failed = false;
   EvalContext ctx = planner_context(now);
-  if (known && !known->username.empty() && !fresh_account)
-    ctx.existing_username = known->username;
+  if (known && !known->username.empty() && !fresh_account) ctx.existing_username = known->username;
   ctx.username_free = [&](const std::string& name) {
     if (!username_free_in_store(name, worker_id, now)) return false;
     DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;
@@ -370,11 +372,13 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
 
   // Everything below is written in the caller's transaction.
   if (decision.next_change) {
-    store_.add_schedule(worker_id, *decision.next_change, std::string(to_string(decision.state)) + " ends");
+    store_.add_schedule(worker_id, *decision.next_change,
+                        std::string(to_string(decision.state)) + " ends");
   }
   if (result.hold_reason) {
     store_.add_schedule(worker_id, now + std::chrono::seconds(30), "retry username");
-    store_.audit(audit_of("worker.held", worker_id, event_id, now, {{"reason", *result.hold_reason}}));
+    store_.audit(
+        audit_of("worker.held", worker_id, event_id, now, {{"reason", *result.hold_reason}}));
     log::warn("worker held", {{"worker_id", worker_id}, {"reason", *result.hold_reason}});
     return result;
   }
@@ -389,7 +393,8 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
                                              : "rehire: create";  // retention already ended
     Json detail{{"decision", choice}};
     if (had_account)
-      detail.update({{"previous_username", known->username}, {"previous_dn", known->dn},
+      detail.update({{"previous_username", known->username},
+                     {"previous_dn", known->dn},
                      {"previous_anchor", known->anchor}});
     store_.audit(audit_of("worker.rehired", worker_id, event_id, now, std::move(detail)));
     log::info("worker rehired", {{"worker_id", worker_id}, {"decision", choice}});
@@ -402,7 +407,8 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   for (const auto& ent : desired.entitlements)
     if (!held_ents.count(ent)) {
       store_.allocate_entitlement(worker_id, ent, now);
-      store_.audit(audit_of("entitlement.allocated", worker_id, event_id, now, {{"entitlement", ent}}));
+      store_.audit(
+          audit_of("entitlement.allocated", worker_id, event_id, now, {{"entitlement", ent}}));
     }
   for (const auto& ent : held_ents)
     if (!desired.entitlements.count(ent)) {
@@ -434,7 +440,8 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   if (hold) {
     Metrics::global().inc("provisiond_brake_holds_total");
     log::error("mass-change brake: destructive operations held for approval",
-               {{"worker_id", worker_id}, {"count", std::to_string(destructive)},
+               {{"worker_id", worker_id},
+                {"count", std::to_string(destructive)},
                 {"action", "provisionctl held / approve / reject"}});
   }
   return result;
@@ -450,7 +457,8 @@ bool Engine::safety_allows(int destructive_in_plan) {
   const auto people = store_.destructive_workers_since(since) + 1;
   const auto managed = store_.counts().accounts;
   if (people >= kBrakePercentFloor && managed > 0 &&
-      100.0 * static_cast<double>(people) / static_cast<double>(managed) > s.max_destructive_percent)
+      100.0 * static_cast<double>(people) / static_cast<double>(managed) >
+          s.max_destructive_percent)
     return false;
   return true;
 }
@@ -542,7 +550,8 @@ void Engine::complete(const OutboxRow& row, const Outcome& outcome) {
   const auto now = clock_.now();
   const std::string kind(to_string(op.kind));
   auto& m = Metrics::global();
-  m.inc("provisiond_operations_total", {{"kind", kind}, {"outcome", std::string(to_string(outcome.kind))}});
+  m.inc("provisiond_operations_total",
+        {{"kind", kind}, {"outcome", std::string(to_string(outcome.kind))}});
   log::Fields ids{{"op_id", std::to_string(op.id)}, {"worker_id", op.worker_id}, {"op", kind}};
   std::vector<std::string> relink;
   store_.transaction([&] {
@@ -571,19 +580,25 @@ void Engine::complete(const OutboxRow& row, const Outcome& outcome) {
                                   now + std::chrono::hours(24) * pol->reserve_days());
       }
       a.action = "op.applied";
-      a.detail = {{"op", to_json(op)}, {"dn", applied.dn}, {"already_done", outcome.already_done},
+      a.detail = {{"op", to_json(op)},
+                  {"dn", applied.dn},
+                  {"already_done", outcome.already_done},
                   {"summary", describe(op)}};
-      if (op.kind == OpKind::Create || op.kind == OpKind::Move) relink = store_.reports_of(op.worker_id);
+      if (op.kind == OpKind::Create || op.kind == OpKind::Move)
+        relink = store_.reports_of(op.worker_id);
       ids.emplace_back("dn", applied.dn);
       if (auto ev = store_.event(row.event_id))
         m.observe("provisiond_event_to_directory_seconds", {{"kind", kind}},
                   std::max(0.0, seconds_between(ev->event.received_at, now)));
     } else if (outcome.kind == Outcome::Kind::Retryable &&
-               (config_.executor.max_attempts == 0 || row.attempts + 1 < config_.executor.max_attempts)) {
-      store_.schedule_retry(op.id, now + backoff(row.attempts), outcome.code + " " + outcome.message);
+               (config_.executor.max_attempts == 0 ||
+                row.attempts + 1 < config_.executor.max_attempts)) {
+      store_.schedule_retry(op.id, now + backoff(row.attempts),
+                            outcome.code + " " + outcome.message);
       m.inc("provisiond_operation_retries_total", {{"kind", kind}});
       a.action = "op.retry";
-      a.detail = {{"code", outcome.code}, {"message", outcome.message}, {"attempt", row.attempts + 1}};
+      a.detail = {
+          {"code", outcome.code}, {"message", outcome.message}, {"attempt", row.attempts + 1}};
       connected_ = false;  // reconnect before the next attempt
     } else {
       store_.set_op_status(op.id, OpStatus::Failed, outcome.code + " " + outcome.message);
@@ -599,9 +614,9 @@ void Engine::complete(const OutboxRow& row, const Outcome& outcome) {
   else {
     ids.emplace_back("code", outcome.code);
     ids.emplace_back("error", outcome.message);
-    log::warn(outcome.kind == Outcome::Kind::Retryable ? "operation will be retried"
-                                                       : "operation failed",
-              ids);
+    log::warn(
+        outcome.kind == Outcome::Kind::Retryable ? "operation will be retried" : "operation failed",
+        ids);
   }
 }
 

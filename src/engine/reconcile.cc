@@ -4,23 +4,18 @@
 #include <cctype>
 #include <map>
 
+#include "prov/ascii.h"
 #include "prov/engine.h"
 
 namespace prov {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // DN fragments compare without regard to ASCII case or blanks after commas.
 std::string normal_ou(const std::string& ou) {
   std::string out;
   for (size_t i = 0; i < ou.size(); ++i) {
     if (ou[i] == ' ' && i > 0 && ou[i - 1] == ',') continue;
-    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ou[i]))));
+    out.push_back(ascii_lower(ou[i]));
   }
   return out;
 }
@@ -32,7 +27,7 @@ std::set<std::string> managed_only(const std::set<std::string>& groups,
   std::set<std::string> out;
   for (const auto& g : groups)
     for (const auto& m : managed)
-      if (lower(g) == lower(m)) out.insert(m);
+      if (ascii_lower(g) == ascii_lower(m)) out.insert(m);
   return out;
 }
 
@@ -47,7 +42,7 @@ std::vector<std::string> differences(const Account& known, const Account& seen,
                 yes_no(seen.enabled));
   if (!known.ou.empty() && normal_ou(known.ou) != normal_ou(seen.ou))
     d.push_back("ou: provisiond " + known.ou + ", directory " + seen.ou);
-  if (lower(known.username) != lower(seen.username))
+  if (ascii_lower(known.username) != ascii_lower(seen.username))
     d.push_back("username: provisiond " + known.username + ", directory " + seen.username);
   const auto want = managed_only(known.groups, managed);
   const auto have = managed_only(seen.groups, managed);
@@ -56,11 +51,11 @@ std::vector<std::string> differences(const Account& known, const Account& seen,
   for (const auto& g : have)
     if (!want.count(g)) d.push_back("group " + g + ": added in the directory");
   for (const auto& [name, value] : known.attributes) {
-    if (value.empty() || !reported.count(lower(name))) continue;
+    if (value.empty() || !reported.count(ascii_lower(name))) continue;
     // Attribute names compare without case; values as the directory returns them.
     std::optional<std::string> found;
     for (const auto& [n, v] : seen.attributes)
-      if (lower(n) == lower(name)) found = v;
+      if (ascii_lower(n) == ascii_lower(name)) found = v;
     if (!found) {
       d.push_back("attribute " + name + ": missing in the directory");
     } else if (*found != value) {
@@ -94,7 +89,7 @@ Result<ReconcileReport> reconcile(Store& store, DirectoryConnector& directory,
   Status listed = directory.for_each_account([&](const Account& a) {
     if (a.worker_id.empty()) return;
     ++report.directory_accounts;
-    for (const auto& [name, value] : a.attributes) reported.insert(lower(name));
+    for (const auto& [name, value] : a.attributes) reported.insert(ascii_lower(name));
     seen.emplace(a.worker_id, a);
   });
   if (!listed.ok()) return listed.error();
@@ -115,12 +110,15 @@ Result<ReconcileReport> reconcile(Store& store, DirectoryConnector& directory,
     const Account& known = row.applied;
     auto it = seen.find(id);
     if (known.exists && it == seen.end()) {
-      report.drifts.push_back({id, Drift::Kind::Missing,
-                               {"provisiond applied " + known.dn + "; the directory has no "
+      report.drifts.push_back({id,
+                               Drift::Kind::Missing,
+                               {"provisiond applied " + known.dn +
+                                "; the directory has no "
                                 "account for this worker"},
                                std::nullopt});
     } else if (!known.exists && it != seen.end()) {
-      report.drifts.push_back({id, Drift::Kind::Unexpected,
+      report.drifts.push_back({id,
+                               Drift::Kind::Unexpected,
                                {"the directory has " + it->second.dn +
                                 " although provisiond deleted or never created it"},
                                it->second});
@@ -131,7 +129,8 @@ Result<ReconcileReport> reconcile(Store& store, DirectoryConnector& directory,
   }
   for (const auto& [id, account] : seen)
     if (!known_workers.count(id))
-      report.drifts.push_back({id, Drift::Kind::Unmanaged,
+      report.drifts.push_back({id,
+                               Drift::Kind::Unmanaged,
                                {account.dn + " carries a worker id provisiond has never seen"},
                                account});
   return report;
@@ -164,8 +163,7 @@ int repair(Store& store, const ReconcileReport& report, TimePoint now, const std
       a.worker_id = d.worker_id;
       Json details = Json::array();
       for (const auto& s : d.details) details.push_back(s);
-      a.detail = {{"actor", actor}, {"kind", std::string(to_string(d.kind))},
-                  {"details", details}};
+      a.detail = {{"actor", actor}, {"kind", std::string(to_string(d.kind))}, {"details", details}};
       store.audit(a);
       ++handed;
     }

@@ -26,6 +26,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "prov/ascii.h"
 #include "prov/http.h"
 #include "prov/log.h"
 #include "prov/thread_name.h"
@@ -66,20 +67,13 @@ class Connection {
   virtual void stop_soon() = 0;
 };
 
-std::string lower(std::string s) {
-  std::string out = std::move(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 template <class Request>
 HttpRequest to_request(Request& req, bool with_body) {
   HttpRequest out;
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
   for (const auto& field : req) {
-    std::string name = lower(std::string(field.name_string()));
+    std::string name = ascii_lower(std::string(field.name_string()));
     auto [it, inserted] = out.headers.emplace(name, std::string(field.value()));
     if (!inserted) it->second += ", " + std::string(field.value());  // RFC 9110 §5.3
   }
@@ -252,8 +246,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     res.version(version_);
     res.result(static_cast<unsigned>(response.status));
     res.set(http::field::server, "provisiond");
-    if (!response.content_type.empty())
-      res.set(http::field::content_type, response.content_type);
+    if (!response.content_type.empty()) res.set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res.insert(name, value);
     res.body() = std::move(response.body);
     res.keep_alive(keep_alive && !stopping_ && !listener_->stopping);

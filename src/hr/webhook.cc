@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "hr/signature.h"
+#include "prov/ascii.h"
 #include "prov/log.h"
 #include "prov/metrics.h"
 
@@ -33,10 +34,7 @@ std::string media_type(std::string_view content_type) {
     type.remove_prefix(1);
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back())))
     type.remove_suffix(1);
-  std::string lower(type);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
+  return ascii_lower(type);
 }
 
 // nlohmann reports a byte offset; senders debug faster with line and column.
@@ -75,8 +73,7 @@ HttpResponse answer(const IngestResult& result, const std::string& event_id) {
     case IngestStatus::Conflict:
       count_rejected("conflict");
       return problem(409, "Conflict",
-                     "event " + event_id + " was already stored with a different body",
-                     "eventId");
+                     "event " + event_id + " was already stored with a different body", "eventId");
     case IngestStatus::Overloaded:
       count_rejected("overloaded");
       return unavailable("the inbox is over its high-water mark; the event was not stored");

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "prov/ascii.h"
 #include "prov/log.h"
 #include "prov/metrics.h"
 #include "sources/snapshot_ingest.h"
@@ -13,13 +14,8 @@ namespace prov {
 namespace fs = std::filesystem;
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::optional<SnapshotFormat> format_of(const fs::path& file) {
-  const std::string ext = lower(file.extension().string());
+  const std::string ext = ascii_lower(file.extension().string());
   if (ext == ".json") return SnapshotFormat::Json;
   if (ext == ".csv") return SnapshotFormat::Csv;
   return std::nullopt;

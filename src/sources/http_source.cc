@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 
+#include "prov/ascii.h"
 #include "prov/log.h"
 #include "prov/metrics.h"
 #include "sources/snapshot_ingest.h"
@@ -261,11 +262,6 @@ class Connection {
   SSL* ssl_ = nullptr;
 };
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string trim(std::string s) {
   const auto b = s.find_first_not_of(" \t");
   if (b == std::string::npos) return {};
@@ -359,10 +355,11 @@ Result<HttpAnswer> http_get(const HttpGet& request) {
           pos = eol + 2;
           const auto colon = line.find(':');
           if (colon == std::string::npos) continue;
-          const std::string name = lower(trim(line.substr(0, colon)));
+          const std::string name = ascii_lower(trim(line.substr(0, colon)));
           const std::string value = trim(line.substr(colon + 1));
           if (name == "content-type") answer.content_type = value;
-          if (name == "transfer-encoding" && lower(value).find("chunked") != std::string::npos)
+          if (name == "transfer-encoding" &&
+              ascii_lower(value).find("chunked") != std::string::npos)
             chunked = true;
           if (name == "content-length") {
             try {
@@ -423,7 +420,7 @@ Status HttpSource::poll(Store& store) {
   if (!answer) return fail(answer.error().message, answer.error().retryable);
   if (answer->status != 200)
     return fail("HTTP status " + std::to_string(answer->status) + " (expected 200)", true);
-  const SnapshotFormat format = lower(answer->content_type).find("csv") != std::string::npos
+  const SnapshotFormat format = ascii_lower(answer->content_type).find("csv") != std::string::npos
                                     ? SnapshotFormat::Csv
                                     : SnapshotFormat::Json;
   auto records = read_snapshot(answer->body, format, config_.records_pointer, label_);

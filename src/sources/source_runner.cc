@@ -99,10 +99,11 @@ std::unique_ptr<SnapshotSources> SnapshotSources::start(
     impl->sources.push_back(std::move(s));
   }
   Impl* raw = impl.get();
-  if (!raw->sources.empty()) raw->thread = std::thread([raw] {
-    name_this_thread("prov-sources");
-    raw->run();
-  });
+  if (!raw->sources.empty())
+    raw->thread = std::thread([raw] {
+      name_this_thread("prov-sources");
+      raw->run();
+    });
   return std::unique_ptr<SnapshotSources>(new SnapshotSources(std::move(impl)));
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "prov/ascii.h"
 #include "store/schema.h"
 #include "store/wal_vfs.h"
 
@@ -104,9 +105,7 @@ std::string_view to_string(EventStatus s) { return kEventStatusNames[static_cast
 std::string_view to_string(OpStatus s) { return kOpStatusNames[static_cast<int>(s)]; }
 
 std::optional<OpStatus> parse_op_status(std::string_view s) {
-  std::string lower(s);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = ascii_lower(s);
   for (std::size_t i = 0; i < std::size(kOpStatusNames); ++i) {
     if (kOpStatusNames[i] == lower) return static_cast<OpStatus>(i);
   }
@@ -115,7 +114,8 @@ std::optional<OpStatus> parse_op_status(std::string_view s) {
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode)
     // Writers sync every commit (configure_writer), which the coalescing WAL VFS relies on.
-    : db_(path, mode, mode == sql::Database::Mode::ReadWrite ? sql::coalescing_wal_vfs() : nullptr) {
+    : db_(path, mode,
+          mode == sql::Database::Mode::ReadWrite ? sql::coalescing_wal_vfs() : nullptr) {
   sqlite3_busy_handler(db_.handle(), wait_for_writer, nullptr);
   // Two connections write (ingest, engine), so each finds its page cache stale after the other's
   // commit and reads pages again: memory-mapped reads make that a memcpy instead of a pread
@@ -173,8 +173,7 @@ void SqliteStore::transaction(const std::function<void()>& f) {
     if (writers_) {
       if (!writers_->acquire_for(std::chrono::milliseconds(kBusyTimeoutMs)))
         throw StoreError("transaction on " + db_.path().string() + ": another writer of this " +
-                         "process held the database for " + std::to_string(kBusyTimeoutMs) +
-                         " ms");
+                         "process held the database for " + std::to_string(kBusyTimeoutMs) + " ms");
       writer.turn = writers_.get();
     }
     db_.query("BEGIN IMMEDIATE").run();

@@ -2,12 +2,12 @@
 // The Store on one SQLite connection. Each table family's methods live in their own file
 // (inbox.cc, workers.cc, accounts.cc, outbox.cc, schedule.cc, reservations.cc, entitlements.cc,
 // audit.cc); this header is the one class they share.
-#include <filesystem>
-#include <memory>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 

@@ -18,11 +18,11 @@ sqlite3_vfs g_vfs;
 sqlite3_vfs* g_base = nullptr;
 
 struct WalFile {
-  sqlite3_file base;      // pMethods: kMethods
-  sqlite3_file* real;     // the default VFS's file, in the same allocation after this struct
-  char* buf;              // appended bytes not yet written
-  sqlite3_int64 start;    // file offset of buf[0]
-  sqlite3_int64 length;   // bytes in buf
+  sqlite3_file base;     // pMethods: kMethods
+  sqlite3_file* real;    // the default VFS's file, in the same allocation after this struct
+  char* buf;             // appended bytes not yet written
+  sqlite3_int64 start;   // file offset of buf[0]
+  sqlite3_int64 length;  // bytes in buf
 };
 
 WalFile* wal(sqlite3_file* f) { return reinterpret_cast<WalFile*>(f); }
@@ -131,10 +131,24 @@ int x_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
 }
 
 const sqlite3_io_methods kMethods = {
-    3,         x_close,     x_read,       x_write,         x_truncate,
-    x_sync,    x_file_size, x_lock,       x_unlock,        x_check_reserved,
-    x_file_control, x_sector_size, x_device_characteristics,
-    x_shm_map, x_shm_lock,  x_shm_barrier, x_shm_unmap,    x_fetch,
+    3,
+    x_close,
+    x_read,
+    x_write,
+    x_truncate,
+    x_sync,
+    x_file_size,
+    x_lock,
+    x_unlock,
+    x_check_reserved,
+    x_file_control,
+    x_sector_size,
+    x_device_characteristics,
+    x_shm_map,
+    x_shm_lock,
+    x_shm_barrier,
+    x_shm_unmap,
+    x_fetch,
     x_unfetch,
 };
 

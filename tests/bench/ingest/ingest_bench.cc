@@ -11,16 +11,15 @@
 //
 //   ingest_bench [--connections 1,16,64,256] [--seconds 5]
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -45,9 +44,9 @@ namespace {
 // reads the whole answer (head, then Content-Length bytes), records it, and sends the next.
 struct Connection {
   int fd = -1;
-  std::string out;         // the request being sent
+  std::string out;  // the request being sent
   std::size_t sent = 0;
-  std::string in;          // bytes of the answer read so far
+  std::string in;  // bytes of the answer read so far
   SteadyClock::time_point started{};
 };
 
@@ -237,8 +236,8 @@ int main(int argc, char** argv) {
   long accepted_total = 0;
   for (int c : levels) {
     Run base = drive(daemon.admin_port(), c, seconds, 200, [](int, long) {
-      return std::pair<std::string, std::string>(
-          "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", "");
+      return std::pair<std::string, std::string>("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                                                 "");
     });
     Run ingest = drive(daemon.webhook_port(), c, seconds, 202, [&](int conn, long n) {
       Json w = worker;
@@ -246,17 +245,20 @@ int main(int argc, char** argv) {
       // Unique per level, connection and request: n counts per connection.
       const std::string seq =
           std::to_string(c) + "-" + std::to_string(conn) + "-" + std::to_string(n);
-      Json body{{"eventId", "ingest-" + seq}, {"eventType", "CHANGE"},
-                {"effectiveAt", effective}, {"worker", w}};
+      Json body{{"eventId", "ingest-" + seq},
+                {"eventType", "CHANGE"},
+                {"effectiveAt", effective},
+                {"worker", w}};
       const std::string payload = body.dump();
       const std::string id = "msg-ingest-" + seq;
       const auto ts = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-      std::string head = "POST /v1/hr/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         "Content-Type: application/json\r\nwebhook-id: " + id +
-                         "\r\nwebhook-timestamp: " + std::to_string(ts) +
-                         "\r\nwebhook-signature: " + sign(key, id, ts, payload) + "\r\n";
+      std::string head =
+          "POST /v1/hr/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          "Content-Type: application/json\r\nwebhook-id: " +
+          id + "\r\nwebhook-timestamp: " + std::to_string(ts) +
+          "\r\nwebhook-signature: " + sign(key, id, ts, payload) + "\r\n";
       return std::pair<std::string, std::string>(std::move(head), payload);
     });
     accepted_total += ingest.ok;
@@ -269,13 +271,15 @@ int main(int argc, char** argv) {
     while (db.inbox_pending() > 0 && SteadyClock::now() - drain_start < std::chrono::seconds(120))
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval, not a wait
     const double drain_s = std::chrono::duration<double>(SteadyClock::now() - drain_start).count();
-    std::printf("connections %3d | baseline GET /healthz %8.0f req/s (p99 %.1f ms) | durable ingest "
-                "%7.0f events/s (p50 %.1f ms, p99 %.1f ms, %ld not 202) | ratio %.3f | engine "
-                "backlog %ld, drained in %.1f s\n",
-                c, base.rate(), lb.p99, ingest.rate(), li.p50, li.p99, ingest.other,
-                ingest.rate() / std::max(1.0, base.rate()), static_cast<long>(backlog), drain_s);
+    std::printf(
+        "connections %3d | baseline GET /healthz %8.0f req/s (p99 %.1f ms) | durable ingest "
+        "%7.0f events/s (p50 %.1f ms, p99 %.1f ms, %ld not 202) | ratio %.3f | engine "
+        "backlog %ld, drained in %.1f s\n",
+        c, base.rate(), lb.p99, ingest.rate(), li.p50, li.p99, ingest.other,
+        ingest.rate() / std::max(1.0, base.rate()), static_cast<long>(backlog), drain_s);
     for (const auto& [code, count] : ingest.other_statuses)
-      std::printf("    HTTP %d x %ld (%s)\n", code, count, code == 0 ? "transport error" : "refused");
+      std::printf("    HTTP %d x %ld (%s)\n", code, count,
+                  code == 0 ? "transport error" : "refused");
   }
   // Every 202 is a committed row: count them in the database.
   const auto stored = static_cast<long>(db.event_statuses().size());
