@@ -10,6 +10,7 @@
 // by the engine thread. wake() and set_policy() may be called from any thread.
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -79,7 +80,8 @@ class Engine {
   // accounts would get (one query, no write lock held while waiting); plan_worker reads holders_.
   void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
   static bool waits_for_its_date(const InboxRow& row, TimePoint now);
-  void log_committed_events();
+  // A store transaction around apply_event calls, whose event log lines follow its commit.
+  void event_transaction(const std::function<void()>& apply);
   bool username_free_in_store(const std::string& name, const std::string& worker_id, TimePoint now);
   // What every policy evaluation of the planner shares (no explanations, manager look-up).
   EvalContext planner_context(TimePoint now);
@@ -101,7 +103,7 @@ class Engine {
   };
   std::optional<Batch> in_flight_;
   DirectoryConnector::Holders holders_;  // prefetched for the events being applied
-  // Log lines of the events in the open transaction, written by log_committed_events().
+  // Log lines of the events in the open transaction, written by event_transaction().
   std::vector<std::pair<std::string, log::Fields>> event_logs_;
   const Clock& clock_;
   Config config_;

@@ -143,15 +143,13 @@ int Engine::apply_pending_events(int limit) {
     prefetch_username_holders(rows, first, last);
     for (size_t next = first; next < last;) {
       const auto until = std::chrono::steady_clock::now() + kLockBudget;
-      store_.transaction([&] {
-        event_logs_.clear();
+      event_transaction([&] {
         size_t i = next;
         do {
           apply_event(rows[i++]);
         } while (i < last && std::chrono::steady_clock::now() < until);
         next = i;
       });
-      log_committed_events();
       PROV_FAULT_POINT("after_event_commit");
       // Between transactions, hand the directory its next batch as soon as it finished the last.
       if (lookup_connector_) {
@@ -166,7 +164,9 @@ int Engine::apply_pending_events(int limit) {
 
 // Event lines are written once their transaction has committed: a line never reports an event
 // that a rollback then undid, and the write lock is not held while they go to the log.
-void Engine::log_committed_events() {
+void Engine::event_transaction(const std::function<void()>& apply) {
+  event_logs_.clear();
+  store_.transaction(apply);
   for (const auto& [msg, fields] : event_logs_) log::info(msg, fields);
   event_logs_.clear();
 }
@@ -175,13 +175,11 @@ int Engine::apply_due(int limit) {
   const auto now = clock_.now();
   int n = 0;
   for (const auto& row : store_.due_events(now, limit)) {
-    store_.transaction([&] {
-      event_logs_.clear();
+    event_transaction([&] {
       InboxRow r = row;
       r.status = EventStatus::Pending;
       apply_event(r);
     });
-    log_committed_events();
     ++n;
   }
   for (const auto& s : store_.due_schedules(now)) {

@@ -27,30 +27,25 @@ std::int64_t SqliteStore::audit(const AuditRecord& record) {
 std::vector<AuditRecord> SqliteStore::audit_log(const std::string& worker_id, int limit) {
   // The newest `limit` records, returned oldest first, a receipt before what its event caused in
   // the same millisecond. A negative limit means all.
-  static const std::string kAll = R"sql(
-    WITH log AS (
-      SELECT 1 AS src, id, at, worker_id, event_id, op_id, action, detail,
-             '' AS event_type, 0 AS effective_at, '' AS source
-        FROM audit
-      UNION ALL
-      SELECT 0, id, received_at, worker_id, event_id, 0, 'event.stored', '',
-             event_type, effective_at, source
-        FROM inbox)
-    SELECT * FROM (SELECT * FROM log ORDER BY at DESC, src DESC, id DESC LIMIT ?1)
-    ORDER BY at, src, id)sql";
   // Per worker, the audit rows seek audit_worker; the inbox has no worker index (it would cost
   // every ingest commit a random page) and is scanned, which only this command pays for.
-  static const std::string kWorker = R"sql(
+  const auto log_sql = [](const std::string& where) {
+    return R"sql(
     WITH log AS (
       SELECT 1 AS src, id, at, worker_id, event_id, op_id, action, detail,
              '' AS event_type, 0 AS effective_at, '' AS source
-        FROM audit WHERE worker_id = ?2
+        FROM audit )sql" +
+           where + R"sql(
       UNION ALL
       SELECT 0, id, received_at, worker_id, event_id, 0, 'event.stored', '',
              event_type, effective_at, source
-        FROM inbox WHERE worker_id = ?2)
+        FROM inbox )sql" +
+           where + R"sql()
     SELECT * FROM (SELECT * FROM log ORDER BY at DESC, src DESC, id DESC LIMIT ?1)
     ORDER BY at, src, id)sql";
+  };
+  static const std::string kAll = log_sql("");
+  static const std::string kWorker = log_sql("WHERE worker_id = ?2");
   auto q = db_.query(worker_id.empty() ? kAll : kWorker);
   q.bind(1, limit);
   if (!worker_id.empty()) q.bind(2, worker_id);

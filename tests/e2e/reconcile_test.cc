@@ -5,26 +5,13 @@
 
 #include <fstream>
 
-#include "e2e/daemon_fixture.h"
+#include "e2e/running_daemon_test.h"
 
 namespace prov::testing {
 namespace {
 
-class Reconcile : public ::testing::Test {
+class Reconcile : public RunningDaemonTest {
  protected:
-  void SetUp() override {
-    daemon_ = std::make_unique<Daemon>(Slapd::shared());
-    daemon_->start();
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::string out;
-      run_command("tail -40 " + daemon_->log_path(), &out);
-      std::cerr << "provisiond log:\n" << out;
-    }
-    if (daemon_->running()) EXPECT_EQ(daemon_->stop(), 0);
-  }
-
   // ldapmodify as the server's root: what an administrator does by hand.
   void modify_by_hand(const std::string& ldif) {
     const auto& s = daemon_->slapd().info();
@@ -45,8 +32,6 @@ class Reconcile : public ::testing::Test {
     if (report) *report = Json::parse(out, nullptr, false);
     return rc;
   }
-
-  std::unique_ptr<Daemon> daemon_;
 };
 
 const Json* drift_of(const Json& report, const std::string& worker_id) {

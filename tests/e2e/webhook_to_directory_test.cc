@@ -3,29 +3,14 @@
 // provisionctl's view of the state database.
 #include <gtest/gtest.h>
 
-#include "e2e/daemon_fixture.h"
+#include "e2e/running_daemon_test.h"
 #include "harness/bind_probe.h"
 
 namespace prov::testing {
 namespace {
 
-class WebhookToDirectory : public ::testing::Test {
+class WebhookToDirectory : public RunningDaemonTest {
  protected:
-  void SetUp() override {
-    daemon_ = std::make_unique<Daemon>(Slapd::shared());
-    daemon_->start();
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::string out;
-      run_command("tail -40 " + daemon_->log_path(), &out);
-      std::cerr << "provisiond log:\n" << out;
-    }
-    if (daemon_->running()) {
-      EXPECT_EQ(daemon_->stop(), 0);
-    }
-  }
-
   // Waits until the worker's entry satisfies `pred`.
   std::optional<LdapEntry> wait_for(const std::string& worker_id,
                                     const std::function<bool(const LdapEntry&)>& pred) {
@@ -42,8 +27,6 @@ class WebhookToDirectory : public ::testing::Test {
     EXPECT_EQ(daemon_->ctl("status --json", &out), 0) << out;
     return Json::parse(out, nullptr, false);
   }
-
-  std::unique_ptr<Daemon> daemon_;
 };
 
 Json finance_worker(const std::string& id, const std::string& first, const std::string& last) {
@@ -81,10 +64,14 @@ TEST_F(WebhookToDirectory, HireCreatesEntryWithContractAttributesAndGroups) {
 }
 
 TEST_F(WebhookToDirectory, SameNameGetsNextCandidateAndNeverOverwrites) {
-  ASSERT_EQ(daemon_->send_event("e2e-js-1", "HIRE", finance_worker("200011", "John", "Smith")).status, 202);
+  ASSERT_EQ(
+      daemon_->send_event("e2e-js-1", "HIRE", finance_worker("200011", "John", "Smith")).status,
+      202);
   auto first = wait_for("200011", [](const LdapEntry&) { return true; });
   ASSERT_TRUE(first);
-  ASSERT_EQ(daemon_->send_event("e2e-js-2", "HIRE", finance_worker("200012", "John", "Smith")).status, 202);
+  ASSERT_EQ(
+      daemon_->send_event("e2e-js-2", "HIRE", finance_worker("200012", "John", "Smith")).status,
+      202);
   auto second = wait_for("200012", [](const LdapEntry&) { return true; });
   ASSERT_TRUE(second);
   EXPECT_EQ(first->first("uid"), "jsmith");
@@ -96,7 +83,8 @@ TEST_F(WebhookToDirectory, SameNameGetsNextCandidateAndNeverOverwrites) {
 }
 
 TEST_F(WebhookToDirectory, TransferRemovesOldGroupsAndAddsNew) {
-  ASSERT_EQ(daemon_->send_event("e2e-tr-1", "HIRE", finance_worker("200021", "Mia", "Wong")).status, 202);
+  ASSERT_EQ(daemon_->send_event("e2e-tr-1", "HIRE", finance_worker("200021", "Mia", "Wong")).status,
+            202);
   auto e = wait_for("200021", [](const LdapEntry&) { return true; });
   ASSERT_TRUE(e);
   ASSERT_TRUE(eventually([&] { return daemon_->groups_of(e->dn).count("finance") == 1; }));
@@ -106,16 +94,20 @@ TEST_F(WebhookToDirectory, TransferRemovesOldGroupsAndAddsNew) {
   moved["location"] = "Hamburg";
   moved["jobTitle"] = "Account Executive";
   ASSERT_EQ(daemon_->send_event("e2e-tr-2", "CHANGE", moved).status, 202);
-  auto after = wait_for("200021", [](const LdapEntry& x) { return x.first("title") == "Account Executive"; });
+  auto after = wait_for("200021",
+                        [](const LdapEntry& x) { return x.first("title") == "Account Executive"; });
   ASSERT_TRUE(after);
   ASSERT_TRUE(eventually([&] {
     auto g = daemon_->groups_of(after->dn);
-    return g.count("staff") && !g.count("finance") && !g.count("erp-users") && !g.count("office-berlin");
+    return g.count("staff") && !g.count("finance") && !g.count("erp-users") &&
+           !g.count("office-berlin");
   })) << ::testing::PrintToString(daemon_->groups_of(after->dn));
 }
 
 TEST_F(WebhookToDirectory, TerminationLocksAndRemovesManagedGroups) {
-  ASSERT_EQ(daemon_->send_event("e2e-term-1", "HIRE", finance_worker("200031", "Lea", "Brandt")).status, 202);
+  ASSERT_EQ(
+      daemon_->send_event("e2e-term-1", "HIRE", finance_worker("200031", "Lea", "Brandt")).status,
+      202);
   auto e = wait_for("200031", [](const LdapEntry&) { return true; });
   ASSERT_TRUE(e);
   const auto& s = Slapd::shared().info();
@@ -123,7 +115,10 @@ TEST_F(WebhookToDirectory, TerminationLocksAndRemovesManagedGroups) {
   ASSERT_TRUE(eventually([&] { return !daemon_->groups_of(e->dn).empty(); }));
   ASSERT_TRUE(can_bind(s.ldaps_url, e->dn, pw, s.ca_file));
 
-  ASSERT_EQ(daemon_->send_event("e2e-term-2", "TERMINATION", finance_worker("200031", "Lea", "Brandt")).status, 202);
+  ASSERT_EQ(
+      daemon_->send_event("e2e-term-2", "TERMINATION", finance_worker("200031", "Lea", "Brandt"))
+          .status,
+      202);
   ASSERT_TRUE(eventually([&] {
     auto now = daemon_->person("200031");
     return now && !can_bind(s.ldaps_url, now->dn, pw, s.ca_file);
@@ -140,8 +135,10 @@ TEST_F(WebhookToDirectory, TerminationLocksAndRemovesManagedGroups) {
 
 TEST_F(WebhookToDirectory, DuplicateDeliveryIsAcknowledgedOnceAndCreatesOneEntry) {
   Json w = finance_worker("200041", "Ada", "Quist");
-  Json body{{"eventId", "e2e-dup-1"}, {"eventType", "HIRE"},
-            {"effectiveAt", "2026-01-05T08:00:00Z"}, {"worker", w}};
+  Json body{{"eventId", "e2e-dup-1"},
+            {"eventType", "HIRE"},
+            {"effectiveAt", "2026-01-05T08:00:00Z"},
+            {"worker", w}};
   auto first = daemon_->send(body.dump(), "msg-dup-1");
   ASSERT_EQ(first.status, 202) << first.body;
   for (int i = 0; i < 5; ++i) {
@@ -160,10 +157,13 @@ TEST_F(WebhookToDirectory, DuplicateDeliveryIsAcknowledgedOnceAndCreatesOneEntry
 }
 
 TEST_F(WebhookToDirectory, BadSignatureIs401AndNothingIsStored) {
-  Json body{{"eventId", "e2e-sig-1"}, {"eventType", "HIRE"}, {"effectiveAt", "2026-01-05"},
+  Json body{{"eventId", "e2e-sig-1"},
+            {"eventType", "HIRE"},
+            {"effectiveAt", "2026-01-05"},
             {"worker", finance_worker("200051", "Eve", "Forger")}};
   auto ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch()).count());
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
   auto r = http_request(daemon_->webhook_port(), "POST", "/v1/hr/events",
                         {{"content-type", "application/json"},
                          {"webhook-id", "msg-forged"},
@@ -193,8 +193,8 @@ TEST_F(WebhookToDirectory, MalformedJsonIs400NamingTheProblem) {
 TEST_F(WebhookToDirectory, MissingWorkerIdIs400NamingTheField) {
   Json w = finance_worker("x", "No", "Id");
   w.erase("workerId");
-  Json body{{"eventId", "e2e-noid"}, {"eventType", "HIRE"}, {"effectiveAt", "2026-01-05"},
-            {"worker", w}};
+  Json body{
+      {"eventId", "e2e-noid"}, {"eventType", "HIRE"}, {"effectiveAt", "2026-01-05"}, {"worker", w}};
   auto r = daemon_->send(body.dump());
   EXPECT_EQ(r.status, 400) << r.body;
   auto j = r.json();
@@ -208,23 +208,29 @@ TEST_F(WebhookToDirectory, ManagerIsLinkedWhenHiredAfterTheReport) {
   report["managerId"] = "200062";
   ASSERT_EQ(daemon_->send_event("e2e-mgr-1", "HIRE", report).status, 202);
   ASSERT_TRUE(wait_for("200061", [](const LdapEntry&) { return true; }));
-  ASSERT_EQ(daemon_->send_event("e2e-mgr-2", "HIRE", finance_worker("200062", "Max", "Boss")).status, 202);
+  ASSERT_EQ(
+      daemon_->send_event("e2e-mgr-2", "HIRE", finance_worker("200062", "Max", "Boss")).status,
+      202);
   auto boss = wait_for("200062", [](const LdapEntry&) { return true; });
   ASSERT_TRUE(boss);
-  auto linked = wait_for("200061", [&](const LdapEntry& e) { return e.first("manager") == boss->dn; });
+  auto linked =
+      wait_for("200061", [&](const LdapEntry& e) { return e.first("manager") == boss->dn; });
   ASSERT_TRUE(linked);
   EXPECT_EQ(linked->first("manager"), boss->dn);
 }
 
 TEST_F(WebhookToDirectory, HealthMetricsAndGracefulShutdown) {
   EXPECT_EQ(daemon_->admin_get("/healthz").status, 200);
-  ASSERT_EQ(daemon_->send_event("e2e-m-1", "HIRE", finance_worker("200071", "Otto", "Metric")).status, 202);
+  ASSERT_EQ(
+      daemon_->send_event("e2e-m-1", "HIRE", finance_worker("200071", "Otto", "Metric")).status,
+      202);
   ASSERT_TRUE(wait_for("200071", [](const LdapEntry&) { return true; }));
   ASSERT_TRUE(eventually([&] { return daemon_->admin_get("/readyz").status == 200; }));
   auto m = daemon_->admin_get("/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("provisiond_operations_total{kind=\"create\",outcome=\"ok\"} 1"),
-            std::string::npos) << m.body;
+            std::string::npos)
+      << m.body;
   EXPECT_EQ(daemon_->stop(), 0) << "SIGTERM must end the daemon cleanly";
 }
 
