@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -166,6 +167,8 @@ class AdConnector final : public DirectoryConnector {
   Result<std::optional<Account>> find(const Anchor& anchor) override;
   Outcome apply(const Operation& op) override;
   std::vector<Outcome> apply_batch(const std::vector<Operation>& ops) override;
+  void modify_batch(const std::vector<Operation>& ops, std::vector<Outcome>& out,
+                    std::vector<bool>& done);
   Result<Holders> username_holders(const std::vector<std::string>& names) override;
   Status for_each_account(const std::function<void(const Account&)>& visit) override;
 
@@ -548,9 +551,131 @@ std::vector<Outcome> AdConnector::apply_batch(const std::vector<Operation>& ops)
       done[i] = true;
     }
   }
+  if (ops.size() > 1 && ensure_session().ok()) modify_batch(ops, out, done);
   for (std::size_t i = 0; i < ops.size(); ++i)
     if (!done[i]) out[i] = apply(ops[i]);
   return out;
+}
+
+// Locks, unlocks and group changes overlap on the wire too: one windowed round finds every
+// account (by objectGUID, else employeeID), the next sends the one write each needs, with every
+// membership change of one group in one modify (additions and removals together; AD rewrites
+// nothing per value, but each modify is a replicated write). Memberships the account already
+// shows (memberOf) are done without a write. A refused shared modify is retried as single
+// writes; whatever still needs a decision goes through apply().
+void AdConnector::modify_batch(const std::vector<Operation>& ops, std::vector<Outcome>& out,
+                               std::vector<bool>& done) {
+  std::vector<std::size_t> looked;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const OpKind k = ops[i].kind;
+    if (!done[i] && !ops[i].worker_id.empty() &&
+        (k == OpKind::Disable || k == OpKind::Enable ||
+         ((k == OpKind::AddMember || k == OpKind::RemoveMember) && !ops[i].group.empty())))
+      looked.push_back(i);
+  }
+  if (looked.empty()) return;
+  const std::size_t window =
+      static_cast<std::size_t>(config_.pipeline_window > 0 ? config_.pipeline_window : 1);
+  std::vector<std::optional<Result<ldap::Reply>>> found;
+  ldap::pipeline(*session_, looked.size(), window, [&](std::size_t k) {
+    const Operation& op = ops[looked[k]];
+    SearchRequest req;
+    req.base = config_.base_dn;
+    req.scope = Scope::Subtree;
+    const auto guid = guid_from_string(op.anchor);
+    req.filter = std::string("(&") + kUserFilter +
+                 (guid ? guid_filter(*guid) : ldap::equality_filter("employeeID", op.worker_id)) +
+                 ")";
+    req.attrs = account_attrs();
+    return session_->submit_search(req);
+  }, found);
+
+  struct Write {
+    std::size_t i;
+    std::string dn;
+    Modification mod;
+    Outcome success;
+  };
+  std::vector<Write> writes;
+  for (std::size_t k = 0; k < looked.size(); ++k) {
+    const std::size_t i = looked[k];
+    const Operation& op = ops[i];
+    if (!found[k] || !found[k]->ok() || !(*found[k])->result.ok() ||
+        (*found[k])->entries.size() != 1)
+      continue;  // gone, ambiguous or unreadable: apply() decides
+    const Entry& e = (*found[k])->entries.front();
+    if (op.kind == OpKind::Disable || op.kind == OpKind::Enable) {
+      const auto uac = parse_uac(e.first("userAccountControl").value_or(""));
+      if (!uac) continue;
+      const std::uint32_t wanted = with_disabled(*uac, op.kind == OpKind::Disable);
+      if (wanted == *uac) {
+        out[i] = ok(e, true);
+        done[i] = true;
+        continue;
+      }
+      writes.push_back(
+          {i, e.dn, {Modification::Op::Replace, "userAccountControl", {format_uac(wanted)}},
+           ok(e, false)});
+      continue;
+    }
+    const std::string gdn = group_dn(op.group);
+    const bool adding = op.kind == OpKind::AddMember;
+    if (member_of(e, gdn) == adding) {
+      out[i] = ok(e, true);
+      done[i] = true;
+      continue;
+    }
+    writes.push_back(
+        {i, gdn,
+         {adding ? Modification::Op::Add : Modification::Op::Delete, "member", {e.dn}},
+         ok(e, false)});
+  }
+
+  std::vector<std::vector<std::size_t>> requests;
+  {
+    std::map<std::string, std::vector<std::size_t>> by_group;
+    for (std::size_t k = 0; k < writes.size(); ++k) {
+      if (writes[k].mod.attr == "member")
+        by_group[ldap::normalize_dn(writes[k].dn)].push_back(k);
+      else
+        requests.push_back({k});
+    }
+    for (auto& [key, parts] : by_group) requests.push_back(std::move(parts));
+  }
+  auto send = [&](const std::vector<std::size_t>& parts) {
+    const Write& first = writes[parts[0]];
+    if (parts.size() == 1)
+      return session_->submit_modify(first.dn, {first.mod}, {ldap::permissive_modify_control()});
+    Modification adds{Modification::Op::Add, "member", {}};
+    Modification removes{Modification::Op::Delete, "member", {}};
+    for (std::size_t k : parts)
+      (writes[k].mod.op == Modification::Op::Add ? adds : removes)
+          .values.push_back(writes[k].mod.values.front());
+    std::vector<Modification> joint;
+    if (!adds.values.empty()) joint.push_back(std::move(adds));
+    if (!removes.values.empty()) joint.push_back(std::move(removes));
+    return session_->submit_modify(first.dn, joint, {ldap::permissive_modify_control()});
+  };
+  for (int round = 0; round < 2 && !requests.empty(); ++round) {
+    std::vector<std::optional<Result<ldap::Reply>>> replies;
+    ldap::pipeline(*session_, requests.size(), window,
+                   [&](std::size_t r) { return send(requests[r]); }, replies);
+    std::vector<std::vector<std::size_t>> again;
+    for (std::size_t r = 0; r < requests.size(); ++r) {
+      if (!replies[r] || !replies[r]->ok()) continue;  // transport trouble: apply() retries
+      const LdapResult& result = (*replies[r])->result;
+      if (!result.ok()) {
+        if (requests[r].size() > 1)
+          for (std::size_t k : requests[r]) again.push_back({k});
+        continue;  // a single refused write: apply() handles the cases (missing group, ...)
+      }
+      for (std::size_t k : requests[r]) {
+        out[writes[k].i] = writes[k].success;
+        done[writes[k].i] = true;
+      }
+    }
+    requests = std::move(again);
+  }
 }
 
 Outcome AdConnector::prepare_create(const Operation& op, NewUser& user) {

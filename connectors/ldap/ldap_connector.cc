@@ -606,11 +606,14 @@ void LdapConnector::modify_batch(const std::vector<Operation>& ops, std::vector<
 
   // Round 2: the one modify each simple operation needs. `settle` reads its reply; nullopt
   // leaves the operation to apply() (which starts over: every operation is idempotent).
+  // A Write is one modify, or for moves a rename and for deletes a delete request.
   struct Write {
     std::size_t i;
     std::string dn;
     std::vector<Modification> mods;
     std::function<std::optional<Outcome>(const LdapResult&)> settle;
+    enum class Kind { Modify, Rename, Remove } kind = Kind::Modify;
+    std::string new_rdn{}, new_superior{};  // Rename
   };
   std::vector<Write> writes;
   for (std::size_t k = 0; k < looked.size(); ++k) {
@@ -674,23 +677,51 @@ void LdapConnector::modify_batch(const std::vector<Operation>& ops, std::vector<
                           }});
         continue;
       }
+      case OpKind::Move: {
+        // Pipelined like the modifies. The rare entry that is already in place (an earlier
+        // attempt renamed it) is left to apply(), which also finishes its memberships.
+        const std::string target = people_parent(op.ou);
+        const DnSplit current = split_dn(e.dn);
+        if (same_dn(current.parent, target)) break;
+        const std::string moved = join_dn(current.rdn, target);
+        Write w{i, e.dn, {}, {}, Write::Kind::Rename, current.rdn, target};
+        w.settle = [this, old_dn = e.dn, moved, anchor](const LdapResult& r) -> std::optional<Outcome> {
+          if (!r.ok()) return std::nullopt;  // e.g. the name is taken there: apply() reports it
+          // Without the refint overlay the old DN stays in every group: rewrite those (a
+          // leaver's groups were already removed before the move, so usually none are left).
+          if (Outcome o = rewrite_memberships(old_dn, moved); !o.is_ok()) return o;
+          return with_account(Outcome::ok(), moved, anchor, false);
+        };
+        writes.push_back(std::move(w));
+        continue;
+      }
+      case OpKind::Delete: {
+        Write w{i, e.dn, {}, {}, Write::Kind::Remove, {}, {}};
+        w.settle = [dn = e.dn, anchor](const LdapResult& r) -> std::optional<Outcome> {
+          if (r.ok()) return with_account(Outcome::ok(), dn, anchor, false);
+          if (r.code == code::kNoSuchObject) return with_account(Outcome::ok(), dn, anchor, true);
+          return std::nullopt;
+        };
+        writes.push_back(std::move(w));
+        continue;
+      }
       default:
         break;
     }
-    prelocated_[op.worker_id] = e;  // move, delete, odd cases: apply() saves the look-up
+    prelocated_[op.worker_id] = e;  // odd cases: apply() saves the look-up
   }
 
-  // Memberships of one group travel in one request: the server rewrites a group entry once per
-  // modify, so 100 new members of a large group cost one rewrite instead of 100. A request is a
-  // set of writes; a shared one that is refused (one of them already a member, say) is retried
-  // as single writes in the next round.
+  // Memberships of one group travel in one request, additions and removals together: the
+  // server rewrites a group entry once per modify, so 100 joiners and 20 leavers of a large
+  // group cost one rewrite instead of 120. A request is a set of writes; a shared one that is
+  // refused (one of them already a member, say) is retried as single writes in the next round.
   std::vector<std::vector<std::size_t>> requests;
   {
-    std::map<std::pair<std::string, Modification::Op>, std::vector<std::size_t>> by_group;
+    std::map<std::string, std::vector<std::size_t>> by_group;
     for (std::size_t k = 0; k < writes.size(); ++k) {
       const OpKind kind = ops[writes[k].i].kind;
       if (kind == OpKind::AddMember || kind == OpKind::RemoveMember) {
-        by_group[{writes[k].dn, writes[k].mods.front().op}].push_back(k);
+        by_group[normalize_dn(writes[k].dn)].push_back(k);
       } else {
         requests.push_back({k});
       }
@@ -698,11 +729,28 @@ void LdapConnector::modify_batch(const std::vector<Operation>& ops, std::vector<
     for (auto& [key, parts] : by_group) requests.push_back(std::move(parts));
   }
   auto send = [&](const std::vector<std::size_t>& parts) {
-    if (parts.size() == 1) return session_->submit_modify(writes[parts[0]].dn, writes[parts[0]].mods);
-    Modification joint = writes[parts[0]].mods.front();
-    joint.values.clear();
-    for (std::size_t k : parts) joint.values.push_back(writes[k].mods.front().values.front());
-    return session_->submit_modify(writes[parts[0]].dn, {joint});
+    const Write& first = writes[parts[0]];
+    if (parts.size() == 1) {
+      switch (first.kind) {
+        case Write::Kind::Rename:
+          return session_->submit_rename(first.dn, first.new_rdn, first.new_superior, true);
+        case Write::Kind::Remove:
+          return session_->submit_remove(first.dn);
+        case Write::Kind::Modify:
+          break;
+      }
+      return session_->submit_modify(first.dn, first.mods);
+    }
+    Modification adds{Modification::Op::Add, "member", {}};
+    Modification removes{Modification::Op::Delete, "member", {}};
+    for (std::size_t k : parts) {
+      const Modification& m = writes[k].mods.front();
+      (m.op == Modification::Op::Add ? adds : removes).values.push_back(m.values.front());
+    }
+    std::vector<Modification> joint;
+    if (!adds.values.empty()) joint.push_back(std::move(adds));  // adds first: never empty
+    if (!removes.values.empty()) joint.push_back(std::move(removes));
+    return session_->submit_modify(first.dn, joint);
   };
   for (int round = 0; round < 2 && !requests.empty(); ++round) {
     std::vector<std::optional<Result<Reply>>> replies;

@@ -75,6 +75,9 @@ struct ExecutorConfig {
   int retry_max_ms = 60000;
   int max_attempts = 0;  // 0 = retry retryable failures forever (an outage delays, never drops)
   int batch_size = 256;  // operations per executor batch (pipelined pipeline_window at a time)
+  // Write lanes, each with its own directory connection (the lock lane has one more). Two keep
+  // a 2-core machine's directory busy while a slow batch (a big group's modify) finishes.
+  int connections = 2;
 };
 
 struct Config {

@@ -66,8 +66,10 @@ class DirectoryConnector {
   // Applies one operation. Never throws for directory refusals.
   virtual Outcome apply(const Operation& op) = 0;
 
-  // Applies several operations for *different* workers; a connector that pipelines overlaps
-  // them on the wire. Outcomes are returned in input order. Default: one apply() at a time.
+  // Applies several operations; a connector that pipelines overlaps them on the wire. A worker
+  // appears more than once only with changes that commute (memberships of different groups),
+  // so any order among them is right. Outcomes are returned in input order. Default: one
+  // apply() at a time.
   virtual std::vector<Outcome> apply_batch(const std::vector<Operation>& ops) {
     std::vector<Outcome> out;
     out.reserve(ops.size());

@@ -4,14 +4,14 @@
 // the outbox, and executes the outbox against the directory. Every step is one store transaction,
 // so a crash anywhere replays from the last commit.
 //
-// Threading: one Engine runs on one thread (it owns its Store connection and its connectors).
-// With a separate lookup connector (set_lookup_connector), each batch of directory writes runs on
-// a worker thread while the engine thread plans the next events; the Store is only ever touched
-// by the engine thread. wake() and set_policy() may be called from any thread.
+// Threading: one Engine runs on one thread (it owns its Store connection). With start_executor,
+// directory writes run on the executor's lanes (a lock lane and `executor.connections` write
+// lanes, each a thread with its own connection) while the engine thread plans the next events;
+// the Store is only ever touched by the engine thread. wake() and set_policy() may be called
+// from any thread.
 #include <atomic>
 #include <condition_variable>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +39,8 @@ struct WorkerPlan {
 
 enum class ExecutorHealth { Ok, DirectoryUnavailable, CredentialsRejected };
 
+class Executor;
+
 class Engine {
  public:
   Engine(Store& store, DirectoryConnector* connector, const Clock& clock, Config config,
@@ -61,16 +63,21 @@ class Engine {
   // Preview for every known worker.
   std::vector<WorkerPlan> plan_all();
 
-  ExecutorHealth health() const { return health_.load(); }
+  ExecutorHealth health() const;
 
-  // A second connection to the directory for the planner's questions (is this username free?).
-  // Once set, directory writes overlap with planning. Call before run().
+  // A connection to the directory for the planner's questions (is this username free?), apart
+  // from the executor's. Call before run().
   void set_lookup_connector(DirectoryConnector* lookup) { lookup_connector_ = lookup; }
+  // Directory writes go through the executor's own connections, made by `make` (a lock lane
+  // and `executor.connections` write lanes), on threads of their own, so they overlap with
+  // planning. Without this, the executor runs inline on the engine's connector. Call before
+  // run().
+  void start_executor(const std::function<std::unique_ptr<DirectoryConnector>()>& make);
 
   // Pieces of step(), exposed for tests.
   int apply_pending_events(int limit = 256);
   int apply_due(int limit = 256);
-  // Sends one batch of due operations to the directory and records the outcomes (waits for it).
+  // Sends what is due to the directory (locks first) and records the outcomes (waits for them).
   int execute_batch();
 
  private:
@@ -87,21 +94,12 @@ class Engine {
   EvalContext planner_context(TimePoint now);
   std::optional<TimePoint> next_wakeup();
   bool safety_allows(int destructive_in_plan);
-  void complete(const OutboxRow& row, const Outcome& outcome);
-  // execute_batch in two halves: start_batch sends a batch (on the worker thread when there is
-  // a lookup connector), finish_batch records its outcomes once they are in (wait: block).
-  int start_batch();
-  int finish_batch(bool wait);
-  std::chrono::milliseconds backoff(int attempts) const;
+  // Records what the executor's lanes finished and hands them what is ready now.
+  int pump_executor();
 
   Store& store_;
   DirectoryConnector* connector_;  // may be null: plan-only use
   DirectoryConnector* lookup_connector_ = nullptr;
-  struct Batch {
-    std::vector<OutboxRow> rows;
-    std::future<std::vector<Outcome>> outcomes;
-  };
-  std::optional<Batch> in_flight_;
   DirectoryConnector::Holders holders_;  // prefetched for the events being applied
   // Log lines of the events in the open transaction, written by event_transaction().
   std::vector<std::pair<std::string, log::Fields>> event_logs_;
@@ -110,12 +108,12 @@ class Engine {
   mutable std::mutex policy_mu_;
   std::shared_ptr<const Policy> policy_;
   std::atomic<bool> replan_requested_{false};
-  std::atomic<ExecutorHealth> health_{ExecutorHealth::Ok};
-  bool connected_ = false;
   std::chrono::steady_clock::time_point last_gauges_{};
   std::mutex wake_mu_;
   std::condition_variable_any wake_cv_;
   bool woken_ = false;
+  // Last: its lanes call wake() and the hooks above until it is destroyed.
+  std::unique_ptr<Executor> executor_;
 };
 
 }  // namespace prov

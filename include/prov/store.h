@@ -138,6 +138,17 @@ class Store {
   // For each worker, its oldest unfinished operation if that one is Pending and due: the
   // executor's next batch (at most one per worker keeps per-worker order). Oldest first.
   virtual std::vector<OutboxRow> next_operations(TimePoint now, int limit) = 0;
+  // What the streaming executor may send now, oldest first, for one of its lanes:
+  //  Locks:  due pending locks (disable) whose worker has no older unfinished create, move,
+  //          delete, enable or lock — a lock overtakes the worker's own attribute and group
+  //          changes (they commute with it) but never the operations that make or move the
+  //          entry it locks.
+  //  Writes: everything else that is due: a worker's oldest unfinished operation, and after it
+  //          the run of membership changes (of different groups) that follows it, so a
+  //          leaver's group removals or a hire's group additions travel together. Locks are
+  //          left to their lane.
+  enum class Lane { Locks, Writes };
+  virtual std::vector<OutboxRow> ready_operations(TimePoint now, int limit, Lane lane) = 0;
   virtual std::optional<OutboxRow> operation(std::int64_t id) = 0;
   virtual std::vector<OutboxRow> operations(OpStatus status, int limit) = 0;
   virtual std::vector<OutboxRow> operations_of(const std::string& worker_id) = 0;

@@ -308,7 +308,8 @@ Config load_config(const fs::path& file) {
   if (safety["window"].IsDefined())
     c.safety.window = parse_duration("safety.window", safety["window"].as<std::string>());
   YAML::Node ex = root["executor"];
-  check_keys(ex, "executor", {"retry_initial_ms", "retry_max_ms", "max_attempts", "batch_size"});
+  check_keys(ex, "executor", {"retry_initial_ms", "retry_max_ms", "max_attempts", "batch_size",
+                                   "connections"});
   c.executor.retry_initial_ms = get<int>(ex, "retry_initial_ms", "executor.retry_initial_ms", 500);
   c.executor.retry_max_ms = get<int>(ex, "retry_max_ms", "executor.retry_max_ms", 60000);
   c.executor.max_attempts = get<int>(ex, "max_attempts", "executor.max_attempts", 0);
@@ -317,6 +318,10 @@ Config load_config(const fs::path& file) {
   c.executor.batch_size = get<int>(ex, "batch_size", "executor.batch_size", c.executor.batch_size);
   if (c.executor.batch_size < 1 || c.executor.batch_size > 10000)
     fail("executor.batch_size", "must be between 1 and 10000");
+  c.executor.connections =
+      get<int>(ex, "connections", "executor.connections", c.executor.connections);
+  if (c.executor.connections < 1 || c.executor.connections > 16)
+    fail("executor.connections", "must be between 1 and 16");
   return c;
 }
 

@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
   std::shared_ptr<const Policy> policy;
   ConnectorRegistry registry;
   register_builtin_connectors(registry);
-  // Two connections: one carries the executor's writes, the other the planner's look-ups, so
-  // planning the next events overlaps with the directory applying the last batch.
+  // The planner's look-ups have a connection of their own; the executor makes its own for its
+  // lock lane and write lanes, so planning the next events overlaps with the directory applying
+  // the last ones. `connector` validates the directory config at start-up.
   std::unique_ptr<DirectoryConnector> connector, lookup_connector;
   try {
     config = load_config(config_path);
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
     store = Store::open(config.state_path);
     engine = std::make_unique<Engine>(*store, connector.get(), *clock, config, policy);
     engine->set_lookup_connector(lookup_connector.get());
+    engine->start_executor([&registry, &config] { return registry.create(config.directory); });
     Engine* eng = engine.get();
     inbox = InboxWriter::start(config.state_path, config.webhook.inbox_high_water,
                                [eng] { eng->wake(); });

@@ -1,9 +1,8 @@
 #include "prov/engine.h"
 
 #include <algorithm>
-#include <cmath>
-#include <random>
 
+#include "executor.h"
 #include "lifecycle.h"
 #include "prov/fault.h"
 #include "prov/log.h"
@@ -38,11 +37,29 @@ Engine::Engine(Store& store, DirectoryConnector* connector, const Clock& clock, 
       connector_(connector),
       clock_(clock),
       config_(std::move(config)),
-      policy_(std::move(policy)) {}
+      policy_(std::move(policy)) {
+  ExecutorHooks hooks;
+  hooks.policy = [this] { return this->policy(); };
+  hooks.relink = [this](const std::string& report) {
+    plan_worker(report, false, "manager-linked");
+  };
+  hooks.wake = [this] { wake(); };
+  executor_ = std::make_unique<Executor>(store_, clock_, config_, std::move(hooks), connector_);
+}
 
-Engine::~Engine() {
-  // A batch still on the wire: wait for it, so the worker thread never outlives the connector.
-  if (in_flight_ && in_flight_->outcomes.valid()) in_flight_->outcomes.wait();
+// The executor's lanes finish the batches they are on before the engine goes.
+Engine::~Engine() = default;
+
+void Engine::start_executor(const std::function<std::unique_ptr<DirectoryConnector>()>& make) {
+  executor_->start_lanes(make);
+}
+
+ExecutorHealth Engine::health() const { return executor_->health(); }
+
+int Engine::pump_executor() {
+  int n = executor_->collect(false);
+  n += executor_->dispatch();
+  return n;
 }
 
 void Engine::set_policy(std::shared_ptr<const Policy> policy) {
@@ -73,10 +90,9 @@ bool Engine::step() {
     replan_all();
     worked = true;
   }
-  // Outcomes of the batch on the wire (if they are in), then the next batch: the directory
-  // works on it while the events below are planned.
-  worked |= finish_batch(false) > 0;
-  if (!in_flight_) worked |= start_batch() > 0;
+  // Outcomes of the batches the executor finished, then what is ready: the directory works on
+  // it while the events below are planned.
+  worked |= pump_executor() > 0;
   worked |= apply_pending_events() > 0;
   worked |= apply_due() > 0;
   // Queue-depth gauges cost a few COUNT(*)s over growing tables: at most once a second, not per
@@ -116,7 +132,7 @@ void Engine::run(std::stop_token stop) {
     woken_ = false;
   }
   try {
-    finish_batch(true);  // record what the directory already did before stopping
+    executor_->collect(true);  // record what the directory already did before stopping
   } catch (const std::exception& e) {
     log::error("engine stop: recording the last batch failed", {{"error", e.what()}});
   }
@@ -151,11 +167,9 @@ int Engine::apply_pending_events(int limit) {
         next = i;
       });
       PROV_FAULT_POINT("after_event_commit");
-      // Between transactions, hand the directory its next batch as soon as it finished the last.
-      if (lookup_connector_) {
-        finish_batch(false);
-        if (!in_flight_) start_batch();
-      }
+      // Between transactions, the locks just planned go out (and idle lanes get work): a
+      // leaver's lock leaves within milliseconds of its plan's commit, not after the burst.
+      pump_executor();
     }
     holders_.clear();
   }
@@ -461,161 +475,10 @@ bool Engine::safety_allows(int destructive_in_plan) {
   return true;
 }
 
-std::chrono::milliseconds Engine::backoff(int attempts) const {
-  static thread_local std::mt19937 rng{std::random_device{}()};
-  double base = config_.executor.retry_initial_ms * std::pow(2.0, std::min(attempts, 20));
-  base = std::min(base, static_cast<double>(config_.executor.retry_max_ms));
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);  // spread retries after an outage
-  return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng)));
-}
-
 int Engine::execute_batch() {
-  finish_batch(true);
-  if (start_batch() == 0) return 0;
-  return finish_batch(true);
-}
-
-int Engine::start_batch() {
-  if (!connector_ || in_flight_) return 0;
-  if (!connected_) {
-    Status st = connector_->connect();
-    if (!st.ok()) {
-      auto h = st.error().retryable ? ExecutorHealth::DirectoryUnavailable
-                                    : ExecutorHealth::CredentialsRejected;
-      if (health_.exchange(h) != h) {
-        log::error(h == ExecutorHealth::CredentialsRejected
-                       ? "directory rejected the service credentials: executor stopped until fixed"
-                       : "directory unavailable: operations wait",
-                   {{"error", st.error().message}});
-      }
-      return 0;
-    }
-    connected_ = true;
-    if (health_.exchange(ExecutorHealth::Ok) != ExecutorHealth::Ok)
-      log::info("directory reachable again: executor resumed");
-  }
-  const auto now = clock_.now();
-  auto rows = store_.next_operations(now, config_.executor.batch_size);
-  if (rows.empty()) return 0;
-  std::vector<Operation> ops;
-  ops.reserve(rows.size());
-  for (auto& r : rows) {
-    Operation op = r.op;
-    // The DN is known only once the create has run: take it from what the directory confirmed.
-    if (auto acc = store_.account(op.worker_id); acc && acc->applied.exists) {
-      if (!acc->applied.dn.empty()) op.dn = acc->applied.dn;
-      if (!acc->applied.anchor.empty()) op.anchor = acc->applied.anchor;
-    }
-    r.op = op;
-    ops.push_back(std::move(op));
-  }
-  Batch batch{std::move(rows), {}};
-  if (lookup_connector_) {
-    // The worker thread touches only the connector; the rows stay with the engine thread.
-    batch.outcomes = std::async(std::launch::async, [this, ops = std::move(ops)] {
-      name_this_thread("prov-dir-batch");
-      auto outcomes = connector_->apply_batch(ops);
-      wake();
-      return outcomes;
-    });
-  } else {
-    std::promise<std::vector<Outcome>> done;
-    done.set_value(connector_->apply_batch(ops));
-    batch.outcomes = done.get_future();
-  }
-  const int n = static_cast<int>(batch.rows.size());
-  in_flight_ = std::move(batch);
-  return n;
-}
-
-int Engine::finish_batch(bool wait) {
-  if (!in_flight_) return 0;
-  auto& f = in_flight_->outcomes;
-  if (!wait && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return 0;
-  std::vector<Outcome> outcomes = f.get();
-  Batch batch = std::move(*in_flight_);
-  in_flight_.reset();
-  PROV_FAULT_POINT("after_directory_write");
-  // The batch's results share one commit (complete() joins this transaction).
-  store_.transaction([&] {
-    for (size_t i = 0; i < batch.rows.size(); ++i) complete(batch.rows[i], outcomes[i]);
-  });
-  return static_cast<int>(batch.rows.size());
-}
-
-void Engine::complete(const OutboxRow& row, const Outcome& outcome) {
-  const Operation& op = row.op;
-  const auto now = clock_.now();
-  const std::string kind(to_string(op.kind));
-  auto& m = Metrics::global();
-  m.inc("provisiond_operations_total",
-        {{"kind", kind}, {"outcome", std::string(to_string(outcome.kind))}});
-  log::Fields ids{{"op_id", std::to_string(op.id)}, {"worker_id", op.worker_id}, {"op", kind}};
-  std::vector<std::string> relink;
-  store_.transaction([&] {
-    AuditRecord a = audit_of("", op.worker_id, row.event_id, now);
-    a.op_id = op.id;
-    if (outcome.is_ok()) {
-      store_.set_op_status(op.id, OpStatus::Done, "");
-      auto acc = store_.account(op.worker_id);
-      Account applied = acc ? acc->applied : Account{};
-      applied.worker_id = op.worker_id;
-      applied = project(applied, op);
-      if (op.kind != OpKind::Delete) {
-        if (!outcome.dn.empty()) applied.dn = outcome.dn;
-        if (!outcome.anchor.empty()) applied.anchor = outcome.anchor;
-      }
-      store_.put_applied(applied);
-      if (acc) {  // keep the plan's view of DN/anchor current for later operations
-        Account planned = acc->planned;
-        planned.dn = applied.dn;
-        planned.anchor = applied.anchor;
-        store_.put_planned(planned);
-      }
-      if (op.kind == OpKind::Delete) {
-        if (auto pol = policy(); pol && pol->reserve_days() > 0)
-          store_.reserve_username(op.username, op.worker_id,
-                                  now + std::chrono::hours(24) * pol->reserve_days());
-      }
-      a.action = "op.applied";
-      a.detail = {{"op", to_json(op)},
-                  {"dn", applied.dn},
-                  {"already_done", outcome.already_done},
-                  {"summary", describe(op)}};
-      if (op.kind == OpKind::Create || op.kind == OpKind::Move)
-        relink = store_.reports_of(op.worker_id);
-      ids.emplace_back("dn", applied.dn);
-      if (auto ev = store_.event(row.event_id))
-        m.observe("provisiond_event_to_directory_seconds", {{"kind", kind}},
-                  std::max(0.0, seconds_between(ev->event.received_at, now)));
-    } else if (outcome.kind == Outcome::Kind::Retryable &&
-               (config_.executor.max_attempts == 0 ||
-                row.attempts + 1 < config_.executor.max_attempts)) {
-      store_.schedule_retry(op.id, now + backoff(row.attempts),
-                            outcome.code + " " + outcome.message);
-      m.inc("provisiond_operation_retries_total", {{"kind", kind}});
-      a.action = "op.retry";
-      a.detail = {
-          {"code", outcome.code}, {"message", outcome.message}, {"attempt", row.attempts + 1}};
-      connected_ = false;  // reconnect before the next attempt
-    } else {
-      store_.set_op_status(op.id, OpStatus::Failed, outcome.code + " " + outcome.message);
-      a.action = "op.failed";
-      a.detail = {{"code", outcome.code}, {"message", outcome.message}, {"op", to_json(op)}};
-    }
-    store_.audit(a);
-    // A manager's account now has a DN: link every report to it.
-    for (const auto& report : relink) plan_worker(report, false, "manager-linked");
-  });
-  if (outcome.is_ok())
-    log::info("operation applied", ids);
-  else {
-    ids.emplace_back("code", outcome.code);
-    ids.emplace_back("error", outcome.message);
-    log::warn(
-        outcome.kind == Outcome::Kind::Retryable ? "operation will be retried" : "operation failed",
-        ids);
-  }
+  executor_->collect(true);
+  if (executor_->dispatch() == 0) return 0;
+  return executor_->collect(true);
 }
 
 }  // namespace prov

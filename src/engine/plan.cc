@@ -66,6 +66,16 @@ std::vector<Operation> plan(const DesiredAccount& desired, const std::optional<A
       op.reason = "account must be locked";
       ops.push_back(op);
     }
+    // Then the groups that are no longer granted, still at the entry's current DN: access goes
+    // right after the lock, and a leaver's move into the disabled OU finds no memberships left
+    // to rewrite (groupOfNames holds DNs).
+    for (const auto& g : current.groups) {
+      if (desired.groups.count(g) || !ctx.managed_groups.count(g)) continue;
+      auto op = base_op(OpKind::RemoveMember, desired, known);
+      op.group = g;
+      op.reason = "no longer granted by policy";
+      ops.push_back(op);
+    }
     if (current.ou != desired.ou) {
       auto op = base_op(OpKind::Move, desired, known);
       op.ou = desired.ou;
@@ -98,13 +108,6 @@ std::vector<Operation> plan(const DesiredAccount& desired, const std::optional<A
     op.username = current.username;
     op.group = g;
     op.reason = "granted by policy";
-    ops.push_back(op);
-  }
-  for (const auto& g : current.groups) {
-    if (desired.groups.count(g) || !ctx.managed_groups.count(g)) continue;
-    auto op = base_op(OpKind::RemoveMember, desired, known);
-    op.group = g;
-    op.reason = "no longer granted by policy";
     ops.push_back(op);
   }
   return ops;

@@ -88,6 +88,31 @@ std::vector<OutboxRow> SqliteStore::next_operations(TimePoint now, int limit) {
   return read_ops(q);
 }
 
+std::vector<OutboxRow> SqliteStore::ready_operations(TimePoint now, int limit, Lane lane) {
+  // Locks walk outbox_pending_locks (pending locks only). Writes walk every pending row in id
+  // order like next_operations, but a membership change is not blocked by older membership
+  // changes of other groups: those commute, so they go out together. Two changes of the same
+  // group never do (an add then a remove must reach the directory in that order).
+  static const std::string locks = select_ops(
+      "INDEXED BY outbox_pending_locks "
+      "WHERE o.status = 'pending' AND o.kind = 'disable' AND o.next_attempt_at <= ?1 "
+      "AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status IN ('pending', 'held') "
+      "AND p.worker_id = o.worker_id AND p.id < o.id "
+      "AND p.kind IN ('create', 'move', 'delete', 'enable', 'disable')) "
+      "ORDER BY o.id LIMIT ?2");
+  static const std::string writes = select_ops(
+      "WHERE o.status = 'pending' AND o.kind <> 'disable' AND o.next_attempt_at <= ?1 "
+      "AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status IN ('pending', 'held') "
+      "AND p.worker_id = o.worker_id AND p.id < o.id "
+      "AND (p.status = 'held' OR p.kind NOT IN ('add_member', 'remove_member') "
+      "OR o.kind NOT IN ('add_member', 'remove_member') "
+      "OR json_extract(p.payload, '$.group') = json_extract(o.payload, '$.group'))) "
+      "ORDER BY o.id LIMIT ?2");
+  auto q = db_.query(lane == Lane::Locks ? locks : writes);
+  q.bind_all(now, limit);
+  return read_ops(q);
+}
+
 std::optional<OutboxRow> SqliteStore::operation(std::int64_t id) {
   static const std::string sql = select_ops("WHERE o.id = ?1");
   auto q = db_.query(sql);

@@ -67,6 +67,7 @@ class SqliteStore final : public Store {
   std::int64_t enqueue(const Operation& op, OpStatus status, const std::string& event_id,
                        TimePoint now) override;
   std::vector<OutboxRow> next_operations(TimePoint now, int limit) override;
+  std::vector<OutboxRow> ready_operations(TimePoint now, int limit, Lane lane) override;
   std::optional<OutboxRow> operation(std::int64_t id) override;
   std::vector<OutboxRow> operations(OpStatus status, int limit) override;
   std::vector<OutboxRow> operations_of(const std::string& worker_id) override;

@@ -107,6 +107,36 @@ class ConnectorContract : public ::testing::TestWithParam<ContractTarget> {
     return pw;
   }
 
+  // n new accounts created in one batch: their worker ids, usernames and create outcomes.
+  struct Accounts {
+    std::vector<std::string> wids, users;
+    std::vector<Outcome> created;
+  };
+  Accounts create_accounts(int n, bool passwords) {
+    Accounts a;
+    std::vector<Operation> creates;
+    for (int i = 0; i < n; ++i) {
+      a.wids.push_back(unique("w"));
+      a.users.push_back(unique("user"));
+      creates.push_back(create_op(a.wids.back(), a.users.back()));
+      creates.back().set_initial_password = passwords;
+    }
+    a.created = apply_batch_all_ok(creates);
+    return a;
+  }
+
+  // apply_batch, expecting every outcome to be Ok.
+  std::vector<Outcome> apply_batch_all_ok(const std::vector<Operation>& ops) {
+    auto outcomes = connector_->apply_batch(ops);
+    EXPECT_EQ(outcomes.size(), ops.size());
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_TRUE(outcomes[i].is_ok()) << to_string(outcomes[i].kind) << " " << outcomes[i].code
+                                       << " " << outcomes[i].message;
+    }
+    return outcomes;
+  }
+
   DirectoryConfig config_;
   std::unique_ptr<DirectoryConnector> connector_;
 };
@@ -461,17 +491,8 @@ TEST_P(ConnectorContract, ApplyBatchKeepsInputOrder) {
 TEST_P(ConnectorContract, ApplyBatchOfMixedOperationsMatchesOneAtATime) {
   constexpr int kWorkers = 9;
   const bool passwords = !config_.password_dir.empty();
-  std::vector<std::string> wids, users;
-  std::vector<Operation> creates;
-  for (int i = 0; i < kWorkers; ++i) {
-    wids.push_back(unique("w"));
-    users.push_back(unique("user"));
-    creates.push_back(create_op(wids.back(), users.back()));
-    creates.back().set_initial_password = passwords;
-  }
-  const auto created = connector_->apply_batch(creates);
-  ASSERT_EQ(created.size(), creates.size());
-  for (const auto& o : created) PROV_EXPECT_OK(o);
+  const auto [wids, users, created] = create_accounts(kWorkers, passwords);
+  ASSERT_EQ(created.size(), static_cast<std::size_t>(kWorkers));
   if (passwords) {
     for (int i = 0; i < kWorkers; ++i)
       EXPECT_TRUE(GetParam().can_bind(created[i].dn, delivered_password(wids[i]))) << i;
@@ -500,12 +521,8 @@ TEST_P(ConnectorContract, ApplyBatchOfMixedOperationsMatchesOneAtATime) {
   add(OpKind::Enable, 6);                  // already enabled
   add(OpKind::Delete, 7);
   add(OpKind::AddMember, 8).group = kept;  // op.dn is the DN before the move
-  const auto outcomes = connector_->apply_batch(ops);
+  const auto outcomes = apply_batch_all_ok(ops);
   ASSERT_EQ(outcomes.size(), ops.size());
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    SCOPED_TRACE(i);
-    PROV_EXPECT_OK(outcomes[i]);
-  }
   EXPECT_FALSE(outcomes[0].already_done);
   EXPECT_TRUE(outcomes[2].already_done);
   EXPECT_TRUE(outcomes[5].already_done);
@@ -530,6 +547,53 @@ TEST_P(ConnectorContract, ApplyBatchOfMixedOperationsMatchesOneAtATime) {
   EXPECT_NE(moved->dn, created[8].dn);
   EXPECT_EQ(moved->groups, std::set<std::string>{kept});
   EXPECT_EQ(outcomes[8].dn, moved->dn);  // the member added is the entry where it is now
+}
+
+// The executor sends every membership change of one group in one modify, additions and
+// removals together, and a worker's changes of several groups in the same batch. Members
+// already present or already absent must not cost anyone their change.
+TEST_P(ConnectorContract, ApplyBatchCoalescedGroupChangesEndInTheRightMemberships) {
+  const auto [wids, users, created] = create_accounts(7, false);
+  ASSERT_EQ(created.size(), 7u);
+  const std::string group = unique("grp"), other = unique("grp");
+  auto member_op = [&](OpKind kind, int i, const std::string& g) {
+    Operation op = op_for(kind, created[i], wids[i], users[i]);
+    op.group = g;
+    return op;
+  };
+  // Before: the group holds 0, 1 and 6; worker 6 is also in `other`.
+  for (int i : {0, 1, 6}) PROV_EXPECT_OK(connector_->apply(member_op(OpKind::AddMember, i, group)));
+  PROV_EXPECT_OK(connector_->apply(member_op(OpKind::AddMember, 6, other)));
+
+  std::vector<Operation> ops = {
+      member_op(OpKind::AddMember, 0, group),     // already a member
+      member_op(OpKind::AddMember, 2, group),     // joins
+      member_op(OpKind::AddMember, 3, group),     // joins
+      member_op(OpKind::RemoveMember, 1, group),  // leaves
+      member_op(OpKind::RemoveMember, 4, group),  // was never a member
+      member_op(OpKind::RemoveMember, 6, group),  // one worker, two groups, one batch
+      member_op(OpKind::RemoveMember, 6, other),
+  };
+  Operation move = op_for(OpKind::Move, created[5], wids[5], users[5]);
+  move.ou = GetParam().other_ou;
+  ops.push_back(move);
+  const auto outcomes = apply_batch_all_ok(ops);
+  ASSERT_EQ(outcomes.size(), ops.size());
+  EXPECT_TRUE(outcomes[0].already_done);
+  EXPECT_TRUE(outcomes[4].already_done);
+  EXPECT_FALSE(outcomes[1].already_done);
+  EXPECT_FALSE(outcomes[3].already_done);
+  const std::set<std::string> in{group}, none;
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[0].anchor)->groups, in);
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[1].anchor)->groups, none);
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[2].anchor)->groups, in);
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[3].anchor)->groups, in);
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[4].anchor)->groups, none);
+  EXPECT_EQ(find(Anchor::Kind::Guid, created[6].anchor)->groups, none);
+  auto moved = find(Anchor::Kind::Guid, created[5].anchor);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_NE(moved->dn, created[5].dn);
+  EXPECT_EQ(outcomes.back().dn, moved->dn);
 }
 
 TEST_P(ConnectorContract, WrongPasswordIsAPermanentInvalidCredentialsError) {

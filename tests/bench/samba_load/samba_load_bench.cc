@@ -222,6 +222,7 @@ int main(int argc, char** argv) {
   SystemClock clock;
   auto engine = std::make_unique<Engine>(*store, connector.get(), clock, config, policy);
   engine->set_lookup_connector(lookup_connector.get());
+  engine->start_executor([&] { return registry.create(config.directory); });
 
   // The hires are already in the inbox (not timed): the clock covers planning, the outbox, the
   // executor, the connector and the DC.

@@ -269,6 +269,29 @@ TEST_F(EngineTest, BadCredentialsStopTheExecutorUntilFixed) {
   EXPECT_NE(dir.entry_of("1"), nullptr);
 }
 
+// A connector must return outcomes, but one that throws must neither stop the engine nor lose
+// the operations it was given: they are retried like any retryable failure.
+TEST_F(EngineTest, AConnectorThatThrowsDelaysItsOperationsAndTheEngineGoesOn) {
+  dir.throw_next = 1;
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  EXPECT_NO_THROW(settle());
+  EXPECT_EQ(dir.entry_of("1"), nullptr);
+  auto ops = store_->operations_of("1");
+  ASSERT_FALSE(ops.empty());
+  EXPECT_EQ(ops.front().op.kind, OpKind::Create);
+  EXPECT_EQ(ops.front().status, OpStatus::Pending);
+  EXPECT_EQ(ops.front().attempts, 1);
+  EXPECT_EQ(engine_->health(), ExecutorHealth::Ok);
+
+  clock_.advance(std::chrono::seconds(10));  // past the retry's backoff
+  receive("e2", EventType::Hire, worker("2", "Rui", "Costa"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_NE(dir.entry_of("1"), nullptr);
+  ASSERT_NE(dir.entry_of("2"), nullptr);
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  EXPECT_EQ(store_->operations(OpStatus::Pending, 10).size(), 0u);
+}
+
 TEST_F(EngineTest, BrakeHoldsMassTerminationsUntilApproved) {
   config_.safety.max_destructive = 4;
   engine_ = make_engine();

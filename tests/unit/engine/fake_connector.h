@@ -4,6 +4,7 @@
 // told to fail the next operations the way a directory would.
 #include <deque>
 #include <map>
+#include <stdexcept>
 
 #include "prov/connector.h"
 
@@ -23,6 +24,7 @@ class FakeDirectory final : public DirectoryConnector {
   std::deque<Outcome> scripted;                         // returned instead of applying
   bool refuse_connect = false;
   bool bad_credentials = false;
+  int throw_next = 0;  // the next n apply() calls throw, as a connector with a bug would
   int created = 0;  // entries ever created: anchors are never reused
 
   Capabilities capabilities() const override { return {}; }
@@ -66,6 +68,10 @@ class FakeDirectory final : public DirectoryConnector {
     return out;
   }
   Outcome apply(const Operation& op) override {
+    if (throw_next > 0) {
+      --throw_next;
+      throw std::runtime_error("connector bug");
+    }
     applied.push_back(op);
     if (!scripted.empty()) {
       Outcome o = scripted.front();
