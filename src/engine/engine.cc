@@ -442,6 +442,7 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     bool d = is_destructive(op.kind) ||
              (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to);
     op.id = store_.enqueue(op, hold && d ? OpStatus::Held : OpStatus::Pending, event_id, now);
+    if (!(hold && d)) executor_->planned(op.kind);
     planned = project(planned, op);
     AuditRecord a = audit_of(hold && d ? "op.held" : "op.planned", worker_id, event_id, now,
                              {{"op", to_json(op)}, {"summary", describe(op)}});

@@ -20,6 +20,8 @@ namespace {
 // After a lane failed to connect, it tries again after this long; meanwhile its operations
 // wait in the outbox without using up attempts (an outage delays, never drops).
 constexpr auto kReconnectPause = std::chrono::milliseconds(500);
+// How often the store is asked for ready operations even when nothing here changed.
+constexpr auto kPoll = std::chrono::milliseconds(100);
 
 double seconds_between(TimePoint a, TimePoint b) {
   return std::chrono::duration<double>(b - a).count();
@@ -103,15 +105,25 @@ bool Executor::busy() const {
 // ---------------------------------------------------------------------------------------------
 // dispatch (engine thread)
 
+void Executor::planned(OpKind kind) {
+  (kind == OpKind::Disable ? locks_dirty_ : writes_dirty_) = true;
+}
+
 int Executor::dispatch() {
   if (lanes_.empty()) return 0;
   const auto steady = std::chrono::steady_clock::now();
+  // Inline (tests, with a hand-set clock): ask every time, so retries follow that clock.
+  if (!threaded_ || steady - last_poll_ >= kPoll) {
+    locks_dirty_ = writes_dirty_ = true;
+    last_poll_ = steady;
+  }
   const int batch = config_.executor.batch_size;
   int sent = 0;
   // The lock lane first: a lock planned a moment ago goes out before anything else is chosen.
   Lane& locks = *lanes_[0];
-  if (locks.rows.empty() && steady >= locks.retry_connect_at) {
+  if (locks_dirty_ && locks.rows.empty() && steady >= locks.retry_connect_at) {
     auto rows = store_.ready_operations(clock_.now(), batch, Store::Lane::Locks);
+    locks_dirty_ = static_cast<int>(rows.size()) >= batch;  // more may be waiting
     std::erase_if(rows, [&](const OutboxRow& r) { return in_flight_ops_.count(r.op.id) > 0; });
     if (!rows.empty()) sent += dispatch_to(locks, std::move(rows));
   }
@@ -120,7 +132,7 @@ int Executor::dispatch() {
   for (std::size_t i = 1; i < lanes_.size(); ++i)
     if (lanes_[i]->rows.empty() && steady >= lanes_[i]->retry_connect_at)
       idle.push_back(lanes_[i].get());
-  if (idle.empty()) return sent;
+  if (idle.empty() || !writes_dirty_) return sent;
   auto rows = ready_writes(batch * static_cast<int>(idle.size()));
   if (rows.empty()) return sent;
   // Share the ready operations out evenly, so a small burst uses every connection, and never
@@ -144,8 +156,9 @@ int Executor::dispatch() {
 // Ready writes, grouped by worker (a worker's rows in id order, workers oldest first), without
 // the workers that already have operations in a write lane.
 std::vector<OutboxRow> Executor::ready_writes(int limit) {
-  auto rows = store_.ready_operations(clock_.now(), limit + static_cast<int>(in_flight_ops_.size()),
-                                      Store::Lane::Writes);
+  const int asked = limit + static_cast<int>(in_flight_ops_.size());
+  auto rows = store_.ready_operations(clock_.now(), asked, Store::Lane::Writes);
+  writes_dirty_ = static_cast<int>(rows.size()) >= asked;  // more may be waiting
   std::map<std::string, std::size_t> first_seen;
   std::vector<std::vector<OutboxRow>> by_worker;
   for (auto& r : rows) {
@@ -263,6 +276,7 @@ int Executor::collect(bool wait) {
 void Executor::record(Lane& lane, Batch batch) {
   std::vector<OutboxRow> rows = std::move(lane.rows);
   lane.rows.clear();
+  locks_dirty_ = writes_dirty_ = true;  // the next operations of these workers may be ready
   for (const auto& r : rows) {
     in_flight_ops_.erase(r.op.id);
     if (!lane.locks) {

@@ -58,6 +58,8 @@ class Executor {
   // of its own made by `make`. Call once, before the engine runs.
   void start_lanes(const Factory& make);
 
+  // The planner queued an operation of this kind: the next dispatch() asks the store again.
+  void planned(OpKind kind);
   // Hands ready operations to idle lanes, locks first. Returns how many were sent.
   int dispatch();
   // Records the outcomes of finished batches. wait: until nothing is in flight.
@@ -90,6 +92,12 @@ class Executor {
   std::set<std::int64_t> in_flight_ops_;
   std::map<std::string, int> in_flight_writes_;  // worker → operations in a write lane
   std::atomic<ExecutorHealth> health_{ExecutorHealth::Ok};
+  // Whether the store may hold ready operations this executor has not seen: set by planning,
+  // by finished batches (their workers' next operations) and every kPoll (retries that came
+  // due, decisions taken by provisionctl); cleared when a question returned everything ready.
+  // Spares the engine thread a query after every planning transaction when nothing changed.
+  bool locks_dirty_ = true, writes_dirty_ = true;
+  std::chrono::steady_clock::time_point last_poll_{};
 };
 
 }  // namespace prov
