@@ -64,9 +64,12 @@ struct SnapshotSourceConfig {
   std::string timezone = "UTC";     // engine.timezone: plain dates in records are local to it
 };
 
+// The mass-change brake. Both rules count people with destructive operations in the window.
+// The defaults never trip on a busy day (about 0.5 % of a workforce leaving) and trip on a bad
+// import (5 % within minutes): docs/lifecycle.md explains the trade-off.
 struct SafetyConfig {
-  int max_destructive = 50;
-  double max_destructive_percent = 5.0;
+  int max_destructive = 1000;
+  double max_destructive_percent = 2.0;
   std::chrono::seconds window{3600};
 };
 

@@ -93,7 +93,8 @@ class Engine {
   // What every policy evaluation of the planner shares (no explanations, manager look-up).
   EvalContext planner_context(TimePoint now);
   std::optional<TimePoint> next_wakeup();
-  bool safety_allows(int destructive_in_plan);
+  // Whether the brake lets this worker's destructive operations through now.
+  bool safety_allows(const std::string& worker_id);
   // Records what the executor's lanes finished and hands them what is ready now.
   int pump_executor();
 

@@ -157,10 +157,11 @@ class Store {
                               const std::string& error) = 0;  // attempts + 1
   // Earliest next_attempt_at among Pending operations (for the executor's sleep).
   virtual std::optional<TimePoint> next_retry_at() = 0;
-  // Destructive operations created since `since` (for the safety brake), held ones excluded.
-  virtual std::int64_t destructive_since(TimePoint since) = 0;
-  // Distinct workers those operations touch (the brake's percent rule counts people, not steps).
+  // People with destructive operations created since `since`, held and rejected ones excluded:
+  // the safety brake counts people, not steps.
   virtual std::int64_t destructive_workers_since(TimePoint since) = 0;
+  // Whether this worker is already among them.
+  virtual bool destructive_worker_since(const std::string& worker_id, TimePoint since) = 0;
 
   // --- schedule
   virtual void add_schedule(const std::string& worker_id, TimePoint due_at,

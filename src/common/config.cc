@@ -302,9 +302,11 @@ Config load_config(const fs::path& file) {
   // safety brake and executor
   YAML::Node safety = root["safety"];
   check_keys(safety, "safety", {"max_destructive", "max_destructive_percent", "window"});
-  c.safety.max_destructive = get<int>(safety, "max_destructive", "safety.max_destructive", 50);
+  c.safety.max_destructive = get<int>(safety, "max_destructive", "safety.max_destructive",
+                                      c.safety.max_destructive);
   c.safety.max_destructive_percent =
-      get<double>(safety, "max_destructive_percent", "safety.max_destructive_percent", 5.0);
+      get<double>(safety, "max_destructive_percent", "safety.max_destructive_percent",
+                  c.safety.max_destructive_percent);
   if (safety["window"].IsDefined())
     c.safety.window = parse_duration("safety.window", safety["window"].as<std::string>());
   YAML::Node ex = root["executor"];

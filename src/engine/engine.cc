@@ -435,7 +435,7 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     if (is_destructive(op.kind) ||
         (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to))
       ++destructive;
-  const bool hold = destructive > 0 && !safety_allows(destructive);
+  const bool hold = destructive > 0 && !safety_allows(worker_id);
   Account planned = known.value_or(Account{});
   planned.worker_id = worker_id;
   for (auto& op : result.operations) {
@@ -460,14 +460,16 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   return result;
 }
 
-bool Engine::safety_allows(int destructive_in_plan) {
+bool Engine::safety_allows(const std::string& worker_id) {
   const auto& s = config_.safety;
   const auto since = clock_.now() - s.window;
-  // Count: destructive operations in the window. Percent: people affected in the window (this
-  // plan's worker included) against managed accounts, once enough people are affected for a
-  // share to mean anything.
-  if (store_.destructive_since(since) + destructive_in_plan > s.max_destructive) return false;
-  const auto people = store_.destructive_workers_since(since) + 1;
+  // Both rules count people: a leaver's lock, group removals and move are one person leaving.
+  // The people affected in the window, this worker included (once, if already among them),
+  // against an absolute ceiling and, once enough people are affected for a share to mean
+  // anything, against a share of the managed accounts.
+  const auto people = store_.destructive_workers_since(since) +
+                      (store_.destructive_worker_since(worker_id, since) ? 0 : 1);
+  if (people > s.max_destructive) return false;
   const auto managed = store_.counts().accounts;
   if (people >= kBrakePercentFloor && managed > 0 &&
       100.0 * static_cast<double>(people) / static_cast<double>(managed) >

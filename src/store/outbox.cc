@@ -167,24 +167,24 @@ std::optional<TimePoint> SqliteStore::next_retry_at() {
   return q.time(0);
 }
 
-std::int64_t SqliteStore::destructive_since(TimePoint since) {
+std::int64_t SqliteStore::destructive_workers_since(TimePoint since) {
   // Held operations wait for approval and rejected ones never run: neither has touched the
   // directory, so neither counts against the brake.
-  auto q = db_.query(
-      "SELECT COUNT(*) FROM outbox WHERE destructive = 1 AND created_at >= ?1 "
-      "AND status NOT IN ('held', 'rejected')");
-  q.bind(1, since);
-  q.step();
-  return q.int64(0);
-}
-
-std::int64_t SqliteStore::destructive_workers_since(TimePoint since) {
   auto q = db_.query(
       "SELECT COUNT(DISTINCT worker_id) FROM outbox WHERE destructive = 1 AND created_at >= ?1 "
       "AND status NOT IN ('held', 'rejected')");
   q.bind(1, since);
   q.step();
   return q.int64(0);
+}
+
+bool SqliteStore::destructive_worker_since(const std::string& worker_id, TimePoint since) {
+  // One seek on outbox_worker: a worker has few operations.
+  auto q = db_.query(
+      "SELECT 1 FROM outbox WHERE worker_id = ?1 AND destructive = 1 AND created_at >= ?2 "
+      "AND status NOT IN ('held', 'rejected') LIMIT 1");
+  q.bind_all(worker_id, since);
+  return q.step();
 }
 
 }  // namespace prov

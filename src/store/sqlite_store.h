@@ -75,8 +75,8 @@ class SqliteStore final : public Store {
   void schedule_retry(std::int64_t id, TimePoint next_attempt_at,
                       const std::string& error) override;
   std::optional<TimePoint> next_retry_at() override;
-  std::int64_t destructive_since(TimePoint since) override;
   std::int64_t destructive_workers_since(TimePoint since) override;
+  bool destructive_worker_since(const std::string& worker_id, TimePoint since) override;
 
   void add_schedule(const std::string& worker_id, TimePoint due_at,
                     const std::string& reason) override;

@@ -307,7 +307,7 @@ TEST_F(EngineTest, BrakeHoldsMassTerminationsUntilApproved) {
   settle();
   int locked = 0;
   for (int i = 1; i <= 5; ++i) locked += !dir.entry_of(std::to_string(i))->enabled;
-  EXPECT_LT(locked, 5) << "the brake let everything through";
+  EXPECT_EQ(locked, 4) << "four people may leave per window; the fifth is held";
   auto held = store_->operations(OpStatus::Held, 100);
   ASSERT_FALSE(held.empty());
   auto d = approve_held(*store_, {}, "test", clock_.now());
@@ -317,6 +317,81 @@ TEST_F(EngineTest, BrakeHoldsMassTerminationsUntilApproved) {
   bool audited = false;
   for (const auto& a : store_->audit_log("", 10000)) audited |= a.action == "op.approved";
   EXPECT_TRUE(audited);
+}
+
+// Locked workers among ids [first, last].
+int locked_among(const FakeDirectory& dir, int first, int last) {
+  int n = 0;
+  for (int i = first; i <= last; ++i)
+    if (auto* e = dir.entry_of(std::to_string(i)); e && !e->enabled) ++n;
+  return n;
+}
+
+// A leaver is a lock, two group removals and a move: one person, not four operations.
+TEST_F(EngineTest, BrakeCountsPeopleNotOperations) {
+  config_.safety.max_destructive = 4;
+  config_.safety.max_destructive_percent = 100;
+  engine_ = make_engine();
+  for (int i = 1; i <= 5; ++i)
+    receive("h" + std::to_string(i), EventType::Hire,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-01-05T00:00:00Z");
+  settle();
+  for (int i = 1; i <= 4; ++i)
+    receive("t" + std::to_string(i), EventType::Termination,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-06-01T08:00:00Z");
+  settle();
+  EXPECT_EQ(locked_among(dir, 1, 4), 4);
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 100).empty());
+  receive("t5", EventType::Termination, worker("5", "W", "Orker5"), "2026-06-01T08:00:00Z");
+  settle();
+  EXPECT_EQ(locked_among(dir, 5, 5), 0);
+  EXPECT_FALSE(store_->operations(OpStatus::Held, 100).empty());
+}
+
+// A worker already counted in the window is not counted again when planned again.
+TEST_F(EngineTest, BrakePercentCountsAWorkerAlreadyInTheWindowOnce) {
+  config_.safety.max_destructive_percent = 100;  // everyone may be affected
+  engine_ = make_engine();
+  for (int i = 1; i <= 10; ++i)
+    receive("h" + std::to_string(i), EventType::Hire,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-01-05T00:00:00Z");
+  settle();
+  // Everyone leaves Finance (a group removal each): 10 of 10 people affected.
+  for (int i = 1; i <= 10; ++i)
+    receive("c" + std::to_string(i), EventType::Change,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i), "Sales"),
+            "2026-05-01T08:00:00Z");
+  settle();
+  receive("t1", EventType::Termination, worker("1", "W", "Orker1", "Sales"), "2026-06-01T08:00:00Z");
+  settle();
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 100).empty());
+  EXPECT_EQ(locked_among(dir, 1, 1), 1);
+}
+
+// With the defaults, a busy day (0.5 % of the workforce leaving) goes through and a bad import
+// (5 % at once) is held once it passes 2 %.
+TEST_F(EngineTest, DefaultBrakeLetsABusyDayThroughAndHoldsABadImport) {
+  config_.safety = SafetyConfig{};
+  engine_ = make_engine();
+  constexpr int kPeople = 400;
+  for (int i = 1; i <= kPeople; ++i)
+    receive("h" + std::to_string(i), EventType::Hire,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-01-05T00:00:00Z");
+  settle();
+  for (int i = 1; i <= 2; ++i)
+    receive("t" + std::to_string(i), EventType::Termination,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-06-01T08:00:00Z");
+  settle();
+  EXPECT_EQ(locked_among(dir, 1, 2), 2);
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 1000).empty());
+  for (int i = 3; i <= 22; ++i)
+    receive("t" + std::to_string(i), EventType::Termination,
+            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-06-01T08:00:00Z");
+  settle();
+  // 2 % of 400 is 8 people, and the share rule applies from 10 people on: the tenth leaver
+  // and every later one are held for approval.
+  EXPECT_EQ(locked_among(dir, 1, 22), 9);
+  EXPECT_FALSE(store_->operations(OpStatus::Held, 1000).empty());
 }
 
 TEST_F(EngineTest, DryRunPlanWritesNothing) {

@@ -121,7 +121,7 @@ TEST_F(StoreTest, OperationsByStatusAndWorker) {
   EXPECT_THROW(store_->set_op_status(9999, OpStatus::Done, ""), StoreError);
 }
 
-TEST_F(StoreTest, DestructiveSinceCountsRecentUnheldDestructiveOps) {
+TEST_F(StoreTest, DestructiveWorkersSinceCountsRecentUnheldDestructiveOps) {
   store_->enqueue(make_op("A", OpKind::Disable), OpStatus::Pending, "", at_ms(100));
   store_->enqueue(make_op("B", OpKind::Delete), OpStatus::Pending, "", at_ms(200));
   store_->enqueue(make_op("C", OpKind::RemoveMember, "g"), OpStatus::Held, "", at_ms(300));
@@ -131,9 +131,13 @@ TEST_F(StoreTest, DestructiveSinceCountsRecentUnheldDestructiveOps) {
       store_->enqueue(make_op("F", OpKind::Disable), OpStatus::Pending, "", at_ms(400));
   store_->set_op_status(done, OpStatus::Done, "");
 
-  EXPECT_EQ(store_->destructive_since(at_ms(0)), 3);    // A, B, F (C is held)
-  EXPECT_EQ(store_->destructive_since(at_ms(150)), 2);  // B, F
-  EXPECT_EQ(store_->destructive_since(at_ms(401)), 0);
+  EXPECT_EQ(store_->destructive_workers_since(at_ms(0)), 3);    // A, B, F (C is held)
+  EXPECT_EQ(store_->destructive_workers_since(at_ms(150)), 2);  // B, F
+  EXPECT_EQ(store_->destructive_workers_since(at_ms(401)), 0);
+  EXPECT_TRUE(store_->destructive_worker_since("A", at_ms(0)));
+  EXPECT_FALSE(store_->destructive_worker_since("A", at_ms(150)));
+  EXPECT_FALSE(store_->destructive_worker_since("C", at_ms(0)));  // held: not through yet
+  EXPECT_FALSE(store_->destructive_worker_since("D", at_ms(0)));  // an update destroys nothing
 }
 
 TEST_F(StoreTest, DestructiveWorkersSinceCountsPeopleNotSteps) {
@@ -142,7 +146,6 @@ TEST_F(StoreTest, DestructiveWorkersSinceCountsPeopleNotSteps) {
                     OpStatus::Pending, "", at_ms(100));
   store_->enqueue(make_op("B", OpKind::Disable), OpStatus::Pending, "", at_ms(200));
   store_->enqueue(make_op("C", OpKind::Disable), OpStatus::Held, "", at_ms(200));
-  EXPECT_EQ(store_->destructive_since(at_ms(0)), 4);  // A's 3 destructive steps + B
   EXPECT_EQ(store_->destructive_workers_since(at_ms(0)), 2);  // A and B; C is held
   EXPECT_EQ(store_->destructive_workers_since(at_ms(150)), 1);
 }
