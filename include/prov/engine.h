@@ -83,9 +83,11 @@ class Engine {
  private:
   void apply_event(const InboxRow& row);
   void replan_all();
-  // Asks the directory, before the group's transaction, who holds the usernames the group's new
-  // accounts would get (one query, no write lock held while waiting); plan_worker reads holders_.
+  // Asks the directory, before a transaction, who holds every username the plans of these
+  // events' (or these) workers will consider (a query per round, for the whole group; no write
+  // lock held while waiting); plan_worker reads holders_ and never asks inside a transaction.
   void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
+  void prefetch_usernames(const std::vector<Worker>& workers);
   static bool waits_for_its_date(const InboxRow& row, TimePoint now);
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);

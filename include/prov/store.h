@@ -98,6 +98,8 @@ class Store {
   // Runs f inside BEGIN IMMEDIATE … COMMIT; rolls back and rethrows if f throws. Nested calls
   // join the outer transaction.
   virtual void transaction(const std::function<void()>& f) = 0;
+  // True inside transaction(): this connection holds the database's write lock.
+  virtual bool in_transaction() const = 0;
   virtual int schema_version() = 0;
   virtual std::string integrity_check() = 0;  // "ok" when healthy
 

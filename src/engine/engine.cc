@@ -196,13 +196,19 @@ int Engine::apply_due(int limit) {
     });
     ++n;
   }
-  for (const auto& s : store_.due_schedules(now)) {
+  const auto schedules = store_.due_schedules(now);
+  std::vector<Worker> workers;
+  for (const auto& s : schedules)
+    if (auto w = store_.worker(s.worker_id)) workers.push_back(std::move(*w));
+  prefetch_usernames(workers);
+  for (const auto& s : schedules) {
     store_.transaction([&] {
       store_.remove_schedule(s.id);
       plan_worker(s.worker_id, false, "schedule:" + s.reason);
     });
     ++n;
   }
+  holders_.clear();
   return n;
 }
 
@@ -230,29 +236,60 @@ bool Engine::waits_for_its_date(const InboxRow& row, TimePoint now) {
 
 void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first,
                                        size_t last) {
-  DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;
-  if (!lookup) return;
-  auto pol = policy();
   const auto now = clock_.now();
-  std::vector<std::string> names;
+  std::vector<Worker> workers;
   for (size_t i = first; i < last; ++i) {
     const HrEvent& e = rows[i].event;
     if (waits_for_its_date(rows[i], now)) continue;  // only stored as scheduled now: no names
-    if (auto acc = store_.account(e.worker_id); acc && !acc->planned.username.empty()) continue;
-    // The same evaluation plan_worker will make, collecting every name it would ask about.
     Worker w = store_.worker(e.worker_id).value_or(Worker{});
-    apply_event_to_worker(w, e);
-    EvalContext ctx = planner_context(now);
-    ctx.username_free = [&](const std::string& name) {
-      if (!username_free_in_store(name, e.worker_id, now)) return false;
-      names.push_back(name);
-      return true;
-    };
-    pol->evaluate(w, ctx);
+    apply_event_to_worker(w, e, zone_or_utc(config_.timezone));
+    workers.push_back(std::move(w));
   }
-  if (names.empty()) return;
-  auto holders = lookup->username_holders(names);
-  if (holders.ok()) holders_ = std::move(holders.value());  // else plan_worker asks one by one
+  prefetch_usernames(workers);
+}
+
+// The planner's evaluations, made ahead of the transaction that will plan these workers, in
+// the same order: every name a plan will consider is asked about here, so plan_worker never
+// asks the directory while the store's write lock is held. Each round is one query for every
+// name not answered yet; a name another worker of the group would take first counts as taken,
+// as it will in the transaction. A round ends a worker's search at its first name the
+// directory has not answered yet, so a name deep in the ladder costs one round per name taken
+// before it — and one query for the whole group, not one per worker.
+void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
+  DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;
+  if (!lookup || workers.empty()) return;
+  auto pol = policy();
+  const auto now = clock_.now();
+  std::vector<const Worker*> naming;
+  for (const auto& w : workers) {
+    auto acc = store_.account(w.worker_id);
+    const bool fresh = w.record.contains(kRehiredAtKey) && pol->lifecycle().rehire == "new_account";
+    if (acc && acc->planned.exists && !acc->planned.username.empty() && !fresh) continue;
+    naming.push_back(&w);
+  }
+  constexpr int kMaxRounds = 100;  // the ladder's {{ n }} runs to 99
+  for (int round = 0; round < kMaxRounds && !naming.empty(); ++round) {
+    std::vector<std::string> unknown;
+    std::set<std::string> claimed;  // names earlier workers of the group would take
+    for (const Worker* w : naming) {
+      EvalContext ctx = planner_context(now);
+      ctx.username_free = [&](const std::string& name) {
+        if (claimed.count(name) || !username_free_in_store(name, w->worker_id, now)) return false;
+        if (auto it = holders_.find(name); it != holders_.end()) {
+          if (it->second && *it->second != w->worker_id) return false;
+        } else {
+          unknown.push_back(name);  // to ask; assume free for now, like the transaction will
+        }
+        claimed.insert(name);
+        return true;
+      };
+      pol->evaluate(*w, ctx);
+    }
+    if (unknown.empty()) return;
+    auto holders = lookup->username_holders(unknown);
+    if (!holders.ok()) return;  // plan_worker holds those workers and tries again later
+    for (auto& [name, holder] : holders.value()) holders_[name] = std::move(holder);
+  }
 }
 
 void Engine::apply_event(const InboxRow& row) {
@@ -299,8 +336,11 @@ void Engine::apply_event(const InboxRow& row) {
 }
 
 void Engine::replan_all() {
-  for (const auto& w : store_.workers())
+  const auto workers = store_.workers();
+  prefetch_usernames(workers);  // the new policy may name someone who had no free name
+  for (const auto& w : workers)
     store_.transaction([&] { plan_worker(w.worker_id, false, "policy-reload"); });
+  holders_.clear();
   log::info("re-planned every worker after a policy change");
 }
 
@@ -328,7 +368,7 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   const bool fresh_account =
       rehired && pol->lifecycle().rehire == "new_account" && known && known->exists;
 
-  bool lookup_failed = false;
+  bool lookup_failed = false, unasked = false;
   EvalContext ctx = planner_context(now);
   if (known && !known->username.empty() && !fresh_account) ctx.existing_username = known->username;
   ctx.username_free = [&](const std::string& name) {
@@ -338,6 +378,11 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     std::optional<std::string> holder;
     if (auto it = holders_.find(name); it != holders_.end()) {
       holder = it->second;
+    } else if (store_.in_transaction()) {
+      // Never ask the directory while holding the write lock: a directory that hangs would
+      // stall every webhook waiting for it. Plan this worker again in a moment, after asking.
+      unasked = true;
+      return false;
     } else {
       auto asked = lookup->username_holder(name);
       if (!asked.ok()) {
@@ -359,6 +404,8 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   const bool needs_create = desired.exists && (fresh_account || !(known && known->exists));
   if (needs_create && lookup_failed) {
     result.hold_reason = "directory could not be asked whether a username is free";
+  } else if (needs_create && unasked) {
+    result.hold_reason = "username not yet checked with the directory";
   } else if (needs_create && desired.username.empty()) {
     result.hold_reason = ev.hold_reason.value_or("no free username");
   }
@@ -388,7 +435,10 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
                         std::string(to_string(decision.state)) + " ends");
   }
   if (result.hold_reason) {
-    store_.add_schedule(worker_id, now + std::chrono::seconds(30), "retry username");
+    // Not asked yet: at once, after asking (apply_due asks before its transaction); the
+    // directory could not answer, or no name is free: in 30 s.
+    store_.add_schedule(worker_id, now + (unasked ? std::chrono::seconds(0) : std::chrono::seconds(30)),
+                        "retry username");
     store_.audit(
         audit_of("worker.held", worker_id, event_id, now, {{"reason", *result.hold_reason}}));
     log::warn("worker held", {{"worker_id", worker_id}, {"reason", *result.hold_reason}});

@@ -41,6 +41,7 @@ class SqliteStore final : public Store {
   SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode);
 
   void transaction(const std::function<void()>& f) override;
+  bool in_transaction() const override { return depth_ > 0; }
   int schema_version() override;
   std::string integrity_check() override;
 

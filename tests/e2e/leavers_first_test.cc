@@ -4,7 +4,6 @@
 // a real slapd that is frozen (SIGSTOP) while the queue builds, so every operation is queued
 // at once when it thaws, whatever the machine's speed.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sqlite3.h>
 
 #include <iostream>
@@ -12,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "e2e/daemon_fixture.h"
+#include "e2e/running_daemon_test.h"
 
 namespace prov::testing {
 namespace {
@@ -39,29 +38,15 @@ std::int64_t query_int(const std::string& db_path, const std::string& sql) {
 
 std::string worker_id(int i) { return std::to_string(710000 + i); }
 
-class LeaversFirst : public ::testing::Test {
+class LeaversFirst : public OwnSlapdDaemonTest {
  protected:
-  void SetUp() override {
-    slapd_ = Slapd::start();
+  DaemonOptions options() const override {
     DaemonOptions o;
     // A layoff of this size is what the brake is for; here it is approved in advance.
     o.extra_yaml = "safety:\n  max_destructive: 100000\n  max_destructive_percent: 100\n";
-    daemon_ = std::make_unique<Daemon>(*slapd_, o);
-    daemon_->start();
-  }
-  void TearDown() override {
-    ::kill(slapd_->info().pid, SIGCONT);  // never leave the server frozen
-    if (HasFailure()) {
-      std::string out;
-      run_command("tail -40 " + daemon_->log_path(), &out);
-      std::cerr << "provisiond log:\n" << out;
-    }
-    if (daemon_->running()) EXPECT_EQ(daemon_->stop(), 0);
+    return o;
   }
   std::int64_t count(const std::string& sql) { return query_int(daemon_->state_path(), sql); }
-
-  std::unique_ptr<Slapd> slapd_;
-  std::unique_ptr<Daemon> daemon_;
 };
 
 TEST_F(LeaversFirst, ANewLockOvertakesTheQueuedCleanUpOfEarlierLeavers) {
@@ -78,7 +63,7 @@ TEST_F(LeaversFirst, ANewLockOvertakesTheQueuedCleanUpOfEarlierLeavers) {
   }, std::chrono::seconds(60)));
 
   // Freeze the directory and queue the earlier leavers' operations behind it.
-  ASSERT_EQ(::kill(slapd_->info().pid, SIGSTOP), 0);
+  freeze();
   for (int i = 1; i <= kLeavers; ++i) {
     Json w = make_worker(worker_id(i), "Lea", "Ver" + std::to_string(i), departments[i % 3]);
     w["location"] = "Berlin";
@@ -94,7 +79,7 @@ TEST_F(LeaversFirst, ANewLockOvertakesTheQueuedCleanUpOfEarlierLeavers) {
   ASSERT_TRUE(eventually([&] { return count(pending_locks) == kLeavers + 1; }));
   const std::int64_t queued = count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'");
   EXPECT_GE(queued, kLeavers * 4);  // locks, group removals and moves of the earlier leavers
-  ASSERT_EQ(::kill(slapd_->info().pid, SIGCONT), 0);
+  thaw();
 
   ASSERT_TRUE(eventually([&] {
     return count("SELECT COUNT(*) FROM outbox WHERE status <> 'done'") == 0;

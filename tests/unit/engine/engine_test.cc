@@ -394,6 +394,31 @@ TEST_F(EngineTest, DefaultBrakeLetsABusyDayThroughAndHoldsABadImport) {
   EXPECT_FALSE(store_->operations(OpStatus::Held, 1000).empty());
 }
 
+// The planner asks the directory which usernames are taken before a transaction takes the
+// store's write lock, never while it holds it: a directory that hangs must not stall ingest,
+// whose webhooks wait for that lock. Names deep in the ladder, and names two new workers of one
+// group would both pick, are asked about beforehand too.
+TEST_F(EngineTest, UsernameQuestionsNeverHoldTheStoresWriteLock) {
+  dir.store = store_.get();
+  // Taken in the directory by entries provisiond does not know.
+  for (const std::string name : {"jsmith", "john.smith", "jsmith2", "jsmith3"})
+    dir.entries["uid=" + name + ",ou=people,dc=test"] = {"", name, "ou=people", true, {}, "x"};
+  for (int i = 1; i <= 6; ++i)
+    receive("h" + std::to_string(i), EventType::Hire, worker(std::to_string(i), "John", "Smith"),
+            "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.asked_in_transaction, 0);
+  EXPECT_GT(dir.usernames_asked, 0);
+  std::set<std::string> names;
+  for (int i = 1; i <= 6; ++i) {
+    auto* e = dir.entry_of(std::to_string(i));
+    ASSERT_NE(e, nullptr) << i;
+    names.insert(e->username);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"jsmith4", "jsmith5", "jsmith6", "jsmith7", "jsmith8",
+                                          "jsmith9"}));
+}
+
 TEST_F(EngineTest, DryRunPlanWritesNothing) {
   receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
   engine_->apply_pending_events();

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "prov/connector.h"
+#include "prov/store.h"
 
 namespace prov::testing {
 
@@ -25,6 +26,11 @@ class FakeDirectory final : public DirectoryConnector {
   bool refuse_connect = false;
   bool bad_credentials = false;
   int throw_next = 0;  // the next n apply() calls throw, as a connector with a bug would
+  // When set, questions asked while this store holds its write lock are counted: a directory
+  // that hangs would stall every writer waiting for that lock.
+  const Store* store = nullptr;
+  int asked_in_transaction = 0;
+  int usernames_asked = 0;
   int created = 0;  // entries ever created: anchors are never reused
 
   Capabilities capabilities() const override { return {}; }
@@ -50,6 +56,11 @@ class FakeDirectory final : public DirectoryConnector {
       return std::optional<Account>(acc);
     }
     return std::optional<Account>();
+  }
+  Result<std::optional<std::string>> username_holder(const std::string& username) override {
+    ++usernames_asked;
+    if (store && store->in_transaction()) ++asked_in_transaction;
+    return DirectoryConnector::username_holder(username);
   }
   std::string dn_of(const std::string& worker_id) const {
     for (const auto& [dn, e] : entries)
