@@ -277,7 +277,9 @@ Status AdConnector::ensure_session() {
                ldap::is_transport_error(r.code) || result_codes().kind(r.code) == Outcome::Kind::Retryable};
   }
   if (!st.ok() && st.error().retryable) {
-    unreachable_until_ = now + std::chrono::seconds(1);
+    // Counted from the end of the attempt: an attempt against a server that never answers
+    // takes the whole timeout, and the operations queued behind it must still fail fast.
+    unreachable_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     unreachable_reason_ = st.error().message;
   }
   return st;

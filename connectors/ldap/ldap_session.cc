@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <deque>
 #include <mutex>
@@ -246,6 +247,59 @@ bool Entry::has(std::string_view attr) const {
 
 Session::Session(SessionOptions options) : options_(std::move(options)) {}
 
+// libldap bounds the TCP connect by LDAP_OPT_NETWORK_TIMEOUT, but not the TLS handshake that
+// follows it (ldaps://, StartTLS): against a server that accepts and never answers, the
+// handshake retries its non-blocking reads for ever. A guard learns the socket from libldap's
+// connect callback and shuts it down once the timeout has passed, so the attempt fails as a
+// transport error instead.
+struct Session::ConnectGuard {
+  std::mutex mu;
+  std::condition_variable cv;
+  int fd = -1;        // the connection's socket while libldap has it open
+  bool done = false;  // the attempt has finished: nothing to cut any more
+  bool fired = false;  // the attempt ran out of time and its socket was shut down
+  ldap_conncb callbacks{};
+
+  static int on_add(LDAP*, Sockbuf* sb, LDAPURLDesc*, sockaddr*, ldap_conncb* ctx) {
+    auto* self = static_cast<ConnectGuard*>(ctx->lc_arg);
+    ber_socket_t fd = -1;
+    if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1) {
+      std::lock_guard l(self->mu);
+      self->fd = fd;
+    }
+    return 0;
+  }
+  static void on_del(LDAP*, Sockbuf*, ldap_conncb* ctx) {
+    auto* self = static_cast<ConnectGuard*>(ctx->lc_arg);
+    std::lock_guard l(self->mu);
+    self->fd = -1;  // closed: the number may be reused, never shut it down now
+  }
+  ConnectGuard() {
+    callbacks.lc_add = &ConnectGuard::on_add;
+    callbacks.lc_del = &ConnectGuard::on_del;
+    callbacks.lc_arg = this;
+  }
+  // Runs `attempt`; if it takes longer than `limit`, the socket is shut down under it.
+  template <class F>
+  auto bounded(std::chrono::milliseconds limit, F&& attempt) {
+    std::thread watchdog([this, limit] {
+      std::unique_lock l(mu);
+      if (!cv.wait_for(l, limit, [this] { return done; }) && fd >= 0) {
+        ::shutdown(fd, SHUT_RDWR);
+        fired = true;
+      }
+    });
+    auto result = attempt();
+    {
+      std::lock_guard l(mu);
+      done = true;
+    }
+    cv.notify_all();
+    watchdog.join();
+    return result;
+  }
+};
+
 Session::~Session() {
   if (ld_) ldap_unbind_ext(ld_, nullptr, nullptr);
 }
@@ -264,7 +318,7 @@ Result<std::unique_ptr<Session>> Session::open(const SessionOptions& options) {
     // libldap reports both as "can't contact server", so ask the network directly.
     bool retryable = is_transport_error(r.code);
     std::string what = r.describe();
-    if (retryable && tcp_reachable(options.url, options.timeout)) {
+    if (retryable && r.code != LDAP_TIMEOUT && tcp_reachable(options.url, options.timeout)) {
       retryable = false;
       what =
           "TLS handshake refused (certificate not trusted or not valid for the host name): " + what;
@@ -311,6 +365,8 @@ LdapResult Session::connect_once() {
     return {rc == LDAP_SUCCESS ? LDAP_PARAM_ERROR : rc, "invalid URL " + url, {}};
   }
   ld_ = ld;
+  guard_ = std::make_unique<ConnectGuard>();
+  ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &guard_->callbacks);
   const int version = LDAP_VERSION3;
   ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
   ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
@@ -332,15 +388,22 @@ LdapResult Session::connect_once() {
     if (rc != LDAP_SUCCESS) return last_error(rc);
   }
 
-  rc = ldap_connect(ld);
-  if (rc != LDAP_SUCCESS) return last_error(rc);
-  if (start_tls) {
-    rc = ldap_start_tls_s(ld, nullptr, nullptr);
-    if (rc != LDAP_SUCCESS) {
-      LdapResult r = last_error(rc);
-      r.message = "StartTLS failed: " + r.message;
-      return r;
-    }
+  // Connect, TLS handshake and StartTLS within one timeout (see ConnectGuard).
+  rc = guard_->bounded(options_.timeout, [&] {
+    int r = ldap_connect(ld);
+    if (r == LDAP_SUCCESS && start_tls) r = ldap_start_tls_s(ld, nullptr, nullptr);
+    return r;
+  });
+  if (rc != LDAP_SUCCESS && guard_->fired) {
+    return {LDAP_TIMEOUT,
+            "no TLS handshake within " + std::to_string(options_.timeout.count()) +
+                " ms: the server accepts connections but does not answer",
+            {}};
+  }
+  if (rc != LDAP_SUCCESS) {
+    LdapResult r = last_error(rc);
+    if (start_tls) r.message = "StartTLS failed: " + r.message;
+    return r;
   }
   broken_ = false;
   bound_ = false;

@@ -219,6 +219,10 @@ class Session {
 
   SessionOptions options_;
   ::ldap* ld_ = nullptr;
+  // Bounds the TLS handshake of a connection attempt (see connect_once); lives as long as ld_,
+  // whose connect callbacks point at it.
+  struct ConnectGuard;
+  std::unique_ptr<ConnectGuard> guard_;
   std::string bind_dn_;
   std::string bind_password_;
   bool bound_ = false;

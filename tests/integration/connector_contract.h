@@ -6,7 +6,12 @@
 //                            ContractTargetName());
 //
 // Include it from exactly one .cc per test binary (it defines the TEST_Ps).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +22,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness/slapd_fixture.h"
@@ -639,6 +645,57 @@ TEST_P(ConnectorContract, UnreachableServerIsRetryable) {
   Operation op = create_op(unique("w"), unique("user"));
   const Outcome o = connector->apply(op);
   EXPECT_EQ(o.kind, Outcome::Kind::Retryable) << o.message;
+}
+
+// A server that accepts connections and never answers (a hung process, a black-holing load
+// balancer): after one attempt has timed out, the operations behind it fail at once as
+// retryable instead of each waiting for a connection attempt of its own, so an outage costs a
+// batch one timeout, and a shutdown never waits for more.
+TEST_P(ConnectorContract, AServerThatNeverAnswersCostsOneAttemptNotOnePerOperation) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 64), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> accepted{0};
+  std::vector<int> held;  // accepted and never answered
+  std::thread acceptor([&] {
+    while (!stop) {
+      pollfd p{listener, POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) {
+        const int c = ::accept(listener, nullptr, nullptr);
+        if (c >= 0) {
+          held.push_back(c);
+          ++accepted;
+        }
+      }
+    }
+  });
+
+  DirectoryConfig hung = config_;
+  const bool ldaps = hung.url.rfind("ldaps://", 0) == 0;
+  hung.url = std::string(ldaps ? "ldaps" : "ldap") + "://127.0.0.1:" +
+             std::to_string(ntohs(addr.sin_port));
+  hung.timeout_ms = 1200;  // longer than the connector's pause after a failed attempt
+  auto connector = GetParam().make(hung);
+  int one_attempt = 0;  // connections one attempt opens (a reachability probe may add one)
+  for (int i = 0; i < 4; ++i) {
+    const Outcome o = connector->apply(create_op(unique("w"), unique("user")));
+    EXPECT_EQ(o.kind, Outcome::Kind::Retryable) << o.message;
+    if (i == 0) one_attempt = accepted.load();
+  }
+  stop = true;
+  acceptor.join();
+  for (int c : held) ::close(c);
+  ::close(listener);
+  EXPECT_GE(one_attempt, 1);
+  EXPECT_EQ(accepted.load(), one_attempt)
+      << "every operation waited for a connection attempt of its own";
 }
 
 }  // namespace prov::testing
