@@ -74,6 +74,7 @@ class Daemon {
   const std::string& log_path() const { return log_; }
   int webhook_port() const { return webhook_port_; }
   int admin_port() const { return admin_port_; }
+  pid_t pid() const { return pid_; }  // -1 when not running
   const Slapd& slapd() const { return slapd_; }
 
  private:
