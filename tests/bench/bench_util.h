@@ -29,20 +29,28 @@ inline std::string now_rfc3339() {
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
 }
 
-// ldapadd / ldapmodify of `ldif` as the service account over one connection; returns the wall
-// time in seconds, or -1 (the tool's output is printed).
-inline double timed_ldap(const SlapdInfo& info, const std::string& tool, const std::string& ldif) {
+// An LDAP client tool (ldapadd, ldapmodify, ldapsearch) bound as the service account of `info`.
+inline std::string ldap_tool(const SlapdInfo& info, const std::string& tool) {
+  return tool + " -x -H " + shell_quote(info.url) + " -D " + shell_quote(info.bind_dn) + " -w " +
+         shell_quote(info.bind_pw);
+}
+
+// `command` (an LDAP tool with its connection arguments) run over `ldif`, one connection; returns
+// the wall time in seconds, or -1 (the tool's output is printed).
+inline double timed_ldap(const std::string& command, const std::string& ldif) {
   std::string out;
   const auto t = SteadyClock::now();
-  const int rc = run_command(tool + " -x -H " + shell_quote(info.url) + " -D " +
-                                 shell_quote(info.bind_dn) + " -w " + shell_quote(info.bind_pw) +
-                                 " -f " + shell_quote(ldif) + " >/dev/null",
-                             &out);
-  if (rc != 0) {
-    std::cerr << tool << " -f " << ldif << " failed: " << out << "\n";
+  if (const int rc = run_command(command + " -f " + shell_quote(ldif) + " >/dev/null", &out);
+      rc != 0) {
+    std::cerr << command.substr(0, command.find(' ')) << " -f " << ldif << " failed (exit " << rc
+              << "): " << out << "\n";
     return -1;
   }
   return seconds_since(t);
+}
+
+inline double timed_ldap(const SlapdInfo& info, const std::string& tool, const std::string& ldif) {
+  return timed_ldap(ldap_tool(info, tool), ldif);
 }
 
 // An offered load: calls `send(i)` for every i in [0, total) from `threads` threads, call i at
