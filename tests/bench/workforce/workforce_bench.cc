@@ -399,7 +399,7 @@ int main(int argc, char** argv) {
   // The directory, and provisiond configured for it.
   std::unique_ptr<Slapd> slapd;
   Target target;
-  std::string directory_yaml, bind_pw, work;
+  std::string directory_yaml, bind_pw;
   if (args.samba) {
     const SambaInfo& dc = samba();  // a running shared DC, or one started here (ports 389/636)
     target = samba_target(dc);
