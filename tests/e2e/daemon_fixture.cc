@@ -114,7 +114,22 @@ Json make_worker(const std::string& id, const std::string& first, const std::str
 }
 
 Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
-    : slapd_(slapd), options_(std::move(options)) {
+    : slapd_(&slapd), options_(std::move(options)) {
+  const auto& s = slapd.info();
+  write_config("directory:\n  type: ldap\n  url: " + s.ldaps_url + "\n  bind_dn: " + s.bind_dn +
+                   "\n  password_file: bind.secret\n  base_dn: " + s.base_dn +
+                   "\n  password_dir: passwords\n  tls: { ca_file: " + s.ca_file +
+                   ", verify: true }\n",
+               s.bind_pw);
+}
+
+Daemon::Daemon(const std::string& directory_yaml, const std::string& bind_password,
+               DaemonOptions options)
+    : options_(std::move(options)) {
+  write_config(directory_yaml, bind_password);
+}
+
+void Daemon::write_config(const std::string& directory_yaml, const std::string& bind_password) {
   char tmpl[] = "/tmp/provisiond-e2e.XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -124,9 +139,8 @@ Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
   key_ = random_password(32);
   webhook_port_ = free_port();
   admin_port_ = free_port();
-  const auto& s = slapd.info();
   std::ofstream(dir_ + "/webhook.secret") << "whsec_" << base64_encode(key_) << "\n";
-  std::ofstream(dir_ + "/bind.secret") << s.bind_pw;
+  std::ofstream(dir_ + "/bind.secret") << bind_password;
   fs::create_directories(dir_ + "/passwords");
   std::string policy = options_.policy_path.empty()
                            ? std::string(PROV_SOURCE_DIR) + "/policies/example.yaml"
@@ -138,10 +152,7 @@ Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
       << (options_.tolerance_s > 0 ? ", tolerance_s: " + std::to_string(options_.tolerance_s) : "")
       << " }\n"
       << "policy: { path: " << policy << " }\n"
-      << "directory:\n  type: ldap\n  url: " << s.ldaps_url << "\n  bind_dn: " << s.bind_dn
-      << "\n  password_file: bind.secret\n  base_dn: " << s.base_dn
-      << "\n  password_dir: " << dir_ << "/passwords\n  tls: { ca_file: " << s.ca_file
-      << ", verify: true }\n"
+      << directory_yaml
       << "admin: { listen: 127.0.0.1:" << admin_port_ << " }\n"
       << "executor: { retry_initial_ms: 100, retry_max_ms: 1000 }\n"
       << "log: { level: debug, format: json }\n"
@@ -245,7 +256,7 @@ HttpResult Daemon::admin_get(const std::string& target) {
 
 std::vector<LdapEntry> Daemon::search(const std::string& base, const std::string& filter) const {
   std::vector<LdapEntry> out;
-  const auto& s = slapd_.info();
+  const auto& s = slapd_->info();
   LDAP* ld = nullptr;
   if (ldap_initialize(&ld, s.url.c_str()) != LDAP_SUCCESS) return out;
   int v3 = LDAP_VERSION3;
@@ -284,7 +295,7 @@ std::vector<LdapEntry> Daemon::search(const std::string& base, const std::string
 }
 
 std::optional<LdapEntry> Daemon::person(const std::string& worker_id) const {
-  auto r = search(slapd_.info().base_dn,
+  auto r = search(slapd_->info().base_dn,
                   "(&(objectClass=inetOrgPerson)(employeeNumber=" + worker_id + "))");
   if (r.empty()) return std::nullopt;
   return r.front();
@@ -292,7 +303,7 @@ std::optional<LdapEntry> Daemon::person(const std::string& worker_id) const {
 
 std::set<std::string> Daemon::groups_of(const std::string& dn) const {
   std::set<std::string> out;
-  for (const auto& g : search(slapd_.info().base_dn, "(objectClass=groupOfNames)")) {
+  for (const auto& g : search(slapd_->info().base_dn, "(objectClass=groupOfNames)")) {
     auto it = g.attrs.find("member");
     if (it == g.attrs.end()) continue;
     for (const auto& m : it->second)

@@ -45,6 +45,11 @@ struct DaemonOptions {
 class Daemon {
  public:
   Daemon(const Slapd& slapd, DaemonOptions options = {});
+  // Against another directory (e.g. a Samba AD DC): `directory_yaml` is the config's whole
+  // `directory:` section, relative paths resolved in the daemon's folder (bind.secret holds
+  // `bind_password`). search(), person(), groups_of() and slapd() need a slapd: not available.
+  Daemon(const std::string& directory_yaml, const std::string& bind_password,
+         DaemonOptions options = {});
   ~Daemon();
 
   void start();          // spawns and waits until /healthz answers (throws on failure)
@@ -74,10 +79,14 @@ class Daemon {
   const std::string& log_path() const { return log_; }
   int webhook_port() const { return webhook_port_; }
   int admin_port() const { return admin_port_; }
-  const Slapd& slapd() const { return slapd_; }
+  pid_t pid() const { return pid_; }  // -1 when not running
+  const Slapd& slapd() const { return *slapd_; }
+  const std::string& dir() const { return dir_; }  // config, state, log, delivered passwords
 
  private:
-  const Slapd& slapd_;
+  void write_config(const std::string& directory_yaml, const std::string& bind_password);
+
+  const Slapd* slapd_ = nullptr;
   DaemonOptions options_;
   std::string dir_, config_, state_, log_, key_;
   int webhook_port_ = 0, admin_port_ = 0;

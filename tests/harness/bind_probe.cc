@@ -6,7 +6,7 @@
 namespace prov::testing {
 
 int bind_result(const std::string& url, const std::string& dn, const std::string& password,
-                const std::string& ca_file) {
+                const std::string& ca_file, std::string* diagnostic) {
   if (password.empty()) return LDAP_INAPPROPRIATE_AUTH;
   LDAP* ld = nullptr;
   if (ldap_initialize(&ld, url.c_str()) != LDAP_SUCCESS || ld == nullptr) return LDAP_PARAM_ERROR;
@@ -29,6 +29,12 @@ int bind_result(const std::string& url, const std::string& dn, const std::string
   cred.bv_len = password.size();
   const int rc =
       ldap_sasl_bind_s(ld, dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+  if (diagnostic) {
+    char* message = nullptr;
+    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &message);
+    *diagnostic = message ? message : "";
+    ldap_memfree(message);
+  }
   ldap_unbind_ext_s(ld, nullptr, nullptr);
   return rc;
 }

@@ -12,7 +12,9 @@ bool can_bind(const std::string& url, const std::string& dn, const std::string& 
               const std::string& ca_file);
 
 // The LDAP result code of that bind (0 = success, 49 = invalid credentials, negative = client).
+// `diagnostic`, when given, receives the server's message (AD: "... data 773" = the password is
+// right but must be changed, "data 533" = the account is disabled).
 int bind_result(const std::string& url, const std::string& dn, const std::string& password,
-                const std::string& ca_file);
+                const std::string& ca_file, std::string* diagnostic = nullptr);
 
 }  // namespace prov::testing

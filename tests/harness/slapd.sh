@@ -9,6 +9,9 @@
 # Environment (optional):
 #   SLAPD_CERT_NAMES   subjectAltName of the server certificate (default IP:127.0.0.1,DNS:localhost)
 #   SLAPD_START_TIMEOUT seconds to wait for the server to answer (default 15)
+#   SLAPD_DURABLE=1    fsync every write like a production server (benchmarks; default: dbnosync)
+#   SLAPD_BIG_GROUPS=1 the settings of a site with big groups: sorted member values and member
+#                      values stored apart from the entry (sortvals, mdb multival)
 #
 # The server listens on 127.0.0.1 only, keeps its data in DIR/db with dbnosync (fast, not
 # durable: test data only) and never touches the system slapd's configuration or port 389.
@@ -60,7 +63,12 @@ make_cert() {
 }
 
 write_conf() {
-  local dir=$1 root_hash=$2
+  local dir=$1 root_hash=$2 sync=dbnosync global_extra="" db_extra=""
+  [[ ${SLAPD_DURABLE:-0} == 1 ]] && sync="# fsync on commit (SLAPD_DURABLE=1)"
+  if [[ ${SLAPD_BIG_GROUPS:-0} == 1 ]]; then
+    global_extra="sortvals member uniqueMember"
+    db_extra="multival member,uniqueMember 100,10"
+  fi
   cat >"$dir/slapd.conf" <<EOF
 include ${SCHEMA_DIR}/core.schema
 include ${SCHEMA_DIR}/cosine.schema
@@ -75,6 +83,7 @@ pidfile ${dir}/slapd.pid
 argsfile ${dir}/slapd.args
 loglevel none
 sizelimit 500
+${global_extra}
 
 TLSCertificateFile ${dir}/cert.pem
 TLSCertificateKeyFile ${dir}/key.pem
@@ -86,7 +95,8 @@ suffix "${SUFFIX}"
 rootdn "${ROOT_DN}"
 rootpw ${root_hash}
 directory ${dir}/db
-dbnosync
+${sync}
+${db_extra}
 index objectClass,uid,cn,mail,employeeNumber,entryUUID,member eq
 # Like a production server: at most 500 entries per plain search for ordinary binds; paged
 # searches (pages of at most 500) may walk the whole tree.

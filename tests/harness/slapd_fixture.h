@@ -31,6 +31,10 @@ struct SlapdInfo {
 struct SlapdOptions {
   // subjectAltName of the server certificate, e.g. "DNS:other.example.net" to test name checks.
   std::string cert_names = "IP:127.0.0.1,DNS:localhost";
+  // Benchmarks: fsync every write as a production server does (tests keep the faster dbnosync).
+  bool durable = false;
+  // Benchmarks: the settings of a site with big groups (sortvals and mdb multival on member).
+  bool big_groups = false;
 };
 
 class Slapd {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "bench/bench_util.h"
 #include "e2e/daemon_fixture.h"
 #include "reliability/reliability_env.h"
 #include "reliability/state_db.h"
@@ -16,29 +17,6 @@
 
 using namespace prov;
 using namespace prov::testing;
-using SteadyClock = std::chrono::steady_clock;
-
-namespace {
-
-double seconds_since(SteadyClock::time_point t) {
-  return std::chrono::duration<double>(SteadyClock::now() - t).count();
-}
-
-// ldapadd / ldapmodify as the service account; returns the wall time in seconds or -1.
-double timed_ldap(const SlapdInfo& info, const std::string& tool, const std::string& ldif) {
-  std::string out;
-  const auto t = SteadyClock::now();
-  const int rc = run_command(tool + " -x -H '" + info.url + "' -D '" + info.bind_dn + "' -w '" +
-                                 info.bind_pw + "' -f '" + ldif + "' >/dev/null",
-                             &out);
-  if (rc != 0) {
-    std::cerr << tool << " failed: " << out << "\n";
-    return -1;
-  }
-  return seconds_since(t);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   int n = env_int("PROV_BENCH_WORKERS", 10000);

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "e2e/daemon_fixture.h"
 #include "harness/bind_probe.h"
 #include "reliability/figures.h"
@@ -28,18 +29,8 @@
 
 using namespace prov;
 using namespace prov::testing;
-using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-double ms_since(SteadyClock::time_point t) {
-  return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
-}
-
-std::string now_rfc3339() {
-  return format_time(std::chrono::time_point_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now()));
-}
 
 // Polls binds until `dn` can no longer bind; returns the milliseconds since `since`, or -1.
 double wait_bind_refused(const std::string& url, const std::string& dn, const std::string& pw,
@@ -195,62 +186,55 @@ int main(int argc, char** argv) {
     dn_of[e.first("employeeNumber")] = e.dn;
 
   BindProbes probes(slapd->info().url, 8);
-  std::atomic<int> next{0}, next_change{0}, next_term{0};
+  std::atomic<int> next_change{0}, next_term{0};
   std::mutex status_mu;
   std::map<int, int> statuses;
   std::vector<double> accept_ms;
   const auto t0 = SteadyClock::now() + std::chrono::milliseconds(100);
-  const auto period = std::chrono::duration<double>(1.0 / rate);
-  std::vector<std::jthread> senders;
-  for (int s = 0; s < 16; ++s) {
-    senders.emplace_back([&] {
-      for (int i = next++; i < total; i = next++) {
-        std::this_thread::sleep_until(
-            t0 + std::chrono::duration_cast<SteadyClock::duration>(period * i));
-        const std::string event_id = "lat-" + std::to_string(i);
-        std::string type;
-        Json worker;
-        std::string probe_dn, probe_pw;
-        switch (i % 5) {
-          case 0:
-          case 1: {
-            type = "HIRE";
-            const std::string id = "6" + std::to_string(100000 + i);
-            worker = make_worker(id, "Lat", "Hire" + id);
-            break;
-          }
-          case 2:
-          case 3: {
-            type = "CHANGE";
-            const auto& w = staff[static_cast<std::size_t>(terminations) +
-                                  static_cast<std::size_t>(next_change++ % change_pool)];
-            worker = w.events.front().worker;
-            worker["jobTitle"] = "Step " + std::to_string(i);
-            break;
-          }
-          default: {
-            type = "TERMINATION";
-            const auto& w = staff[static_cast<std::size_t>(next_term++ % terminations)];
-            worker = w.events.front().worker;
-            worker["terminationDate"] = now_rfc3339();
-            probe_dn = dn_of[w.worker_id];
-            probe_pw = daemon.password_of(w.worker_id);
-          }
-        }
-        Json body{{"eventId", event_id}, {"eventType", type}, {"effectiveAt", now_rfc3339()},
-                  {"worker", worker}};
-        const auto sent = SteadyClock::now();
-        auto r = daemon.send(body.dump());
-        const double took = ms_since(sent);
-        if (r.status == 202 && !probe_dn.empty())
-          probes.add(ProbeJob{probe_dn, probe_pw, SteadyClock::now()});
-        std::lock_guard l(status_mu);
-        ++statuses[r.status];
-        accept_ms.push_back(took);
+  paced(rate, total, 16, t0, [&](int i) {
+    const std::string event_id = "lat-" + std::to_string(i);
+    std::string type;
+    Json worker;
+    std::string probe_dn, probe_pw;
+    switch (i % 5) {
+      case 0:
+      case 1: {
+        type = "HIRE";
+        const std::string id = "6" + std::to_string(100000 + i);
+        worker = make_worker(id, "Lat", "Hire" + id);
+        break;
       }
-    });
-  }
-  for (auto& t : senders) t.join();
+      case 2:
+      case 3: {
+        type = "CHANGE";
+        const auto& w = staff[static_cast<std::size_t>(terminations) +
+                              static_cast<std::size_t>(next_change++ % change_pool)];
+        worker = w.events.front().worker;
+        worker["jobTitle"] = "Step " + std::to_string(i);
+        break;
+      }
+      default: {
+        type = "TERMINATION";
+        const auto& w = staff[static_cast<std::size_t>(next_term++ % terminations)];
+        worker = w.events.front().worker;
+        worker["terminationDate"] = now_rfc3339();
+        probe_dn = dn_of[w.worker_id];
+        probe_pw = daemon.password_of(w.worker_id);
+      }
+    }
+    Json body{{"eventId", event_id},
+              {"eventType", type},
+              {"effectiveAt", now_rfc3339()},
+              {"worker", worker}};
+    const auto sent = SteadyClock::now();
+    auto r = daemon.send(body.dump());
+    const double took = ms_since(sent);
+    if (r.status == 202 && !probe_dn.empty())
+      probes.add(ProbeJob{probe_dn, probe_pw, SteadyClock::now()});
+    std::lock_guard l(status_mu);
+    ++statuses[r.status];
+    accept_ms.push_back(took);
+  });
   const double offered_s = ms_since(t0) / 1000;
   const bool drained = eventually([&] { return db.idle(); }, std::chrono::seconds(300));
   probes.finish();
