@@ -19,6 +19,7 @@
 #include "prov/store.h"
 #include "prov/thread_name.h"
 #include "sources/source_runner.h"
+#include "store/state_lock.h"
 
 namespace {
 
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
     clock = std::make_unique<SystemClock>();
   }
 
+  std::optional<StateLock> state_lock;  // held until exit: one daemon per state database
   std::unique_ptr<Store> store;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<InboxWriter> inbox;
@@ -134,6 +136,7 @@ int main(int argc, char** argv) {
   std::jthread engine_thread;
   try {
     std::filesystem::create_directories(config.state_path.parent_path());
+    state_lock.emplace(StateLock::acquire(config.state_path));
     store = Store::open(config.state_path);
     engine = std::make_unique<Engine>(*store, connector.get(), *clock, config, policy);
     engine->set_lookup_connector(lookup_connector.get());
@@ -160,6 +163,10 @@ int main(int argc, char** argv) {
       name_this_thread("prov-engine");
       eng->run(st);
     });
+  } catch (const StateInUse& e) {
+    log::error("start-up failed", {{"error", e.what()}});
+    std::cerr << "provisiond: " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     log::error("start-up failed", {{"error", e.what()}});
     return 1;

@@ -119,7 +119,7 @@ Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   config_ = dir_ + "/provisiond.yaml";
-  state_ = dir_ + "/state/state.db";
+  state_ = options_.state_path.empty() ? dir_ + "/state/state.db" : options_.state_path;
   log_ = dir_ + "/provisiond.log";
   key_ = random_password(32);
   webhook_port_ = free_port();
@@ -159,6 +159,23 @@ Daemon::~Daemon() {
 bool Daemon::running() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
 void Daemon::start() {
+  spawn();
+  bool up = eventually([&] {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;
+    }
+    return admin_get("/healthz").status == 200;
+  }, std::chrono::seconds(20));
+  if (!up || pid_ < 0) {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    throw std::runtime_error("provisiond did not start:\n" + ss.str());
+  }
+}
+
+void Daemon::spawn() {
   const std::string bin = std::string(PROV_BINARY_DIR) + "/src/daemon/provisiond";
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -175,19 +192,6 @@ void Daemon::start() {
     argv.push_back(nullptr);
     execv(bin.c_str(), const_cast<char* const*>(argv.data()));
     _exit(127);
-  }
-  bool up = eventually([&] {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return true;
-    }
-    return admin_get("/healthz").status == 200;
-  }, std::chrono::seconds(20));
-  if (!up || pid_ < 0) {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    throw std::runtime_error("provisiond did not start:\n" + ss.str());
   }
 }
 

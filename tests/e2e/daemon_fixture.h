@@ -40,6 +40,7 @@ struct DaemonOptions {
   std::string now;                 // --now override
   std::map<std::string, std::string> env;  // extra environment (fault injection)
   int tolerance_s = 0;             // > 0: hr.webhook.tolerance_s (signature timestamp window)
+  std::string state_path;          // default: a state.db in the daemon's own temporary folder
 };
 
 class Daemon {
@@ -48,6 +49,8 @@ class Daemon {
   ~Daemon();
 
   void start();          // spawns and waits until /healthz answers (throws on failure)
+  void spawn();          // starts the process and returns at once
+  pid_t pid() const { return pid_; }
   int stop();            // SIGTERM; returns the exit status
   void kill9();          // SIGKILL, no clean-up: a crash
   int wait_exit(std::chrono::milliseconds limit);  // exit status, -1 on timeout
