@@ -47,6 +47,10 @@ struct WebhookConfig {
   std::size_t max_body_bytes = 1 << 20;
   int request_timeout_ms = 10000;
   std::size_t inbox_high_water = 100000;  // 503 above this many unprocessed inbox rows
+  // Listener caps before authentication (see HttpServerOptions).
+  int max_connections = 256;
+  int max_connections_per_source = 32;
+  int max_requests_per_connection = 1000;
 };
 
 // A full-snapshot HR source (hr.sources[]): polled, diffed against stored worker records, and

@@ -145,7 +145,9 @@ Config load_config(const fs::path& file) {
   check_keys(hr, "hr", {"webhook", "mapping_file", "sources"});
   YAML::Node wh = hr["webhook"];
   check_keys(wh, "hr.webhook", {"listen", "secret_file", "extra_secret_files", "tls", "tolerance_s",
-                                "max_body_bytes", "request_timeout_ms", "inbox_high_water"});
+                                "max_body_bytes", "request_timeout_ms", "inbox_high_water",
+                                "max_connections", "max_connections_per_source",
+                                "max_requests_per_connection"});
   c.webhook.listen = get<std::string>(wh, "listen", "hr.webhook.listen", c.webhook.listen);
   validate_listen("hr.webhook.listen", c.webhook.listen);
   std::string secret_file = get<std::string>(wh, "secret_file", "hr.webhook.secret_file", "");
@@ -179,6 +181,22 @@ Config load_config(const fs::path& file) {
       get<int>(wh, "request_timeout_ms", "hr.webhook.request_timeout_ms", 10000);
   c.webhook.inbox_high_water =
       get<std::size_t>(wh, "inbox_high_water", "hr.webhook.inbox_high_water", 100000);
+  c.webhook.max_connections = get<int>(wh, "max_connections", "hr.webhook.max_connections",
+                                       c.webhook.max_connections);
+  if (c.webhook.max_connections < 1 || c.webhook.max_connections > 65536)
+    fail("hr.webhook.max_connections", "must be between 1 and 65536");
+  c.webhook.max_connections_per_source =
+      get<int>(wh, "max_connections_per_source", "hr.webhook.max_connections_per_source",
+               c.webhook.max_connections_per_source);
+  if (c.webhook.max_connections_per_source < 1 ||
+      c.webhook.max_connections_per_source > c.webhook.max_connections)
+    fail("hr.webhook.max_connections_per_source",
+         "must be between 1 and hr.webhook.max_connections");
+  c.webhook.max_requests_per_connection =
+      get<int>(wh, "max_requests_per_connection", "hr.webhook.max_requests_per_connection",
+               c.webhook.max_requests_per_connection);
+  if (c.webhook.max_requests_per_connection < 1)
+    fail("hr.webhook.max_requests_per_connection", "must be at least 1");
   std::string mapping = get<std::string>(hr, "mapping_file", "hr.mapping_file", "");
   if (!mapping.empty()) {
     c.mapping_file = resolve(base, mapping);

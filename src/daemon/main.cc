@@ -155,6 +155,8 @@ int main(int argc, char** argv) {
     HttpServerOptions admin_opts;
     admin_opts.listen = config.admin_listen;
     admin_opts.thread_name = "prov-admin";
+    // Loopback operators and metrics scrapers all come from one address: only the total counts.
+    admin_opts.max_connections_per_source = admin_opts.max_connections;
     admin = HttpServer::start(
         admin_opts, make_admin_handler({[eng] { return eng->health(); }, config.state_path}));
     if (!config.sources.empty())

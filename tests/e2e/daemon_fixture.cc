@@ -136,7 +136,7 @@ Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
       << "hr:\n  webhook: { listen: 127.0.0.1:" << webhook_port_
       << ", secret_file: webhook.secret"
       << (options_.tolerance_s > 0 ? ", tolerance_s: " + std::to_string(options_.tolerance_s) : "")
-      << " }\n"
+      << (options_.webhook_yaml.empty() ? "" : ", " + options_.webhook_yaml) << " }\n"
       << "policy: { path: " << policy << " }\n"
       << "directory:\n  type: ldap\n  url: " << s.ldaps_url << "\n  bind_dn: " << s.bind_dn
       << "\n  password_file: bind.secret\n  base_dn: " << s.base_dn

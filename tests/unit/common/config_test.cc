@@ -62,6 +62,32 @@ TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
   EXPECT_EQ(c.admin_listen, "127.0.0.1:8081");
 }
 
+TEST_F(ConfigTest, WebhookConnectionCaps) {
+  Config d = load_config(write(base()));
+  EXPECT_EQ(d.webhook.max_connections, 256);
+  EXPECT_EQ(d.webhook.max_connections_per_source, 32);
+  EXPECT_EQ(d.webhook.max_requests_per_connection, 1000);
+  const std::string webhook = "  webhook: { listen: 127.0.0.1:8080, secret_file: webhook.secret";
+  auto with = [&](const std::string& keys) {
+    std::string yaml = base();
+    yaml.replace(yaml.find(webhook), webhook.size(), webhook + ", " + keys);
+    return yaml;
+  };
+  Config c = load_config(write(with("max_connections: 10, max_connections_per_source: 2, "
+                                    "max_requests_per_connection: 5")));
+  EXPECT_EQ(c.webhook.max_connections, 10);
+  EXPECT_EQ(c.webhook.max_connections_per_source, 2);
+  EXPECT_EQ(c.webhook.max_requests_per_connection, 5);
+  EXPECT_NE(error_of(with("max_connections: 0")).find("hr.webhook.max_connections:"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("max_connections: 10, max_connections_per_source: 11"))
+                .find("hr.webhook.max_connections_per_source"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("max_requests_per_connection: 0"))
+                .find("hr.webhook.max_requests_per_connection"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, RawSecretIsUsedAsBytes) {
   std::ofstream(dir_ / "webhook.secret", std::ios::trunc) << "plain-secret";
   EXPECT_EQ(load_config(write(base())).webhook.secret, "plain-secret");
