@@ -97,9 +97,17 @@ struct Config {
   ExecutorConfig executor;
 };
 
+// Which secrets load_config() reads. The daemon needs all of them; a tool that only reads or
+// decides from the state database needs none, and must keep working where the secret files are
+// readable by the daemon alone. A secret not read stays empty.
+struct ConfigSecrets {
+  bool hr = true;         // hr.webhook.secret_file, extra_secret_files, hr.sources[].token_file
+  bool directory = true;  // directory.password_file
+};
+
 // Reads and validates FILE. Relative paths resolve against FILE's folder. Secrets come from
 // `*_file` keys or from $CREDENTIALS_DIRECTORY/<name>. Throws ConfigError("key: problem").
-Config load_config(const std::filesystem::path& file);
+Config load_config(const std::filesystem::path& file, ConfigSecrets secrets = {});
 
 // Reads a secret file (trailing newline stripped). `name` is looked up in
 // $CREDENTIALS_DIRECTORY first when `path` is empty. Throws ConfigError naming `key`.

@@ -115,7 +115,7 @@ std::chrono::seconds parse_duration(const std::string& key, const std::string& t
 
 }  // namespace
 
-Config load_config(const fs::path& file) {
+Config load_config(const fs::path& file, ConfigSecrets secrets) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file.string());
@@ -151,14 +151,16 @@ Config load_config(const fs::path& file) {
   c.webhook.listen = get<std::string>(wh, "listen", "hr.webhook.listen", c.webhook.listen);
   validate_listen("hr.webhook.listen", c.webhook.listen);
   std::string secret_file = get<std::string>(wh, "secret_file", "hr.webhook.secret_file", "");
-  c.webhook.secret = webhook_key(
-      "hr.webhook.secret_file",
-      read_secret("hr.webhook.secret_file", resolve(base, secret_file), "webhook.secret"));
+  if (secrets.hr)
+    c.webhook.secret = webhook_key(
+        "hr.webhook.secret_file",
+        read_secret("hr.webhook.secret_file", resolve(base, secret_file), "webhook.secret"));
   if (wh["extra_secret_files"].IsDefined()) {
     if (!wh["extra_secret_files"].IsSequence())
       fail("hr.webhook.extra_secret_files", "must be a list of files", wh["extra_secret_files"]);
     for (const auto& f : wh["extra_secret_files"])
-      c.webhook.extra_secrets.push_back(webhook_key(
+      if (secrets.hr)
+        c.webhook.extra_secrets.push_back(webhook_key(
           "hr.webhook.extra_secret_files",
           read_secret("hr.webhook.extra_secret_files", resolve(base, f.as<std::string>()), "")));
   }
@@ -223,7 +225,7 @@ Config load_config(const fs::path& file) {
         if (s.url.rfind("http://", 0) != 0 && s.url.rfind("https://", 0) != 0)
           fail(at + ".url", "must be an http:// or https:// URL", n);
         std::string token_file = get<std::string>(n, "token_file", at + ".token_file", "");
-        if (!token_file.empty())
+        if (!token_file.empty() && secrets.hr)
           s.token = read_secret(at + ".token_file", resolve(base, token_file), s.name + ".token");
         s.ca_file = resolve(base, get<std::string>(n, "ca_file", at + ".ca_file", ""));
       } else if (s.type == "file") {
@@ -265,10 +267,11 @@ Config load_config(const fs::path& file) {
   d.start_tls = get<bool>(dir, "start_tls", "directory.start_tls", false);
   d.bind_dn = get<std::string>(dir, "bind_dn", "directory.bind_dn", "");
   if (d.bind_dn.empty()) fail("directory.bind_dn", "is required");
-  d.password = read_secret("directory.password_file",
-                           resolve(base, get<std::string>(dir, "password_file",
-                                                          "directory.password_file", "")),
-                           "bind.secret");
+  const std::string password_file =
+      get<std::string>(dir, "password_file", "directory.password_file", "");
+  if (secrets.directory)
+    d.password = read_secret("directory.password_file", resolve(base, password_file),
+                             "bind.secret");
   d.base_dn = get<std::string>(dir, "base_dn", "directory.base_dn", "");
   if (d.base_dn.empty()) fail("directory.base_dn", "is required");
   YAML::Node tls = dir["tls"];

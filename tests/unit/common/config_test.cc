@@ -88,6 +88,22 @@ TEST_F(ConfigTest, WebhookConnectionCaps) {
             std::string::npos);
 }
 
+TEST_F(ConfigTest, SecretsNotAskedForAreNotRead) {
+  fs::remove(dir_ / "webhook.secret");
+  fs::remove(dir_ / "bind.secret");
+  EXPECT_NE(error_of(base()).find("hr.webhook.secret_file"), std::string::npos);
+  Config c = load_config(write(base()), ConfigSecrets{false, false});
+  EXPECT_TRUE(c.webhook.secret.empty());
+  EXPECT_TRUE(c.directory.password.empty());
+  EXPECT_EQ(c.state_path, dir_ / "state/state.db");
+  try {
+    load_config(write(base()), ConfigSecrets{false, true});
+    FAIL() << "the bind password was not read";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("directory.password_file"), std::string::npos);
+  }
+}
+
 TEST_F(ConfigTest, RawSecretIsUsedAsBytes) {
   std::ofstream(dir_ / "webhook.secret", std::ios::trunc) << "plain-secret";
   EXPECT_EQ(load_config(write(base())).webhook.secret, "plain-secret");
