@@ -109,6 +109,10 @@ struct ConfigSecrets {
 // `*_file` keys or from $CREDENTIALS_DIRECTORY/<name>. Throws ConfigError("key: problem").
 Config load_config(const std::filesystem::path& file, ConfigSecrets secrets = {});
 
+// What a valid config still does insecurely, one sentence each, for the log at start-up (e.g.
+// an unverified directory certificate, a webhook open to the network without TLS).
+std::vector<std::string> startup_warnings(const Config& config);
+
 // Reads a secret file (trailing newline stripped). `name` is looked up in
 // $CREDENTIALS_DIRECTORY first when `path` is empty. Throws ConfigError naming `key`.
 std::string read_secret(const std::string& key, const std::filesystem::path& path,

@@ -81,14 +81,23 @@ std::string read_secret(const std::string& key, const fs::path& path,
 
 namespace {
 
+// An HMAC key short enough to guess is no authentication: a bare "whsec_" decodes to an empty
+// key anyone can sign with. Standard Webhooks issues 24 to 64 random bytes.
+constexpr std::size_t kMinWebhookKeyBytes = 24;
+
 // Standard Webhooks: a secret written as whsec_<base64> is the base64 of the key bytes.
 std::string webhook_key(const std::string& key, const std::string& text) {
+  std::string bytes = text;
   if (text.rfind("whsec_", 0) == 0) {
     auto raw = base64_decode(text.substr(6));
     if (!raw) throw ConfigError(key + ": whsec_ secret is not valid base64");
-    return *raw;
+    bytes = *raw;
   }
-  return text;
+  if (bytes.size() < kMinWebhookKeyBytes)
+    throw ConfigError(key + ": the key is " + std::to_string(bytes.size()) +
+                      " bytes; at least " + std::to_string(kMinWebhookKeyBytes) +
+                      " are required (e.g. whsec_$(openssl rand -base64 32))");
+  return bytes;
 }
 
 void validate_listen(const std::string& key, const std::string& v) {
@@ -174,13 +183,20 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
     if (c.webhook.tls_cert_file.empty() != c.webhook.tls_key_file.empty())
       fail("hr.webhook.tls", "cert_file and key_file must be given together", wtls);
   }
+  // A wide window lets a captured request be replayed for that long; an hour covers any sane
+  // clock skew or delivery queue.
   c.webhook.tolerance_s = get<int>(wh, "tolerance_s", "hr.webhook.tolerance_s", 300);
-  if (c.webhook.tolerance_s <= 0) fail("hr.webhook.tolerance_s", "must be > 0");
+  if (c.webhook.tolerance_s <= 0 || c.webhook.tolerance_s > 3600)
+    fail("hr.webhook.tolerance_s", "must be between 1 and 3600 seconds");
   c.webhook.max_body_bytes =
       get<std::size_t>(wh, "max_body_bytes", "hr.webhook.max_body_bytes", 1 << 20);
   if (c.webhook.max_body_bytes < 256) fail("hr.webhook.max_body_bytes", "must be >= 256");
+  // Each connection may hold its slot this long between reads, so it bounds how long idle or
+  // slow peers occupy the listener's connection caps.
   c.webhook.request_timeout_ms =
       get<int>(wh, "request_timeout_ms", "hr.webhook.request_timeout_ms", 10000);
+  if (c.webhook.request_timeout_ms < 100 || c.webhook.request_timeout_ms > 60000)
+    fail("hr.webhook.request_timeout_ms", "must be between 100 and 60000 ms");
   c.webhook.inbox_high_water =
       get<std::size_t>(wh, "inbox_high_water", "hr.webhook.inbox_high_water", 100000);
   c.webhook.max_connections = get<int>(wh, "max_connections", "hr.webhook.max_connections",
@@ -214,7 +230,8 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
       const YAML::Node n = sources[i];
       const std::string at = "hr.sources[" + std::to_string(i) + "]";
       check_keys(n, at, {"name", "type", "url", "token_file", "records_pointer", "path",
-                         "interval", "missing_means_terminated", "ca_file"});
+                         "interval", "missing_means_terminated", "ca_file",
+                         "allow_plain_http"});
       SnapshotSourceConfig s;
       s.name = get<std::string>(n, "name", at + ".name", "");
       if (s.name.empty()) fail(at + ".name", "is required", n);
@@ -227,6 +244,14 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
         std::string token_file = get<std::string>(n, "token_file", at + ".token_file", "");
         if (!token_file.empty() && secrets.hr)
           s.token = read_secret(at + ".token_file", resolve(base, token_file), s.name + ".token");
+        // A bearer token over plain HTTP is readable by anyone on the path, and with it the
+        // whole workforce's records.
+        if (!token_file.empty() && s.url.rfind("http://", 0) == 0 &&
+            !get<bool>(n, "allow_plain_http", at + ".allow_plain_http", false))
+          fail(at + ".url",
+               "sends the token_file's bearer token over plain http://; use https:// or set " +
+                   at + ".allow_plain_http: true",
+               n);
         s.ca_file = resolve(base, get<std::string>(n, "ca_file", at + ".ca_file", ""));
       } else if (s.type == "file") {
         s.path = resolve(base, get<std::string>(n, "path", at + ".path", ""));

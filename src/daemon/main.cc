@@ -1,6 +1,7 @@
 // provisiond: wires the pieces together and owns process concerns (arguments, signals, systemd
 // notification, orderly shutdown). All provisioning logic lives in the engine.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "admin/admin.h"
+#include "common/private_dir.h"
 #include "daemon/notify.h"
 #include "daemon/policy_watch.h"
 #include "hr/webhook.h"
@@ -35,6 +37,9 @@ void usage(std::ostream& out) {
 
 int main(int argc, char** argv) {
   using namespace prov;
+  // Everything the daemon creates (state database, its WAL and lock, one-time passwords) is for
+  // its own user only, whatever umask it was started with.
+  umask(077);
   std::string config_path;
   bool check_only = false;
   std::optional<TimePoint> start_at;
@@ -77,6 +82,8 @@ int main(int argc, char** argv) {
   try {
     config = load_config(config_path);
     policy = Policy::load(config.policy_path);
+    if (!config.directory.password_dir.empty())
+      require_private_dir("directory.password_dir", config.directory.password_dir);
     connector = registry.create(config.directory);
     lookup_connector = registry.create(config.directory);
   } catch (const ConfigError& e) {
@@ -101,14 +108,7 @@ int main(int argc, char** argv) {
   }
 
   log::init(config.log_level, config.log_format);
-  if (!config.directory.tls.verify)
-    log::warn(
-        "directory.tls.verify is false: the directory's certificate is NOT checked; "
-        "anyone on the path can impersonate it");
-  if (config.directory.tls.mode == "none")
-    log::warn(
-        "directory.tls.mode is none: bind password and personal data cross the network "
-        "unencrypted");
+  for (const auto& warning : startup_warnings(config)) log::warn(warning);
 
   // Signals are taken synchronously by this thread; every other thread inherits the block.
   sigset_t signals;

@@ -95,6 +95,13 @@ std::string LdapEntry::first(const std::string& attr) const {
   return it == attrs.end() || it->second.empty() ? std::string() : it->second.front();
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
@@ -128,6 +135,7 @@ Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
   std::ofstream(dir_ + "/webhook.secret") << "whsec_" << base64_encode(key_) << "\n";
   std::ofstream(dir_ + "/bind.secret") << s.bind_pw;
   fs::create_directories(dir_ + "/passwords");
+  fs::permissions(dir_ + "/passwords", fs::perms::owner_all, fs::perm_options::replace);
   std::string policy = options_.policy_path.empty()
                            ? std::string(PROV_SOURCE_DIR) + "/policies/example.yaml"
                            : options_.policy_path;

@@ -76,6 +76,7 @@ class Daemon {
   const std::string& config_path() const { return config_; }
   const std::string& state_path() const { return state_; }
   const std::string& log_path() const { return log_; }
+  std::string password_dir() const { return dir_ + "/passwords"; }
   int webhook_port() const { return webhook_port_; }
   int admin_port() const { return admin_port_; }
   const Slapd& slapd() const { return slapd_; }
@@ -87,6 +88,9 @@ class Daemon {
   int webhook_port_ = 0, admin_port_ = 0;
   pid_t pid_ = -1;
 };
+
+// The whole content of a text file ("" when it cannot be read), e.g. a daemon's log.
+std::string read_file(const std::string& path);
 
 // Polls `condition` every 10 ms until it holds or `limit` passes. Returns whether it held.
 bool eventually(const std::function<bool()>& condition,

@@ -2,20 +2,10 @@
 // exits 1 at once, naming the first one's PID, and the first keeps working.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "e2e/daemon_fixture.h"
 
 namespace prov::testing {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 TEST(SingleDaemon, SecondDaemonOnTheSameStateExitsNamingTheHolder) {
   Daemon first(Slapd::shared());

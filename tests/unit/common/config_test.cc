@@ -17,7 +17,7 @@ class ConfigTest : public ::testing::Test {
            ("prov-config-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "policies");
-    std::ofstream(dir_ / "webhook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcw==\n";
+    std::ofstream(dir_ / "webhook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcy1vZi0yNC1i\n";
     std::ofstream(dir_ / "bind.secret") << "bind-password\n";
     std::ofstream(dir_ / "ca.pem") << "-----BEGIN CERTIFICATE-----\n";
     unsetenv("CREDENTIALS_DIRECTORY");
@@ -53,7 +53,7 @@ TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
   Config c = load_config(write(base()));
   EXPECT_EQ(c.state_path, dir_ / "state/state.db");
   EXPECT_EQ(c.policy_path, dir_ / "policies");
-  EXPECT_EQ(c.webhook.secret, "secret-key-bytes");  // whsec_ is base64-decoded
+  EXPECT_EQ(c.webhook.secret, "secret-key-bytes-of-24-b");  // whsec_ is base64-decoded
   EXPECT_EQ(c.directory.password, "bind-password");   // newline stripped
   EXPECT_EQ(c.directory.tls.mode, "ldaps");
   EXPECT_TRUE(c.directory.tls.verify);
@@ -105,8 +105,8 @@ TEST_F(ConfigTest, SecretsNotAskedForAreNotRead) {
 }
 
 TEST_F(ConfigTest, RawSecretIsUsedAsBytes) {
-  std::ofstream(dir_ / "webhook.secret", std::ios::trunc) << "plain-secret";
-  EXPECT_EQ(load_config(write(base())).webhook.secret, "plain-secret");
+  std::ofstream(dir_ / "webhook.secret", std::ios::trunc) << "plain-secret-of-24-bytes";
+  EXPECT_EQ(load_config(write(base())).webhook.secret, "plain-secret-of-24-bytes");
 }
 
 TEST_F(ConfigTest, CredentialsDirectoryWins) {
