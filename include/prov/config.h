@@ -47,6 +47,10 @@ struct WebhookConfig {
   std::size_t max_body_bytes = 1 << 20;
   int request_timeout_ms = 10000;
   std::size_t inbox_high_water = 100000;  // 503 above this many unprocessed inbox rows
+  // Listener caps before authentication (see HttpServerOptions).
+  int max_connections = 256;
+  int max_connections_per_source = 32;
+  int max_requests_per_connection = 1000;
 };
 
 // A full-snapshot HR source (hr.sources[]): polled, diffed against stored worker records, and
@@ -99,9 +103,21 @@ struct Config {
   ExecutorConfig executor;
 };
 
+// Which secrets load_config() reads. The daemon needs all of them; a tool that only reads or
+// decides from the state database needs none, and must keep working where the secret files are
+// readable by the daemon alone. A secret not read stays empty.
+struct ConfigSecrets {
+  bool hr = true;         // hr.webhook.secret_file, extra_secret_files, hr.sources[].token_file
+  bool directory = true;  // directory.password_file
+};
+
 // Reads and validates FILE. Relative paths resolve against FILE's folder. Secrets come from
 // `*_file` keys or from $CREDENTIALS_DIRECTORY/<name>. Throws ConfigError("key: problem").
-Config load_config(const std::filesystem::path& file);
+Config load_config(const std::filesystem::path& file, ConfigSecrets secrets = {});
+
+// What a valid config still does insecurely, one sentence each, for the log at start-up (e.g.
+// an unverified directory certificate, a webhook open to the network without TLS).
+std::vector<std::string> startup_warnings(const Config& config);
 
 // Reads a secret file (trailing newline stripped). `name` is looked up in
 // $CREDENTIALS_DIRECTORY first when `path` is empty. Throws ConfigError naming `key`.

@@ -44,6 +44,12 @@ struct HttpServerOptions {
   int request_timeout_ms = 10000;         // per read/write; a slow client is cut off
   std::string tls_cert_file;              // both set → HTTPS
   std::string tls_key_file;
+  // What one peer can hold before it has authenticated anything. Connections beyond a cap get
+  // a 503 with Retry-After and are closed; a connection that has carried
+  // max_requests_per_connection requests is closed after the last answer.
+  int max_connections = 256;
+  int max_connections_per_source = 32;  // per client IP address
+  int max_requests_per_connection = 1000;
   int threads = 1;
   std::string thread_name = "prov-http";  // as `top -H` shows the serving threads
   // Called on a server thread for each request refused with 413 (head only, body empty), e.g.

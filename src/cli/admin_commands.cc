@@ -1,5 +1,7 @@
 #include "cli/admin_commands.h"
 
+#include "cli/access.h"
+
 #include <unistd.h>
 
 #include <iomanip>
@@ -12,12 +14,6 @@
 
 namespace prov::cli {
 namespace {
-
-std::string actor() {
-  const char* u = std::getenv("SUDO_USER");
-  if (!u) u = std::getenv("USER");
-  return std::string("provisionctl:") + (u ? u : std::to_string(getuid()));
-}
 
 Json op_row_json(const OutboxRow& r) {
   Json j = to_json(r.op);

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli/access.h"
 #include "cli/admin_commands.h"
 #include "cli/policy_commands.h"
 #include "prov/config.h"
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "explain" && !a.worker_file.empty()) {
       // A worker from a file needs only the policy; the config names it.
-      Config c = load_config(config_path);
+      Config c = load_config(config_path, cli::secrets_needed(cmd));
       std::ifstream in(a.worker_file);
       if (!in) {
         std::cerr << "explain: cannot read " << a.worker_file << "\n";
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
       if (w.contains("worker") && w["worker"].is_object()) w = w["worker"];  // a whole event
       return cmd_explain(w, c.policy_path, a.json, std::cout, std::cerr);
     }
-    Config c = load_config(config_path);
+    Config c = load_config(config_path, cli::secrets_needed(cmd));
     if (cmd == "explain") {
       if (a.worker_id.empty()) {
         std::cerr << "explain needs --worker FILE.json or --worker-id ID\n";

@@ -81,14 +81,23 @@ std::string read_secret(const std::string& key, const fs::path& path,
 
 namespace {
 
+// An HMAC key short enough to guess is no authentication: a bare "whsec_" decodes to an empty
+// key anyone can sign with. Standard Webhooks issues 24 to 64 random bytes.
+constexpr std::size_t kMinWebhookKeyBytes = 24;
+
 // Standard Webhooks: a secret written as whsec_<base64> is the base64 of the key bytes.
 std::string webhook_key(const std::string& key, const std::string& text) {
+  std::string bytes = text;
   if (text.rfind("whsec_", 0) == 0) {
     auto raw = base64_decode(text.substr(6));
     if (!raw) throw ConfigError(key + ": whsec_ secret is not valid base64");
-    return *raw;
+    bytes = *raw;
   }
-  return text;
+  if (bytes.size() < kMinWebhookKeyBytes)
+    throw ConfigError(key + ": the key is " + std::to_string(bytes.size()) +
+                      " bytes; at least " + std::to_string(kMinWebhookKeyBytes) +
+                      " are required (e.g. whsec_$(openssl rand -base64 32))");
+  return bytes;
 }
 
 void validate_listen(const std::string& key, const std::string& v) {
@@ -115,7 +124,7 @@ std::chrono::seconds parse_duration(const std::string& key, const std::string& t
 
 }  // namespace
 
-Config load_config(const fs::path& file) {
+Config load_config(const fs::path& file, ConfigSecrets secrets) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file.string());
@@ -145,18 +154,22 @@ Config load_config(const fs::path& file) {
   check_keys(hr, "hr", {"webhook", "mapping_file", "sources"});
   YAML::Node wh = hr["webhook"];
   check_keys(wh, "hr.webhook", {"listen", "secret_file", "extra_secret_files", "tls", "tolerance_s",
-                                "max_body_bytes", "request_timeout_ms", "inbox_high_water"});
+                                "max_body_bytes", "request_timeout_ms", "inbox_high_water",
+                                "max_connections", "max_connections_per_source",
+                                "max_requests_per_connection"});
   c.webhook.listen = get<std::string>(wh, "listen", "hr.webhook.listen", c.webhook.listen);
   validate_listen("hr.webhook.listen", c.webhook.listen);
   std::string secret_file = get<std::string>(wh, "secret_file", "hr.webhook.secret_file", "");
-  c.webhook.secret = webhook_key(
-      "hr.webhook.secret_file",
-      read_secret("hr.webhook.secret_file", resolve(base, secret_file), "webhook.secret"));
+  if (secrets.hr)
+    c.webhook.secret = webhook_key(
+        "hr.webhook.secret_file",
+        read_secret("hr.webhook.secret_file", resolve(base, secret_file), "webhook.secret"));
   if (wh["extra_secret_files"].IsDefined()) {
     if (!wh["extra_secret_files"].IsSequence())
       fail("hr.webhook.extra_secret_files", "must be a list of files", wh["extra_secret_files"]);
     for (const auto& f : wh["extra_secret_files"])
-      c.webhook.extra_secrets.push_back(webhook_key(
+      if (secrets.hr)
+        c.webhook.extra_secrets.push_back(webhook_key(
           "hr.webhook.extra_secret_files",
           read_secret("hr.webhook.extra_secret_files", resolve(base, f.as<std::string>()), "")));
   }
@@ -170,15 +183,38 @@ Config load_config(const fs::path& file) {
     if (c.webhook.tls_cert_file.empty() != c.webhook.tls_key_file.empty())
       fail("hr.webhook.tls", "cert_file and key_file must be given together", wtls);
   }
+  // A wide window lets a captured request be replayed for that long; an hour covers any sane
+  // clock skew or delivery queue.
   c.webhook.tolerance_s = get<int>(wh, "tolerance_s", "hr.webhook.tolerance_s", 300);
-  if (c.webhook.tolerance_s <= 0) fail("hr.webhook.tolerance_s", "must be > 0");
+  if (c.webhook.tolerance_s <= 0 || c.webhook.tolerance_s > 3600)
+    fail("hr.webhook.tolerance_s", "must be between 1 and 3600 seconds");
   c.webhook.max_body_bytes =
       get<std::size_t>(wh, "max_body_bytes", "hr.webhook.max_body_bytes", 1 << 20);
   if (c.webhook.max_body_bytes < 256) fail("hr.webhook.max_body_bytes", "must be >= 256");
+  // Each connection may hold its slot this long between reads, so it bounds how long idle or
+  // slow peers occupy the listener's connection caps.
   c.webhook.request_timeout_ms =
       get<int>(wh, "request_timeout_ms", "hr.webhook.request_timeout_ms", 10000);
+  if (c.webhook.request_timeout_ms < 100 || c.webhook.request_timeout_ms > 60000)
+    fail("hr.webhook.request_timeout_ms", "must be between 100 and 60000 ms");
   c.webhook.inbox_high_water =
       get<std::size_t>(wh, "inbox_high_water", "hr.webhook.inbox_high_water", 100000);
+  c.webhook.max_connections = get<int>(wh, "max_connections", "hr.webhook.max_connections",
+                                       c.webhook.max_connections);
+  if (c.webhook.max_connections < 1 || c.webhook.max_connections > 65536)
+    fail("hr.webhook.max_connections", "must be between 1 and 65536");
+  c.webhook.max_connections_per_source =
+      get<int>(wh, "max_connections_per_source", "hr.webhook.max_connections_per_source",
+               c.webhook.max_connections_per_source);
+  if (c.webhook.max_connections_per_source < 1 ||
+      c.webhook.max_connections_per_source > c.webhook.max_connections)
+    fail("hr.webhook.max_connections_per_source",
+         "must be between 1 and hr.webhook.max_connections");
+  c.webhook.max_requests_per_connection =
+      get<int>(wh, "max_requests_per_connection", "hr.webhook.max_requests_per_connection",
+               c.webhook.max_requests_per_connection);
+  if (c.webhook.max_requests_per_connection < 1)
+    fail("hr.webhook.max_requests_per_connection", "must be at least 1");
   std::string mapping = get<std::string>(hr, "mapping_file", "hr.mapping_file", "");
   if (!mapping.empty()) {
     c.mapping_file = resolve(base, mapping);
@@ -194,7 +230,8 @@ Config load_config(const fs::path& file) {
       const YAML::Node n = sources[i];
       const std::string at = "hr.sources[" + std::to_string(i) + "]";
       check_keys(n, at, {"name", "type", "url", "token_file", "records_pointer", "path",
-                         "interval", "missing_means_terminated", "ca_file"});
+                         "interval", "missing_means_terminated", "ca_file",
+                         "allow_plain_http"});
       SnapshotSourceConfig s;
       s.name = get<std::string>(n, "name", at + ".name", "");
       if (s.name.empty()) fail(at + ".name", "is required", n);
@@ -205,8 +242,16 @@ Config load_config(const fs::path& file) {
         if (s.url.rfind("http://", 0) != 0 && s.url.rfind("https://", 0) != 0)
           fail(at + ".url", "must be an http:// or https:// URL", n);
         std::string token_file = get<std::string>(n, "token_file", at + ".token_file", "");
-        if (!token_file.empty())
+        if (!token_file.empty() && secrets.hr)
           s.token = read_secret(at + ".token_file", resolve(base, token_file), s.name + ".token");
+        // A bearer token over plain HTTP is readable by anyone on the path, and with it the
+        // whole workforce's records.
+        if (!token_file.empty() && s.url.rfind("http://", 0) == 0 &&
+            !get<bool>(n, "allow_plain_http", at + ".allow_plain_http", false))
+          fail(at + ".url",
+               "sends the token_file's bearer token over plain http://; use https:// or set " +
+                   at + ".allow_plain_http: true",
+               n);
         s.ca_file = resolve(base, get<std::string>(n, "ca_file", at + ".ca_file", ""));
       } else if (s.type == "file") {
         s.path = resolve(base, get<std::string>(n, "path", at + ".path", ""));
@@ -247,10 +292,11 @@ Config load_config(const fs::path& file) {
   d.start_tls = get<bool>(dir, "start_tls", "directory.start_tls", false);
   d.bind_dn = get<std::string>(dir, "bind_dn", "directory.bind_dn", "");
   if (d.bind_dn.empty()) fail("directory.bind_dn", "is required");
-  d.password = read_secret("directory.password_file",
-                           resolve(base, get<std::string>(dir, "password_file",
-                                                          "directory.password_file", "")),
-                           "bind.secret");
+  const std::string password_file =
+      get<std::string>(dir, "password_file", "directory.password_file", "");
+  if (secrets.directory)
+    d.password = read_secret("directory.password_file", resolve(base, password_file),
+                             "bind.secret");
   d.base_dn = get<std::string>(dir, "base_dn", "directory.base_dn", "");
   if (d.base_dn.empty()) fail("directory.base_dn", "is required");
   YAML::Node tls = dir["tls"];

@@ -1,6 +1,7 @@
 // provisiond: wires the pieces together and owns process concerns (arguments, signals, systemd
 // notification, orderly shutdown). All provisioning logic lives in the engine.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "admin/admin.h"
+#include "common/private_dir.h"
 #include "daemon/notify.h"
 #include "daemon/policy_watch.h"
 #include "hr/webhook.h"
@@ -19,6 +21,7 @@
 #include "prov/store.h"
 #include "prov/thread_name.h"
 #include "sources/source_runner.h"
+#include "store/state_lock.h"
 
 namespace {
 
@@ -34,6 +37,9 @@ void usage(std::ostream& out) {
 
 int main(int argc, char** argv) {
   using namespace prov;
+  // Everything the daemon creates (state database, its WAL and lock, one-time passwords) is for
+  // its own user only, whatever umask it was started with.
+  umask(077);
   std::string config_path;
   bool check_only = false;
   std::optional<TimePoint> start_at;
@@ -77,6 +83,8 @@ int main(int argc, char** argv) {
   try {
     config = load_config(config_path);
     policy = Policy::load(config.policy_path);
+    if (!config.directory.password_dir.empty())
+      require_private_dir("directory.password_dir", config.directory.password_dir);
     connector = registry.create(config.directory);
     lookup_connector = registry.create(config.directory);
   } catch (const ConfigError& e) {
@@ -101,14 +109,7 @@ int main(int argc, char** argv) {
   }
 
   log::init(config.log_level, config.log_format);
-  if (!config.directory.tls.verify)
-    log::warn(
-        "directory.tls.verify is false: the directory's certificate is NOT checked; "
-        "anyone on the path can impersonate it");
-  if (config.directory.tls.mode == "none")
-    log::warn(
-        "directory.tls.mode is none: bind password and personal data cross the network "
-        "unencrypted");
+  for (const auto& warning : startup_warnings(config)) log::warn(warning);
 
   // Signals are taken synchronously by this thread; every other thread inherits the block.
   sigset_t signals;
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
     clock = std::make_unique<SystemClock>();
   }
 
+  std::optional<StateLock> state_lock;  // held until exit: one daemon per state database
   std::unique_ptr<Store> store;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<InboxWriter> inbox;
@@ -135,6 +137,7 @@ int main(int argc, char** argv) {
   std::jthread engine_thread;
   try {
     std::filesystem::create_directories(config.state_path.parent_path());
+    state_lock.emplace(StateLock::acquire(config.state_path));
     store = Store::open(config.state_path);
     engine = std::make_unique<Engine>(*store, connector.get(), *clock, config, policy);
     engine->set_lookup_connector(lookup_connector.get());
@@ -154,6 +157,8 @@ int main(int argc, char** argv) {
     HttpServerOptions admin_opts;
     admin_opts.listen = config.admin_listen;
     admin_opts.thread_name = "prov-admin";
+    // Loopback operators and metrics scrapers all come from one address: only the total counts.
+    admin_opts.max_connections_per_source = admin_opts.max_connections;
     admin = HttpServer::start(
         admin_opts, make_admin_handler({[eng] { return eng->health(); }, config.state_path}));
     if (!config.sources.empty())
@@ -162,6 +167,10 @@ int main(int argc, char** argv) {
       name_this_thread("prov-engine");
       eng->run(st);
     });
+  } catch (const StateInUse& e) {
+    log::error("start-up failed", {{"error", e.what()}});
+    std::cerr << "provisiond: " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     log::error("start-up failed", {{"error", e.what()}});
     return 1;

@@ -26,6 +26,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "hr/connection_limits.h"
 #include "prov/ascii.h"
 #include "prov/http.h"
 #include "prov/log.h"
@@ -45,6 +46,11 @@ using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
+// The most a session reads ahead of the parser. Beast 1.74 bounds the head (kHeaderLimit) and
+// the decoded body (max_body_bytes) but not a chunk extension or the trailer: without a cap the
+// read buffer grows for as long as a peer keeps sending one. Body bytes are handed to the parser
+// as they arrive, so 64 KiB holds any head plus a read's worth of body.
+constexpr std::size_t kReadBufferLimit = 64 * 1024;
 
 // What the listener and its connections share. Connections hold it by shared_ptr so a late
 // completion never sees a destroyed server.
@@ -88,8 +94,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
  public:
   template <class... Args>
-  Session(std::shared_ptr<Listener> listener, Args&&... args)
+  Session(std::shared_ptr<Listener> listener, ConnectionLimits::Slot slot, Args&&... args)
       : listener_(std::move(listener)),
+        slot_(std::move(slot)),
         stream_(std::forward<Args>(args)...),
         grace_(stream_.get_executor()) {}
 
@@ -175,6 +182,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   void on_read(beast::error_code ec) {
+    if (ec == http::error::buffer_overflow) {
+      // An element (chunk extension, trailer) longer than the read buffer: nothing a real
+      // sender does. Close without reading the rest.
+      log::debug("http: request element exceeds the read buffer; connection closed");
+      return close();
+    }
     if (ec == http::error::body_limit) {
       if (listener_->options.on_body_too_large) {
         try {
@@ -197,7 +210,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
     auto& req = parser_->get();
     version_ = req.version();
-    keep_alive_ = req.keep_alive();
+    // The last request a connection may carry is answered with Connection: close.
+    keep_alive_ = req.keep_alive() &&
+                  ++requests_ < std::max(1, listener_->options.max_requests_per_connection);
     HttpRequest request = to_request(req, true);
 
     phase_ = Phase::Handling;
@@ -304,8 +319,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   std::shared_ptr<Listener> listener_;
+  ConnectionLimits::Slot slot_;  // released when the session ends
   Stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kReadBufferLimit};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
   std::optional<http::response<http::empty_body>> interim_;  // 100 Continue
@@ -319,7 +335,29 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool keep_alive_ = false;
   bool stopping_ = false;
   bool drain_after_write_ = false;
+  int requests_ = 0;  // requests read on this connection
 };
+
+// What a connection beyond the caps is told before it is closed.
+const std::string& busy_answer() {
+  static const std::string text = [] {
+    const HttpResponse p = problem(503, "Service Unavailable", "too many connections");
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: " + p.content_type +
+           "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(p.body.size()) + "\r\n\r\n" + p.body;
+  }();
+  return text;
+}
+
+// Answers 503 and closes a connection beyond the caps: one non-blocking write into the fresh
+// socket's empty send buffer, so a peer that never reads cannot hold the accepting thread.
+void turn_away(tcp::socket& socket) {
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(busy_answer()), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
 
 tcp::endpoint resolve_listen(asio::io_context& io, const std::string& listen) {
   auto colon = listen.rfind(':');
@@ -358,6 +396,7 @@ class Server final : public HttpServer {
     listener_->handler = std::move(handler);
     listener_->options = options;
     if (listener_->options.request_timeout_ms <= 0) listener_->options.request_timeout_ms = 10000;
+    limits_ = ConnectionLimits::create(options.max_connections, options.max_connections_per_source);
 
     if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
       if (options.tls_cert_file.empty() || options.tls_key_file.empty())
@@ -436,11 +475,20 @@ class Server final : public HttpServer {
             });
             return;
           }
+          beast::error_code peer_ec;
+          const auto peer = socket.remote_endpoint(peer_ec);
+          auto slot = limits_->admit(peer_ec ? std::string() : peer.address().to_string());
+          if (!slot) {
+            turn_away(socket);
+            return accept();
+          }
           std::shared_ptr<Connection> session;
           if (tls_)
-            session = std::make_shared<Session<TlsStream>>(listener_, std::move(socket), *tls_);
+            session = std::make_shared<Session<TlsStream>>(listener_, std::move(slot),
+                                                           std::move(socket), *tls_);
           else
-            session = std::make_shared<Session<PlainStream>>(listener_, std::move(socket));
+            session = std::make_shared<Session<PlainStream>>(listener_, std::move(slot),
+                                                             std::move(socket));
           {
             std::lock_guard lock(mutex_);
             if (listener_->stopping) return;  // dropping `session` closes the socket
@@ -459,6 +507,7 @@ class Server final : public HttpServer {
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
   std::shared_ptr<Listener> listener_;
+  std::shared_ptr<ConnectionLimits> limits_;
   std::uint16_t port_ = 0;
   std::mutex mutex_;
   std::vector<std::weak_ptr<Connection>> sessions_;

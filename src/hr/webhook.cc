@@ -186,6 +186,9 @@ HttpServerOptions webhook_server_options(const WebhookConfig& config) {
   options.listen = config.listen;
   options.max_body_bytes = config.max_body_bytes;
   options.request_timeout_ms = config.request_timeout_ms;
+  options.max_connections = config.max_connections;
+  options.max_connections_per_source = config.max_connections_per_source;
+  options.max_requests_per_connection = config.max_requests_per_connection;
   options.tls_cert_file = config.tls_cert_file;
   options.tls_key_file = config.tls_key_file;
   options.on_body_too_large = [](const HttpRequest& request) {

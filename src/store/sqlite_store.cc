@@ -69,6 +69,7 @@ void configure_writer(sql::Database& db) {
     }
   }
   db.exec("PRAGMA synchronous=FULL");
+  sql::require_synchronous_full(db);  // what the coalescing WAL VFS relies on
   db.exec("PRAGMA foreign_keys=ON");
 }
 

@@ -95,6 +95,13 @@ std::string LdapEntry::first(const std::string& attr) const {
   return it == attrs.end() || it->second.empty() ? std::string() : it->second.front();
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
@@ -134,7 +141,7 @@ void Daemon::write_config(const std::string& directory_yaml, const std::string& 
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   config_ = dir_ + "/provisiond.yaml";
-  state_ = dir_ + "/state/state.db";
+  state_ = options_.state_path.empty() ? dir_ + "/state/state.db" : options_.state_path;
   log_ = dir_ + "/provisiond.log";
   key_ = random_password(32);
   webhook_port_ = free_port();
@@ -142,6 +149,7 @@ void Daemon::write_config(const std::string& directory_yaml, const std::string& 
   std::ofstream(dir_ + "/webhook.secret") << "whsec_" << base64_encode(key_) << "\n";
   std::ofstream(dir_ + "/bind.secret") << bind_password;
   fs::create_directories(dir_ + "/passwords");
+  fs::permissions(dir_ + "/passwords", fs::perms::owner_all, fs::perm_options::replace);
   std::string policy = options_.policy_path.empty()
                            ? std::string(PROV_SOURCE_DIR) + "/policies/example.yaml"
                            : options_.policy_path;
@@ -150,7 +158,7 @@ void Daemon::write_config(const std::string& directory_yaml, const std::string& 
       << "hr:\n  webhook: { listen: 127.0.0.1:" << webhook_port_
       << ", secret_file: webhook.secret"
       << (options_.tolerance_s > 0 ? ", tolerance_s: " + std::to_string(options_.tolerance_s) : "")
-      << " }\n"
+      << (options_.webhook_yaml.empty() ? "" : ", " + options_.webhook_yaml) << " }\n"
       << "policy: { path: " << policy << " }\n"
       << directory_yaml
       << "admin: { listen: 127.0.0.1:" << admin_port_ << " }\n"
@@ -170,6 +178,23 @@ Daemon::~Daemon() {
 bool Daemon::running() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
 void Daemon::start() {
+  spawn();
+  bool up = eventually([&] {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;
+    }
+    return admin_get("/healthz").status == 200;
+  }, std::chrono::seconds(20));
+  if (!up || pid_ < 0) {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    throw std::runtime_error("provisiond did not start:\n" + ss.str());
+  }
+}
+
+void Daemon::spawn() {
   const std::string bin = std::string(PROV_BINARY_DIR) + "/src/daemon/provisiond";
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -186,19 +211,6 @@ void Daemon::start() {
     argv.push_back(nullptr);
     execv(bin.c_str(), const_cast<char* const*>(argv.data()));
     _exit(127);
-  }
-  bool up = eventually([&] {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return true;
-    }
-    return admin_get("/healthz").status == 200;
-  }, std::chrono::seconds(20));
-  if (!up || pid_ < 0) {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    throw std::runtime_error("provisiond did not start:\n" + ss.str());
   }
 }
 

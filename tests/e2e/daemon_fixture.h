@@ -40,6 +40,8 @@ struct DaemonOptions {
   std::string now;                 // --now override
   std::map<std::string, std::string> env;  // extra environment (fault injection)
   int tolerance_s = 0;             // > 0: hr.webhook.tolerance_s (signature timestamp window)
+  std::string state_path;          // default: a state.db in the daemon's own temporary folder
+  std::string webhook_yaml;        // more hr.webhook keys, e.g. "max_connections_per_source: 256"
 };
 
 class Daemon {
@@ -53,6 +55,8 @@ class Daemon {
   ~Daemon();
 
   void start();          // spawns and waits until /healthz answers (throws on failure)
+  void spawn();          // starts the process and returns at once
+  pid_t pid() const { return pid_; }
   int stop();            // SIGTERM; returns the exit status
   void kill9();          // SIGKILL, no clean-up: a crash
   int wait_exit(std::chrono::milliseconds limit);  // exit status, -1 on timeout
@@ -77,6 +81,7 @@ class Daemon {
   const std::string& config_path() const { return config_; }
   const std::string& state_path() const { return state_; }
   const std::string& log_path() const { return log_; }
+  std::string password_dir() const { return dir_ + "/passwords"; }
   int webhook_port() const { return webhook_port_; }
   int admin_port() const { return admin_port_; }
   pid_t pid() const { return pid_; }  // -1 when not running
@@ -92,6 +97,9 @@ class Daemon {
   int webhook_port_ = 0, admin_port_ = 0;
   pid_t pid_ = -1;
 };
+
+// The whole content of a text file ("" when it cannot be read), e.g. a daemon's log.
+std::string read_file(const std::string& path);
 
 // Polls `condition` every 10 ms until it holds or `limit` passes. Returns whether it held.
 bool eventually(const std::function<bool()>& condition,

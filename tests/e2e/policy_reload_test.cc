@@ -12,13 +12,6 @@ namespace prov::testing {
 namespace {
 namespace fs = std::filesystem;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 class PolicyReload : public ::testing::Test {
  protected:
   void SetUp() override {

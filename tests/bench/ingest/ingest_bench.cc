@@ -224,7 +224,10 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atoi(argv[i + 1]);
   }
   auto slapd = Slapd::start();
-  Daemon daemon(*slapd);
+  // Every load connection comes from 127.0.0.1: lift the per-address cap to the largest level.
+  DaemonOptions options;
+  options.webhook_yaml = "max_connections: 1024, max_connections_per_source: 1024";
+  Daemon daemon(*slapd, options);
   daemon.start();
   StateDb db(daemon.state_path());
   const std::string key = daemon.secret_key();

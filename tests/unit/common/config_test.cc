@@ -17,7 +17,7 @@ class ConfigTest : public ::testing::Test {
            ("prov-config-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "policies");
-    std::ofstream(dir_ / "webhook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcw==\n";
+    std::ofstream(dir_ / "webhook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcy1vZi0yNC1i\n";
     std::ofstream(dir_ / "bind.secret") << "bind-password\n";
     std::ofstream(dir_ / "ca.pem") << "-----BEGIN CERTIFICATE-----\n";
     unsetenv("CREDENTIALS_DIRECTORY");
@@ -53,7 +53,7 @@ TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
   Config c = load_config(write(base()));
   EXPECT_EQ(c.state_path, dir_ / "state/state.db");
   EXPECT_EQ(c.policy_path, dir_ / "policies");
-  EXPECT_EQ(c.webhook.secret, "secret-key-bytes");  // whsec_ is base64-decoded
+  EXPECT_EQ(c.webhook.secret, "secret-key-bytes-of-24-b");  // whsec_ is base64-decoded
   EXPECT_EQ(c.directory.password, "bind-password");   // newline stripped
   EXPECT_EQ(c.directory.tls.mode, "ldaps");
   EXPECT_TRUE(c.directory.tls.verify);
@@ -62,9 +62,51 @@ TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
   EXPECT_EQ(c.admin_listen, "127.0.0.1:8081");
 }
 
+TEST_F(ConfigTest, WebhookConnectionCaps) {
+  Config d = load_config(write(base()));
+  EXPECT_EQ(d.webhook.max_connections, 256);
+  EXPECT_EQ(d.webhook.max_connections_per_source, 32);
+  EXPECT_EQ(d.webhook.max_requests_per_connection, 1000);
+  const std::string webhook = "  webhook: { listen: 127.0.0.1:8080, secret_file: webhook.secret";
+  auto with = [&](const std::string& keys) {
+    std::string yaml = base();
+    yaml.replace(yaml.find(webhook), webhook.size(), webhook + ", " + keys);
+    return yaml;
+  };
+  Config c = load_config(write(with("max_connections: 10, max_connections_per_source: 2, "
+                                    "max_requests_per_connection: 5")));
+  EXPECT_EQ(c.webhook.max_connections, 10);
+  EXPECT_EQ(c.webhook.max_connections_per_source, 2);
+  EXPECT_EQ(c.webhook.max_requests_per_connection, 5);
+  EXPECT_NE(error_of(with("max_connections: 0")).find("hr.webhook.max_connections:"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("max_connections: 10, max_connections_per_source: 11"))
+                .find("hr.webhook.max_connections_per_source"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("max_requests_per_connection: 0"))
+                .find("hr.webhook.max_requests_per_connection"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, SecretsNotAskedForAreNotRead) {
+  fs::remove(dir_ / "webhook.secret");
+  fs::remove(dir_ / "bind.secret");
+  EXPECT_NE(error_of(base()).find("hr.webhook.secret_file"), std::string::npos);
+  Config c = load_config(write(base()), ConfigSecrets{false, false});
+  EXPECT_TRUE(c.webhook.secret.empty());
+  EXPECT_TRUE(c.directory.password.empty());
+  EXPECT_EQ(c.state_path, dir_ / "state/state.db");
+  try {
+    load_config(write(base()), ConfigSecrets{false, true});
+    FAIL() << "the bind password was not read";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("directory.password_file"), std::string::npos);
+  }
+}
+
 TEST_F(ConfigTest, RawSecretIsUsedAsBytes) {
-  std::ofstream(dir_ / "webhook.secret", std::ios::trunc) << "plain-secret";
-  EXPECT_EQ(load_config(write(base())).webhook.secret, "plain-secret");
+  std::ofstream(dir_ / "webhook.secret", std::ios::trunc) << "plain-secret-of-24-bytes";
+  EXPECT_EQ(load_config(write(base())).webhook.secret, "plain-secret-of-24-bytes");
 }
 
 TEST_F(ConfigTest, CredentialsDirectoryWins) {

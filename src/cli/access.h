@@ -1,0 +1,21 @@
+#pragma once
+// Who runs provisionctl and what it may read to do it.
+#include <string>
+
+#include "prov/config.h"
+
+namespace prov::cli {
+
+// The secrets `command` needs: none, except reconcile, which binds to the directory. Everything
+// else reads or decides from the state database only, so an operator who may read the state
+// but not the daemon's secret files can still run it.
+ConfigSecrets secrets_needed(const std::string& command);
+
+// "provisionctl:<name>" for the real user id, from the password database (the numeric id when it
+// has no entry). Never from $USER or $SUDO_USER: the environment is whatever the caller says it
+// is, and this name goes into the audit trail of approvals, rejections and retries. Under sudo
+// the real user is root; run provisionctl as yourself with access to the state database to be
+// recorded by name.
+std::string actor();
+
+}  // namespace prov::cli

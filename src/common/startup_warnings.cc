@@ -1,0 +1,34 @@
+// Insecure choices a config may make on purpose; each is logged once at start-up.
+#include "prov/config.h"
+
+namespace prov {
+namespace {
+
+// Whether a listen address (host:port) only accepts connections from this machine.
+bool is_loopback(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+std::vector<std::string> startup_warnings(const Config& config) {
+  std::vector<std::string> out;
+  if (!config.directory.tls.verify)
+    out.push_back(
+        "directory.tls.verify is false: the directory's certificate is NOT checked; "
+        "anyone on the path can impersonate it");
+  if (config.directory.tls.mode == "none")
+    out.push_back(
+        "directory.tls.mode is none: bind password and personal data cross the network "
+        "unencrypted");
+  if (!is_loopback(config.webhook.listen) && config.webhook.tls_cert_file.empty())
+    out.push_back("hr.webhook.listen is " + config.webhook.listen +
+                  ", beyond loopback, without TLS: HR events (personal data) arrive "
+                  "unencrypted; set hr.webhook.tls or put a TLS proxy on loopback in front");
+  return out;
+}
+
+}  // namespace prov
