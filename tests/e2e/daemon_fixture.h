@@ -56,7 +56,6 @@ class Daemon {
 
   void start();          // spawns and waits until /healthz answers (throws on failure)
   void spawn();          // starts the process and returns at once
-  pid_t pid() const { return pid_; }
   int stop();            // SIGTERM; returns the exit status
   void kill9();          // SIGKILL, no clean-up: a crash
   int wait_exit(std::chrono::milliseconds limit);  // exit status, -1 on timeout
