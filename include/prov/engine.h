@@ -112,6 +112,8 @@ class Engine {
   std::shared_ptr<const Policy> policy_;
   std::atomic<bool> replan_requested_{false};
   std::chrono::steady_clock::time_point last_gauges_{};
+  std::int64_t managed_accounts_ = 0;  // for the brake's share rule, see safety_allows
+  std::optional<std::chrono::steady_clock::time_point> managed_counted_;
   std::mutex wake_mu_;
   std::condition_variable_any wake_cv_;
   bool woken_ = false;

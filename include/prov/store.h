@@ -192,7 +192,12 @@ class Store {
   // `event.stored` record built from its inbox row (its receipt), in time order.
   virtual std::vector<AuditRecord> audit_log(const std::string& worker_id, int limit) = 0;
 
+  // Every count, for people (provisionctl status, /v1/status): scans tables that only grow.
   virtual StoreCounts counts() = 0;
+  // What the engine needs often — the queues (inbox pending; outbox pending, held, failed) and
+  // the managed accounts — each an index walk over rows that come and go; the other fields of
+  // StoreCounts stay 0.
+  virtual StoreCounts queue_counts() = 0;
 };
 
 // Group-commit ingest: events from many requests are committed in one transaction on a writer

@@ -95,12 +95,11 @@ bool Engine::step() {
   worked |= pump_executor() > 0;
   worked |= apply_pending_events() > 0;
   worked |= apply_due() > 0;
-  // Queue-depth gauges cost a few COUNT(*)s over growing tables: at most once a second, not per
-  // step, or a bulk load pays for them quadratically.
+  // Queue-depth gauges: at most once a second, not per step.
   const auto now = std::chrono::steady_clock::now();
   if (now - last_gauges_ >= std::chrono::seconds(1)) {
     last_gauges_ = now;
-    auto c = store_.counts();
+    auto c = store_.queue_counts();
     auto& m = Metrics::global();
     m.set("provisiond_inbox_depth", {}, static_cast<double>(c.inbox_pending));
     m.set("provisiond_outbox_depth", {{"status", "pending"}}, static_cast<double>(c.ops_pending));
@@ -499,7 +498,10 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     a.op_id = op.id;
     store_.audit(a);
   }
-  if (!planned.username.empty()) store_.put_planned(planned);
+  if (!planned.username.empty()) {
+    if (!row) ++managed_accounts_;  // a new accounts row: keep the brake's count current
+    store_.put_planned(planned);
+  }
   if (hold) {
     Metrics::global().inc("provisiond_brake_holds_total");
     log::error("mass-change brake: destructive operations held for approval",
@@ -520,7 +522,15 @@ bool Engine::safety_allows(const std::string& worker_id) {
   const auto people = store_.destructive_workers_since(since) +
                       (store_.destructive_worker_since(worker_id, since) ? 0 : 1);
   if (people > s.max_destructive) return false;
-  const auto managed = store_.counts().accounts;
+  // The share's denominator: counted at most once a second (a count of every account per
+  // destructive plan would make a mass termination quadratic); a second's staleness moves it by
+  // a few accounts of thousands.
+  const auto steady = std::chrono::steady_clock::now();
+  if (!managed_counted_ || steady - *managed_counted_ >= std::chrono::seconds(1)) {
+    managed_accounts_ = store_.queue_counts().accounts;
+    managed_counted_ = steady;
+  }
+  const auto managed = managed_accounts_;
   if (people >= kBrakePercentFloor && managed > 0 &&
       100.0 * static_cast<double>(people) / static_cast<double>(managed) >
           s.max_destructive_percent)

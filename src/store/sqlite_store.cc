@@ -277,6 +277,23 @@ StoreCounts SqliteStore::counts() {
   return c;
 }
 
+StoreCounts SqliteStore::queue_counts() {
+  auto q = db_.query(R"sql(SELECT
+      (SELECT COUNT(*) FROM inbox WHERE status = 'pending'),
+      (SELECT COUNT(*) FROM accounts),
+      (SELECT COUNT(*) FROM outbox WHERE status = 'pending'),
+      (SELECT COUNT(*) FROM outbox WHERE status = 'held'),
+      (SELECT COUNT(*) FROM outbox WHERE status = 'failed'))sql");
+  q.step();
+  StoreCounts c;
+  c.inbox_pending = q.int64(0);
+  c.accounts = q.int64(1);
+  c.ops_pending = q.int64(2);
+  c.ops_held = q.int64(3);
+  c.ops_failed = q.int64(4);
+  return c;
+}
+
 Json parse_json_column(const std::string& text, std::string_view where) {
   try {
     return Json::parse(text);

@@ -100,6 +100,7 @@ class SqliteStore final : public Store {
   std::vector<AuditRecord> audit_log(const std::string& worker_id, int limit) override;
 
   StoreCounts counts() override;
+  StoreCounts queue_counts() override;
 
   sql::Database& database() { return db_; }
 
