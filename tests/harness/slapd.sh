@@ -90,7 +90,7 @@ TLSCertificateKeyFile ${dir}/key.pem
 TLSCACertificateFile ${dir}/ca.pem
 
 database mdb
-maxsize 1073741824
+maxsize 8589934592
 suffix "${SUFFIX}"
 rootdn "${ROOT_DN}"
 rootpw ${root_hash}
