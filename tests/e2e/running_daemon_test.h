@@ -19,7 +19,9 @@ inline void finish_daemon(Daemon& daemon, bool failed) {
     run_command("tail -40 " + daemon.log_path(), &out);
     std::cerr << "provisiond log:\n" << out;
   }
-  if (daemon.running()) EXPECT_EQ(daemon.stop(), 0);
+  if (daemon.running()) {
+    EXPECT_EQ(daemon.stop(), 0);
+  }
 }
 
 class RunningDaemonTest : public ::testing::Test {
