@@ -96,6 +96,15 @@ class EngineTest : public ::testing::Test {
                 {"department", dept},  {"workerType", "Employee"}, {"hireDate", hire}};
   }
 
+  // Events of `type` for workers "first".."last" (W Orker<i>), each with its own event id.
+  void receive_range(EventType type, int first, int last, const char* effective,
+                     const std::string& dept = "Finance") {
+    const std::string prefix(to_string(type));
+    for (int i = first; i <= last; ++i)
+      receive(prefix + "-" + std::to_string(i), type,
+              worker(std::to_string(i), "W", "Orker" + std::to_string(i), dept), effective);
+  }
+
   fs::path dir_;
   Config config_;
   ManualClock clock_{at("2026-06-01T09:00:00Z")};
@@ -295,15 +304,9 @@ TEST_F(EngineTest, AConnectorThatThrowsDelaysItsOperationsAndTheEngineGoesOn) {
 TEST_F(EngineTest, BrakeHoldsMassTerminationsUntilApproved) {
   config_.safety.max_destructive = 4;
   engine_ = make_engine();
-  for (int i = 1; i <= 5; ++i)
-    receive("h" + std::to_string(i), EventType::Hire,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i), "Sales"),
-            "2026-01-05T00:00:00Z");
+  receive_range(EventType::Hire, 1, 5, "2026-01-05T00:00:00Z", "Sales");
   settle();
-  for (int i = 1; i <= 5; ++i)
-    receive("t" + std::to_string(i), EventType::Termination,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i), "Sales"),
-            "2026-06-01T08:00:00Z");
+  receive_range(EventType::Termination, 1, 5, "2026-06-01T08:00:00Z", "Sales");
   settle();
   int locked = 0;
   for (int i = 1; i <= 5; ++i) locked += !dir.entry_of(std::to_string(i))->enabled;
@@ -332,13 +335,9 @@ TEST_F(EngineTest, BrakeCountsPeopleNotOperations) {
   config_.safety.max_destructive = 4;
   config_.safety.max_destructive_percent = 100;
   engine_ = make_engine();
-  for (int i = 1; i <= 5; ++i)
-    receive("h" + std::to_string(i), EventType::Hire,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-01-05T00:00:00Z");
+  receive_range(EventType::Hire, 1, 5, "2026-01-05T00:00:00Z");
   settle();
-  for (int i = 1; i <= 4; ++i)
-    receive("t" + std::to_string(i), EventType::Termination,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-06-01T08:00:00Z");
+  receive_range(EventType::Termination, 1, 4, "2026-06-01T08:00:00Z");
   settle();
   EXPECT_EQ(locked_among(dir, 1, 4), 4);
   EXPECT_TRUE(store_->operations(OpStatus::Held, 100).empty());
@@ -352,15 +351,10 @@ TEST_F(EngineTest, BrakeCountsPeopleNotOperations) {
 TEST_F(EngineTest, BrakePercentCountsAWorkerAlreadyInTheWindowOnce) {
   config_.safety.max_destructive_percent = 100;  // everyone may be affected
   engine_ = make_engine();
-  for (int i = 1; i <= 10; ++i)
-    receive("h" + std::to_string(i), EventType::Hire,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-01-05T00:00:00Z");
+  receive_range(EventType::Hire, 1, 10, "2026-01-05T00:00:00Z");
   settle();
   // Everyone leaves Finance (a group removal each): 10 of 10 people affected.
-  for (int i = 1; i <= 10; ++i)
-    receive("c" + std::to_string(i), EventType::Change,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i), "Sales"),
-            "2026-05-01T08:00:00Z");
+  receive_range(EventType::Change, 1, 10, "2026-05-01T08:00:00Z", "Sales");
   settle();
   receive("t1", EventType::Termination, worker("1", "W", "Orker1", "Sales"), "2026-06-01T08:00:00Z");
   settle();
@@ -374,19 +368,13 @@ TEST_F(EngineTest, DefaultBrakeLetsABusyDayThroughAndHoldsABadImport) {
   config_.safety = SafetyConfig{};
   engine_ = make_engine();
   constexpr int kPeople = 400;
-  for (int i = 1; i <= kPeople; ++i)
-    receive("h" + std::to_string(i), EventType::Hire,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-01-05T00:00:00Z");
+  receive_range(EventType::Hire, 1, kPeople, "2026-01-05T00:00:00Z");
   settle();
-  for (int i = 1; i <= 2; ++i)
-    receive("t" + std::to_string(i), EventType::Termination,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-06-01T08:00:00Z");
+  receive_range(EventType::Termination, 1, 2, "2026-06-01T08:00:00Z");
   settle();
   EXPECT_EQ(locked_among(dir, 1, 2), 2);
   EXPECT_TRUE(store_->operations(OpStatus::Held, 1000).empty());
-  for (int i = 3; i <= 22; ++i)
-    receive("t" + std::to_string(i), EventType::Termination,
-            worker(std::to_string(i), "W", "Orker" + std::to_string(i)), "2026-06-01T08:00:00Z");
+  receive_range(EventType::Termination, 3, 22, "2026-06-01T08:00:00Z");
   settle();
   // 2 % of 400 is 8 people, and the share rule applies from 10 people on: the tenth leaver
   // and every later one are held for approval.
