@@ -127,6 +127,10 @@ void Engine::run(std::stop_token stop) {
     if (next && *next < limit) limit = *next;
     auto wait =
         std::max<std::chrono::milliseconds>(limit - clock_.now(), std::chrono::milliseconds(1));
+    if (auto at = executor_->reconnect_at())
+      wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(
+                            *at - std::chrono::steady_clock::now()),
+                        std::chrono::milliseconds(1), wait);
     wake_cv_.wait_for(l, stop, wait, [this] { return woken_; });
     woken_ = false;
   }
@@ -139,7 +143,7 @@ void Engine::run(std::stop_token stop) {
 
 std::optional<TimePoint> Engine::next_wakeup() {
   std::optional<TimePoint> t = store_.next_schedule_at();
-  if (auto r = store_.next_retry_at(); r && (!t || *r < *t)) t = r;
+  if (auto r = store_.next_retry_at(clock_.now()); r && (!t || *r < *t)) t = r;
   return t;
 }
 
