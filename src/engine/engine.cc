@@ -295,6 +295,18 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
   }
 }
 
+namespace {
+
+// The managerId of an HR record as reports_of() compares it (numbers and strings alike).
+std::string manager_id(const Json& record) {
+  if (!record.is_object()) return "";
+  const auto it = record.find("managerId");
+  if (it == record.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+}  // namespace
+
 void Engine::apply_event(const InboxRow& row) {
   const HrEvent& e = row.event;
   const auto now = clock_.now();
@@ -336,6 +348,16 @@ void Engine::apply_event(const InboxRow& row) {
                           {"worker_id", e.worker_id},
                           {"type", std::string(to_string(e.type))}}});
   plan_worker(e.worker_id, false, e.event_id);
+  // Being a manager depends on other people's records: a manager who just gained a first
+  // report or lost a last one is planned again (`isManager` in the policy).
+  const std::string was = manager_id(existing ? existing->record : Json()),
+                    now_reports_to = manager_id(w.record);
+  if (was == now_reports_to) return;
+  if (!now_reports_to.empty() && now_reports_to != e.worker_id &&
+      store_.reports_of(now_reports_to).size() == 1)
+    plan_worker(now_reports_to, false, e.event_id);
+  if (!was.empty() && was != e.worker_id && store_.reports_of(was).empty())
+    plan_worker(was, false, e.event_id);
 }
 
 void Engine::replan_all() {
