@@ -438,9 +438,16 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   PlanContext pctx;
   pctx.managed_groups = pol->managed_groups();
   if (desired.manager_worker_id) {
-    if (auto m = store_.account(*desired.manager_worker_id);
-        m && m->applied.exists && !m->applied.dn.empty())
-      pctx.manager_dn = m->applied.dn;
+    if (auto m = store_.account(*desired.manager_worker_id)) {
+      if (m->applied.exists && !m->applied.dn.empty()) {
+        pctx.manager_dn = m->applied.dn;
+      } else if (m->planned.exists && connector_ && connector_->capabilities().forward_references) {
+        // The manager's create is still queued: link now rather than write this entry twice.
+        // Should the manager's entry end up elsewhere, the relink after its create corrects it.
+        if (auto dn = connector_->planned_dn(m->planned.username, m->planned.ou); !dn.empty())
+          pctx.manager_dn = std::move(dn);
+      }
+    }
   }
   if (!result.hold_reason && fresh_account && desired.exists) {
     // Operations of one worker run in order, so the create never meets the old entry.

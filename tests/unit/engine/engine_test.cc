@@ -266,6 +266,30 @@ TEST_F(EngineTest, ManagerJoinsManagersWithTheFirstReportAndLeavesWithTheLast) {
   EXPECT_EQ(dir.groups_of("8").count("managers"), 1u);
 }
 
+// A report planned while the manager's create is still queued: where the directory accepts a
+// DN value naming an entry that does not exist yet (OpenLDAP), the report's create carries the
+// manager's DN and nothing is written a second time; elsewhere (AD) the link follows once the
+// manager's entry exists.
+TEST_F(EngineTest, ReportPlannedBeforeTheManagersCreateRanIsLinkedInItsOwnCreateWhereAllowed) {
+  for (const bool forward : {true, false}) {
+    SCOPED_TRACE(forward ? "forward references" : "no forward references");
+    dir.forward_references = forward;
+    const std::string boss = forward ? "9" : "19", report = forward ? "1" : "11";
+    Json r = worker(report, "Ana", forward ? "Lima" : "Lemos");
+    r["managerId"] = boss;
+    receive("m" + boss, EventType::Hire, worker(boss, "Max", forward ? "Boss" : "Bosch"),
+            "2026-01-05T00:00:00Z");
+    receive("r" + report, EventType::Hire, r, "2026-01-05T00:00:00Z");
+    settle();
+    ASSERT_NE(dir.entry_of(report), nullptr);
+    EXPECT_EQ(dir.entry_of(report)->attributes.at("manager"), dir.dn_of(boss));
+    int updates = 0;
+    for (const auto& op : dir.applied)
+      if (op.worker_id == report && op.kind == OpKind::Update) ++updates;
+    EXPECT_EQ(updates, forward ? 0 : 1);
+  }
+}
+
 TEST_F(EngineTest, RetryableFailureWaitsAndIsNeverDropped) {
   dir.scripted.push_back(Outcome::retryable("ldap:-1", "server down"));
   receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
