@@ -11,6 +11,7 @@
 namespace prov {
 namespace {
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 using testing::FakeDirectory;
 
 constexpr const char* kPolicy = R"(version: 1
@@ -195,11 +196,21 @@ TEST_F(EngineTest, FutureTerminationWaitsForItsInstantAndSurvivesARestart) {
   ASSERT_EQ(ents.size(), 1u);
   EXPECT_TRUE(ents[0].released_at.has_value());
 
+  ASSERT_EQ(e->username, "alima");
   clock_.set(at("2026-09-08T17:00:00Z"));  // retention over: deleted, name reserved
   settle();
   EXPECT_EQ(dir.entry_of("1"), nullptr);
-  EXPECT_TRUE(store_->username_reserved("jlima", "someone-else", clock_.now()) ||
-              store_->username_reserved("alima", "someone-else", clock_.now()));
+  // The released name is held for reserve_days (365) from the delete, for anyone but its holder.
+  const TimePoint deleted = clock_.now();
+  EXPECT_TRUE(store_->username_reserved("alima", "someone-else", deleted));
+  EXPECT_FALSE(store_->username_reserved("alima", "1", deleted));
+  EXPECT_TRUE(store_->username_reserved("alima", "someone-else", deleted + 364 * 24h));
+  EXPECT_FALSE(store_->username_reserved("alima", "someone-else", deleted + 365 * 24h));
+  // A new Ana Lima is given the next name.
+  receive("e3", EventType::Hire, worker("2", "Ana", "Lima"), "2026-09-08T17:00:00Z");
+  settle();
+  ASSERT_NE(dir.entry_of("2"), nullptr);
+  EXPECT_EQ(dir.entry_of("2")->username, "alima2");
 }
 
 TEST_F(EngineTest, PrehireAccountAppearsLockedAndIsEnabledAtStart) {
@@ -363,6 +374,11 @@ TEST_F(EngineTest, BrakeHoldsMassTerminationsUntilApproved) {
   EXPECT_EQ(locked, 4) << "four people may leave per window; the fifth is held";
   auto held = store_->operations(OpStatus::Held, 100);
   ASSERT_FALSE(held.empty());
+  // Everything held is the one leaver still enabled: no half-applied termination.
+  std::set<std::string> held_workers;
+  for (const auto& r : held) held_workers.insert(r.op.worker_id);
+  ASSERT_EQ(held_workers.size(), 1u) << ::testing::PrintToString(held_workers);
+  EXPECT_TRUE(dir.entry_of(*held_workers.begin())->enabled);
   auto d = approve_held(*store_, {}, "test", clock_.now());
   EXPECT_EQ(d.changed, static_cast<int>(held.size()));
   settle();
