@@ -11,14 +11,16 @@ namespace {
 
 class WebhookToDirectory : public RunningDaemonTest {
  protected:
-  // Waits until the worker's entry satisfies `pred`.
+  // The worker's entry once it satisfies `pred`; nullopt when it never does (an entry that
+  // exists but still fails `pred` is not returned, so callers cannot mistake it for the change).
   std::optional<LdapEntry> wait_for(const std::string& worker_id,
                                     const std::function<bool(const LdapEntry&)>& pred) {
     std::optional<LdapEntry> found;
-    eventually([&] {
+    const bool held = eventually([&] {
       found = daemon_->person(worker_id);
       return found && pred(*found);
     });
+    if (!held) return std::nullopt;
     return found;
   }
 
@@ -96,7 +98,11 @@ TEST_F(WebhookToDirectory, TransferRemovesOldGroupsAndAddsNew) {
   ASSERT_EQ(daemon_->send_event("e2e-tr-2", "CHANGE", moved).status, 202);
   auto after = wait_for("200021",
                         [](const LdapEntry& x) { return x.first("title") == "Account Executive"; });
-  ASSERT_TRUE(after);
+  ASSERT_TRUE(after) << "the title never changed; now: "
+                     << (daemon_->person("200021") ? daemon_->person("200021")->first("title")
+                                                   : "(no entry)");
+  EXPECT_EQ(after->first("title"), "Account Executive");
+  EXPECT_EQ(after->dn, e->dn) << "a transfer within ou=people keeps the entry where it is";
   ASSERT_TRUE(eventually([&] {
     auto g = daemon_->groups_of(after->dn);
     return g.count("staff") && !g.count("finance") && !g.count("erp-users") &&
