@@ -376,6 +376,11 @@ Account AdConnector::to_account(const Entry& e) const {
 
 Result<std::optional<Account>> AdConnector::find(const Anchor& anchor) {
   if (Status s = ensure_session(); !s.ok()) return s.error();
+  // A value holding a NUL is answered here, not by the server: Samba matches an indexed
+  // attribute (sAMAccountName) only up to the NUL, so "jsmith\0x" would find jsmith. No account
+  // provisiond makes has such a name (usernames are policy output, transformed to alphanumerics).
+  if (anchor.kind != Anchor::Kind::Guid && anchor.value.find('\0') != std::string::npos)
+    return std::optional<Account>{};
   Lookup l;
   switch (anchor.kind) {
     case Anchor::Kind::Guid: {
