@@ -235,8 +235,8 @@ std::string query_plan(sql::Database& db, const std::string& sql) {
 // stay within a fixed budget per row returned. A table scan over this outbox costs hundreds of thousands of steps; the budget is
 // about a twentieth of that, with ample room over what an index walk needs.
 TEST_F(StoreTest, ReadyOperationsWalkIndexesWhateverTheOutboxHolds) {
-  // 100k rows: 60k done history, 20k workers with two pending updates each, and 300 of them
-  // with a lock queued behind their updates (the lock lane may take those ahead).
+  // 100k rows: 60k done history, 20k workers with two pending updates each, 300 of them with a
+  // lock queued behind their updates (the lock lane may take those ahead), 1,000 backing off.
   store_->transaction([&] {
     for (int i = 0; i < 60'000; ++i) {
       const auto id = store_->enqueue(make_op(cat("old", i % 5000), OpKind::Update),
@@ -245,14 +245,17 @@ TEST_F(StoreTest, ReadyOperationsWalkIndexesWhateverTheOutboxHolds) {
     }
     for (int round = 0; round < 2; ++round) {
       for (int w = 0; w < 20'000; ++w) {
-        store_->enqueue(make_op(cat("w", w), OpKind::Update), OpStatus::Pending, "", at_ms(0));
+        const auto id =
+            store_->enqueue(make_op(cat("w", w), OpKind::Update), OpStatus::Pending, "", at_ms(0));
+        // The last thousand workers wait for a retry, the earliest due at 30 s.
+        if (round == 0 && w >= 19'000) store_->schedule_retry(id, at_ms(11'000 + w), "busy");
       }
     }
     for (int w = 0; w < 300; ++w)
       store_->enqueue(make_op(cat("w", w), OpKind::Disable), OpStatus::Pending, "", at_ms(0));
   });
   auto& db = dynamic_cast<SqliteStore&>(*store_).database();
-  StatementRecorder recorder(db, "FROM outbox AS o");
+  StatementRecorder recorder(db, "FROM outbox");
   constexpr int kBatch = 256;
   constexpr int kStepsPerRow = 100;
 
@@ -296,6 +299,17 @@ TEST_F(StoreTest, ReadyOperationsWalkIndexesWhateverTheOutboxHolds) {
     EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
     std::cout << "[ info ] " << c.name << ": " << run.vm_steps << " VM steps\n" << plan;
   }
+
+  // The engine's question each time it goes to sleep: one seek, whatever the queue holds.
+  recorder.take();
+  EXPECT_EQ(store_->next_retry_at(at_ms(1)), at_ms(30'000));
+  const auto runs = recorder.take();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs.front().full_scan_steps, 0) << runs.front().sql;
+  EXPECT_EQ(runs.front().sorts, 0) << runs.front().sql;
+  EXPECT_LE(runs.front().vm_steps, kStepsPerRow) << runs.front().sql;
+  std::cout << "[ info ] next_retry_at: " << runs.front().vm_steps << " VM steps\n"
+            << query_plan(db, runs.front().sql);
 }
 
 }  // namespace
