@@ -15,6 +15,7 @@ namespace {
 using testing::at_ms;
 using testing::cat;
 using testing::make_op;
+using testing::plan_of;
 using testing::StoreTest;
 
 std::vector<std::int64_t> ids(const std::vector<OutboxRow>& rows) {
@@ -167,22 +168,6 @@ TEST_F(StoreTest, DestructiveWorkersSinceCountsPeopleNotSteps) {
   EXPECT_EQ(store_->destructive_workers_since(at_ms(150)), 1);
 }
 
-// The executor polls this on every pass; it must stay an index walk as the outbox grows.
-TEST_F(StoreTest, NextOperationsUsesIndexesNotScans) {
-  auto& db = dynamic_cast<SqliteStore&>(*store_).database();
-  auto plan = db.query(
-      "EXPLAIN QUERY PLAN SELECT o.id FROM outbox AS o WHERE o.status = 'pending' "
-      "AND o.next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status "
-      "IN ('pending', 'held') AND p.worker_id = o.worker_id AND p.id < o.id) "
-      "ORDER BY o.id LIMIT ?2");
-  std::string text;
-  while (plan.step()) text += plan.text(3) + "\n";
-  EXPECT_EQ(text.find("SCAN o\n"), std::string::npos) << text;
-  EXPECT_EQ(text.find("SCAN p"), std::string::npos) << text;
-  EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << text;
-  EXPECT_NE(text.find("outbox_status_worker"), std::string::npos) << text;
-}
-
 // What SQLite did for one statement the store ran: its text and the work counters of that run.
 struct StatementRun {
   std::string sql;
@@ -219,14 +204,6 @@ class StatementRecorder {
   std::string marker_;
   std::vector<StatementRun> runs_;
 };
-
-// SQLite's plan for `sql`, one line per step ("SEARCH o USING INDEX …", "SCAN p", …).
-std::string query_plan(sql::Database& db, const std::string& sql) {
-  auto plan = db.query("EXPLAIN QUERY PLAN " + sql);
-  std::string text;
-  while (plan.step()) text += plan.text(3) + "\n";
-  return text;
-}
 
 // The executor asks for ready operations on every pass, so the work of one call must depend on
 // the batch it returns, not on the size of the outbox. Checked on the statements the store really
@@ -293,7 +270,7 @@ TEST_F(StoreTest, ReadyOperationsWalkIndexesWhateverTheOutboxHolds) {
     EXPECT_LE(run.full_scan_steps, kBatch) << run.sql;
     EXPECT_EQ(run.sorts, 0) << run.sql;
     EXPECT_LE(run.vm_steps, kBatch * kStepsPerRow) << run.sql;
-    const std::string plan = query_plan(db, run.sql);
+    const std::string plan = plan_of(db, run.sql);
     EXPECT_EQ(plan.find("SCAN o\n"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("SCAN p"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
@@ -309,7 +286,7 @@ TEST_F(StoreTest, ReadyOperationsWalkIndexesWhateverTheOutboxHolds) {
   EXPECT_EQ(runs.front().sorts, 0) << runs.front().sql;
   EXPECT_LE(runs.front().vm_steps, kStepsPerRow) << runs.front().sql;
   std::cout << "[ info ] next_retry_at: " << runs.front().vm_steps << " VM steps\n"
-            << query_plan(db, runs.front().sql);
+            << plan_of(db, runs.front().sql);
 }
 
 }  // namespace

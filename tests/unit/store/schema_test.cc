@@ -14,6 +14,7 @@ namespace prov {
 namespace {
 
 using testing::cat;
+using testing::plan_of;
 using testing::StoreTest;
 using testing::TempDir;
 
@@ -191,13 +192,6 @@ TEST(StoreOpen, UnwritableLocationIsAStoreError) {
 
 namespace prov {
 namespace {
-
-std::string plan_of(sql::Database& db, const std::string& query) {
-  auto q = db.query("EXPLAIN QUERY PLAN " + query);
-  std::string text;
-  while (q.step()) text += q.text(3) + "\n";
-  return text;
-}
 
 TEST_F(StoreTest, LookupsSeekTheirIndexes) {
   auto& db = dynamic_cast<SqliteStore&>(*store_).database();
