@@ -497,8 +497,8 @@ TEST_P(ConnectorContract, EscapedLookupsFindExactlyTheirOwnEntry) {
   for (const std::string& v : {p + "a*", "*" + p.substr(1), p + "*a", p + "\\2a*", p + nul,
                                p + "a" + nul + "*", std::string("*")})
     finds_nothing(Anchor::Kind::EmployeeId, v);
-  for (const std::string& v : {q + "*a", q.substr(0, 2) + "*", q + nul, q + "a" + nul + "*",
-                               std::string("*")})
+  for (const std::string& v :
+       {q + "*a", q.substr(0, 2) + "*", q + nul, q + "a" + nul + "*", std::string("*")})
     finds_nothing(Anchor::Kind::Username, v);
 
   // One by one, each entry goes; its value then finds nothing, the others still find their own.

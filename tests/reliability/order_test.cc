@@ -53,7 +53,8 @@ std::vector<std::string> order_problems(const WorkerScript& script,
   // The locks and unlocks the script implies, in script order.
   std::vector<std::string> want_locks, got_locks;
   for (std::size_t k = 0; k < script.events.size(); ++k) {
-    if (script.events[k].type == "TERMINATION") want_locks.push_back("disable@" + std::to_string(k));
+    if (script.events[k].type == "TERMINATION")
+      want_locks.push_back("disable@" + std::to_string(k));
     if (script.events[k].type == "REHIRE") want_locks.push_back("enable@" + std::to_string(k));
   }
 
@@ -75,7 +76,8 @@ std::vector<std::string> order_problems(const WorkerScript& script,
       ++creates;
       if (i != 0 || k != 0) problems.push_back(who + what + " is not the first operation");
     }
-    if (op.kind == "disable" || op.kind == "enable") got_locks.push_back(op.kind + "@" + std::to_string(k));
+    if (op.kind == "disable" || op.kind == "enable")
+      got_locks.push_back(op.kind + "@" + std::to_string(k));
     if (op.kind == "disable") {
       locked.insert(k);
       for (std::size_t later = i + 1; later < applied.size(); ++later) {

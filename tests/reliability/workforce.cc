@@ -160,14 +160,15 @@ std::string summarize(const std::vector<std::string>& lines, const std::string& 
                       std::size_t shown) {
   return std::to_string(lines.size()) + " " + what + ", first: " +
          ::testing::PrintToString(std::vector<std::string>(
-             lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(std::min(shown, lines.size()))));
+             lines.begin(),
+             lines.begin() + static_cast<std::ptrdiff_t>(std::min(shown, lines.size()))));
 }
 
 void print_log_tail(const Daemon& daemon, int lines) {
   std::string out;
-  run_command("grep -v '\"level\":\"debug\"' " + daemon.log_path() + " | tail -" +
-                  std::to_string(lines),
-              &out);
+  run_command(
+      "grep -v '\"level\":\"debug\"' " + daemon.log_path() + " | tail -" + std::to_string(lines),
+      &out);
   std::cerr << "provisiond log (tail):\n" << out;
 }
 
