@@ -52,20 +52,19 @@ Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
   if (auto s = check_worker_id(worker_id); !s) return s.error();
   auto folder = open_private_dir(dir);
   if (!folder.ok()) return Error{"password folder " + folder.error().message, false};
-  // Owned by the drop from here on: its destructor closes the folder and removes the file.
   std::random_device rd;
-  PasswordDrop drop(*folder, "." + std::string(worker_id) + std::string(kTempInfix) +
-                                 std::to_string(rd()),
-                    path_for(dir, worker_id), durability);
-  const std::string temp = drop.temp_name_;
-  drop.temp_name_.clear();  // nothing to remove until the file exists
+  const std::string temp =
+      "." + std::string(worker_id) + std::string(kTempInfix) + std::to_string(rd());
   // O_EXCL + O_NOFOLLOW: never write through a link someone planted in the folder.
-  const int fd = ::openat(drop.dir_fd_, temp.c_str(),
+  const int fd = ::openat(*folder, temp.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int open_errno = errno;
+  ::close(*folder);
   if (fd < 0) {
-    return Error{"cannot create " + (dir / temp).string() + ": " + errno_text(errno), false};
+    return Error{"cannot create " + (dir / temp).string() + ": " + errno_text(open_errno), false};
   }
-  drop.temp_name_ = temp;
+  // From here the drop owns the file: its destructor removes it unless committed.
+  PasswordDrop drop(dir, temp, path_for(dir, worker_id), durability);
   std::string content(password);
   content.push_back('\n');
   std::size_t done = 0;
@@ -140,38 +139,36 @@ void PasswordDrop::withdraw(const std::filesystem::path& dir, std::string_view w
 }
 
 PasswordDrop::PasswordDrop(PasswordDrop&& other) noexcept
-    : dir_fd_(other.dir_fd_),
+    : dir_(std::move(other.dir_)),
       temp_name_(std::move(other.temp_name_)),
       final_(std::move(other.final_)),
       durability_(other.durability_) {
-  other.dir_fd_ = -1;
   other.temp_name_.clear();
 }
 
-void PasswordDrop::close_folder() {
-  if (dir_fd_ >= 0) ::close(dir_fd_);
-  dir_fd_ = -1;
-}
-
 PasswordDrop::~PasswordDrop() {
-  if (!temp_name_.empty() && dir_fd_ >= 0) ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
-  close_folder();
+  if (!temp_name_.empty()) ::unlink((dir_ / temp_name_).c_str());
 }
 
 Status PasswordDrop::commit() {
-  if (temp_name_.empty() || dir_fd_ < 0) return Error{"password file already committed", false};
+  if (temp_name_.empty()) return Error{"password file already committed", false};
+  auto folder = open_private_dir(dir_);
+  if (!folder.ok()) return Error{"password folder " + folder.error().message, false};
+  const int dir_fd = *folder;
   const std::string final_file = final_.filename().string();
-  if (::renameat(dir_fd_, temp_name_.c_str(), dir_fd_, final_file.c_str()) != 0) {
-    return Error{"cannot move password file into " + final_.string() + ": " + errno_text(errno),
+  if (::renameat(dir_fd, temp_name_.c_str(), dir_fd, final_file.c_str()) != 0) {
+    const int err = errno;
+    ::close(dir_fd);
+    return Error{"cannot move password file into " + final_.string() + ": " + errno_text(err),
                  true};
   }
   temp_name_.clear();
   // A rename is durable only once the folder is: without this a power cut could bring back
   // the older file (or none) after the directory accepted the new password.
   int err = 0;
-  if (durability_ == Durability::Synced && ::fsync(dir_fd_) != 0) err = errno;
-  close_folder();
-  if (err != 0) return Error{"cannot sync " + final_.parent_path().string() + ": " + errno_text(err), true};
+  if (durability_ == Durability::Synced && ::fsync(dir_fd) != 0) err = errno;
+  ::close(dir_fd);
+  if (err != 0) return Error{"cannot sync " + dir_.string() + ": " + errno_text(err), true};
   return Status::Ok();
 }
 

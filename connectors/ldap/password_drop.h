@@ -6,8 +6,8 @@
 //   staged->commit();   // rename into place       (or just let it go out of scope: discarded)
 //
 // The folder must be a real folder (not a symbolic link) owned by this process's user with mode
-// 0700; it is checked on every stage, and the files are made relative to the folder that was
-// checked, so a folder swapped meanwhile cannot redirect a password.
+// 0700; it is checked on every stage and commit, and the files are made relative to the folder
+// that was checked, so a folder swapped meanwhile cannot redirect a password.
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -53,16 +53,17 @@ class PasswordDrop {
                                         std::string_view worker_id);
 
  private:
-  PasswordDrop(int dir_fd, std::string temp_name, std::filesystem::path final_path,
+  PasswordDrop(std::filesystem::path dir, std::string temp_name, std::filesystem::path final_path,
                Durability durability)
-      : dir_fd_(dir_fd),
+      : dir_(std::move(dir)),
         temp_name_(std::move(temp_name)),
         final_(std::move(final_path)),
         durability_(durability) {}
-  void close_folder();
 
-  int dir_fd_ = -1;        // the checked folder, open from stage() until commit or destruction
-  std::string temp_name_;  // relative to dir_fd_; empty once committed
+  // The folder is opened (and checked) again by commit() rather than held open: a batch may
+  // stage hundreds of files before committing them.
+  std::filesystem::path dir_;
+  std::string temp_name_;  // inside dir_; empty once committed
   std::filesystem::path final_;
   Durability durability_;
 };

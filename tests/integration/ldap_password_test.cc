@@ -68,7 +68,8 @@ std::optional<ldap::Entry> read_as_root(const std::string& dn) {
   if (!opened.ok()) return std::nullopt;
   auto session = std::move(opened.value());
   if (!session->bind(info.root_dn, info.root_pw).ok()) return std::nullopt;
-  auto r = session->search(SearchRequest{dn, Scope::Base, "(objectClass=*)", {"*"}});
+  auto r = session->search(
+      SearchRequest{dn, Scope::Base, "(objectClass=*)", {"*", "pwdAccountLockedTime"}});
   if (!r.result.ok() || r.entries.empty()) return std::nullopt;
   return r.entries.front();
 }
@@ -116,6 +117,32 @@ TEST(LdapPassword, InitialPasswordsOfABatchAreHashedByTheServer) {
       EXPECT_FALSE(entry->has("userPassword"));
       EXPECT_FALSE(std::filesystem::exists(c.password_dir + "/" + ops[i].worker_id + ".password"));
     }
+  }
+}
+
+// ppolicy unlocks an account whose password an administrator sets: an account created locked
+// must still be locked once its password is set, in a batch as on its own.
+TEST(LdapPassword, AccountCreatedLockedStaysLockedWithItsPassword) {
+  const DirectoryConfig c = server().directory_config();
+  auto connector = connected(c);
+  Operation alone = hire("lk");
+  alone.enabled = false;
+  std::vector<Operation> batch = {hire("lkb"), hire("lkb"), hire("lkb")};
+  batch[0].enabled = false;
+  batch[2].enabled = false;
+  std::vector<Outcome> outcomes = connector->apply_batch(batch);
+  batch.push_back(alone);
+  outcomes.push_back(connector->apply(alone));
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_TRUE(outcomes[i].is_ok()) << outcomes[i].message;
+    const std::string password = delivered(c, batch[i].worker_id);
+    ASSERT_FALSE(password.empty()) << batch[i].worker_id;
+    EXPECT_EQ(can_bind(server().info().ldaps_url, outcomes[i].dn, password, c.tls.ca_file),
+              batch[i].enabled)
+        << batch[i].worker_id << (batch[i].enabled ? " cannot bind" : " can bind while locked");
+    auto entry = read_as_root(outcomes[i].dn);
+    ASSERT_TRUE(entry.has_value());
+    EXPECT_EQ(entry->first("pwdAccountLockedTime").has_value(), !batch[i].enabled);
   }
 }
 
