@@ -558,9 +558,8 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
   }
   std::future<Status> synced;
   if (!password_sets.empty()) {
-    synced = std::async(std::launch::async, [dir = config_.password_dir] {
-      return PasswordDrop::sync_folder(dir);
-    });
+    synced = std::async(std::launch::async,
+                        [dir = config_.password_dir] { return PasswordDrop::sync_folder(dir); });
   }
   // Round 3: read back the anchors of what was added.
   std::vector<std::optional<Result<Reply>>> read;
@@ -593,8 +592,11 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
         set);
     for (std::size_t p = 0; p < password_sets.size(); ++p) {
       const std::size_t k = password_sets[p];
-      password_set[k] = set[p] && set[p]->ok() && (*set[p])->result.ok();
-      if (!password_set[k]) PasswordDrop::withdraw(config_.password_dir, ops[adds[k]].worker_id);
+      const bool answered = set[p] && set[p]->ok() && !is_transport_error((*set[p])->result.code);
+      password_set[k] = answered && (*set[p])->result.ok();
+      // Only a refusal withdraws the file: without an answer the server may have the password.
+      if (answered && !password_set[k])
+        PasswordDrop::withdraw(config_.password_dir, ops[adds[k]].worker_id);
     }
   }
   for (auto& password : passwords) std::fill(password.begin(), password.end(), '\0');
@@ -606,7 +608,9 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
   std::vector<std::optional<Result<Reply>>> relocked;
   pipeline(
       relocks.size(),
-      [&](std::size_t r) { return session_->submit_modify(dns[relocks[r]], lock_modifications(true)); },
+      [&](std::size_t r) {
+        return session_->submit_modify(dns[relocks[r]], lock_modifications(true));
+      },
       relocked);
   for (std::size_t r = 0; r < relocks.size(); ++r) {
     if (!relocked[r] || !relocked[r]->ok() || !(*relocked[r])->result.ok())
@@ -619,8 +623,9 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
     out[i] = with_account(Outcome::ok(), dns[k], anchors[k], false);
     done[i] = true;
     log::debug("ldap account created", {{"worker_id", ops[i].worker_id}, {"dn", dns[k]}});
-    if (wanted) log::info("ldap initial password delivered", {{"worker_id", ops[i].worker_id},
-                                                              {"dn", dns[k]}});
+    if (wanted)
+      log::info("ldap initial password delivered",
+                {{"worker_id", ops[i].worker_id}, {"dn", dns[k]}});
   }
 }
 
@@ -845,26 +850,28 @@ Attributes LdapConnector::new_entry(const Operation& op) const {
 // makes every interruption safe: an entry without a password cannot be used and a replay of the
 // create gives it one (password_owed); the file is delivered before the server has the
 // password, so no account ever has a password nobody can read; a refused password withdraws it.
+// (The file may therefore appear a moment before the password works.)
 Outcome LdapConnector::set_initial_password(const std::string& dn, const std::string& worker_id) {
   if (Status s = password_transport(session_->options()); !s.ok()) {
-    return Outcome::permanent("ldap:tls",
-                              "create " + dn + ": the account has no initial password: " +
-                                  s.error().message);
+    return Outcome::permanent(
+        "ldap:tls", "create " + dn + ": the account has no initial password: " + s.error().message);
   }
   std::string password = random_password();
   auto drop = PasswordDrop::stage(config_.password_dir, worker_id, password);
   Status delivered = drop.ok() ? drop->commit() : Status(drop.error());
   if (!delivered.ok()) {
     std::fill(password.begin(), password.end(), '\0');
-    return drop.ok() ? Outcome::retryable("ldap:password", "create " + dn + ": " +
-                                                                 delivered.error().message)
+    return drop.ok() ? Outcome::retryable("ldap:password",
+                                          "create " + dn + ": " + delivered.error().message)
                      : Outcome::permanent("ldap:password",
                                           "create " + dn + ": " + delivered.error().message);
   }
   const LdapResult r = session_->set_password(dn, password);
   std::fill(password.begin(), password.end(), '\0');
   if (!r.ok()) {
-    PasswordDrop::withdraw(config_.password_dir, worker_id);
+    // Only a refusal withdraws the file: without an answer the server may have the password,
+    // and a retry keeps the file if so (the entry no longer owes one) or replaces it.
+    if (!is_transport_error(r.code)) PasswordDrop::withdraw(config_.password_dir, worker_id);
     return outcome(r, "create: set initial password of " + dn);
   }
   log::info("ldap initial password delivered",

@@ -272,9 +272,10 @@ bool encrypted(const SessionOptions& options) {
 
 Status password_transport(const SessionOptions& options) {
   if (encrypted(options)) return Status::Ok();
-  return Error{"initial passwords are only sent over TLS (ldaps://, or ldap:// with "
-               "start_tls); this connection is not encrypted (tls.mode: none)",
-               false};
+  return Error{
+      "initial passwords are only sent over TLS (ldaps://, or ldap:// with "
+      "start_tls); this connection is not encrypted (tls.mode: none)",
+      false};
 }
 
 // libldap bounds the TCP connect by LDAP_OPT_NETWORK_TIMEOUT, but not the TLS handshake that
@@ -430,14 +431,14 @@ LdapResult Session::connect_once() {
         !r.ok())
       return r;
     if (tls_package() == "GnuTLS") {
-      if (LdapResult r = set_option(LDAP_OPT_X_TLS_CIPHER_SUITE, kGnutlsTls12OrLater,
-                                    "TLS cipher suite");
+      if (LdapResult r =
+              set_option(LDAP_OPT_X_TLS_CIPHER_SUITE, kGnutlsTls12OrLater, "TLS cipher suite");
           !r.ok())
         return r;
     }
     if (!options_.tls.ca_file.empty()) {
-      if (LdapResult r = set_option(LDAP_OPT_X_TLS_CACERTFILE, options_.tls.ca_file.c_str(),
-                                    "TLS CA file");
+      if (LdapResult r =
+              set_option(LDAP_OPT_X_TLS_CACERTFILE, options_.tls.ca_file.c_str(), "TLS CA file");
           !r.ok())
         return r;
     }
@@ -475,7 +476,10 @@ LdapResult Session::set_option(int option, const void* value, const char* name) 
   if (rc == LDAP_OPT_SUCCESS) return {};
   // LDAP_OPT_ERROR (-1) has the value of LDAP_SERVER_DOWN: reported as a local error instead,
   // which no retry will fix.
-  return {LDAP_LOCAL_ERROR, std::string("cannot set the LDAP option '") + name + "'", {}};
+  LdapResult r = last_error(LDAP_LOCAL_ERROR);
+  r.message = std::string("cannot set the LDAP option '") + name + "'" +
+              (r.message.empty() ? "" : ": " + r.message);
+  return r;
 }
 
 LdapResult Session::last_error(int rc) {

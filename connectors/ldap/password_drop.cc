@@ -34,9 +34,7 @@ bool is_temporary(std::string_view name) {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-std::string final_name(std::string_view worker_id) {
-  return std::string(worker_id) + ".password";
-}
+std::string final_name(std::string_view worker_id) { return std::string(worker_id) + ".password"; }
 
 }  // namespace
 
@@ -56,8 +54,8 @@ Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
   const std::string temp =
       "." + std::string(worker_id) + std::string(kTempInfix) + std::to_string(rd());
   // O_EXCL + O_NOFOLLOW: never write through a link someone planted in the folder.
-  const int fd = ::openat(*folder, temp.c_str(),
-                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd =
+      ::openat(*folder, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   const int open_errno = errno;
   ::close(*folder);
   if (fd < 0) {
@@ -81,7 +79,8 @@ Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
   if (err == 0 && durability == Durability::Synced && ::fsync(fd) != 0) err = errno;
   ::close(fd);
   std::fill(content.begin(), content.end(), '\0');
-  if (err != 0) return Error{"cannot write " + (dir / temp).string() + ": " + errno_text(err), false};
+  if (err != 0)
+    return Error{"cannot write " + (dir / temp).string() + ": " + errno_text(err), false};
   return drop;
 }
 

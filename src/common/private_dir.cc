@@ -26,8 +26,9 @@ Error problem(const std::filesystem::path& dir, const std::string& what) {
 // What is wrong with the folder `st` describes, if anything.
 Status check(const std::filesystem::path& dir, const struct stat& st) {
   if (S_ISLNK(st.st_mode))
-    return problem(dir, " is a symbolic link; one-time passwords go only into a real folder (a "
-                        "link could lead them anywhere)");
+    return problem(dir,
+                   " is a symbolic link; one-time passwords go only into a real folder (a "
+                   "link could lead them anywhere)");
   if (!S_ISDIR(st.st_mode)) return problem(dir, " is not a folder");
   if (st.st_uid != ::geteuid())
     return problem(dir, " is owned by uid " + std::to_string(st.st_uid) +

@@ -102,8 +102,7 @@ std::unique_ptr<Slapd> Slapd::start(const SlapdOptions& options) {
                             (options.tls_priority.empty()
                                  ? std::string()
                                  : " SLAPD_TLS_PRIORITY=" + shell_quote(options.tls_priority)) +
-                            " " +
-                            shell_quote(slapd_script()) + " start " + shell_quote(dir) + " " +
+                            " " + shell_quote(slapd_script()) + " start " + shell_quote(dir) + " " +
                             std::to_string(port) + " " + std::to_string(ldaps_port);
     rc = run_command(cmd, &output);
   }

@@ -114,8 +114,7 @@ TEST_F(PasswordDropTest, RefusesASymbolicLinkInPlaceOfTheFolder) {
   fs::remove(dir_);
   fs::remove_all(real);
   ASSERT_TRUE(refused);
-  EXPECT_NE(drop.error().message.find("symbolic link"), std::string::npos)
-      << drop.error().message;
+  EXPECT_NE(drop.error().message.find("symbolic link"), std::string::npos) << drop.error().message;
   EXPECT_EQ(written, 0u);
 }
 
@@ -167,6 +166,18 @@ TEST_F(PasswordDropTest, RemoveStaleDeletesOnlyTemporaryFiles) {
   auto missing = PasswordDrop::remove_stale(dir_ / "missing");
   ASSERT_TRUE(missing) << missing.error().message;
   EXPECT_EQ(*missing, 0u);
+}
+
+TEST_F(PasswordDropTest, WithdrawRemovesOnlyThatWorkersDeliveredFile) {
+  for (const char* id : {"5", "6"}) {
+    auto drop = PasswordDrop::stage(dir_, id, "pw");
+    ASSERT_TRUE(drop) << drop.error().message;
+    ASSERT_TRUE(drop->commit());
+  }
+  PasswordDrop::withdraw(dir_, "5");
+  PasswordDrop::withdraw(dir_, "../6");  // never a path outside the folder
+  EXPECT_FALSE(fs::exists(dir_ / "5.password"));
+  EXPECT_TRUE(fs::exists(dir_ / "6.password"));
 }
 
 }  // namespace
