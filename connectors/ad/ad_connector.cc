@@ -202,7 +202,7 @@ class AdConnector final : public DirectoryConnector {
   std::string group_dn(const std::string& group) const {
     return ldap::make_dn("CN", group, groups_parent());
   }
-  bool over_tls() const { return config_.start_tls || config_.url.rfind("ldaps://", 0) == 0; }
+  bool over_tls() const { return ldap::encrypted(ldap::session_options(config_)); }
 
   // A new user as a create would add it: checked names, attributes (password included when one
   // is wanted, staged for delivery), and where it goes.
@@ -695,10 +695,9 @@ Outcome AdConnector::prepare_create(const Operation& op, NewUser& user) {
   }
   auto upn = build_upn(op.username, upn_suffix_);
   if (!upn.ok()) return Outcome::permanent("ad:userPrincipalName", upn.error().message);
-  if (op.set_initial_password && !over_tls()) {
-    return Outcome::permanent("ad:tls", "create " + op.username +
-                                            ": initial passwords are only set over TLS "
-                                            "(ldaps:// or start_tls)");
+  if (op.set_initial_password) {
+    if (Status s = ldap::password_transport(ldap::session_options(config_)); !s.ok())
+      return Outcome::permanent("ad:tls", "create " + op.username + ": " + s.error().message);
   }
 
   auto attr = [&](const char* name) -> std::string {

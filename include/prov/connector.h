@@ -112,4 +112,9 @@ class ConnectorRegistry {
 // Registers `ldap` and `ad`.
 void register_builtin_connectors(ConnectorRegistry& registry);
 
+// Once at start-up, before any connector writes: removes the temporary one-time password files
+// a crash left in config.password_dir (written, never delivered: passwords nobody was given).
+// Returns how many; 0 without a password folder. Error: the folder fails its checks.
+Result<std::size_t> remove_stale_password_files(const DirectoryConfig& config);
+
 }  // namespace prov
