@@ -88,7 +88,7 @@ class Engine {
   // lock held while waiting); plan_worker reads holders_ and never asks inside a transaction.
   void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
   void prefetch_usernames(const std::vector<Worker>& workers);
-  static bool waits_for_its_date(const InboxRow& row, TimePoint now);
+  bool waits_for_its_date(const InboxRow& row, TimePoint now);
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
   bool username_free_in_store(const std::string& name, const std::string& worker_id, TimePoint now);

@@ -227,10 +227,15 @@ bool Engine::username_free_in_store(const std::string& name, const std::string& 
 }
 
 // Future events wait in the inbox; a hire is applied at once so the pre-hire account can appear
-// before the start date (the lifecycle decides from hireDate).
+// before the start date (the lifecycle decides from hireDate), and so is the withdrawal of a
+// hire that has not started: the locked pre-hire account goes now, not on the withdrawal's date.
 bool Engine::waits_for_its_date(const InboxRow& row, TimePoint now) {
   const HrEvent& e = row.event;
-  return e.effective_at > now && e.type != EventType::Hire && row.status != EventStatus::Scheduled;
+  if (e.effective_at <= now || e.type == EventType::Hire || row.status == EventStatus::Scheduled)
+    return false;
+  if (e.type != EventType::Termination && e.type != EventType::Rescind) return true;
+  auto w = store_.worker(e.worker_id);
+  return !(w && withdraws_hire(*w, e, now, zone_or_utc(config_.timezone)));
 }
 
 void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first,
@@ -304,7 +309,8 @@ void Engine::apply_event(const InboxRow& row) {
     return;
   }
   auto existing = store_.worker(e.worker_id);
-  if (existing && e.effective_at < existing->last_effective_at) {
+  if (existing && e.effective_at < existing->last_effective_at &&
+      !withdraws_hire(*existing, e, now, zone_or_utc(config_.timezone))) {
     std::string note = "effective " + format_time(e.effective_at) + " is older than " +
                        format_time(existing->last_effective_at) + " already applied";
     store_.set_event_status(row.id, EventStatus::Stale, note);
@@ -317,7 +323,9 @@ void Engine::apply_event(const InboxRow& row) {
   LifecycleState before = w.state;
   apply_event_to_worker(w, e, zone_or_utc(config_.timezone));
   // An early-applied future hire must not make a correction dated before the start look stale.
-  w.last_effective_at = std::min(e.effective_at, std::max(now, w.last_effective_at));
+  // A withdrawal dated before it leaves the order mark where it was.
+  w.last_effective_at = std::max(
+      w.last_effective_at, std::min(e.effective_at, std::max(now, w.last_effective_at)));
   store_.put_worker(w);
   store_.set_event_status(row.id, EventStatus::Applied, "");
   store_.audit(audit_of("event.applied", e.worker_id, e.event_id, now,

@@ -213,13 +213,48 @@ TEST_F(EngineTest, PrehireAccountAppearsLockedAndIsEnabledAtStart) {
   EXPECT_TRUE(dir.entry_of("1")->enabled);
 }
 
+// Dated now or at the start (in the future): a rescind does not wait, the locked account goes now.
 TEST_F(EngineTest, RescindedHireRemovesThePrehireAccount) {
-  receive("e1", EventType::Hire, worker("1", "Ana", "Lima", "Finance", "2026-06-05"),
-          "2026-06-05T00:00:00Z");
+  int n = 0;
+  for (const char* effective : {"2026-06-01T09:00:00Z", "2026-06-05T00:00:00Z"}) {
+    const std::string id = std::to_string(++n);
+    receive("hire-" + id, EventType::Hire, worker(id, "Ana", "Lima" + id, "Finance", "2026-06-05"),
+            "2026-06-05T00:00:00Z");
+    settle();
+    ASSERT_NE(dir.entry_of(id), nullptr);
+    receive("rescind-" + id, EventType::Rescind,
+            worker(id, "Ana", "Lima" + id, "Finance", "2026-06-05"), effective);
+    settle();
+    EXPECT_EQ(dir.entry_of(id), nullptr) << "rescind effective " << effective;
+  }
+}
+
+// HR withdraws a hire before the start with an event dated today, earlier than the moment the
+// hire arrived: for someone who has not started that is a rescind, never a stale event.
+TEST_F(EngineTest, WithdrawalDatedBeforeTheHireArrivedRescindsIt) {
+  for (EventType type : {EventType::Termination, EventType::Rescind}) {
+    const std::string id = type == EventType::Rescind ? "2" : "1";
+    receive("hire-" + id, EventType::Hire, worker(id, "Ana", "Lima" + id, "Finance", "2026-06-04"),
+            "2026-06-04T00:00:00Z");
+    settle();
+    ASSERT_NE(dir.entry_of(id), nullptr);
+    receive("withdraw-" + id, type, worker(id, "Ana", "Lima" + id, "Finance", "2026-06-04"),
+            "2026-06-01T00:00:00Z");
+    settle();
+    EXPECT_EQ(dir.entry_of(id), nullptr) << to_string(type);
+    EXPECT_EQ(store_->event("withdraw-" + id)->status, EventStatus::Applied) << to_string(type);
+  }
+}
+
+// A withdrawal whose record leaves out hireDate still knows when the hire would have started.
+TEST_F(EngineTest, WithdrawalWithoutHireDateInItsRecordStillRescinds) {
+  receive("hire", EventType::Hire, worker("1", "Ana", "Lima", "Finance", "2026-06-04"),
+          "2026-06-04T00:00:00Z");
   settle();
   ASSERT_NE(dir.entry_of("1"), nullptr);
-  receive("e2", EventType::Rescind, worker("1", "Ana", "Lima", "Finance", "2026-06-05"),
-          "2026-06-01T09:00:00Z");
+  Json w = worker("1", "Ana", "Lima");
+  w.erase("hireDate");
+  receive("withdraw", EventType::Termination, w, "2026-06-01T00:00:00Z");
   settle();
   EXPECT_EQ(dir.entry_of("1"), nullptr);
 }
