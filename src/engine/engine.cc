@@ -13,6 +13,8 @@ namespace prov {
 namespace {
 
 constexpr int kBrakePercentFloor = 10;  // the percent rule needs a few people to mean anything
+// The event id of plans a policy change makes: the brake's `policy_change` rules apply to them.
+constexpr const char* kPolicyChange = "policy-reload";
 
 double seconds_between(TimePoint a, TimePoint b) {
   return std::chrono::duration<double>(b - a).count();
@@ -346,7 +348,7 @@ void Engine::replan_all() {
   const auto workers = store_.workers();
   prefetch_usernames(workers);  // the new policy may name someone who had no free name
   for (const auto& w : workers)
-    store_.transaction([&] { plan_worker(w.worker_id, false, "policy-reload"); });
+    store_.transaction([&] { plan_worker(w.worker_id, false, kPolicyChange); });
   holders_.clear();
   log::info("re-planned every worker after a policy change");
 }
@@ -487,21 +489,45 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     }
 
   if (result.operations.empty()) return result;
-  int destructive = 0;
+  // What is held: destructive operations the policy's brake rules hold whatever the count (by
+  // default what a policy change takes away), and every destructive operation of this worker
+  // when the mass-change brake trips.
+  const bool policy_change = event_id == kPolicyChange;
+  const auto& rules = pol->brake();
+  auto destructive = [&](const Operation& op) {
+    return is_destructive(op.kind) ||
+           (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to);
+  };
+  auto held_by_rule = [&](const Operation& op) {
+    const HoldRule r = rules.rule(op.kind);
+    return r == HoldRule::Always || (r == HoldRule::PolicyChange && policy_change);
+  };
+  int destructive_count = 0;
+  bool counted = false;  // some destructive operation is up to the mass-change brake
   for (const auto& op : result.operations)
-    if (is_destructive(op.kind) ||
-        (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to))
-      ++destructive;
-  const bool hold = destructive > 0 && !safety_allows(worker_id);
+    if (destructive(op)) {
+      ++destructive_count;
+      counted |= !held_by_rule(op);
+    }
+  const bool mass_hold = counted && !safety_allows(worker_id);
+  int held = 0;
   Account planned = known.value_or(Account{});
   planned.worker_id = worker_id;
   for (auto& op : result.operations) {
-    bool d = is_destructive(op.kind) ||
-             (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to);
-    op.id = store_.enqueue(op, hold && d ? OpStatus::Held : OpStatus::Pending, event_id, now);
-    if (!(hold && d)) executor_->planned(op.kind);
+    const bool by_rule = destructive(op) && held_by_rule(op);
+    const bool hold = by_rule || (mass_hold && destructive(op));
+    if (hold) {
+      ++held;
+      // `provisionctl held` shows the reason with the operation.
+      op.reason += by_rule ? "; held: brake." + std::string(to_string(op.kind)) + " is " +
+                                 std::string(to_string(rules.rule(op.kind))) +
+                                 (policy_change ? " and a policy change planned it" : "")
+                           : "; held: mass-change brake";
+    }
+    op.id = store_.enqueue(op, hold ? OpStatus::Held : OpStatus::Pending, event_id, now);
+    if (!hold) executor_->planned(op.kind);
     planned = project(planned, op);
-    AuditRecord a = audit_of(hold && d ? "op.held" : "op.planned", worker_id, event_id, now,
+    AuditRecord a = audit_of(hold ? "op.held" : "op.planned", worker_id, event_id, now,
                              {{"op", to_json(op)}, {"summary", describe(op)}});
     a.op_id = op.id;
     store_.audit(a);
@@ -510,11 +536,13 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     if (!row) ++managed_accounts_;  // a new accounts row: keep the brake's count current
     store_.put_planned(planned);
   }
-  if (hold) {
+  if (held > 0) {
     Metrics::global().inc("provisiond_brake_holds_total");
-    log::error("mass-change brake: destructive operations held for approval",
+    log::error(mass_hold ? "mass-change brake: destructive operations held for approval"
+                         : "brake rules: destructive operations held for approval",
                {{"worker_id", worker_id},
-                {"count", std::to_string(destructive)},
+                {"count", std::to_string(held)},
+                {"destructive", std::to_string(destructive_count)},
                 {"action", "provisionctl held / approve / reject"}});
   }
   return result;

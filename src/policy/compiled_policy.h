@@ -47,6 +47,7 @@ class CompiledPolicy final : public Policy {
   Evaluation evaluate(const Worker& worker, const EvalContext& ctx) const override;
   const LifecyclePolicy& lifecycle() const override { return lifecycle_; }
   const PasswordPolicy& password() const override { return password_; }
+  const BrakePolicy& brake() const override { return brake_; }
   const std::set<std::string>& managed_groups() const override { return managed_groups_; }
   int reserve_days() const override { return username_.reserve_days; }
   std::string digest() const override { return digest_; }
@@ -72,6 +73,7 @@ class CompiledPolicy final : public Policy {
   std::vector<RoleDefinition> roles_;
   LifecyclePolicy lifecycle_;
   PasswordPolicy password_;
+  BrakePolicy brake_;
   std::set<std::string> managed_groups_;
   std::set<std::string> entitlements_;
   // Sorted names, so an evaluation collects ids and builds its sets in order without compares.

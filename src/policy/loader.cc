@@ -34,6 +34,25 @@ std::string summarize(const std::vector<PolicyDiagnostic>& diagnostics) {
 PolicyLoadError::PolicyLoadError(std::vector<PolicyDiagnostic> diagnostics)
     : std::runtime_error(summarize(diagnostics)), diagnostics_(std::move(diagnostics)) {}
 
+std::string_view to_string(HoldRule r) {
+  switch (r) {
+    case HoldRule::OverThreshold: return "over_threshold";
+    case HoldRule::PolicyChange: return "policy_change";
+    case HoldRule::Always: return "always";
+  }
+  return "over_threshold";
+}
+
+HoldRule BrakePolicy::rule(OpKind kind) const {
+  switch (kind) {
+    case OpKind::Disable: return disable;
+    case OpKind::RemoveMember: return remove_member;
+    case OpKind::Move: return move;
+    case OpKind::Delete: return del;
+    default: return HoldRule::OverThreshold;
+  }
+}
+
 std::shared_ptr<const Policy> Policy::load(const std::filesystem::path& path) {
   return policy::load_policy(path);
 }
@@ -41,8 +60,11 @@ std::shared_ptr<const Policy> Policy::load(const std::filesystem::path& path) {
 namespace policy {
 
 namespace {
-const std::vector<std::string> kTopKeys = {"version", "attributes", "username", "ou",
-                                           "roles",   "lifecycle",  "password"};
+const std::vector<std::string> kTopKeys = {"version",   "attributes", "username", "ou",
+                                           "roles",     "lifecycle",  "password", "brake"};
+const std::vector<std::string> kBrakeKeys = {"disable", "remove_member", "move", "delete"};
+constexpr HoldRule kHoldRules[] = {HoldRule::OverThreshold, HoldRule::PolicyChange,
+                                   HoldRule::Always};
 const std::vector<std::string> kUsernameKeys = {"candidates", "transform", "max_length",
                                                 "reserve_days"};
 const std::vector<std::string> kRoleKeys = {"name",         "when", "groups",
@@ -202,6 +224,8 @@ class PolicyLoader {
                      parse_lifecycle(file, v, k);
                    } else if (key == "password") {
                      parse_password(file, v, k);
+                   } else if (key == "brake") {
+                     parse_brake(file, v, k);
                    }
                  });
   }
@@ -569,6 +593,29 @@ class PolicyLoader {
                    } else if (auto s = choice(file, vv, kk, key, {"file", "none"})) {
                      pw.deliver = *s;
                    }
+                 });
+  }
+
+  void parse_brake(const SourceFile& file, const YAML::Node& v, const YAML::Node& k) {
+    if (!v.IsMap()) {
+      sink_.error(file, mark_of(v, k), "'brake' must be a map",
+                  "e.g. brake: { disable: over_threshold, remove_member: policy_change }");
+      return;
+    }
+    BrakePolicy& b = policy_->brake_;
+    for_each_key(file, v, kBrakeKeys, "brake key",
+                 [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+                   std::vector<std::string> names;
+                   for (HoldRule r : kHoldRules) names.emplace_back(to_string(r));
+                   auto s = choice(file, vv, kk, key, names);
+                   if (!s) return;
+                   HoldRule r = HoldRule::OverThreshold;
+                   for (HoldRule x : kHoldRules)
+                     if (to_string(x) == *s) r = x;
+                   if (key == "disable") b.disable = r;
+                   if (key == "remove_member") b.remove_member = r;
+                   if (key == "move") b.move = r;
+                   if (key == "delete") b.del = r;
                  });
   }
 

@@ -105,6 +105,16 @@ class EngineTest : public ::testing::Test {
               worker(std::to_string(i), "W", "Orker" + std::to_string(i), dept), effective);
   }
 
+  // Writes `text` as the policy and has the engine load it (a hot reload).
+  void use_policy(const std::string& text) {
+    std::ofstream(dir_ / "policy.yaml") << text;
+    engine_->set_policy(Policy::load(dir_ / "policy.yaml"));
+  }
+  static std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  }
+
   fs::path dir_;
   Config config_;
   ManualClock clock_{at("2026-06-01T09:00:00Z")};
@@ -453,6 +463,62 @@ TEST_F(EngineTest, DryRunPlanWritesNothing) {
   auto after = store_->counts();
   EXPECT_EQ(before.ops_pending, after.ops_pending);
   EXPECT_EQ(before.audit, after.audit);
+}
+
+// The policy says per kind of destructive operation what is held. By default a group removal a
+// policy change plans is held for approval even for one person: an edit of the policy takes
+// access from people HR has not touched.
+TEST_F(EngineTest, GroupRemovalFromAPolicyChangeIsHeldByDefault) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  use_policy(replaced(kPolicy, "department: Finance", "department: Accounting"));
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  const auto held = store_->operations(OpStatus::Held, 10);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].op.kind, OpKind::RemoveMember);
+  approve_held(*store_, {}, "test", clock_.now());
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff"}));
+}
+
+TEST_F(EngineTest, BrakeRulesComeFromThePolicyPerKind) {
+  // Group removals of a policy change only above the mass threshold; every lock held.
+  use_policy(std::string(kPolicy) + "brake:\n  remove_member: over_threshold\n  disable: always\n");
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  use_policy(replaced(std::string(kPolicy) +
+                          "brake:\n  remove_member: over_threshold\n  disable: always\n",
+                      "department: Finance", "department: Accounting"));
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff"}));
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
+  receive("t1", EventType::Termination, worker("1", "Ana", "Lima"), "2026-06-01T08:00:00Z");
+  settle();
+  EXPECT_TRUE(dir.entry_of("1")->enabled) << "the lock is held";
+  std::set<OpKind> held;
+  for (const auto& r : store_->operations(OpStatus::Held, 10)) held.insert(r.op.kind);
+  EXPECT_EQ(held, (std::set<OpKind>{OpKind::Disable})) << "a leaver's removals are not held";
+  approve_held(*store_, {}, "test", clock_.now());
+  settle();
+  EXPECT_FALSE(dir.entry_of("1")->enabled);
+  EXPECT_TRUE(dir.groups_of("1").empty());
+}
+
+// With the default rules a normal day's leavers go through: their group removals and moves come
+// from HR events, not from a policy change, and their locks are held only above the threshold.
+TEST_F(EngineTest, DefaultBrakeRulesLetANormalDaysLeaversThrough) {
+  config_.safety = SafetyConfig{};
+  engine_ = make_engine();
+  receive_range(EventType::Hire, 1, 100, "2026-01-05T00:00:00Z");
+  settle();
+  receive_range(EventType::Termination, 1, 1, "2026-06-01T08:00:00Z");
+  settle();
+  EXPECT_EQ(locked_among(dir, 1, 1), 1);
+  EXPECT_TRUE(dir.groups_of("1").empty());
+  EXPECT_EQ(dir.entry_of("1")->ou, "ou=disabled");
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 100).empty());
 }
 
 TEST_F(EngineTest, PolicyChangeReplansEveryWorker) {

@@ -52,6 +52,30 @@ TEST_F(LoaderTest, WrongTypes) {
             "9:1 'version' appears twice in the same map");
 }
 
+// `brake:` says per kind of destructive operation when it is held for approval.
+TEST_F(LoaderTest, BrakeRules) {
+  EXPECT_EQ(only_error(std::string(kLadder) + "brake:\n  remove_member: sometimes\n"),
+            "10:18 'remove_member' must be one of: over_threshold | policy_change | always "
+            "(got 'sometimes')");
+  EXPECT_EQ(only_error(std::string(kLadder) + "brake:\n  lock: always\n"),
+            "10:3 unknown brake key 'lock'");
+  EXPECT_EQ(only_error(std::string(kLadder) + "brake: always\n"), "9:8 'brake' must be a map");
+  // Defaults: what a policy change removes is held; locks and moves only above the threshold.
+  const auto defaults = load(kLadder)->brake();
+  EXPECT_EQ(defaults.rule(OpKind::RemoveMember), HoldRule::PolicyChange);
+  EXPECT_EQ(defaults.rule(OpKind::Delete), HoldRule::PolicyChange);
+  EXPECT_EQ(defaults.rule(OpKind::Disable), HoldRule::OverThreshold);
+  EXPECT_EQ(defaults.rule(OpKind::Move), HoldRule::OverThreshold);
+  const auto set = load(std::string(kLadder) +
+                        "brake: { disable: always, move: policy_change, delete: over_threshold, "
+                        "remove_member: always }\n")
+                       ->brake();
+  EXPECT_EQ(set.rule(OpKind::Disable), HoldRule::Always);
+  EXPECT_EQ(set.rule(OpKind::Move), HoldRule::PolicyChange);
+  EXPECT_EQ(set.rule(OpKind::Delete), HoldRule::OverThreshold);
+  EXPECT_EQ(set.rule(OpKind::RemoveMember), HoldRule::Always);
+}
+
 TEST_F(LoaderTest, UnknownFilterPointsIntoTheTemplate) {
   // Column 29 is the 'l' of 'lowr' inside the quoted template.
   EXPECT_EQ(
