@@ -124,6 +124,9 @@ class Policy {
   virtual const BrakePolicy& brake() const = 0;
   // Every group any role can grant: the set the engine is allowed to add to and remove from.
   virtual const std::set<std::string>& managed_groups() const = 0;
+  // Groups an administrator took back (`release_groups`): provisiond forgets that it granted
+  // them and never removes anyone from them. No role grants them.
+  virtual const std::set<std::string>& released_groups() const = 0;
   virtual int reserve_days() const = 0;
   // A short digest of the loaded sources, so a reload can tell what changed.
   virtual std::string digest() const = 0;

@@ -69,6 +69,7 @@ void Engine::set_policy(std::shared_ptr<const Policy> policy) {
     std::lock_guard l(policy_mu_);
     policy_ = std::move(policy);
   }
+  release_requested_ = true;
   replan_requested_ = true;
   wake();
 }
@@ -88,6 +89,7 @@ void Engine::wake() {
 
 bool Engine::step() {
   bool worked = false;
+  if (release_requested_.exchange(false)) release_groups();
   if (replan_requested_.exchange(false)) {
     replan_all();
     worked = true;
@@ -353,6 +355,38 @@ void Engine::replan_all() {
   log::info("re-planned every worker after a policy change");
 }
 
+void Engine::release_groups() {
+  auto pol = policy();
+  const auto& released = pol->released_groups();
+  if (released.empty()) return;
+  const auto now = clock_.now();
+  int accounts = 0;
+  store_.transaction([&] {
+    for (auto row : store_.accounts()) {
+      std::set<std::string> taken;
+      bool applied_changed = false;
+      for (const auto& g : released) {
+        const bool planned = row.planned.granted.erase(g) > 0;
+        const bool applied = row.applied.granted.erase(g) > 0;
+        applied_changed |= applied;
+        if (planned || applied) taken.insert(g);
+      }
+      if (taken.empty()) continue;
+      store_.put_planned(row.planned);
+      if (applied_changed) store_.put_applied(row.applied);
+      for (const auto& g : taken)
+        store_.audit(audit_of("group.released", row.planned.worker_id, "", now,
+                              {{"group", g},
+                               {"reason", "release_groups in the policy"},
+                               {"policy", pol->digest()}}));
+      ++accounts;
+    }
+  });
+  if (accounts > 0)
+    log::info("released groups: provisiond no longer manages these memberships",
+              {{"accounts", std::to_string(accounts)}, {"groups", Json(released).dump()}});
+}
+
 std::vector<WorkerPlan> Engine::plan_all() {
   std::vector<WorkerPlan> out;
   for (const auto& w : store_.workers()) out.push_back(plan_worker(w.worker_id, true));
@@ -421,6 +455,7 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
 
   PlanContext pctx;
   pctx.managed_groups = pol->managed_groups();
+  pctx.released_groups = pol->released_groups();
   if (desired.manager_worker_id) {
     if (auto m = store_.account(*desired.manager_worker_id);
         m && m->applied.exists && !m->applied.dn.empty())

@@ -48,6 +48,7 @@ class CompiledPolicy final : public Policy {
   const LifecyclePolicy& lifecycle() const override { return lifecycle_; }
   const PasswordPolicy& password() const override { return password_; }
   const BrakePolicy& brake() const override { return brake_; }
+  const std::set<std::string>& released_groups() const override { return released_groups_; }
   const std::set<std::string>& managed_groups() const override { return managed_groups_; }
   int reserve_days() const override { return username_.reserve_days; }
   std::string digest() const override { return digest_; }
@@ -75,6 +76,7 @@ class CompiledPolicy final : public Policy {
   PasswordPolicy password_;
   BrakePolicy brake_;
   std::set<std::string> managed_groups_;
+  std::set<std::string> released_groups_;
   std::set<std::string> entitlements_;
   // Sorted names, so an evaluation collects ids and builds its sets in order without compares.
   std::vector<std::string> group_names_;

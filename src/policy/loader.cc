@@ -61,7 +61,8 @@ namespace policy {
 
 namespace {
 const std::vector<std::string> kTopKeys = {"version",   "attributes", "username", "ou",
-                                           "roles",     "lifecycle",  "password", "brake"};
+                                           "roles",     "lifecycle",  "password", "brake",
+                                           "release_groups"};
 const std::vector<std::string> kBrakeKeys = {"disable", "remove_member", "move", "delete"};
 constexpr HoldRule kHoldRules[] = {HoldRule::OverThreshold, HoldRule::PolicyChange,
                                    HoldRule::Always};
@@ -226,6 +227,8 @@ class PolicyLoader {
                      parse_password(file, v, k);
                    } else if (key == "brake") {
                      parse_brake(file, v, k);
+                   } else if (key == "release_groups") {
+                     parse_release_groups(file, v, k);
                    }
                  });
   }
@@ -596,6 +599,17 @@ class PolicyLoader {
                  });
   }
 
+  // Checked against the roles once every file is read (finish()).
+  void parse_release_groups(const SourceFile& file, const YAML::Node& v, const YAML::Node& k) {
+    const auto names = string_list(file, v, k, "release_groups");
+    if (!v.IsSequence()) return;
+    std::size_t i = 0;
+    for (const auto& item : v) {
+      if (!item.IsScalar() || item.Scalar().empty()) continue;
+      released_.push_back({names.at(i++), &file, item.Mark()});
+    }
+  }
+
   void parse_brake(const SourceFile& file, const YAML::Node& v, const YAML::Node& k) {
     if (!v.IsMap()) {
       sink_.error(file, mark_of(v, k), "'brake' must be a map",
@@ -685,6 +699,22 @@ class PolicyLoader {
     for (auto& r : roles_) {
       for (const auto& g : r.def.groups) policy_->managed_groups_.insert(g);
       for (const auto& e : r.def.entitlements) policy_->entitlements_.insert(e);
+    }
+    // A released group is one no role grants: granting and releasing it at once would add
+    // people to it that provisiond then never takes out again.
+    for (const auto& rel : released_) {
+      const auto granting = std::find_if(roles_.begin(), roles_.end(), [&](const ParsedRole& r) {
+        return std::find(r.def.groups.begin(), r.def.groups.end(), rel.group) !=
+               r.def.groups.end();
+      });
+      if (granting != roles_.end()) {
+        sink_.error(*rel.file, rel.mark,
+                    "group '" + rel.group + "' is granted by role '" + granting->def.name +
+                        "' and cannot be released",
+                    "remove it from release_groups, or from the role's groups first");
+        continue;
+      }
+      policy_->released_groups_.insert(rel.group);
     }
     auto& groups = policy_->group_names_;
     auto& ents = policy_->entitlement_names_;
@@ -859,6 +889,12 @@ class PolicyLoader {
   YAML::Mark username_mark_;
   YAML::Mark candidates_mark_;
   const SourceFile* username_file_ = nullptr;
+  struct Released {
+    std::string group;
+    const SourceFile* file;
+    YAML::Mark mark;
+  };
+  std::vector<Released> released_;
   std::map<std::string, int> slots_;
 };
 

@@ -45,6 +45,11 @@ lifecycle:
     delete_after_days: 90
 )";
 
+// The finance role of kPolicy, as a policy change that retires it removes it.
+constexpr const char* kFinanceRole =
+    "  - name: finance\n    when: { department: Finance }\n    groups: [finance]\n"
+    "    entitlements: [\"license:erp\"]\n";
+
 TimePoint at(const char* s) { return *parse_time(s); }
 
 class EngineTest : public ::testing::Test {
@@ -519,6 +524,73 @@ TEST_F(EngineTest, DefaultBrakeRulesLetANormalDaysLeaversThrough) {
   EXPECT_TRUE(dir.groups_of("1").empty());
   EXPECT_EQ(dir.entry_of("1")->ou, "ou=disabled");
   EXPECT_TRUE(store_->operations(OpStatus::Held, 100).empty());
+}
+
+// Access provisiond granted is revoked when nothing grants it any more, also when the role
+// that granted it is gone from the policy (its group is no longer one any role can grant).
+TEST_F(EngineTest, RetiredRoleLosesTheAccessItGranted) {
+  receive_range(EventType::Hire, 1, 3, "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  // A group someone added by hand is not provisiond's: it stays.
+  dir.groups["vpn"].insert(dir.dn_of("1"));
+  const std::string without_finance = replaced(kPolicy, kFinanceRole, "");
+  use_policy(without_finance);
+  settle();
+  // A policy change's group removals are held by default: nothing is taken yet.
+  EXPECT_EQ(dir.groups_of("2"), (std::set<std::string>{"finance", "staff"}));
+  const auto held = store_->operations(OpStatus::Held, 10);
+  ASSERT_EQ(held.size(), 3u);
+  for (const auto& r : held) {
+    EXPECT_EQ(r.op.kind, OpKind::RemoveMember);
+    EXPECT_EQ(r.op.group, "finance");
+  }
+  approve_held(*store_, {}, "test", clock_.now());
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff", "vpn"}));
+  EXPECT_EQ(dir.groups_of("2"), (std::set<std::string>{"staff"}));
+  EXPECT_EQ(dir.groups_of("3"), (std::set<std::string>{"staff"}));
+  // The removals are done: the group has left management, a reload plans nothing more.
+  use_policy(without_finance + "\n");
+  settle();
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
+  EXPECT_TRUE(store_->operations(OpStatus::Pending, 10).empty());
+}
+
+// Retiring a big role is a mass change even when policy changes may remove unattended.
+TEST_F(EngineTest, RetiringARoleOfManyIsHeldByTheMassBrake) {
+  config_.safety.max_destructive = 2;
+  engine_ = make_engine();
+  receive_range(EventType::Hire, 1, 5, "2026-01-05T00:00:00Z");
+  settle();
+  use_policy(replaced(std::string(kPolicy) + "brake: { remove_member: over_threshold }\n",
+                      kFinanceRole, ""));
+  settle();
+  int kept = 0;
+  for (int i = 1; i <= 5; ++i) kept += dir.groups_of(std::to_string(i)).count("finance");
+  EXPECT_EQ(kept, 3) << "two people may lose access per window; the others are held";
+  EXPECT_EQ(store_->operations(OpStatus::Held, 10).size(), 3u);
+}
+
+// An administrator may hand a group back: provisiond no longer removes anyone from it, and
+// every account released is audited.
+TEST_F(EngineTest, ReleasedGroupKeepsItsMembersAndIsAudited) {
+  receive_range(EventType::Hire, 1, 2, "2026-01-05T00:00:00Z");
+  settle();
+  use_policy(replaced(kPolicy, kFinanceRole, "") + "release_groups: [finance]\n");
+  settle();
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  int released = 0;
+  for (const auto& a : store_->audit_log("", 10000))
+    if (a.action == "group.released" && a.detail.value("group", "") == "finance") ++released;
+  EXPECT_EQ(released, 2);
+  // Released for good: a policy without the setting does not take the group back.
+  use_policy(replaced(kPolicy,
+                      kFinanceRole, ""));
+  settle();
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
+  EXPECT_EQ(dir.groups_of("2"), (std::set<std::string>{"finance", "staff"}));
 }
 
 TEST_F(EngineTest, PolicyChangeReplansEveryWorker) {

@@ -76,6 +76,19 @@ TEST_F(LoaderTest, BrakeRules) {
   EXPECT_EQ(set.rule(OpKind::RemoveMember), HoldRule::Always);
 }
 
+// `release_groups` hands groups provisiond granted back to the administrators; a group a role
+// still grants cannot be released.
+TEST_F(LoaderTest, ReleaseGroups) {
+  const std::string roles = "roles:\n  - name: a\n    groups: [staff]\n";
+  EXPECT_EQ(only_error(std::string(kLadder) + roles + "release_groups: [old, staff]\n"),
+            "12:23 group 'staff' is granted by role 'a' and cannot be released");
+  EXPECT_EQ(only_error(std::string(kLadder) + "release_groups: old\n"),
+            "9:17 'release_groups' must be a list");
+  const auto p = load(std::string(kLadder) + roles + "release_groups: [old, office-berlin]\n");
+  EXPECT_EQ(p->released_groups(), (std::set<std::string>{"old", "office-berlin"}));
+  EXPECT_TRUE(load(kLadder)->released_groups().empty());
+}
+
 TEST_F(LoaderTest, UnknownFilterPointsIntoTheTemplate) {
   // Column 29 is the 'l' of 'lowr' inside the quoted template.
   EXPECT_EQ(
