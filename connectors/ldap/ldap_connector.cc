@@ -104,7 +104,13 @@ class LdapConnector final : public DirectoryConnector {
     c.sets_passwords = !config_.password_dir.empty();
     c.has_guid = true;
     c.pipelines = true;
+    // slapd stores a DN value without checking that its entry exists (refint acts only on
+    // renames and deletes), so a report's create may name a manager whose create is queued.
+    c.forward_references = true;
     return c;
+  }
+  std::string planned_dn(const std::string& username, const std::string& ou) const override {
+    return make_dn("uid", username, people_parent(ou));
   }
 
   Status connect() override;
@@ -516,7 +522,7 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
       done[i] = true;
       continue;
     }
-    const std::string dn = make_dn("uid", ops[i].username, people_parent(ops[i].ou));
+    const std::string dn = planned_dn(ops[i].username, ops[i].ou);
     Attributes attrs;
     if (Outcome o = new_entry(ops[i], dn, attrs, PasswordDrop::Durability::Deferred);
         !o.is_ok()) {
@@ -822,7 +828,7 @@ Outcome LdapConnector::create(const Operation& op) {
     return with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
   }
 
-  const std::string dn = make_dn("uid", op.username, people_parent(op.ou));
+  const std::string dn = planned_dn(op.username, op.ou);
   Attributes attrs;
   if (Outcome o = new_entry(op, dn, attrs); !o.is_ok()) return o;
   const LdapResult r = session_->add(dn, attrs);

@@ -131,6 +131,10 @@ void Engine::run(std::stop_token stop) {
     if (next && *next < limit) limit = *next;
     auto wait =
         std::max<std::chrono::milliseconds>(limit - clock_.now(), std::chrono::milliseconds(1));
+    if (auto at = executor_->reconnect_at())
+      wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(
+                            *at - std::chrono::steady_clock::now()),
+                        std::chrono::milliseconds(1), wait);
     wake_cv_.wait_for(l, stop, wait, [this] { return woken_; });
     woken_ = false;
   }
@@ -143,7 +147,7 @@ void Engine::run(std::stop_token stop) {
 
 std::optional<TimePoint> Engine::next_wakeup() {
   std::optional<TimePoint> t = store_.next_schedule_at();
-  if (auto r = store_.next_retry_at(); r && (!t || *r < *t)) t = r;
+  if (auto r = store_.next_retry_at(clock_.now()); r && (!t || *r < *t)) t = r;
   return t;
 }
 
@@ -300,6 +304,18 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
   }
 }
 
+namespace {
+
+// The managerId of an HR record as reports_of() compares it (numbers and strings alike).
+std::string manager_id(const Json& record) {
+  if (!record.is_object()) return "";
+  const auto it = record.find("managerId");
+  if (it == record.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+}  // namespace
+
 void Engine::apply_event(const InboxRow& row) {
   const HrEvent& e = row.event;
   const auto now = clock_.now();
@@ -344,6 +360,16 @@ void Engine::apply_event(const InboxRow& row) {
                           {"worker_id", e.worker_id},
                           {"type", std::string(to_string(e.type))}}});
   plan_worker(e.worker_id, false, e.event_id);
+  // Being a manager depends on other people's records: a manager who just gained a first
+  // report or lost a last one is planned again (`isManager` in the policy).
+  const std::string was = manager_id(existing ? existing->record : Json()),
+                    now_reports_to = manager_id(w.record);
+  if (was == now_reports_to) return;
+  if (!now_reports_to.empty() && now_reports_to != e.worker_id &&
+      store_.reports_of(now_reports_to).size() == 1)
+    plan_worker(now_reports_to, false, e.event_id);
+  if (!was.empty() && was != e.worker_id && store_.reports_of(was).empty())
+    plan_worker(was, false, e.event_id);
 }
 
 void Engine::replan_all() {
@@ -457,9 +483,16 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   pctx.managed_groups = pol->managed_groups();
   pctx.released_groups = pol->released_groups();
   if (desired.manager_worker_id) {
-    if (auto m = store_.account(*desired.manager_worker_id);
-        m && m->applied.exists && !m->applied.dn.empty())
-      pctx.manager_dn = m->applied.dn;
+    if (auto m = store_.account(*desired.manager_worker_id)) {
+      if (m->applied.exists && !m->applied.dn.empty()) {
+        pctx.manager_dn = m->applied.dn;
+      } else if (m->planned.exists && connector_ && connector_->capabilities().forward_references) {
+        // The manager's create is still queued: link now rather than write this entry twice.
+        // Should the manager's entry end up elsewhere, the relink after its create corrects it.
+        if (auto dn = connector_->planned_dn(m->planned.username, m->planned.ou); !dn.empty())
+          pctx.manager_dn = std::move(dn);
+      }
+    }
   }
   if (!result.hold_reason && fresh_account && desired.exists) {
     // Operations of one worker run in order, so the create never meets the old entry.

@@ -428,13 +428,14 @@ int main(int argc, char** argv) {
   std::cout << "workforce: " << n << " workers; " << target.name << "; steady day " << args.rate
             << " events/s for " << args.seconds << " s" << std::endl;
 
-  // Reports before their managers: the policy makes whoever has reports a manager, and the
-  // engine links reports to a manager when the manager's account appears (not the other way).
+  // Managers first, as HR hires a team and as the raw floor loads it: a report arriving later
+  // names its manager in its own create (on slapd, even while the manager's create is queued),
+  // and the manager joins `managers` with the first report.
   std::vector<Json> records(static_cast<std::size_t>(n)), managers_first;
   std::vector<WorkerScript> fill;
   for (int pass = 0; pass < 2; ++pass) {
     for (int i = 0; i < n; ++i) {
-      if (leads_a_team(i) != (pass == 1)) continue;
+      if (leads_a_team(i) != (pass == 0)) continue;
       const std::string id = worker_id('7', i);
       auto& record = records[static_cast<std::size_t>(i)];
       record = person_record(id, i, leads_a_team(i) ? "" : team_manager(i / kTeam, n));

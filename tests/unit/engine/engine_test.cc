@@ -35,6 +35,9 @@ roles:
     when: { department: Finance }
     groups: [finance]
     entitlements: ["license:erp"]
+  - name: people-managers
+    when: { isManager: true }
+    groups: [managers]
 lifecycle:
   prehire_days: 7
   leave: lock
@@ -288,6 +291,53 @@ TEST_F(EngineTest, ManagerHiredAfterTwoReportsIsLinkedToBoth) {
   ASSERT_FALSE(boss.empty());
   EXPECT_EQ(dir.entry_of("1")->attributes.at("manager"), boss);
   EXPECT_EQ(dir.entry_of("2")->attributes.at("manager"), boss);
+}
+
+// Whether someone is a manager depends on other workers' records: a manager hired before any
+// report joins `managers` when the first report arrives, and leaves it when the last one goes.
+TEST_F(EngineTest, ManagerJoinsManagersWithTheFirstReportAndLeavesWithTheLast) {
+  receive("e1", EventType::Hire, worker("9", "Max", "Boss"), "2026-01-05T00:00:00Z");
+  receive("e2", EventType::Hire, worker("8", "Eva", "Other"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_NE(dir.entry_of("9"), nullptr);
+  EXPECT_EQ(dir.groups_of("9").count("managers"), 0u);
+  Json report = worker("1", "Ana", "Lima");
+  report["managerId"] = "9";
+  receive("e3", EventType::Hire, report, "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1")->attributes.at("manager"), dir.dn_of("9"));
+  EXPECT_EQ(dir.groups_of("9").count("managers"), 1u);
+  EXPECT_EQ(dir.groups_of("8").count("managers"), 0u);
+  report["managerId"] = "8";
+  receive("e4", EventType::Change, report, "2026-01-06T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1")->attributes.at("manager"), dir.dn_of("8"));
+  EXPECT_EQ(dir.groups_of("9").count("managers"), 0u);
+  EXPECT_EQ(dir.groups_of("8").count("managers"), 1u);
+}
+
+// A report planned while the manager's create is still queued: where the directory accepts a
+// DN value naming an entry that does not exist yet (OpenLDAP), the report's create carries the
+// manager's DN and nothing is written a second time; elsewhere (AD) the link follows once the
+// manager's entry exists.
+TEST_F(EngineTest, ReportPlannedBeforeTheManagersCreateRanIsLinkedInItsOwnCreateWhereAllowed) {
+  for (const bool forward : {true, false}) {
+    SCOPED_TRACE(forward ? "forward references" : "no forward references");
+    dir.forward_references = forward;
+    const std::string boss = forward ? "9" : "19", report = forward ? "1" : "11";
+    Json r = worker(report, "Ana", forward ? "Lima" : "Lemos");
+    r["managerId"] = boss;
+    receive("m" + boss, EventType::Hire, worker(boss, "Max", forward ? "Boss" : "Bosch"),
+            "2026-01-05T00:00:00Z");
+    receive("r" + report, EventType::Hire, r, "2026-01-05T00:00:00Z");
+    settle();
+    ASSERT_NE(dir.entry_of(report), nullptr);
+    EXPECT_EQ(dir.entry_of(report)->attributes.at("manager"), dir.dn_of(boss));
+    int updates = 0;
+    for (const auto& op : dir.applied)
+      if (op.worker_id == report && op.kind == OpKind::Update) ++updates;
+    EXPECT_EQ(updates, forward ? 0 : 1);
+  }
 }
 
 TEST_F(EngineTest, RetryableFailureWaitsAndIsNeverDropped) {

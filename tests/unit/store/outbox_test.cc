@@ -92,13 +92,26 @@ TEST_F(StoreTest, RetryIncrementsAttemptsAndHidesUntilDue) {
   EXPECT_EQ(ids(store_->next_operations(at_ms(9'000), 10)), (std::vector<std::int64_t>{a1, b1}));
 
   store_->set_op_status(b1, OpStatus::Done, "");
-  // The executor sleeps until a1 is due, not until a2's (past) time.
-  EXPECT_EQ(store_->next_retry_at(), at_ms(9'000));
+  // The engine sleeps until a1 is due, not until a2's (past) time.
+  EXPECT_EQ(store_->next_retry_at(at_ms(1'000)), at_ms(9'000));
   store_->set_op_status(a1, OpStatus::Done, "");
-  EXPECT_EQ(store_->next_retry_at(), at_ms(0));
+  EXPECT_FALSE(store_->next_retry_at(at_ms(1'000)).has_value());
+  EXPECT_EQ(store_->next_retry_at(at_ms(-1)), at_ms(0));
   store_->set_op_status(a2, OpStatus::Failed, "ldap:19 constraint");
-  EXPECT_FALSE(store_->next_retry_at().has_value());
+  EXPECT_FALSE(store_->next_retry_at(at_ms(-1)).has_value());
   EXPECT_THROW(store_->schedule_retry(9999, at_ms(1), "x"), StoreError);
+}
+
+// The engine sleeps until the next *future* attempt. An operation that is already due is the
+// executor's business (it takes it when a lane is free and then wakes the engine): reporting its
+// past time made the engine wake at once, find every lane busy, and ask again — a busy loop over
+// the whole queue for as long as the directory was behind.
+TEST_F(StoreTest, NextRetryIsTheEarliestFutureAttemptNotAnOperationAlreadyDue) {
+  store_->enqueue(make_op("A", OpKind::Create), OpStatus::Pending, "", at_ms(0));
+  const auto b1 = store_->enqueue(make_op("B", OpKind::Create), OpStatus::Pending, "", at_ms(0));
+  store_->schedule_retry(b1, at_ms(9'000), "ldap:51 busy");
+  EXPECT_EQ(store_->next_retry_at(at_ms(5'000)), at_ms(9'000));
+  EXPECT_FALSE(store_->next_retry_at(at_ms(9'000)).has_value());
 }
 
 TEST_F(StoreTest, FailedOperationDoesNotBlockLaterOnes) {

@@ -139,18 +139,18 @@ TEST(SchemaMigrate, FailedMigrationLeavesThePreviousVersion) {
   EXPECT_EQ(std::find(names.begin(), names.end(), "half_done"), names.end());
 }
 
-// Version 4 records per account the groups provisiond granted: of the groups an account has,
+// Version 5 records per account the groups provisiond granted: of the groups an account has,
 // those an add_member of provisiond put it in. Groups someone else added stay out of it.
-TEST(SchemaMigrate, Version4RecordsTheGroupsProvisiondGranted) {
+TEST(SchemaMigrate, Version5RecordsTheGroupsProvisiondGranted) {
   TempDir dir;
-  const auto path = dir.path() / "v3.db";
+  const auto path = dir.path() / "v4.db";
   {
     sql::Database db(path, sql::Database::Mode::ReadWrite);
     const auto& all = schema::migrations();
-    std::vector<schema::Migration> v3;
+    std::vector<schema::Migration> v4;
     for (const auto& m : all)
-      if (m.version <= 3) v3.push_back(m);
-    schema::migrate(db, v3);
+      if (m.version <= 4) v4.push_back(m);
+    schema::migrate(db, v4);
     const std::string account =
         R"({"workerId":"1","username":"alima","exists":true,"enabled":true,"groups":["staff","vpn"]})";
     db.query("INSERT INTO accounts(worker_id, username, planned, applied) VALUES ('1', 'alima', ?1, ?1)")
