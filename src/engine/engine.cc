@@ -329,8 +329,9 @@ void Engine::apply_event(const InboxRow& row) {
     return;
   }
   auto existing = store_.worker(e.worker_id);
-  if (existing && e.effective_at < existing->last_effective_at &&
-      !withdraws_hire(*existing, e, now, zone_or_utc(config_.timezone))) {
+  const bool withdrawal =
+      existing && withdraws_hire(*existing, e, now, zone_or_utc(config_.timezone));
+  if (existing && e.effective_at < existing->last_effective_at && !withdrawal) {
     std::string note = "effective " + format_time(e.effective_at) + " is older than " +
                        format_time(existing->last_effective_at) + " already applied";
     store_.set_event_status(row.id, EventStatus::Stale, note);
@@ -348,10 +349,11 @@ void Engine::apply_event(const InboxRow& row) {
       w.last_effective_at, std::min(e.effective_at, std::max(now, w.last_effective_at)));
   store_.put_worker(w);
   store_.set_event_status(row.id, EventStatus::Applied, "");
-  store_.audit(audit_of("event.applied", e.worker_id, e.event_id, now,
-                        {{"type", to_string(e.type)},
-                         {"state_before", existing ? to_string(before) : "new"},
-                         {"state", to_string(w.state)}}));
+  Json detail{{"type", to_string(e.type)},
+              {"state_before", existing ? to_string(before) : "new"},
+              {"state", to_string(w.state)}};
+  if (withdrawal) detail["decision"] = "hire withdrawn before the start";
+  store_.audit(audit_of("event.applied", e.worker_id, e.event_id, now, std::move(detail)));
   Metrics::global().observe("provisiond_event_apply_seconds",
                             {{"type", std::string(to_string(e.type))}},
                             std::max(0.0, seconds_between(e.received_at, now)));

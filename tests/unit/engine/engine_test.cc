@@ -261,6 +261,11 @@ TEST_F(EngineTest, WithdrawalDatedBeforeTheHireArrivedRescindsIt) {
     settle();
     EXPECT_EQ(dir.entry_of(id), nullptr) << to_string(type);
     EXPECT_EQ(store_->event("withdraw-" + id)->status, EventStatus::Applied) << to_string(type);
+    bool audited = false;
+    for (const auto& a : store_->audit_log(id, 100))
+      audited |= a.action == "event.applied" && a.event_id == "withdraw-" + id &&
+                 a.detail.value("decision", "") == "hire withdrawn before the start";
+    EXPECT_TRUE(audited) << to_string(type);
   }
 }
 
