@@ -249,23 +249,30 @@ TEST_F(EngineTest, RescindedHireRemovesThePrehireAccount) {
 
 // HR withdraws a hire before the start with an event dated today, earlier than the moment the
 // hire arrived: for someone who has not started that is a rescind, never a stale event.
+// A termination dated at the start (still ahead) withdraws it too, at once.
 TEST_F(EngineTest, WithdrawalDatedBeforeTheHireArrivedRescindsIt) {
-  for (EventType type : {EventType::Termination, EventType::Rescind}) {
-    const std::string id = type == EventType::Rescind ? "2" : "1";
+  const std::pair<EventType, const char*> withdrawals[] = {
+      {EventType::Termination, "2026-06-01T00:00:00Z"},
+      {EventType::Rescind, "2026-06-01T00:00:00Z"},
+      {EventType::Termination, "2026-06-04T00:00:00Z"}};
+  int n = 0;
+  for (const auto& [type, effective] : withdrawals) {
+    const std::string id = std::to_string(++n);
+    const std::string what = std::string(to_string(type)) + " effective " + effective;
     receive("hire-" + id, EventType::Hire, worker(id, "Ana", "Lima" + id, "Finance", "2026-06-04"),
             "2026-06-04T00:00:00Z");
     settle();
     ASSERT_NE(dir.entry_of(id), nullptr);
     receive("withdraw-" + id, type, worker(id, "Ana", "Lima" + id, "Finance", "2026-06-04"),
-            "2026-06-01T00:00:00Z");
+            effective);
     settle();
-    EXPECT_EQ(dir.entry_of(id), nullptr) << to_string(type);
-    EXPECT_EQ(store_->event("withdraw-" + id)->status, EventStatus::Applied) << to_string(type);
+    EXPECT_EQ(dir.entry_of(id), nullptr) << what;
+    EXPECT_EQ(store_->event("withdraw-" + id)->status, EventStatus::Applied) << what;
     bool audited = false;
     for (const auto& a : store_->audit_log(id, 100))
       audited |= a.action == "event.applied" && a.event_id == "withdraw-" + id &&
                  a.detail.value("decision", "") == "hire withdrawn before the start";
-    EXPECT_TRUE(audited) << to_string(type);
+    EXPECT_TRUE(audited) << what;
   }
 }
 
