@@ -345,8 +345,8 @@ void Engine::apply_event(const InboxRow& row) {
   apply_event_to_worker(w, e, zone_or_utc(config_.timezone));
   // An early-applied future hire must not make a correction dated before the start look stale.
   // A withdrawal dated before it leaves the order mark where it was.
-  w.last_effective_at = std::max(
-      w.last_effective_at, std::min(e.effective_at, std::max(now, w.last_effective_at)));
+  w.last_effective_at =
+      std::max(w.last_effective_at, std::min(e.effective_at, std::max(now, w.last_effective_at)));
   store_.put_worker(w);
   store_.set_event_status(row.id, EventStatus::Applied, "");
   Json detail{{"type", to_string(e.type)},
@@ -403,10 +403,9 @@ void Engine::release_groups() {
       store_.put_planned(row.planned);
       if (applied_changed) store_.put_applied(row.applied);
       for (const auto& g : taken)
-        store_.audit(audit_of("group.released", row.planned.worker_id, "", now,
-                              {{"group", g},
-                               {"reason", "release_groups in the policy"},
-                               {"policy", pol->digest()}}));
+        store_.audit(audit_of(
+            "group.released", row.planned.worker_id, "", now,
+            {{"group", g}, {"reason", "release_groups in the policy"}, {"policy", pol->digest()}}));
       ++accounts;
     }
   });

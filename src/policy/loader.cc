@@ -36,20 +36,28 @@ PolicyLoadError::PolicyLoadError(std::vector<PolicyDiagnostic> diagnostics)
 
 std::string_view to_string(HoldRule r) {
   switch (r) {
-    case HoldRule::OverThreshold: return "over_threshold";
-    case HoldRule::PolicyChange: return "policy_change";
-    case HoldRule::Always: return "always";
+    case HoldRule::OverThreshold:
+      return "over_threshold";
+    case HoldRule::PolicyChange:
+      return "policy_change";
+    case HoldRule::Always:
+      return "always";
   }
   return "over_threshold";
 }
 
 HoldRule BrakePolicy::rule(OpKind kind) const {
   switch (kind) {
-    case OpKind::Disable: return disable;
-    case OpKind::RemoveMember: return remove_member;
-    case OpKind::Move: return move;
-    case OpKind::Delete: return del;
-    default: return HoldRule::OverThreshold;
+    case OpKind::Disable:
+      return disable;
+    case OpKind::RemoveMember:
+      return remove_member;
+    case OpKind::Move:
+      return move;
+    case OpKind::Delete:
+      return del;
+    default:
+      return HoldRule::OverThreshold;
   }
 }
 
@@ -60,9 +68,9 @@ std::shared_ptr<const Policy> Policy::load(const std::filesystem::path& path) {
 namespace policy {
 
 namespace {
-const std::vector<std::string> kTopKeys = {"version",   "attributes", "username", "ou",
-                                           "roles",     "lifecycle",  "password", "brake",
-                                           "release_groups"};
+const std::vector<std::string> kTopKeys = {"version",  "attributes", "username",
+                                           "ou",       "roles",      "lifecycle",
+                                           "password", "brake",      "release_groups"};
 const std::vector<std::string> kBrakeKeys = {"disable", "remove_member", "move", "delete"};
 constexpr HoldRule kHoldRules[] = {HoldRule::OverThreshold, HoldRule::PolicyChange,
                                    HoldRule::Always};
@@ -704,8 +712,7 @@ class PolicyLoader {
     // people to it that provisiond then never takes out again.
     for (const auto& rel : released_) {
       const auto granting = std::find_if(roles_.begin(), roles_.end(), [&](const ParsedRole& r) {
-        return std::find(r.def.groups.begin(), r.def.groups.end(), rel.group) !=
-               r.def.groups.end();
+        return std::find(r.def.groups.begin(), r.def.groups.end(), rel.group) != r.def.groups.end();
       });
       if (granting != roles_.end()) {
         sink_.error(*rel.file, rel.mark,

@@ -40,10 +40,13 @@ class PolicyReload : public ::testing::Test {
     std::ofstream(dir_ / "policy.yaml.tmp") << text;
     fs::rename(dir_ / "policy.yaml.tmp", dir_ / "policy.yaml");
   }
-  size_t count_in_log(const std::string& needle) { return count(read_file(daemon_->log_path()), needle); }
+  size_t count_in_log(const std::string& needle) {
+    return count(read_file(daemon_->log_path()), needle);
+  }
   static size_t count(const std::string& text, const std::string& needle) {
     size_t n = 0;
-    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+      ++n;
     return n;
   }
   std::string ctl(const std::string& args) {
@@ -72,7 +75,8 @@ class PolicyReload : public ::testing::Test {
       EXPECT_TRUE(eventually([&] {
         e = daemon_->person(id);
         return e && daemon_->groups_of(e->dn).count("office-berlin") == 1;
-      })) << id << " never reached office-berlin";
+      })) << id
+          << " never reached office-berlin";
       if (e) dns.push_back(e->dn);
     }
     return dns;
@@ -143,7 +147,8 @@ TEST_F(PolicyReload, AccessOfARetiredRoleIsRevokedOnceApproved) {
   for (const auto& dn : dns) {
     EXPECT_TRUE(eventually([&] {
       return daemon_->groups_of(dn) == std::set<std::string>{"staff"};
-    })) << dn << ": " << ::testing::PrintToString(daemon_->groups_of(dn));
+    })) << dn
+        << ": " << ::testing::PrintToString(daemon_->groups_of(dn));
   }
   EXPECT_NE(ctl("audit --worker-id 250001").find("op.approved"), std::string::npos);
 }

@@ -68,9 +68,9 @@ TEST_F(WithdrawnHire, TerminationOlderThanAnAppliedChangeOfAnActiveWorkerStaysSt
   ASSERT_EQ(daemon_->send_event("wh-hire-" + id, "HIRE", make_worker(id, "Ole", "Started")).status,
             202);
   ASSERT_TRUE(eventually([&] { return daemon_->person(id).has_value(); }));
-  ASSERT_EQ(daemon_->send_event("wh-change-" + id, "CHANGE", make_worker(id, "Ole", "Started"))
-                .status,
-            202);
+  ASSERT_EQ(
+      daemon_->send_event("wh-change-" + id, "CHANGE", make_worker(id, "Ole", "Started")).status,
+      202);
   ASSERT_EQ(daemon_
                 ->send_event("wh-term-" + id, "TERMINATION", make_worker(id, "Ole", "Started"),
                              date_in(days(-1)))

@@ -555,9 +555,9 @@ TEST_F(EngineTest, BrakeRulesComeFromThePolicyPerKind) {
   use_policy(std::string(kPolicy) + "brake:\n  remove_member: over_threshold\n  disable: always\n");
   receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
   settle();
-  use_policy(replaced(std::string(kPolicy) +
-                          "brake:\n  remove_member: over_threshold\n  disable: always\n",
-                      "department: Finance", "department: Accounting"));
+  use_policy(replaced(
+      std::string(kPolicy) + "brake:\n  remove_member: over_threshold\n  disable: always\n",
+      "department: Finance", "department: Accounting"));
   settle();
   EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff"}));
   EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
@@ -648,8 +648,7 @@ TEST_F(EngineTest, ReleasedGroupKeepsItsMembersAndIsAudited) {
     if (a.action == "group.released" && a.detail.value("group", "") == "finance") ++released;
   EXPECT_EQ(released, 2);
   // Released for good: a policy without the setting does not take the group back.
-  use_policy(replaced(kPolicy,
-                      kFinanceRole, ""));
+  use_policy(replaced(kPolicy, kFinanceRole, ""));
   settle();
   EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
   EXPECT_EQ(dir.groups_of("2"), (std::set<std::string>{"finance", "staff"}));

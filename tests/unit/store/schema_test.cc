@@ -153,15 +153,18 @@ TEST(SchemaMigrate, Version5RecordsTheGroupsProvisiondGranted) {
     schema::migrate(db, v4);
     const std::string account =
         R"({"workerId":"1","username":"alima","exists":true,"enabled":true,"groups":["staff","vpn"]})";
-    db.query("INSERT INTO accounts(worker_id, username, planned, applied) VALUES ('1', 'alima', ?1, ?1)")
+    db.query(
+          "INSERT INTO accounts(worker_id, username, planned, applied) VALUES ('1', 'alima', ?1, "
+          "?1)")
         .bind_all(account)
         .run();
     db.query("INSERT INTO accounts(worker_id, username, planned) VALUES ('2', 'bode', ?1)")
         .bind_all(std::string(R"({"workerId":"2","username":"bode","groups":["staff"]})"))
         .run();
     for (const char* w : {"1", "2"})
-      db.query("INSERT INTO outbox(worker_id, kind, destructive, payload, status, next_attempt_at, "
-               "created_at, updated_at) VALUES (?1, 'add_member', 0, ?2, 'done', 0, 0, 0)")
+      db.query(
+            "INSERT INTO outbox(worker_id, kind, destructive, payload, status, next_attempt_at, "
+            "created_at, updated_at) VALUES (?1, 'add_member', 0, ?2, 'done', 0, 0, 0)")
           .bind_all(std::string(w), std::string(R"({"kind":"add_member","group":"staff"})"))
           .run();
   }
