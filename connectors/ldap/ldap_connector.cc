@@ -536,22 +536,58 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
     dns.push_back(planned_dn(ops[i].username, ops[i].ou));
     entries.push_back(new_entry(ops[i]));
   }
+  const Status transport = password_transport(session_->options());
+  // directory.password_in_add: the passwords travel inside the adds. Their files are written,
+  // named and flushed first, so no account ever has a password nobody can read.
+  std::vector<bool> in_add(adds.size(), false);
+  if (config_.password_in_add && transport.ok() && !config_.password_dir.empty()) {
+    for (std::size_t k = 0; k < adds.size(); ++k) {
+      if (!ops[adds[k]].set_initial_password) continue;
+      std::string password = random_password();
+      auto drop = PasswordDrop::stage(config_.password_dir, ops[adds[k]].worker_id, password,
+                                      PasswordDrop::Durability::Deferred);
+      if (drop.ok() && drop->commit().ok()) {
+        entries[k].push_back({"userPassword", {std::move(password)}});
+        in_add[k] = true;
+      }
+      std::fill(password.begin(), password.end(), '\0');
+    }
+    if (std::count(in_add.begin(), in_add.end(), true) > 0 &&
+        !PasswordDrop::sync_folder(config_.password_dir).ok()) {
+      for (std::size_t k = 0; k < adds.size(); ++k) {  // not durable: no password goes out
+        if (!in_add[k]) continue;
+        std::fill(entries[k].back().second[0].begin(), entries[k].back().second[0].end(), '\0');
+        entries[k].pop_back();
+        in_add[k] = false;
+      }
+    }
+  }
   std::vector<std::optional<Result<Reply>>> added;
   pipeline(
       adds.size(), [&](std::size_t k) { return session_->submit_add(dns[k], entries[k]); }, added);
   std::vector<std::size_t> reads;
   for (std::size_t k = 0; k < adds.size(); ++k) {
-    if (added[k] && added[k]->ok() && (*added[k])->result.ok()) reads.push_back(k);
+    if (in_add[k]) {
+      auto& password = entries[k].back().second[0];
+      std::fill(password.begin(), password.end(), '\0');
+    }
+    const bool answered =
+        added[k] && added[k]->ok() && !is_transport_error((*added[k])->result.code);
+    if (answered && (*added[k])->result.ok()) {
+      reads.push_back(k);
+    } else if (in_add[k] && answered) {
+      // Refused: that password exists nowhere. (Unanswered: the server may have it.)
+      PasswordDrop::withdraw(config_.password_dir, ops[adds[k]].worker_id);
+    }
   }
   // The initial passwords of what was added: every file is written and named first, and one
   // flush makes them all durable while round 3 runs; only then do the passwords go to the server
   // (round 4), so no crash leaves an account whose password nobody can read.
   std::vector<std::string> passwords(adds.size());
   std::vector<std::size_t> password_sets;  // indexes into adds
-  const Status transport = password_transport(session_->options());
   for (std::size_t k : reads) {
     const std::size_t i = adds[k];
-    if (!ops[i].set_initial_password || config_.password_dir.empty()) continue;
+    if (!ops[i].set_initial_password || config_.password_dir.empty() || in_add[k]) continue;
     if (!transport.ok()) continue;  // settled below, like a password the server refused
     std::string password = random_password();
     auto drop = PasswordDrop::stage(config_.password_dir, ops[i].worker_id, password,
@@ -587,7 +623,7 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
   }
   // Round 4: the passwords. One that is not set leaves its create to apply(), which finds the
   // entry owing it (and reports why, when it cannot be set).
-  std::vector<bool> password_set(adds.size(), false);
+  std::vector<bool> password_set(in_add);
   if (synced.valid() && synced.get().ok()) {
     std::vector<std::optional<Result<Reply>>> set;
     pipeline(
@@ -915,7 +951,30 @@ Outcome LdapConnector::create(const Operation& op) {
   if (!existing.entries.empty()) return finish_create(op, existing.entries.front(), false);
 
   const std::string dn = planned_dn(op.username, op.ou);
-  const LdapResult r = session_->add(dn, new_entry(op));
+  Attributes attrs = new_entry(op);
+  // directory.password_in_add: the password travels inside the add, its file delivered first.
+  const bool in_add = config_.password_in_add && op.set_initial_password &&
+                      !config_.password_dir.empty() &&
+                      password_transport(session_->options()).ok();
+  if (in_add) {
+    std::string password = random_password();
+    auto drop = PasswordDrop::stage(config_.password_dir, op.worker_id, password);
+    Status delivered = drop.ok() ? drop->commit() : Status(drop.error());
+    if (!delivered.ok()) {
+      std::fill(password.begin(), password.end(), '\0');
+      return Outcome::retryable("ldap:password", "create " + dn + ": " + delivered.error().message);
+    }
+    attrs.push_back({"userPassword", {std::move(password)}});
+  }
+  const LdapResult r = session_->add(dn, attrs);
+  if (in_add) {
+    auto& password = attrs.back().second[0];
+    std::fill(password.begin(), password.end(), '\0');
+    // Refused (or the DN taken): that password exists nowhere; finish_create gives a
+    // concurrent create's entry its own if it still owes one.
+    if (!r.ok() && !is_transport_error(r.code))
+      PasswordDrop::withdraw(config_.password_dir, op.worker_id);
+  }
   if (r.code == code::kEntryAlreadyExists) {
     // The DN is taken. Ours only if it carries this worker's employeeNumber (a concurrent
     // create); otherwise another account owns the name and we must not touch it.

@@ -282,8 +282,8 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   if (!dir.IsDefined()) fail("directory", "is required");
   check_keys(dir, "directory",
              {"type", "url", "start_tls", "bind_dn", "password_file", "base_dn", "tls",
-              "groups_ou", "lock_method", "password_dir", "upn_suffix", "timeout_ms",
-              "pipeline_window"});
+              "groups_ou", "lock_method", "password_dir", "password_in_add", "upn_suffix",
+              "timeout_ms", "pipeline_window"});
   auto& d = c.directory;
   d.type = get<std::string>(dir, "type", "directory.type", "ldap");
   d.url = get<std::string>(dir, "url", "directory.url", "");
@@ -324,6 +324,10 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
     fail("directory.password_dir",
          "initial passwords are only sent over TLS, but directory.tls.mode is none; use "
          "ldaps:// or start_tls, or remove password_dir");
+  d.password_in_add = get<bool>(dir, "password_in_add", "directory.password_in_add", false);
+  if (d.password_in_add && d.type != "ldap")
+    fail("directory.password_in_add",
+         "applies to directory.type ldap only (AD sets unicodePwd in its own way)");
   d.upn_suffix = get<std::string>(dir, "upn_suffix", "directory.upn_suffix", "");
   d.timeout_ms = get<int>(dir, "timeout_ms", "directory.timeout_ms", d.timeout_ms);
   d.pipeline_window = get<int>(dir, "pipeline_window", "directory.pipeline_window", d.pipeline_window);

@@ -146,6 +146,58 @@ TEST(LdapPassword, AccountCreatedLockedStaysLockedWithItsPassword) {
   }
 }
 
+// directory.password_in_add on a server that hashes a cleartext userPassword itself
+// (ppolicy_hash_cleartext): one write per account, the password stored hashed and usable, the
+// file delivered, and an account created locked stays locked — alone and in a batch.
+TEST(LdapPassword, PasswordInTheAddOnAServerThatHashesIt) {
+  SlapdOptions o;
+  o.hash_cleartext = true;
+  auto hashing = Slapd::start(o);
+  DirectoryConfig c = hashing->directory_config();
+  c.password_in_add = true;
+  auto connector = connected(c);
+  Operation locked = hire("ia");
+  locked.enabled = false;
+  std::vector<Operation> batch = {hire("iab"), hire("iab"), hire("iab")};
+  batch[1].enabled = false;
+  std::vector<Outcome> outcomes = connector->apply_batch(batch);
+  batch.push_back(locked);
+  outcomes.push_back(connector->apply(locked));
+  batch.push_back(hire("ia"));
+  outcomes.push_back(connector->apply(batch.back()));
+  const SlapdInfo& info = hashing->info();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    SCOPED_TRACE(batch[i].worker_id);
+    ASSERT_TRUE(outcomes[i].is_ok()) << outcomes[i].message;
+    const std::string password = delivered(c, batch[i].worker_id);
+    ASSERT_FALSE(password.empty());
+    auto opened = Session::open(ldap::session_options(c));
+    ASSERT_TRUE(opened.ok());
+    ASSERT_TRUE(opened.value()->bind(info.root_dn, info.root_pw).ok());
+    auto r = opened.value()->search(SearchRequest{
+        outcomes[i].dn, Scope::Base, "(objectClass=*)", {"userPassword", "pwdAccountLockedTime"}});
+    ASSERT_TRUE(r.result.ok() && !r.entries.empty());
+    const auto stored = r.entries.front().first("userPassword");
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->rfind("{SSHA}", 0), 0u) << *stored;
+    EXPECT_EQ(r.entries.front().first("pwdAccountLockedTime").has_value(), !batch[i].enabled);
+    EXPECT_EQ(can_bind(info.ldaps_url, outcomes[i].dn, password, c.tls.ca_file), batch[i].enabled);
+  }
+}
+
+// …and the reason it is an opt-in: a server that does not hash keeps what the add carried.
+TEST(LdapPassword, PasswordInTheAddIsStoredAsSentByAServerThatDoesNotHash) {
+  DirectoryConfig c = server().directory_config();
+  c.password_in_add = true;
+  auto connector = connected(c);
+  const Operation op = hire("iac");
+  const Outcome o = connector->apply(op);
+  ASSERT_TRUE(o.is_ok()) << o.message;
+  auto entry = read_as_root(o.dn);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->first("userPassword"), delivered(c, op.worker_id));
+}
+
 TEST(LdapPassword, StartTlsCarriesThePassword) {
   DirectoryConfig c = server().directory_config();
   c.url = server().info().url;

@@ -115,6 +115,15 @@ TEST_F(ConfigHardeningTest, PasswordFolderNeedsAnEncryptedDirectoryConnection) {
   EXPECT_EQ(error_of(start_tls + "  start_tls: true\n  password_dir: passwords\n"), "no error");
 }
 
+TEST_F(ConfigHardeningTest, PasswordInTheAddIsForOpenLdapOnly) {
+  EXPECT_EQ(error_of(config() + "  password_in_add: true\n"), "no error");
+  std::string ad = config();
+  ad.replace(ad.find("type: ldap"), 10, "type: ad");
+  EXPECT_EQ(error_of(ad), "no error");
+  const std::string e = error_of(ad + "  password_in_add: true\n");
+  EXPECT_NE(e.find("directory.password_in_add"), std::string::npos) << e;
+}
+
 TEST_F(ConfigHardeningTest, WarnsAboutAWebhookBeyondLoopbackWithoutTls) {
   std::ofstream(dir_ / "provisiond.yaml", std::ios::trunc) << config();
   EXPECT_TRUE(startup_warnings(load_config(dir_ / "provisiond.yaml")).empty());
