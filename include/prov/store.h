@@ -114,6 +114,9 @@ class Store {
   // Pending events, oldest first.
   virtual std::vector<InboxRow> pending_events(int limit) = 0;
   virtual std::optional<InboxRow> event(const std::string& event_id) = 0;
+  // When the event was received, without reading its body: the executor's latency metric asks
+  // this for every operation it records.
+  virtual std::optional<TimePoint> event_received_at(const std::string& event_id) = 0;
   virtual void set_event_status(std::int64_t inbox_id, EventStatus status,
                                 const std::string& note) = 0;
   // Scheduled (future-effective) events of one worker whose time has come, oldest effective first.

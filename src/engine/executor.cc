@@ -374,9 +374,9 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
       if (op.kind == OpKind::Create || op.kind == OpKind::Move)
         relink = store_.reports_of(op.worker_id);
       ids.emplace_back("dn", applied.dn);
-      if (auto ev = store_.event(row.event_id))
+      if (auto received = store_.event_received_at(row.event_id))
         m.observe("provisiond_event_to_directory_seconds", {{"kind", kind}},
-                  std::max(0.0, seconds_between(ev->event.received_at, now)));
+                  std::max(0.0, seconds_between(*received, now)));
     } else if (outcome.kind == Outcome::Kind::Retryable &&
                (config_.executor.max_attempts == 0 ||
                 row.attempts + 1 < config_.executor.max_attempts)) {

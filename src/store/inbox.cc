@@ -127,6 +127,13 @@ std::optional<InboxRow> SqliteStore::event(const std::string& event_id) {
   return read_inbox_row(q);
 }
 
+std::optional<TimePoint> SqliteStore::event_received_at(const std::string& event_id) {
+  auto q = db_.query("SELECT received_at FROM inbox WHERE event_id = ?1");
+  q.bind(1, event_id);
+  if (!q.step()) return std::nullopt;
+  return q.time(0);
+}
+
 void SqliteStore::set_event_status(std::int64_t inbox_id, EventStatus status,
                                    const std::string& note) {
   db_.query("UPDATE inbox SET status = ?2, note = ?3 WHERE id = ?1")

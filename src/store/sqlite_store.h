@@ -49,6 +49,7 @@ class SqliteStore final : public Store {
   IngestResult insert_event(const HrEvent& event, const std::string& body) override;
   std::vector<InboxRow> pending_events(int limit) override;
   std::optional<InboxRow> event(const std::string& event_id) override;
+  std::optional<TimePoint> event_received_at(const std::string& event_id) override;
   void set_event_status(std::int64_t inbox_id, EventStatus status,
                         const std::string& note) override;
   std::vector<InboxRow> due_events(TimePoint now, int limit) override;

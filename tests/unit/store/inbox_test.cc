@@ -33,6 +33,8 @@ TEST_F(StoreTest, StoresEventOnceAndRoundTripsIt) {
   EXPECT_EQ(row->event.source, "poll:workday");
   EXPECT_EQ(row->event.body_sha256, "digest-a");
   EXPECT_EQ(row->event.worker, e.worker);
+  EXPECT_EQ(store_->event_received_at("evt-1"), e.received_at);
+  EXPECT_FALSE(store_->event_received_at("evt-2").has_value());
 }
 
 TEST_F(StoreTest, SameIdSameDigestIsDuplicateOfTheStoredRow) {
