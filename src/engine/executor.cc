@@ -187,9 +187,16 @@ std::vector<OutboxRow> Executor::ready_writes(int limit) {
 int Executor::dispatch_to(Lane& lane, std::vector<OutboxRow> rows) {
   std::vector<Operation> ops;
   ops.reserve(rows.size());
+  // A worker's rows are adjacent: their account is read once.
+  std::string account_of;
+  std::optional<AccountRow> acc;
   for (auto& r : rows) {
     // The DN is known only once the create has run: take it from what the directory confirmed.
-    if (auto acc = store_.account(r.op.worker_id); acc && acc->applied.exists) {
+    if (account_of != r.op.worker_id || account_of.empty()) {
+      account_of = r.op.worker_id;
+      acc = store_.account(r.op.worker_id);
+    }
+    if (acc && acc->applied.exists) {
       if (!acc->applied.dn.empty()) r.op.dn = acc->applied.dn;
       if (!acc->applied.anchor.empty()) r.op.anchor = acc->applied.anchor;
     }
