@@ -306,10 +306,22 @@ void Executor::record(Lane& lane, Batch batch) {
     return;  // nothing was sent: the operations stay pending, their attempts untouched
   }
   PROV_FAULT_POINT("after_directory_write");
-  // A batch's outcomes share one commit (complete() joins this transaction).
-  store_.transaction([&] {
-    for (std::size_t i = 0; i < rows.size(); ++i) complete(rows[i], batch.outcomes[i]);
-  });
+  // A batch's outcomes share commits (complete() joins the transaction), each holding the write
+  // lock for at most kRecordBudget: a batch of hundreds of outcomes would otherwise keep the
+  // ingest writer — and every webhook waiting for its 202 — out for tens of milliseconds. An
+  // outcome not yet committed when the process dies is applied again: operations are idempotent.
+  constexpr auto kRecordBudget = std::chrono::milliseconds(8);
+  for (std::size_t next = 0; next < rows.size();) {
+    const auto until = std::chrono::steady_clock::now() + kRecordBudget;
+    store_.transaction([&] {
+      std::size_t i = next;
+      do {
+        complete(rows[i], batch.outcomes[i]);
+        ++i;
+      } while (i < rows.size() && std::chrono::steady_clock::now() < until);
+      next = i;
+    });
+  }
 }
 
 void Executor::note_connect(const Status& st) {
