@@ -200,14 +200,33 @@ class Store {
   virtual StoreCounts queue_counts() = 0;
 };
 
+// How much the ingest writer lets in, and how much one of its transactions may hold.
+struct InboxLimits {
+  // submit(): above this many unprocessed (pending) inbox rows an event is refused (Overloaded).
+  std::size_t high_water = 100000;
+  // submit_bulk(): events wait while the inbox holds half the high-water mark or more, so a
+  // snapshot never fills the room webhooks need; they are stored as the engine drains it.
+  // One transaction holds at most this many events and this many bytes of event bodies (at least
+  // one event however large), so no commit keeps the write lock for long.
+  std::size_t commit_max_events = 1000;
+  std::size_t commit_max_bytes = 4u << 20;
+};
+
 // Group-commit ingest: events from many requests are committed in one transaction on a writer
 // thread, and each request is answered after that commit. `on_stored` runs after every commit
-// that stored at least one event (the engine's wake-up).
+// that stored at least one event (the engine's wake-up). Webhook events (submit) go before bulk
+// ones (submit_bulk) in every transaction.
 class InboxWriter : public IngestSink {
  public:
   static std::unique_ptr<InboxWriter> start(const std::filesystem::path& db_path,
+                                            InboxLimits limits, std::function<void()> on_stored);
+  static std::unique_ptr<InboxWriter> start(const std::filesystem::path& db_path,
                                             std::size_t high_water,
-                                            std::function<void()> on_stored);
+                                            std::function<void()> on_stored) {
+    InboxLimits limits;
+    limits.high_water = high_water;
+    return start(db_path, limits, std::move(on_stored));
+  }
   // Stops accepting, commits what is queued, joins the thread.
   virtual void stop() = 0;
 };

@@ -185,11 +185,12 @@ class QueuedInboxWriter final : public InboxWriter {
 }  // namespace
 
 std::unique_ptr<InboxWriter> InboxWriter::start(const std::filesystem::path& db_path,
-                                                std::size_t high_water,
+                                                InboxLimits limits,
                                                 std::function<void()> on_stored) {
   // Opened here, on the caller's thread, so a bad path fails start() instead of every submit.
   auto store = Store::open(db_path);
-  return std::make_unique<QueuedInboxWriter>(std::move(store), high_water, std::move(on_stored));
+  return std::make_unique<QueuedInboxWriter>(std::move(store), limits.high_water,
+                                             std::move(on_stored));
 }
 
 }  // namespace prov
