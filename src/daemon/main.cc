@@ -143,8 +143,11 @@ int main(int argc, char** argv) {
     engine->set_lookup_connector(lookup_connector.get());
     engine->start_executor([&registry, &config] { return registry.create(config.directory); });
     Engine* eng = engine.get();
-    inbox = InboxWriter::start(config.state_path, config.webhook.inbox_high_water,
-                               [eng] { eng->wake(); });
+    InboxLimits inbox_limits;
+    inbox_limits.high_water = config.webhook.inbox_high_water;
+    inbox_limits.commit_max_events = config.state.commit_max_events;
+    inbox_limits.commit_max_bytes = config.state.commit_max_bytes;
+    inbox = InboxWriter::start(config.state_path, inbox_limits, [eng] { eng->wake(); });
     std::shared_ptr<const SourceMapping> mapping;
     if (!config.mapping_file.empty()) {
       auto m = SourceMapping::load(config.mapping_file);
