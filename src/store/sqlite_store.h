@@ -102,6 +102,8 @@ class SqliteStore final : public Store {
   StoreCounts counts() override;
   StoreCounts queue_counts() override;
 
+  CompactReport compact(const RetentionConfig& retention, TimePoint now) override;
+
   sql::Database& database() { return db_; }
 
  private:
