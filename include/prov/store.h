@@ -256,4 +256,18 @@ class InboxWriter : public IngestSink {
   virtual void stop() = 0;
 };
 
+// Retention inside the daemon: compact() on its own connection and thread, once at start and
+// then every retention.interval. A failed pass is logged and tried again at the next interval.
+// `on_pass` (tests, metrics) runs on that thread after each pass. Keeps no thread when the
+// retention keeps everything.
+class RetentionRunner {
+ public:
+  static std::unique_ptr<RetentionRunner> start(const std::filesystem::path& db_path,
+                                                const RetentionConfig& retention,
+                                                std::function<void(const CompactReport&)> on_pass);
+  virtual ~RetentionRunner() = default;
+  // Wakes the thread and joins it; a batch in flight finishes first. Idempotent.
+  virtual void stop() = 0;
+};
+
 }  // namespace prov

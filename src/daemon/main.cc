@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<InboxWriter> inbox;
   std::unique_ptr<HttpServer> webhook, admin;
   std::unique_ptr<SnapshotSources> snapshots;
+  std::unique_ptr<RetentionRunner> retention;
   std::jthread engine_thread;
   try {
     std::filesystem::create_directories(config.state_path.parent_path());
@@ -170,6 +171,7 @@ int main(int argc, char** argv) {
       name_this_thread("prov-engine");
       eng->run(st);
     });
+    retention = RetentionRunner::start(config.state_path, config.state.retention, {});
   } catch (const StateInUse& e) {
     log::error("start-up failed", {{"error", e.what()}});
     std::cerr << "provisiond: " << e.what() << "\n";
@@ -203,6 +205,7 @@ int main(int argc, char** argv) {
   // current transaction.
   webhook->stop();
   if (snapshots) snapshots->stop();
+  if (retention) retention->stop();
   inbox->stop();
   engine_thread.request_stop();
   engine_thread.join();

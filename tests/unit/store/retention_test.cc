@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
+#include <atomic>
 #include <set>
 #include <sstream>
 
@@ -270,6 +272,26 @@ TEST_F(RetentionTest, CompactCommitsInPiecesOfBatchRows) {
   EXPECT_GE(commits, 11);
   EXPECT_GE(report.transactions, 11);
   EXPECT_EQ(store_->integrity_check(), "ok");
+}
+
+TEST_F(RetentionTest, TheRunnerCompactsAtStartAndStopsWithoutWaitingForTheInterval) {
+  event_at("old", "w1", days_ago(40), EventStatus::Applied);
+  op_at("w1", OpStatus::Done, days_ago(40));
+  RetentionConfig r = keep_days(30);
+  r.interval = std::chrono::hours(1);
+  std::promise<CompactReport> first;
+  std::atomic<bool> answered{false};
+  auto runner = RetentionRunner::start(db_path(), r, [&](const CompactReport& report) {
+    if (!answered.exchange(true)) first.set_value(report);
+  });
+  auto pass = first.get_future();
+  ASSERT_EQ(pass.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  const CompactReport report = pass.get();
+  EXPECT_EQ(report.events_deleted, 1);
+  EXPECT_EQ(report.operations_deleted, 1);
+  EXPECT_FALSE(store_->event("old").has_value());
+  runner->stop();  // wakes the thread: no hour-long wait
+  runner->stop();  // idempotent
 }
 
 }  // namespace
