@@ -15,7 +15,8 @@
 //
 //   state_size_bench [--events 10000000] [--workers 100000] [--leavers 300] [--rate 10]
 //                    [--ingest-seconds 10] [--connections 64] [--runs 1]
-//                    [--seeded FILE]   reuse (or create, when missing) the seeded database
+//                    [--seeded FILE]   reuse (or create, when missing) the seeded database;
+//                                      --runs 0 only creates it
 // PROV_DAEMON_BINARY=path/to/provisiond measures another build's daemon on the same harness.
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -317,6 +318,7 @@ int main(int argc, char** argv) {
     std::cout << "reusing " << seeded << " (" << file_gb(seeded) << " GB)\n";
   }
 
+  if (runs < 1) return 0;  // --runs 0: only seed (e.g. once, for runs of several builds)
   std::vector<double> ingest_ratio, p50_ratio, p99_ratio;
   for (int run = 0; run < runs; ++run) {
     std::cout << "run " << run + 1 << " of " << runs << "\n";
