@@ -193,6 +193,17 @@ struct Phase {
   int never = 0;
 };
 
+// Event and worker ids are unique per invocation too: a reused seeded database keeps the events
+// of earlier invocations, and the same id with another body would be answered 409.
+const std::string& nonce() {
+  static const std::string n = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() %
+      1000);
+  return n;
+}
+
 Phase measure(const std::string& label, const std::string& state_path, int run, int leavers,
               int rate, int ingest_seconds, int connections) {
   Phase out;
@@ -210,7 +221,8 @@ Phase measure(const std::string& label, const std::string& state_path, int run, 
   StatusPoller status(daemon);
 
   // The leavers, hired through provisiond before the clock starts (ids unique per run and phase).
-  const std::string prefix = std::to_string(7 + run % 2) + (label == "empty" ? "1" : "2");
+  const std::string prefix =
+      "5" + nonce() + std::to_string(run % 10) + (label == "empty" ? "1" : "2");
   const auto staff = make_workforce(leavers, 1, prefix, 11 + static_cast<unsigned>(run));
   {
     LoadGenerator preload(daemon, staff, 8);
@@ -230,7 +242,8 @@ Phase measure(const std::string& label, const std::string& state_path, int run, 
   const Run ingest = drive(daemon.webhook_port(), connections, ingest_seconds, 202,
                            [&](int conn, long n) {
                              return signed_change(key,
-                                                  label + "-" + std::to_string(run) + "-" +
+                                                  nonce() + "-" + label + "-" +
+                                                      std::to_string(run) + "-" +
                                                       std::to_string(conn) + "-" +
                                                       std::to_string(n),
                                                   900000 + conn, effective);
@@ -248,7 +261,8 @@ Phase measure(const std::string& label, const std::string& state_path, int run, 
     const auto& w = staff[static_cast<std::size_t>(i)];
     Json worker = w.events.front().worker;
     worker["terminationDate"] = now_rfc3339();
-    Json body{{"eventId", "leave-" + label + "-" + std::to_string(run) + "-" + std::to_string(i)},
+    Json body{{"eventId", "leave-" + nonce() + "-" + label + "-" + std::to_string(run) + "-" +
+                              std::to_string(i)},
               {"eventType", "TERMINATION"},
               {"effectiveAt", now_rfc3339()},
               {"worker", worker}};
