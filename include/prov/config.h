@@ -93,7 +93,7 @@ struct RetentionConfig {
   int audit_days = 0;  // audit rows older than this, exported first; 0 = keep the audit
   std::filesystem::path audit_export_file;  // JSON lines, appended to; required with audit_days
   std::chrono::seconds interval{3600};      // how often the daemon deletes
-  int batch_rows = 2000;                    // rows looked at per transaction
+  int batch_rows = 500;                     // rows looked at per transaction
 };
 
 struct StateConfig {

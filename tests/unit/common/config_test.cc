@@ -76,12 +76,12 @@ TEST_F(ConfigTest, StateCommitCapsAndRetention) {
   EXPECT_EQ(d.state.retention.days, 0);
   EXPECT_EQ(d.state.retention.audit_days, 0);
   EXPECT_EQ(d.state.retention.interval, std::chrono::hours(1));
-  EXPECT_EQ(d.state.retention.batch_rows, 2000);
+  EXPECT_EQ(d.state.retention.batch_rows, 500);
 
   Config c = load_config(write(
       "state:\n  path: state.db\n  commit_max_events: 500\n  commit_max_bytes: 1048576\n"
       "  retention:\n    days: 90\n    audit_days: 400\n    audit_export_file: export/audit.jsonl\n"
-      "    interval: 15m\n    batch_rows: 500\n" +
+      "    interval: 15m\n    batch_rows: 1000\n" +
       head));
   EXPECT_EQ(c.state.commit_max_events, 500u);
   EXPECT_EQ(c.state.commit_max_bytes, 1048576u);
@@ -89,7 +89,7 @@ TEST_F(ConfigTest, StateCommitCapsAndRetention) {
   EXPECT_EQ(c.state.retention.audit_days, 400);
   EXPECT_EQ(c.state.retention.audit_export_file, dir_ / "export/audit.jsonl");
   EXPECT_EQ(c.state.retention.interval, std::chrono::minutes(15));
-  EXPECT_EQ(c.state.retention.batch_rows, 500);
+  EXPECT_EQ(c.state.retention.batch_rows, 1000);
 
   const auto state = [&](const std::string& keys) {
     return error_of("state:\n  path: state.db\n" + keys + head);
