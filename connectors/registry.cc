@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "ldap/ldap_connector.h"
+#include "ldap/password_drop.h"
 #include "prov/connector.h"
 #ifdef PROV_HAVE_AD
 #include "ad/ad_connector.h"
@@ -52,6 +53,11 @@ void register_builtin_connectors(ConnectorRegistry& registry) {
     return make_ad_connector(config);
   });
 #endif
+}
+
+// Both built-in connectors deliver through PasswordDrop, so one sweep serves either type.
+Result<std::size_t> remove_stale_password_files(const DirectoryConfig& config) {
+  return ldap::PasswordDrop::remove_stale(config.password_dir);
 }
 
 }  // namespace prov

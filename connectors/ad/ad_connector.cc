@@ -202,7 +202,7 @@ class AdConnector final : public DirectoryConnector {
   std::string group_dn(const std::string& group) const {
     return ldap::make_dn("CN", group, groups_parent());
   }
-  bool over_tls() const { return config_.start_tls || config_.url.rfind("ldaps://", 0) == 0; }
+  bool over_tls() const { return ldap::encrypted(ldap::session_options(config_)); }
 
   // A new user as a create would add it: checked names, attributes (password included when one
   // is wanted, staged for delivery), and where it goes.
@@ -376,6 +376,11 @@ Account AdConnector::to_account(const Entry& e) const {
 
 Result<std::optional<Account>> AdConnector::find(const Anchor& anchor) {
   if (Status s = ensure_session(); !s.ok()) return s.error();
+  // A value holding a NUL is answered here, not by the server: Samba matches an indexed
+  // attribute (sAMAccountName) only up to the NUL, so "jsmith\0x" would find jsmith. No account
+  // provisiond makes has such a name (usernames are policy output, transformed to alphanumerics).
+  if (anchor.kind != Anchor::Kind::Guid && anchor.value.find('\0') != std::string::npos)
+    return std::optional<Account>{};
   Lookup l;
   switch (anchor.kind) {
     case Anchor::Kind::Guid: {
@@ -690,10 +695,9 @@ Outcome AdConnector::prepare_create(const Operation& op, NewUser& user) {
   }
   auto upn = build_upn(op.username, upn_suffix_);
   if (!upn.ok()) return Outcome::permanent("ad:userPrincipalName", upn.error().message);
-  if (op.set_initial_password && !over_tls()) {
-    return Outcome::permanent("ad:tls", "create " + op.username +
-                                            ": initial passwords are only set over TLS "
-                                            "(ldaps:// or start_tls)");
+  if (op.set_initial_password) {
+    if (Status s = ldap::password_transport(ldap::session_options(config_)); !s.ok())
+      return Outcome::permanent("ad:tls", "create " + op.username + ": " + s.error().message);
   }
 
   auto attr = [&](const char* name) -> std::string {

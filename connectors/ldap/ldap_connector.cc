@@ -101,10 +101,16 @@ class LdapConnector final : public DirectoryConnector {
 
   Capabilities capabilities() const override {
     Capabilities c;
-    c.sets_passwords = !config_.password_dir.empty();
+    c.sets_passwords = !config_.password_dir.empty() && encrypted(session_options(config_));
     c.has_guid = true;
     c.pipelines = true;
+    // slapd stores a DN value without checking that its entry exists (refint acts only on
+    // renames and deletes), so a report's create may name a manager whose create is queued.
+    c.forward_references = true;
     return c;
+  }
+  std::string planned_dn(const std::string& username, const std::string& ou) const override {
+    return make_dn("uid", username, people_parent(ou));
   }
 
   Status connect() override;
@@ -151,10 +157,19 @@ class LdapConnector final : public DirectoryConnector {
   Outcome add_member(const Operation& op);
   Outcome remove_member(const Operation& op);
   Outcome remove(const Operation& op);
-  // The attributes of a new entry; delivers the one-time password file when one is wanted
-  // (Deferred: the caller syncs the password folder once for a whole batch before adding).
-  Outcome new_entry(const Operation& op, const std::string& dn, Attributes& attrs,
-                    PasswordDrop::Durability durability = PasswordDrop::Durability::Synced);
+  // The attributes of a new entry (never a password: see set_initial_password).
+  Attributes new_entry(const Operation& op) const;
+  // Whether a create for `op` still has to give the worker's entry `e` its initial password: one
+  // is wanted and the entry has none (its create stopped before the password was set).
+  bool password_owed(const Operation& op, const Entry& e) const {
+    return op.set_initial_password && !config_.password_dir.empty() && !e.has("userPassword");
+  }
+  // Delivers a fresh initial password for the account at `dn` to the password folder, then sets
+  // it with the Password Modify operation, over TLS only. Ok, or the outcome that stopped it
+  // (the account itself stays as it is).
+  Outcome set_initial_password(const std::string& dn, const std::string& worker_id);
+  // Finishes a create whose entry exists: sets a password still owed, else reports it done.
+  Outcome finish_create(const Operation& op, const Entry& e, bool created_now);
   // apply_batch's two halves: windowed rounds for creates, and for the other operations a
   // windowed look-up round followed by a windowed round of their (single) modify requests.
   void create_batch(const std::vector<Operation>& ops, std::vector<Outcome>& out,
@@ -498,7 +513,7 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
         req.base = config_.base_dn;
         req.filter = "(&(objectClass=inetOrgPerson)" +
                      equality_filter("employeeNumber", ops[creates[k]].worker_id) + ")";
-        req.attrs = {"entryUUID"};
+        req.attrs = {"entryUUID", "userPassword"};
         return session_->submit_search(req);
       },
       found);
@@ -512,42 +527,83 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
     const auto& entries_found = (*found[k])->entries;
     if (!entries_found.empty()) {
       const Entry& e = entries_found.front();
+      if (password_owed(ops[i], e)) continue;  // apply() sets it
       out[i] = with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
       done[i] = true;
       continue;
     }
-    const std::string dn = make_dn("uid", ops[i].username, people_parent(ops[i].ou));
-    Attributes attrs;
-    if (Outcome o = new_entry(ops[i], dn, attrs, PasswordDrop::Durability::Deferred);
-        !o.is_ok()) {
-      out[i] = o;
-      done[i] = true;
-      continue;
-    }
     adds.push_back(i);
-    dns.push_back(dn);
-    entries.push_back(std::move(attrs));
+    dns.push_back(planned_dn(ops[i].username, ops[i].ou));
+    entries.push_back(new_entry(ops[i]));
   }
-  // Every password file of the batch is written (and named) before its add is sent, so no
-  // process crash can leave an account whose password nobody can read; one flush makes them all
-  // durable while the adds run, and no outcome is reported before it is done.
-  std::future<Status> synced;
-  const bool passwords = std::any_of(adds.begin(), adds.end(), [&](std::size_t i) {
-    return ops[i].set_initial_password;
-  });
-  if (passwords && !config_.password_dir.empty()) {
-    synced = std::async(std::launch::async, [dir = config_.password_dir] {
-      return PasswordDrop::sync_folder(dir);
-    });
+  const Status transport = password_transport(session_->options());
+  // directory.password_in_add: the passwords travel inside the adds. Their files are written,
+  // named and flushed first, so no account ever has a password nobody can read.
+  std::vector<bool> in_add(adds.size(), false);
+  if (config_.password_in_add && transport.ok() && !config_.password_dir.empty()) {
+    for (std::size_t k = 0; k < adds.size(); ++k) {
+      if (!ops[adds[k]].set_initial_password) continue;
+      std::string password = random_password();
+      auto drop = PasswordDrop::stage(config_.password_dir, ops[adds[k]].worker_id, password,
+                                      PasswordDrop::Durability::Deferred);
+      if (drop.ok() && drop->commit().ok()) {
+        entries[k].push_back({"userPassword", {std::move(password)}});
+        in_add[k] = true;
+      }
+      std::fill(password.begin(), password.end(), '\0');
+    }
+    if (std::count(in_add.begin(), in_add.end(), true) > 0 &&
+        !PasswordDrop::sync_folder(config_.password_dir).ok()) {
+      for (std::size_t k = 0; k < adds.size(); ++k) {  // not durable: no password goes out
+        if (!in_add[k]) continue;
+        std::fill(entries[k].back().second[0].begin(), entries[k].back().second[0].end(), '\0');
+        entries[k].pop_back();
+        in_add[k] = false;
+      }
+    }
   }
   std::vector<std::optional<Result<Reply>>> added;
   pipeline(
       adds.size(), [&](std::size_t k) { return session_->submit_add(dns[k], entries[k]); }, added);
-  // Round 3: read back the anchors of what was added.
   std::vector<std::size_t> reads;
   for (std::size_t k = 0; k < adds.size(); ++k) {
-    if (added[k] && added[k]->ok() && (*added[k])->result.ok()) reads.push_back(k);
+    if (in_add[k]) {
+      auto& password = entries[k].back().second[0];
+      std::fill(password.begin(), password.end(), '\0');
+    }
+    const bool answered =
+        added[k] && added[k]->ok() && !is_transport_error((*added[k])->result.code);
+    if (answered && (*added[k])->result.ok()) {
+      reads.push_back(k);
+    } else if (in_add[k] && answered) {
+      // Refused: that password exists nowhere. (Unanswered: the server may have it.)
+      PasswordDrop::withdraw(config_.password_dir, ops[adds[k]].worker_id);
+    }
   }
+  // The initial passwords of what was added: every file is written and named first, and one
+  // flush makes them all durable while round 3 runs; only then do the passwords go to the server
+  // (round 4), so no crash leaves an account whose password nobody can read.
+  std::vector<std::string> passwords(adds.size());
+  std::vector<std::size_t> password_sets;  // indexes into adds
+  for (std::size_t k : reads) {
+    const std::size_t i = adds[k];
+    if (!ops[i].set_initial_password || config_.password_dir.empty() || in_add[k]) continue;
+    if (!transport.ok()) continue;  // settled below, like a password the server refused
+    std::string password = random_password();
+    auto drop = PasswordDrop::stage(config_.password_dir, ops[i].worker_id, password,
+                                    PasswordDrop::Durability::Deferred);
+    if (drop.ok() && drop->commit().ok()) {
+      passwords[k] = std::move(password);
+      password_sets.push_back(k);
+    }
+    std::fill(password.begin(), password.end(), '\0');
+  }
+  std::future<Status> synced;
+  if (!password_sets.empty()) {
+    synced = std::async(std::launch::async,
+                        [dir = config_.password_dir] { return PasswordDrop::sync_folder(dir); });
+  }
+  // Round 3: read back the anchors of what was added.
   std::vector<std::optional<Result<Reply>>> read;
   pipeline(
       reads.size(),
@@ -559,25 +615,59 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
         return session_->submit_search(req);
       },
       read);
-  if (synced.valid()) {
-    if (Status s = synced.get(); !s.ok()) {
-      for (std::size_t i : adds) {  // a retry finds the entry and reports it created
-        out[i] = Outcome::retryable("ldap:password", "create: " + s.error().message);
-        done[i] = true;
-      }
-      return;
+  std::vector<std::string> anchors(adds.size());
+  for (std::size_t r = 0; r < reads.size(); ++r) {
+    if (read[r] && read[r]->ok() && !(*read[r])->entries.empty()) {
+      anchors[reads[r]] = (*read[r])->entries.front().first("entryUUID").value_or("");
     }
   }
-  for (std::size_t r = 0; r < reads.size(); ++r) {
-    const std::size_t k = reads[r];
-    const std::size_t i = adds[k];
-    std::string anchor;
-    if (read[r] && read[r]->ok() && !(*read[r])->entries.empty()) {
-      anchor = (*read[r])->entries.front().first("entryUUID").value_or("");
+  // Round 4: the passwords. One that is not set leaves its create to apply(), which finds the
+  // entry owing it (and reports why, when it cannot be set).
+  std::vector<bool> password_set(in_add);
+  if (synced.valid() && synced.get().ok()) {
+    std::vector<std::optional<Result<Reply>>> set;
+    pipeline(
+        password_sets.size(),
+        [&](std::size_t p) {
+          return session_->submit_password(dns[password_sets[p]], passwords[password_sets[p]]);
+        },
+        set);
+    for (std::size_t p = 0; p < password_sets.size(); ++p) {
+      const std::size_t k = password_sets[p];
+      const bool answered = set[p] && set[p]->ok() && !is_transport_error((*set[p])->result.code);
+      password_set[k] = answered && (*set[p])->result.ok();
+      // Only a refusal withdraws the file: without an answer the server may have the password.
+      if (answered && !password_set[k])
+        PasswordDrop::withdraw(config_.password_dir, ops[adds[k]].worker_id);
     }
-    out[i] = with_account(Outcome::ok(), dns[k], anchor, false);
+  }
+  for (auto& password : passwords) std::fill(password.begin(), password.end(), '\0');
+  // Round 5: lock again what was created locked and lost its lock to the new password (see
+  // finish_create); one that fails is left to apply().
+  std::vector<std::size_t> relocks;
+  for (std::size_t k : password_sets)
+    if (password_set[k] && !ops[adds[k]].enabled) relocks.push_back(k);
+  std::vector<std::optional<Result<Reply>>> relocked;
+  pipeline(
+      relocks.size(),
+      [&](std::size_t r) {
+        return session_->submit_modify(dns[relocks[r]], lock_modifications(true));
+      },
+      relocked);
+  for (std::size_t r = 0; r < relocks.size(); ++r) {
+    if (!relocked[r] || !relocked[r]->ok() || !(*relocked[r])->result.ok())
+      password_set[relocks[r]] = false;  // apply() finds it unlocked and locks it
+  }
+  for (std::size_t k : reads) {
+    const std::size_t i = adds[k];
+    const bool wanted = ops[i].set_initial_password && !config_.password_dir.empty();
+    if (wanted && !password_set[k]) continue;
+    out[i] = with_account(Outcome::ok(), dns[k], anchors[k], false);
     done[i] = true;
     log::debug("ldap account created", {{"worker_id", ops[i].worker_id}, {"dn", dns[k]}});
+    if (wanted)
+      log::info("ldap initial password delivered",
+                {{"worker_id", ops[i].worker_id}, {"dn", dns[k]}});
   }
 }
 
@@ -776,9 +866,9 @@ void LdapConnector::modify_batch(const std::vector<Operation>& ops, std::vector<
   }
 }
 
-// The attributes of a new account entry. Writes the one-time password file when one is wanted.
-Outcome LdapConnector::new_entry(const Operation& op, const std::string& dn, Attributes& attrs,
-                                 PasswordDrop::Durability durability) {
+// The attributes of a new account entry.
+Attributes LdapConnector::new_entry(const Operation& op) const {
+  Attributes attrs;
   attrs.push_back({"objectClass", {"top", "person", "organizationalPerson", "inetOrgPerson"}});
   attrs.push_back({"uid", {op.username}});
   attrs.push_back({"employeeNumber", {op.worker_id}});
@@ -794,21 +884,62 @@ Outcome LdapConnector::new_entry(const Operation& op, const std::string& dn, Att
     attrs.push_back({name, {value}});
   }
   if (!op.enabled) attrs.push_back({"pwdAccountLockedTime", {kPermanentLockTime}});
-  if (op.set_initial_password && !config_.password_dir.empty()) {
-    // Delivered before the add: if the add then fails, the next attempt overwrites the file; a
-    // created account never exists with a password nobody can read.
-    std::string password = random_password();
-    auto drop = PasswordDrop::stage(config_.password_dir, op.worker_id, password, durability);
-    if (!drop.ok()) {
-      return Outcome::permanent("ldap:password", "create " + dn + ": " + drop.error().message);
-    }
-    if (Status s = drop->commit(); !s.ok()) {
-      return Outcome::retryable("ldap:password", "create " + dn + ": " + s.error().message);
-    }
-    attrs.push_back({"userPassword", {std::move(password)}});
-  }
+  return attrs;
+}
 
+// The password is not part of the add: a userPassword attribute is stored as sent by servers
+// that do not hash cleartext (most), while Password Modify has the server hash it. The order
+// makes every interruption safe: an entry without a password cannot be used and a replay of the
+// create gives it one (password_owed); the file is delivered before the server has the
+// password, so no account ever has a password nobody can read; a refused password withdraws it.
+// (The file may therefore appear a moment before the password works.)
+Outcome LdapConnector::set_initial_password(const std::string& dn, const std::string& worker_id) {
+  if (Status s = password_transport(session_->options()); !s.ok()) {
+    return Outcome::permanent(
+        "ldap:tls", "create " + dn + ": the account has no initial password: " + s.error().message);
+  }
+  std::string password = random_password();
+  auto drop = PasswordDrop::stage(config_.password_dir, worker_id, password);
+  Status delivered = drop.ok() ? drop->commit() : Status(drop.error());
+  if (!delivered.ok()) {
+    std::fill(password.begin(), password.end(), '\0');
+    return drop.ok() ? Outcome::retryable("ldap:password",
+                                          "create " + dn + ": " + delivered.error().message)
+                     : Outcome::permanent("ldap:password",
+                                          "create " + dn + ": " + delivered.error().message);
+  }
+  const LdapResult r = session_->set_password(dn, password);
+  std::fill(password.begin(), password.end(), '\0');
+  if (!r.ok()) {
+    // Only a refusal withdraws the file: without an answer the server may have the password,
+    // and a retry keeps the file if so (the entry no longer owes one) or replaces it.
+    if (!is_transport_error(r.code)) PasswordDrop::withdraw(config_.password_dir, worker_id);
+    return outcome(r, "create: set initial password of " + dn);
+  }
+  log::info("ldap initial password delivered",
+            {{"worker_id", worker_id}, {"dn", dn}, {"file", drop->final_path().string()}});
   return Outcome::ok();
+}
+
+// ppolicy unlocks an account whose password an administrator sets, so an account created locked
+// is locked again after its password (and a replay locks one a crash left unlocked in between:
+// no Enable can have run yet, it waits for the Create).
+Outcome LdapConnector::finish_create(const Operation& op, const Entry& e, bool created_now) {
+  const std::string anchor = e.first("entryUUID").value_or("");
+  bool changed = created_now;
+  bool locked = e.first("pwdAccountLockedTime") == kPermanentLockTime;
+  if (password_owed(op, e)) {
+    Outcome o = set_initial_password(e.dn, op.worker_id);
+    if (!o.is_ok()) return with_account(std::move(o), e.dn, anchor, false);
+    changed = true;
+    locked = false;
+  }
+  if (!op.enabled && !locked) {
+    const LdapResult r = session_->modify(e.dn, lock_modifications(true));
+    if (!r.ok()) return outcome(r, "create: lock " + e.dn);
+    changed = true;
+  }
+  return with_account(Outcome::ok(), e.dn, anchor, !changed);
 }
 
 Outcome LdapConnector::create(const Operation& op) {
@@ -817,23 +948,40 @@ Outcome LdapConnector::create(const Operation& op) {
   // Idempotence: the worker already has an entry (a replay, or created before a crash).
   SearchResult existing = search_by_worker(op.worker_id);
   if (!existing.result.ok()) return outcome(existing.result, "create: search employeeNumber");
-  if (!existing.entries.empty()) {
-    const Entry& e = existing.entries.front();
-    return with_account(Outcome::ok(), e.dn, e.first("entryUUID").value_or(""), true);
-  }
+  if (!existing.entries.empty()) return finish_create(op, existing.entries.front(), false);
 
-  const std::string dn = make_dn("uid", op.username, people_parent(op.ou));
-  Attributes attrs;
-  if (Outcome o = new_entry(op, dn, attrs); !o.is_ok()) return o;
+  const std::string dn = planned_dn(op.username, op.ou);
+  Attributes attrs = new_entry(op);
+  // directory.password_in_add: the password travels inside the add, its file delivered first.
+  const bool in_add = config_.password_in_add && op.set_initial_password &&
+                      !config_.password_dir.empty() &&
+                      password_transport(session_->options()).ok();
+  if (in_add) {
+    std::string password = random_password();
+    auto drop = PasswordDrop::stage(config_.password_dir, op.worker_id, password);
+    Status delivered = drop.ok() ? drop->commit() : Status(drop.error());
+    if (!delivered.ok()) {
+      std::fill(password.begin(), password.end(), '\0');
+      return Outcome::retryable("ldap:password", "create " + dn + ": " + delivered.error().message);
+    }
+    attrs.push_back({"userPassword", {std::move(password)}});
+  }
   const LdapResult r = session_->add(dn, attrs);
+  if (in_add) {
+    auto& password = attrs.back().second[0];
+    std::fill(password.begin(), password.end(), '\0');
+    // Refused (or the DN taken): that password exists nowhere; finish_create gives a
+    // concurrent create's entry its own if it still owes one.
+    if (!r.ok() && !is_transport_error(r.code))
+      PasswordDrop::withdraw(config_.password_dir, op.worker_id);
+  }
   if (r.code == code::kEntryAlreadyExists) {
     // The DN is taken. Ours only if it carries this worker's employeeNumber (a concurrent
     // create); otherwise another account owns the name and we must not touch it.
     Located at = read_entry(dn, "(objectClass=*)");
     if (!at.result.ok()) return outcome(at.result, "create: read " + dn);
     if (at.entry && at.entry->first("employeeNumber") == op.worker_id) {
-      return with_account(Outcome::ok(), at.entry->dn, at.entry->first("entryUUID").value_or(""),
-                          true);
+      return finish_create(op, *at.entry, false);
     }
     Outcome o =
         Outcome::permanent(r.code_string(), "create " + dn + ": already exists with another owner");
@@ -843,11 +991,10 @@ Outcome LdapConnector::create(const Operation& op) {
   if (!r.ok()) return outcome(r, "create " + dn);
   Located created = read_entry(dn, "(objectClass=*)");
   if (!created.result.ok()) return outcome(created.result, "create: read back " + dn);
-  const std::string anchor =
-      created.entry ? created.entry->first("entryUUID").value_or("") : std::string();
   log::debug("ldap account created",
              {{"worker_id", op.worker_id}, {"dn", dn}, {"enabled", op.enabled ? "true" : "false"}});
-  return with_account(Outcome::ok(), dn, anchor, false);
+  if (!created.entry) return with_account(Outcome::ok(), dn, "", false);
+  return finish_create(op, *created.entry, true);
 }
 
 Outcome LdapConnector::update(const Operation& op) {

@@ -2,7 +2,8 @@
 // The OpenLDAP connector (directory.type "ldap"): accounts are inetOrgPerson entries
 // `uid=<username>,<ou>,<base_dn>` anchored on entryUUID and owned via employeeNumber = worker id;
 // groups are groupOfNames `cn=<group>,<groups_ou>,<base_dn>`; locking uses the ppolicy overlay
-// (pwdAccountLockedTime).
+// (pwdAccountLockedTime). Initial passwords go only over TLS, with the Password Modify extended
+// operation (the server hashes them), after the entry is added.
 #include <memory>
 
 #include "ldap/ldap_session.h"

@@ -131,6 +131,23 @@ Entry parse_entry(LDAP* ld, LDAPMessage* msg) {
   return e;
 }
 
+// The default priorities without the protocol versions older than TLS 1.2.
+constexpr const char* kGnutlsTls12OrLater = "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1";
+
+// The TLS library libldap was built with: "GnuTLS", "OpenSSL", or empty when unknown.
+const std::string& tls_package() {
+  static const std::string package = [] {
+    char* name = nullptr;
+    std::string out;
+    if (ldap_get_option(nullptr, LDAP_OPT_X_TLS_PACKAGE, &name) == LDAP_OPT_SUCCESS && name) {
+      out = name;
+      ldap_memfree(name);
+    }
+    return out;
+  }();
+  return package;
+}
+
 // True when a TCP connection to the URL's host:port succeeds within `timeout`.
 bool tcp_reachable(const std::string& url, std::chrono::milliseconds timeout) {
   LDAPURLDesc* desc = nullptr;
@@ -247,6 +264,20 @@ bool Entry::has(std::string_view attr) const {
 
 Session::Session(SessionOptions options) : options_(std::move(options)) {}
 
+bool encrypted(const SessionOptions& options) {
+  if (starts_with_ci(options.url, "ldaps://")) return true;
+  return starts_with_ci(options.url, "ldap://") &&
+         (options.start_tls || options.tls.mode == "starttls");
+}
+
+Status password_transport(const SessionOptions& options) {
+  if (encrypted(options)) return Status::Ok();
+  return Error{
+      "initial passwords are only sent over TLS (ldaps://, or ldap:// with "
+      "start_tls); this connection is not encrypted (tls.mode: none)",
+      false};
+}
+
 // libldap bounds the TCP connect by LDAP_OPT_NETWORK_TIMEOUT, but not the TLS handshake that
 // follows it (ldaps://, StartTLS): against a server that accepts and never answers, the
 // handshake retries its non-blocking reads for ever. A guard learns the socket from libldap's
@@ -341,7 +372,7 @@ LdapResult Session::connect_once() {
   if (!ldaps && !plain) {
     return {LDAP_PARAM_ERROR, "unsupported URL scheme (want ldap:// or ldaps://)", {}};
   }
-  const bool start_tls = plain && (options_.start_tls || options_.tls.mode == "starttls");
+  const bool start_tls = plain && encrypted(options_);
   if (plain && !start_tls) {
     if (options_.tls.mode != "none") {
       return {LDAP_PARAM_ERROR,
@@ -366,26 +397,56 @@ LdapResult Session::connect_once() {
   }
   ld_ = ld;
   guard_ = std::make_unique<ConnectGuard>();
-  ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &guard_->callbacks);
+  // Every option matters: one that silently failed to apply would leave a connection without
+  // its timeout, on the wrong protocol version, or with weaker TLS than configured.
   const int version = LDAP_VERSION3;
-  ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-  ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
   struct timeval tv = to_timeval(options_.timeout);
-  ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-  ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
-  ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
+  const struct {
+    int option;
+    const void* value;
+    const char* name;
+  } settings[] = {
+      {LDAP_OPT_CONNECT_CB, &guard_->callbacks, "connect callback"},
+      {LDAP_OPT_PROTOCOL_VERSION, &version, "protocol version"},
+      {LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals"},
+      {LDAP_OPT_NETWORK_TIMEOUT, &tv, "network timeout"},
+      {LDAP_OPT_TIMEOUT, &tv, "timeout"},
+      {LDAP_OPT_RESTART, LDAP_OPT_ON, "restart"},
+  };
+  for (const auto& setting : settings) {
+    if (LdapResult r = set_option(setting.option, setting.value, setting.name); !r.ok()) return r;
+  }
 
   if (ldaps || start_tls) {
     const int require = options_.tls.verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
-    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require);
+    // TLS 1.0 and 1.1 are deprecated (RFC 8996), yet TLS libraries still speak them by default.
+    // libldap honours the protocol minimum only when built with OpenSSL; built with GnuTLS (as
+    // on Debian and Ubuntu) it ignores it and takes the versions from the cipher suite, a GnuTLS
+    // priority string. Both are set, so the minimum holds with either library.
+    const int protocol_min = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+    if (LdapResult r = set_option(LDAP_OPT_X_TLS_REQUIRE_CERT, &require, "TLS require cert");
+        !r.ok())
+      return r;
+    if (LdapResult r = set_option(LDAP_OPT_X_TLS_PROTOCOL_MIN, &protocol_min, "TLS minimum");
+        !r.ok())
+      return r;
+    if (tls_package() == "GnuTLS") {
+      if (LdapResult r =
+              set_option(LDAP_OPT_X_TLS_CIPHER_SUITE, kGnutlsTls12OrLater, "TLS cipher suite");
+          !r.ok())
+        return r;
+    }
     if (!options_.tls.ca_file.empty()) {
-      ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, options_.tls.ca_file.c_str());
+      if (LdapResult r =
+              set_option(LDAP_OPT_X_TLS_CACERTFILE, options_.tls.ca_file.c_str(), "TLS CA file");
+          !r.ok())
+        return r;
     }
     // libldap reads per-connection TLS options only when a new TLS context is created; without
     // this the process-wide defaults (and no CA file) would silently apply.
     const int is_server = 0;
-    rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server);
-    if (rc != LDAP_SUCCESS) return last_error(rc);
+    if (LdapResult r = set_option(LDAP_OPT_X_TLS_NEWCTX, &is_server, "TLS context"); !r.ok())
+      return r;
   }
 
   // Connect, TLS handshake and StartTLS within one timeout (see ConnectGuard).
@@ -408,6 +469,17 @@ LdapResult Session::connect_once() {
   broken_ = false;
   bound_ = false;
   return {};
+}
+
+LdapResult Session::set_option(int option, const void* value, const char* name) {
+  const int rc = ldap_set_option(ld_, option, value);
+  if (rc == LDAP_OPT_SUCCESS) return {};
+  // LDAP_OPT_ERROR (-1) has the value of LDAP_SERVER_DOWN: reported as a local error instead,
+  // which no retry will fix.
+  LdapResult r = last_error(LDAP_LOCAL_ERROR);
+  r.message = std::string("cannot set the LDAP option '") + name + "'" +
+              (r.message.empty() ? "" : ": " + r.message);
+  return r;
 }
 
 LdapResult Session::last_error(int rc) {
@@ -612,6 +684,19 @@ Result<int> Session::submit_remove(const std::string& dn, const std::vector<Cont
   return msgid;
 }
 
+Result<int> Session::submit_password(const std::string& dn, const std::string& new_password) {
+  if (!ld_) return Error{"ldap: not connected", true};
+  // RFC 3062 without the old password: an administrative reset, which the server hashes with
+  // its own scheme (slapd: password-hash) and checks against its password policy.
+  berval user = as_berval(dn);
+  berval password = as_berval(new_password);
+  int msgid = 0;
+  const int rc = ldap_passwd(ld_, &user, nullptr, &password, nullptr, nullptr, &msgid);
+  if (rc != LDAP_SUCCESS) return submit_error(last_error(rc));
+  outstanding_[msgid];
+  return msgid;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Session: synchronous operations
 
@@ -646,6 +731,10 @@ LdapResult Session::rename(const std::string& dn, const std::string& new_rdn,
 
 LdapResult Session::remove(const std::string& dn, const std::vector<Control>& controls) {
   return finish(*this, submit_remove(dn, controls));
+}
+
+LdapResult Session::set_password(const std::string& dn, const std::string& new_password) {
+  return finish(*this, submit_password(dn, new_password));
 }
 
 SearchResult Session::search(const SearchRequest& request) {

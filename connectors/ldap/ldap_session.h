@@ -186,6 +186,10 @@ class Session {
                                   const std::string& new_superior, bool delete_old_rdn = true,
                                   const std::vector<Control>& controls = {});
   [[nodiscard]] LdapResult remove(const std::string& dn, const std::vector<Control>& controls = {});
+  // Password Modify extended operation (RFC 3062) as an administrator: sets `dn`'s password to
+  // `new_password`, which the server hashes. Only ever call it over an encrypted session
+  // (see password_transport()).
+  [[nodiscard]] LdapResult set_password(const std::string& dn, const std::string& new_password);
 
   // Asynchronous submission for pipelining: each returns the msgid, or an LdapResult error when
   // the request could not be sent. Searches submitted here are single requests (no paging):
@@ -199,6 +203,7 @@ class Session {
                             const std::string& new_superior, bool delete_old_rdn = true,
                             const std::vector<Control>& controls = {});
   Result<int> submit_remove(const std::string& dn, const std::vector<Control>& controls = {});
+  Result<int> submit_password(const std::string& dn, const std::string& new_password);
   // Waits for the next completed request of any msgid. Error when nothing is outstanding, on
   // timeout (retryable) or transport failure (retryable).
   Result<Reply> collect();
@@ -212,6 +217,7 @@ class Session {
  private:
   explicit Session(SessionOptions options);
   LdapResult connect_once();
+  LdapResult set_option(int option, const void* value, const char* name);
   LdapResult last_error(int rc);
   Result<Reply> read_reply(int msgid);
   LdapResult search_page(const SearchRequest& request, std::string& cookie,
@@ -229,6 +235,13 @@ class Session {
   bool broken_ = false;
   std::map<int, std::vector<Entry>> outstanding_;  // msgid → entries collected so far
 };
+
+// Whether sessions with these options are encrypted: ldaps://, or ldap:// with StartTLS. Any
+// other session is open only with tls.mode "none".
+bool encrypted(const SessionOptions& options);
+// Ok when passwords may travel on sessions with these options (encrypted ones); otherwise the
+// permanent error every connector reports instead of sending a password.
+Status password_transport(const SessionOptions& options);
 
 // Builds the canonical error for a transport code: retryable for server down/timeout/connect.
 bool is_transport_error(int code);

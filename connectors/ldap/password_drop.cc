@@ -1,5 +1,6 @@
 #include "ldap/password_drop.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,8 +9,14 @@
 #include <cstring>
 #include <random>
 
+#include "common/private_dir.h"
+
 namespace prov::ldap {
 namespace {
+
+// Temporary files are ".<worker_id>.password.<random>"; worker ids never start with '.', so no
+// delivered file can look like one.
+constexpr std::string_view kTempInfix = ".password.";
 
 Status check_worker_id(std::string_view worker_id) {
   if (worker_id.empty() || worker_id.front() == '.' ||
@@ -21,13 +28,19 @@ Status check_worker_id(std::string_view worker_id) {
   return Status::Ok();
 }
 
+bool is_temporary(std::string_view name) {
+  return name.size() > 1 && name.front() == '.' && name.find(kTempInfix) != std::string_view::npos;
+}
+
 std::string errno_text(int err) { return std::strerror(err); }
+
+std::string final_name(std::string_view worker_id) { return std::string(worker_id) + ".password"; }
 
 }  // namespace
 
 std::filesystem::path PasswordDrop::path_for(const std::filesystem::path& dir,
                                              std::string_view worker_id) {
-  return dir / (std::string(worker_id) + ".password");
+  return dir / final_name(worker_id);
 }
 
 Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
@@ -35,17 +48,21 @@ Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
                                          Durability durability) {
   if (dir.empty()) return Error{"directory.password_dir is not set", false};
   if (auto s = check_worker_id(worker_id); !s) return s.error();
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Error{"cannot create " + dir.string() + ": " + ec.message(), false};
-    ::chmod(dir.c_str(), 0700);
-  }
+  auto folder = open_private_dir(dir);
+  if (!folder.ok()) return Error{"password folder " + folder.error().message, false};
   std::random_device rd;
-  const auto temp = dir / ("." + std::string(worker_id) + ".password." + std::to_string(rd()));
+  const std::string temp =
+      "." + std::string(worker_id) + std::string(kTempInfix) + std::to_string(rd());
   // O_EXCL + O_NOFOLLOW: never write through a link someone planted in the folder.
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Error{"cannot create " + temp.string() + ": " + errno_text(errno), false};
+  const int fd =
+      ::openat(*folder, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int open_errno = errno;
+  ::close(*folder);
+  if (fd < 0) {
+    return Error{"cannot create " + (dir / temp).string() + ": " + errno_text(open_errno), false};
+  }
+  // From here the drop owns the file: its destructor removes it unless committed.
+  PasswordDrop drop(dir, temp, path_for(dir, worker_id), durability);
   std::string content(password);
   content.push_back('\n');
   std::size_t done = 0;
@@ -62,11 +79,9 @@ Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
   if (err == 0 && durability == Durability::Synced && ::fsync(fd) != 0) err = errno;
   ::close(fd);
   std::fill(content.begin(), content.end(), '\0');
-  if (err != 0) {
-    ::unlink(temp.c_str());
-    return Error{"cannot write " + temp.string() + ": " + errno_text(err), false};
-  }
-  return PasswordDrop(temp, path_for(dir, worker_id));
+  if (err != 0)
+    return Error{"cannot write " + (dir / temp).string() + ": " + errno_text(err), false};
+  return drop;
 }
 
 Status PasswordDrop::sync_folder(const std::filesystem::path& dir) {
@@ -81,22 +96,78 @@ Status PasswordDrop::sync_folder(const std::filesystem::path& dir) {
   return Status::Ok();
 }
 
+Result<std::size_t> PasswordDrop::remove_stale(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (dir.empty() || !std::filesystem::exists(std::filesystem::symlink_status(dir, ec)))
+    return std::size_t{0};
+  auto folder = open_private_dir(dir);
+  if (!folder.ok()) return Error{"password folder " + folder.error().message, false};
+  const int dir_fd = *folder;
+  // fdopendir takes its descriptor over; the folder's own stays open for unlinkat and fsync.
+  DIR* listing = ::fdopendir(::dup(dir_fd));
+  if (listing == nullptr) {
+    const int err = errno;
+    ::close(dir_fd);
+    return Error{"cannot list " + dir.string() + ": " + errno_text(err), false};
+  }
+  std::size_t removed = 0;
+  int err = 0;
+  while (const dirent* e = ::readdir(listing)) {
+    if (!is_temporary(e->d_name)) continue;
+    if (::unlinkat(dir_fd, e->d_name, 0) == 0) {
+      ++removed;
+    } else if (errno != ENOENT) {
+      err = errno;
+    }
+  }
+  ::closedir(listing);
+  if (removed > 0 && err == 0 && ::fsync(dir_fd) != 0) err = errno;
+  ::close(dir_fd);
+  if (err != 0)
+    return Error{"cannot remove temporary files from " + dir.string() + ": " + errno_text(err),
+                 false};
+  return removed;
+}
+
+void PasswordDrop::withdraw(const std::filesystem::path& dir, std::string_view worker_id) {
+  if (dir.empty() || !check_worker_id(worker_id).ok()) return;
+  auto folder = open_private_dir(dir);
+  if (!folder.ok()) return;
+  ::unlinkat(*folder, final_name(worker_id).c_str(), 0);
+  ::close(*folder);
+}
+
 PasswordDrop::PasswordDrop(PasswordDrop&& other) noexcept
-    : temp_(std::move(other.temp_)), final_(std::move(other.final_)) {
-  other.temp_.clear();
+    : dir_(std::move(other.dir_)),
+      temp_name_(std::move(other.temp_name_)),
+      final_(std::move(other.final_)),
+      durability_(other.durability_) {
+  other.temp_name_.clear();
 }
 
 PasswordDrop::~PasswordDrop() {
-  if (!temp_.empty()) ::unlink(temp_.c_str());
+  if (!temp_name_.empty()) ::unlink((dir_ / temp_name_).c_str());
 }
 
 Status PasswordDrop::commit() {
-  if (temp_.empty()) return Error{"password file already committed", false};
-  if (::rename(temp_.c_str(), final_.c_str()) != 0) {
-    return Error{"cannot move password file into " + final_.string() + ": " + errno_text(errno),
+  if (temp_name_.empty()) return Error{"password file already committed", false};
+  auto folder = open_private_dir(dir_);
+  if (!folder.ok()) return Error{"password folder " + folder.error().message, false};
+  const int dir_fd = *folder;
+  const std::string final_file = final_.filename().string();
+  if (::renameat(dir_fd, temp_name_.c_str(), dir_fd, final_file.c_str()) != 0) {
+    const int err = errno;
+    ::close(dir_fd);
+    return Error{"cannot move password file into " + final_.string() + ": " + errno_text(err),
                  true};
   }
-  temp_.clear();
+  temp_name_.clear();
+  // A rename is durable only once the folder is: without this a power cut could bring back
+  // the older file (or none) after the directory accepted the new password.
+  int err = 0;
+  if (durability_ == Durability::Synced && ::fsync(dir_fd) != 0) err = errno;
+  ::close(dir_fd);
+  if (err != 0) return Error{"cannot sync " + dir_.string() + ": " + errno_text(err), true};
   return Status::Ok();
 }
 

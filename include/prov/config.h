@@ -32,6 +32,10 @@ struct DirectoryConfig {
   std::string groups_ou = "ou=groups";        // where policy-managed groups live (relative)
   std::string lock_method = "ppolicy";        // ldap: ppolicy (pwdAccountLockedTime)
   std::string password_dir;                   // where one-time passwords are delivered (0600)
+  // ldap: send the initial password as userPassword inside the add (one write per account
+  // instead of two) rather than with Password Modify afterwards. Only for servers that hash a
+  // cleartext userPassword themselves (OpenLDAP: ppolicy_hash_cleartext); others store it as sent.
+  bool password_in_add = false;
   std::string upn_suffix;                     // ad: userPrincipalName suffix (default from base)
   int timeout_ms = 10000;                     // network timeout per operation
   int pipeline_window = 64;                   // outstanding async operations per connection

@@ -20,6 +20,10 @@ struct Capabilities {
   bool sets_passwords = false;  // can set an initial password on create
   bool has_guid = false;        // anchors are server GUIDs (objectGUID / entryUUID)
   bool pipelines = false;       // apply_batch overlaps operations on the wire
+  // A DN-valued attribute may name an entry that does not exist yet (OpenLDAP without a
+  // referential-integrity check; not AD, where `manager` is a linked attribute): a report's
+  // create can carry the manager's DN while the manager's own create is still queued.
+  bool forward_references = false;
 };
 
 struct Anchor {
@@ -32,6 +36,12 @@ class DirectoryConnector {
  public:
   virtual ~DirectoryConnector() = default;
   virtual Capabilities capabilities() const = 0;
+
+  // The DN a create of `username` under `ou` will give its entry; "" when the connector cannot
+  // tell before the server answers. Used only with Capabilities::forward_references.
+  virtual std::string planned_dn(const std::string& /*username*/, const std::string& /*ou*/) const {
+    return {};
+  }
 
   // Connects and binds. Retryable error: server unreachable; permanent: bad credentials / TLS.
   virtual Status connect() = 0;
@@ -101,5 +111,10 @@ class ConnectorRegistry {
 
 // Registers `ldap` and `ad`.
 void register_builtin_connectors(ConnectorRegistry& registry);
+
+// Once at start-up, before any connector writes: removes the temporary one-time password files
+// a crash left in config.password_dir (written, never delivered: passwords nobody was given).
+// Returns how many; 0 without a password folder. Error: the folder fails its checks.
+Result<std::size_t> remove_stale_password_files(const DirectoryConfig& config);
 
 }  // namespace prov

@@ -83,12 +83,15 @@ class Engine {
  private:
   void apply_event(const InboxRow& row);
   void replan_all();
+  // Forgets, on every account, that provisiond granted the policy's `release_groups` (audited
+  // per account): nobody is removed from them any more.
+  void release_groups();
   // Asks the directory, before a transaction, who holds every username the plans of these
   // events' (or these) workers will consider (a query per round, for the whole group; no write
   // lock held while waiting); plan_worker reads holders_ and never asks inside a transaction.
   void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
   void prefetch_usernames(const std::vector<Worker>& workers);
-  static bool waits_for_its_date(const InboxRow& row, TimePoint now);
+  bool waits_for_its_date(const InboxRow& row, TimePoint now);
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
   bool username_free_in_store(const std::string& name, const std::string& worker_id, TimePoint now);
@@ -111,6 +114,9 @@ class Engine {
   mutable std::mutex policy_mu_;
   std::shared_ptr<const Policy> policy_;
   std::atomic<bool> replan_requested_{false};
+  // The policy's release_groups are applied before anything is planned: at start and after
+  // every policy change.
+  std::atomic<bool> release_requested_{true};
   std::chrono::steady_clock::time_point last_gauges_{};
   std::int64_t managed_accounts_ = 0;  // for the brake's share rule, see safety_allows
   std::optional<std::chrono::steady_clock::time_point> managed_counted_;

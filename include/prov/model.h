@@ -72,6 +72,10 @@ struct Account {
   bool enabled = true;
   std::map<std::string, std::string> attributes;
   std::set<std::string> groups;
+  // The groups provisiond added this account to and has not removed it from yet. Whatever no
+  // role grants any more is removed from these, even groups no role can grant now (a retired
+  // role); groups someone else added are never provisiond's to remove.
+  std::set<std::string> granted;
 };
 
 enum class OpKind {

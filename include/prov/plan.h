@@ -11,7 +11,11 @@
 namespace prov {
 
 struct PlanContext {
-  std::set<std::string> managed_groups;     // only these groups are added to / removed from
+  // Groups added to and removed from: these (the groups some role can grant) and the groups the
+  // known account records as granted by provisiond, except the released ones, which
+  // administrators took back (`release_groups`).
+  std::set<std::string> managed_groups;
+  std::set<std::string> released_groups;
   std::optional<std::string> manager_dn;    // resolved DN of the manager's account, if any
 };
 

@@ -47,6 +47,25 @@ struct LifecyclePolicy {
   std::string rehire = "reuse_account";  // reuse_account | new_account
 };
 
+// When a destructive operation is held for `provisionctl approve` (the policy's `brake:`).
+enum class HoldRule {
+  OverThreshold,  // only when the mass-change brake trips (safety.* in the configuration)
+  PolicyChange,   // always when a policy change planned it; otherwise as OverThreshold
+  Always,         // every one
+};
+std::string_view to_string(HoldRule r);
+
+struct BrakePolicy {
+  // What a policy change takes away is held: an edited role can take access from people HR has
+  // not touched. A lock is held only in a mass change: a leaver must lose access at once.
+  HoldRule disable = HoldRule::OverThreshold;
+  HoldRule remove_member = HoldRule::PolicyChange;
+  HoldRule move = HoldRule::OverThreshold;  // into lifecycle.termination.move_to
+  HoldRule del = HoldRule::PolicyChange;
+  // The rule of a destructive kind; OverThreshold for the others.
+  HoldRule rule(OpKind kind) const;
+};
+
 struct PasswordPolicy {
   bool initial = false;      // generate a one-time password on create
   std::string deliver = "file";  // file | none
@@ -102,8 +121,12 @@ class Policy {
   virtual Evaluation evaluate(const Worker& worker, const EvalContext& ctx) const = 0;
   virtual const LifecyclePolicy& lifecycle() const = 0;
   virtual const PasswordPolicy& password() const = 0;
+  virtual const BrakePolicy& brake() const = 0;
   // Every group any role can grant: the set the engine is allowed to add to and remove from.
   virtual const std::set<std::string>& managed_groups() const = 0;
+  // Groups an administrator took back (`release_groups`): provisiond forgets that it granted
+  // them and never removes anyone from them. No role grants them.
+  virtual const std::set<std::string>& released_groups() const = 0;
   virtual int reserve_days() const = 0;
   // A short digest of the loaded sources, so a reload can tell what changed.
   virtual std::string digest() const = 0;

@@ -166,8 +166,11 @@ class Store {
   virtual void set_op_status(std::int64_t id, OpStatus status, const std::string& error) = 0;
   virtual void schedule_retry(std::int64_t id, TimePoint next_attempt_at,
                               const std::string& error) = 0;  // attempts + 1
-  // Earliest next_attempt_at among Pending operations (for the executor's sleep).
-  virtual std::optional<TimePoint> next_retry_at() = 0;
+  // Earliest next_attempt_at after `after` among Pending operations: when the engine must wake
+  // for a retry. Operations already due are not reported — the executor takes them as soon as
+  // a lane is free, and a lane that finishes wakes the engine — so a long queue never turns the
+  // engine's sleep into a busy loop.
+  virtual std::optional<TimePoint> next_retry_at(TimePoint after) = 0;
   // People with destructive operations created since `since`, held and rejected ones excluded:
   // the safety brake counts people, not steps.
   virtual std::int64_t destructive_workers_since(TimePoint since) = 0;

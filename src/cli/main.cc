@@ -23,7 +23,7 @@ commands:
   explain --worker FILE.json     why a worker gets what it gets (or --worker-id ID)
   plan [--worker-id ID]          what the current HR state and policy would change (no writes)
   accounts                       accounts provisiond manages
-  held                           operations held by the mass-change brake
+  held                           operations held by the brake (mass change or policy rules)
   approve ID... | --all          release held operations
   reject ID... | --all           drop held operations
   failed                         operations that failed permanently

@@ -317,8 +317,8 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   if (!dir.IsDefined()) fail("directory", "is required");
   check_keys(dir, "directory",
              {"type", "url", "start_tls", "bind_dn", "password_file", "base_dn", "tls",
-              "groups_ou", "lock_method", "password_dir", "upn_suffix", "timeout_ms",
-              "pipeline_window"});
+              "groups_ou", "lock_method", "password_dir", "password_in_add", "upn_suffix",
+              "timeout_ms", "pipeline_window"});
   auto& d = c.directory;
   d.type = get<std::string>(dir, "type", "directory.type", "ldap");
   d.url = get<std::string>(dir, "url", "directory.url", "");
@@ -353,6 +353,16 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   d.groups_ou = get<std::string>(dir, "groups_ou", "directory.groups_ou", d.groups_ou);
   d.lock_method = get<std::string>(dir, "lock_method", "directory.lock_method", d.lock_method);
   d.password_dir = resolve(base, get<std::string>(dir, "password_dir", "directory.password_dir", ""));
+  // The folder only serves initial passwords, and those are never sent unencrypted: asking for
+  // both cannot work, so it is refused here rather than failing every hire later.
+  if (!d.password_dir.empty() && d.tls.mode == "none")
+    fail("directory.password_dir",
+         "initial passwords are only sent over TLS, but directory.tls.mode is none; use "
+         "ldaps:// or start_tls, or remove password_dir");
+  d.password_in_add = get<bool>(dir, "password_in_add", "directory.password_in_add", false);
+  if (d.password_in_add && d.type != "ldap")
+    fail("directory.password_in_add",
+         "applies to directory.type ldap only (AD sets unicodePwd in its own way)");
   d.upn_suffix = get<std::string>(dir, "upn_suffix", "directory.upn_suffix", "");
   d.timeout_ms = get<int>(dir, "timeout_ms", "directory.timeout_ms", d.timeout_ms);
   d.pipeline_window = get<int>(dir, "pipeline_window", "directory.pipeline_window", d.pipeline_window);

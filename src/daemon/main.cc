@@ -139,6 +139,12 @@ int main(int argc, char** argv) {
   try {
     std::filesystem::create_directories(config.state_path.parent_path());
     state_lock.emplace(StateLock::acquire(config.state_path));
+    // Before any connector writes: what a crash left half-delivered is a password nobody has.
+    auto stale = remove_stale_password_files(config.directory);
+    if (!stale.ok()) throw ConfigError("directory.password_dir: " + stale.error().message);
+    if (*stale > 0)
+      log::warn("removed temporary password files left by an earlier crash",
+                {{"count", std::to_string(*stale)}, {"dir", config.directory.password_dir}});
     store = Store::open(config.state_path);
     engine = std::make_unique<Engine>(*store, connector.get(), *clock, config, policy);
     engine->set_lookup_connector(lookup_connector.get());

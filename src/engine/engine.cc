@@ -13,6 +13,8 @@ namespace prov {
 namespace {
 
 constexpr int kBrakePercentFloor = 10;  // the percent rule needs a few people to mean anything
+// The event id of plans a policy change makes: the brake's `policy_change` rules apply to them.
+constexpr const char* kPolicyChange = "policy-reload";
 
 double seconds_between(TimePoint a, TimePoint b) {
   return std::chrono::duration<double>(b - a).count();
@@ -67,6 +69,7 @@ void Engine::set_policy(std::shared_ptr<const Policy> policy) {
     std::lock_guard l(policy_mu_);
     policy_ = std::move(policy);
   }
+  release_requested_ = true;
   replan_requested_ = true;
   wake();
 }
@@ -86,6 +89,7 @@ void Engine::wake() {
 
 bool Engine::step() {
   bool worked = false;
+  if (release_requested_.exchange(false)) release_groups();
   if (replan_requested_.exchange(false)) {
     replan_all();
     worked = true;
@@ -127,6 +131,10 @@ void Engine::run(std::stop_token stop) {
     if (next && *next < limit) limit = *next;
     auto wait =
         std::max<std::chrono::milliseconds>(limit - clock_.now(), std::chrono::milliseconds(1));
+    if (auto at = executor_->reconnect_at())
+      wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(
+                            *at - std::chrono::steady_clock::now()),
+                        std::chrono::milliseconds(1), wait);
     wake_cv_.wait_for(l, stop, wait, [this] { return woken_; });
     woken_ = false;
   }
@@ -139,7 +147,7 @@ void Engine::run(std::stop_token stop) {
 
 std::optional<TimePoint> Engine::next_wakeup() {
   std::optional<TimePoint> t = store_.next_schedule_at();
-  if (auto r = store_.next_retry_at(); r && (!t || *r < *t)) t = r;
+  if (auto r = store_.next_retry_at(clock_.now()); r && (!t || *r < *t)) t = r;
   return t;
 }
 
@@ -227,10 +235,15 @@ bool Engine::username_free_in_store(const std::string& name, const std::string& 
 }
 
 // Future events wait in the inbox; a hire is applied at once so the pre-hire account can appear
-// before the start date (the lifecycle decides from hireDate).
+// before the start date (the lifecycle decides from hireDate), and so is the withdrawal of a
+// hire that has not started: the locked pre-hire account goes now, not on the withdrawal's date.
 bool Engine::waits_for_its_date(const InboxRow& row, TimePoint now) {
   const HrEvent& e = row.event;
-  return e.effective_at > now && e.type != EventType::Hire && row.status != EventStatus::Scheduled;
+  if (e.effective_at <= now || e.type == EventType::Hire || row.status == EventStatus::Scheduled)
+    return false;
+  if (e.type != EventType::Termination && e.type != EventType::Rescind) return true;
+  auto w = store_.worker(e.worker_id);
+  return !(w && withdraws_hire(*w, e, now, zone_or_utc(config_.timezone)));
 }
 
 void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first,
@@ -291,6 +304,18 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
   }
 }
 
+namespace {
+
+// The managerId of an HR record as reports_of() compares it (numbers and strings alike).
+std::string manager_id(const Json& record) {
+  if (!record.is_object()) return "";
+  const auto it = record.find("managerId");
+  if (it == record.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+}  // namespace
+
 void Engine::apply_event(const InboxRow& row) {
   const HrEvent& e = row.event;
   const auto now = clock_.now();
@@ -304,7 +329,9 @@ void Engine::apply_event(const InboxRow& row) {
     return;
   }
   auto existing = store_.worker(e.worker_id);
-  if (existing && e.effective_at < existing->last_effective_at) {
+  const bool withdrawal =
+      existing && withdraws_hire(*existing, e, now, zone_or_utc(config_.timezone));
+  if (existing && e.effective_at < existing->last_effective_at && !withdrawal) {
     std::string note = "effective " + format_time(e.effective_at) + " is older than " +
                        format_time(existing->last_effective_at) + " already applied";
     store_.set_event_status(row.id, EventStatus::Stale, note);
@@ -317,13 +344,16 @@ void Engine::apply_event(const InboxRow& row) {
   LifecycleState before = w.state;
   apply_event_to_worker(w, e, zone_or_utc(config_.timezone));
   // An early-applied future hire must not make a correction dated before the start look stale.
-  w.last_effective_at = std::min(e.effective_at, std::max(now, w.last_effective_at));
+  // A withdrawal dated before it leaves the order mark where it was.
+  w.last_effective_at =
+      std::max(w.last_effective_at, std::min(e.effective_at, std::max(now, w.last_effective_at)));
   store_.put_worker(w);
   store_.set_event_status(row.id, EventStatus::Applied, "");
-  store_.audit(audit_of("event.applied", e.worker_id, e.event_id, now,
-                        {{"type", to_string(e.type)},
-                         {"state_before", existing ? to_string(before) : "new"},
-                         {"state", to_string(w.state)}}));
+  Json detail{{"type", to_string(e.type)},
+              {"state_before", existing ? to_string(before) : "new"},
+              {"state", to_string(w.state)}};
+  if (withdrawal) detail["decision"] = "hire withdrawn before the start";
+  store_.audit(audit_of("event.applied", e.worker_id, e.event_id, now, std::move(detail)));
   Metrics::global().observe("provisiond_event_apply_seconds",
                             {{"type", std::string(to_string(e.type))}},
                             std::max(0.0, seconds_between(e.received_at, now)));
@@ -332,15 +362,56 @@ void Engine::apply_event(const InboxRow& row) {
                           {"worker_id", e.worker_id},
                           {"type", std::string(to_string(e.type))}}});
   plan_worker(e.worker_id, false, e.event_id);
+  // Being a manager depends on other people's records: a manager who just gained a first
+  // report or lost a last one is planned again (`isManager` in the policy).
+  const std::string was = manager_id(existing ? existing->record : Json()),
+                    now_reports_to = manager_id(w.record);
+  if (was == now_reports_to) return;
+  if (!now_reports_to.empty() && now_reports_to != e.worker_id &&
+      store_.reports_of(now_reports_to).size() == 1)
+    plan_worker(now_reports_to, false, e.event_id);
+  if (!was.empty() && was != e.worker_id && store_.reports_of(was).empty())
+    plan_worker(was, false, e.event_id);
 }
 
 void Engine::replan_all() {
   const auto workers = store_.workers();
   prefetch_usernames(workers);  // the new policy may name someone who had no free name
   for (const auto& w : workers)
-    store_.transaction([&] { plan_worker(w.worker_id, false, "policy-reload"); });
+    store_.transaction([&] { plan_worker(w.worker_id, false, kPolicyChange); });
   holders_.clear();
   log::info("re-planned every worker after a policy change");
+}
+
+void Engine::release_groups() {
+  auto pol = policy();
+  const auto& released = pol->released_groups();
+  if (released.empty()) return;
+  const auto now = clock_.now();
+  int accounts = 0;
+  store_.transaction([&] {
+    for (auto row : store_.accounts()) {
+      std::set<std::string> taken;
+      bool applied_changed = false;
+      for (const auto& g : released) {
+        const bool planned = row.planned.granted.erase(g) > 0;
+        const bool applied = row.applied.granted.erase(g) > 0;
+        applied_changed |= applied;
+        if (planned || applied) taken.insert(g);
+      }
+      if (taken.empty()) continue;
+      store_.put_planned(row.planned);
+      if (applied_changed) store_.put_applied(row.applied);
+      for (const auto& g : taken)
+        store_.audit(audit_of(
+            "group.released", row.planned.worker_id, "", now,
+            {{"group", g}, {"reason", "release_groups in the policy"}, {"policy", pol->digest()}}));
+      ++accounts;
+    }
+  });
+  if (accounts > 0)
+    log::info("released groups: provisiond no longer manages these memberships",
+              {{"accounts", std::to_string(accounts)}, {"groups", Json(released).dump()}});
 }
 
 std::vector<WorkerPlan> Engine::plan_all() {
@@ -411,10 +482,18 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
 
   PlanContext pctx;
   pctx.managed_groups = pol->managed_groups();
+  pctx.released_groups = pol->released_groups();
   if (desired.manager_worker_id) {
-    if (auto m = store_.account(*desired.manager_worker_id);
-        m && m->applied.exists && !m->applied.dn.empty())
-      pctx.manager_dn = m->applied.dn;
+    if (auto m = store_.account(*desired.manager_worker_id)) {
+      if (m->applied.exists && !m->applied.dn.empty()) {
+        pctx.manager_dn = m->applied.dn;
+      } else if (m->planned.exists && connector_ && connector_->capabilities().forward_references) {
+        // The manager's create is still queued: link now rather than write this entry twice.
+        // Should the manager's entry end up elsewhere, the relink after its create corrects it.
+        if (auto dn = connector_->planned_dn(m->planned.username, m->planned.ou); !dn.empty())
+          pctx.manager_dn = std::move(dn);
+      }
+    }
   }
   if (!result.hold_reason && fresh_account && desired.exists) {
     // Operations of one worker run in order, so the create never meets the old entry.
@@ -479,21 +558,45 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     }
 
   if (result.operations.empty()) return result;
-  int destructive = 0;
+  // What is held: destructive operations the policy's brake rules hold whatever the count (by
+  // default what a policy change takes away), and every destructive operation of this worker
+  // when the mass-change brake trips.
+  const bool policy_change = event_id == kPolicyChange;
+  const auto& rules = pol->brake();
+  auto destructive = [&](const Operation& op) {
+    return is_destructive(op.kind) ||
+           (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to);
+  };
+  auto held_by_rule = [&](const Operation& op) {
+    const HoldRule r = rules.rule(op.kind);
+    return r == HoldRule::Always || (r == HoldRule::PolicyChange && policy_change);
+  };
+  int destructive_count = 0;
+  bool counted = false;  // some destructive operation is up to the mass-change brake
   for (const auto& op : result.operations)
-    if (is_destructive(op.kind) ||
-        (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to))
-      ++destructive;
-  const bool hold = destructive > 0 && !safety_allows(worker_id);
+    if (destructive(op)) {
+      ++destructive_count;
+      counted |= !held_by_rule(op);
+    }
+  const bool mass_hold = counted && !safety_allows(worker_id);
+  int held = 0;
   Account planned = known.value_or(Account{});
   planned.worker_id = worker_id;
   for (auto& op : result.operations) {
-    bool d = is_destructive(op.kind) ||
-             (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to);
-    op.id = store_.enqueue(op, hold && d ? OpStatus::Held : OpStatus::Pending, event_id, now);
-    if (!(hold && d)) executor_->planned(op.kind);
+    const bool by_rule = destructive(op) && held_by_rule(op);
+    const bool hold = by_rule || (mass_hold && destructive(op));
+    if (hold) {
+      ++held;
+      // `provisionctl held` shows the reason with the operation.
+      op.reason += by_rule ? "; held: brake." + std::string(to_string(op.kind)) + " is " +
+                                 std::string(to_string(rules.rule(op.kind))) +
+                                 (policy_change ? " and a policy change planned it" : "")
+                           : "; held: mass-change brake";
+    }
+    op.id = store_.enqueue(op, hold ? OpStatus::Held : OpStatus::Pending, event_id, now);
+    if (!hold) executor_->planned(op.kind);
     planned = project(planned, op);
-    AuditRecord a = audit_of(hold && d ? "op.held" : "op.planned", worker_id, event_id, now,
+    AuditRecord a = audit_of(hold ? "op.held" : "op.planned", worker_id, event_id, now,
                              {{"op", to_json(op)}, {"summary", describe(op)}});
     a.op_id = op.id;
     store_.audit(a);
@@ -502,11 +605,13 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     if (!row) ++managed_accounts_;  // a new accounts row: keep the brake's count current
     store_.put_planned(planned);
   }
-  if (hold) {
+  if (held > 0) {
     Metrics::global().inc("provisiond_brake_holds_total");
-    log::error("mass-change brake: destructive operations held for approval",
+    log::error(mass_hold ? "mass-change brake: destructive operations held for approval"
+                         : "brake rules: destructive operations held for approval",
                {{"worker_id", worker_id},
-                {"count", std::to_string(destructive)},
+                {"count", std::to_string(held)},
+                {"destructive", std::to_string(destructive_count)},
                 {"action", "provisionctl held / approve / reject"}});
   }
   return result;

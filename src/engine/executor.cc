@@ -102,6 +102,15 @@ bool Executor::busy() const {
   return std::any_of(lanes_.begin(), lanes_.end(), [](const auto& l) { return !l->rows.empty(); });
 }
 
+std::optional<std::chrono::steady_clock::time_point> Executor::reconnect_at() const {
+  const auto now = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> at;
+  for (const auto& lane : lanes_)
+    if (lane->retry_connect_at > now && (!at || lane->retry_connect_at < *at))
+      at = lane->retry_connect_at;
+  return at;
+}
+
 // ---------------------------------------------------------------------------------------------
 // dispatch (engine thread)
 

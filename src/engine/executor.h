@@ -65,6 +65,9 @@ class Executor {
   // Records the outcomes of finished batches. wait: until nothing is in flight.
   int collect(bool wait);
   bool busy() const;
+  // The earliest moment a lane that could not connect may try again (its pause), if any is
+  // pausing now: the engine wakes then instead of polling while the directory is away.
+  std::optional<std::chrono::steady_clock::time_point> reconnect_at() const;
   ExecutorHealth health() const { return health_.load(); }
 
  private:

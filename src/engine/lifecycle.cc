@@ -25,6 +25,7 @@ std::optional<TimePoint> hire_instant(const Worker& w, const TimeZone& zone) {
 void apply_event_to_worker(Worker& w, const HrEvent& e, const TimeZone& engine_zone) {
   Json keep_terminated = w.record.value(kTerminatedAtKey, Json());
   Json keep_rehired = w.record.value(kRehiredAtKey, Json());
+  Json keep_hire = w.record.value(kHireAtKey, Json());
   const bool was_terminated = w.state == LifecycleState::Terminated;
   w.worker_id = e.worker_id;
   w.record = e.worker.is_object() ? e.worker : Json::object();
@@ -35,6 +36,11 @@ void apply_event_to_worker(Worker& w, const HrEvent& e, const TimeZone& engine_z
     if (auto t = parse_time_in(it->get<std::string>(), zone)) w.record[kHireAtKey] = to_unix_ms(*t);
   } else if (e.type == EventType::Hire || e.type == EventType::Rehire) {
     w.record[kHireAtKey] = to_unix_ms(e.effective_at);
+  } else if ((e.type == EventType::Termination || e.type == EventType::Rescind) &&
+             !keep_hire.is_null()) {
+    // A leaver's record may leave the start out; whether the termination withdraws a hire that
+    // never started depends on it.
+    w.record[kHireAtKey] = keep_hire;
   }
   switch (e.type) {
     case EventType::Hire:
@@ -66,6 +72,14 @@ void apply_event_to_worker(Worker& w, const HrEvent& e, const TimeZone& engine_z
     w.record[kTerminatedAtKey] = keep_terminated;
   if (w.state != LifecycleState::Terminated && !keep_rehired.is_null())
     w.record[kRehiredAtKey] = keep_rehired;
+}
+
+bool withdraws_hire(const Worker& w, const HrEvent& e, TimePoint now, const TimeZone& engine_zone) {
+  if (e.type != EventType::Termination && e.type != EventType::Rescind) return false;
+  if (w.state != LifecycleState::Active && w.state != LifecycleState::OnLeave) return false;
+  const auto hire = hire_instant(w, zone_of_worker(w.record, engine_zone));
+  if (!hire || now >= *hire) return false;  // started: an ordinary termination
+  return e.type == EventType::Rescind || e.effective_at <= *hire;
 }
 
 LifecycleDecision decide(const Worker& w, const LifecyclePolicy& p, TimePoint now,

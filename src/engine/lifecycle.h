@@ -32,6 +32,13 @@ struct LifecycleDecision {
 void apply_event_to_worker(Worker& worker, const HrEvent& event,
                            const TimeZone& zone = TimeZone::utc());
 
+// Whether `event` withdraws the hire of a worker who has not started (by `now`): a RESCIND, or a
+// TERMINATION effective on or before the start. Such an event rescinds the hire whatever its
+// effective time says about the order of events: HR often dates it today, which is earlier than
+// the moment a hire sent days ahead arrived.
+bool withdraws_hire(const Worker& worker, const HrEvent& event, TimePoint now,
+                    const TimeZone& zone = TimeZone::utc());
+
 // `zone` as above: it places plain dates and the end of the local day (termination lock).
 LifecycleDecision decide(const Worker& worker, const LifecyclePolicy& policy, TimePoint now,
                          const TimeZone& zone = TimeZone::utc());

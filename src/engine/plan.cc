@@ -18,6 +18,12 @@ Operation base_op(OpKind kind, const DesiredAccount& d, const std::optional<Acco
   return op;
 }
 
+// Whether provisiond may remove `known` from `group` (see PlanContext::managed_groups).
+bool removable(const std::string& group, const Account& known, const PlanContext& ctx) {
+  if (ctx.released_groups.count(group)) return false;
+  return ctx.managed_groups.count(group) || known.granted.count(group);
+}
+
 }  // namespace
 
 std::vector<Operation> plan(const DesiredAccount& desired, const std::optional<Account>& known,
@@ -28,7 +34,7 @@ std::vector<Operation> plan(const DesiredAccount& desired, const std::optional<A
   if (!desired.exists) {
     if (!has_account) return ops;
     for (const auto& g : known->groups) {
-      if (!ctx.managed_groups.count(g)) continue;
+      if (!removable(g, *known, ctx)) continue;
       auto op = base_op(OpKind::RemoveMember, desired, known);
       op.group = g;
       op.reason = "account is being removed";
@@ -70,10 +76,11 @@ std::vector<Operation> plan(const DesiredAccount& desired, const std::optional<A
     // right after the lock, and a leaver's move into the disabled OU finds no memberships left
     // to rewrite (groupOfNames holds DNs).
     for (const auto& g : current.groups) {
-      if (desired.groups.count(g) || !ctx.managed_groups.count(g)) continue;
+      if (desired.groups.count(g) || !removable(g, current, ctx)) continue;
       auto op = base_op(OpKind::RemoveMember, desired, known);
       op.group = g;
-      op.reason = "no longer granted by policy";
+      op.reason = ctx.managed_groups.count(g) ? "no longer granted by policy"
+                                              : "no role grants this group any more";
       ops.push_back(op);
     }
     if (current.ou != desired.ou) {
@@ -123,6 +130,7 @@ Account project(Account a, const Operation& op) {
       a.attributes = op.attributes;
       a.enabled = op.enabled;
       a.groups.clear();
+      a.granted.clear();
       break;
     case OpKind::Update:
       for (const auto& [k, v] : op.attributes) {
@@ -135,12 +143,19 @@ Account project(Account a, const Operation& op) {
     case OpKind::Move: a.ou = op.ou; break;
     case OpKind::Enable: a.enabled = true; break;
     case OpKind::Disable: a.enabled = false; break;
-    case OpKind::AddMember: a.groups.insert(op.group); break;
-    case OpKind::RemoveMember: a.groups.erase(op.group); break;
+    case OpKind::AddMember:
+      a.groups.insert(op.group);
+      a.granted.insert(op.group);
+      break;
+    case OpKind::RemoveMember:
+      a.groups.erase(op.group);
+      a.granted.erase(op.group);
+      break;
     case OpKind::Delete:
       a.exists = false;
       a.enabled = false;
       a.groups.clear();
+      a.granted.clear();
       a.dn.clear();
       a.anchor.clear();
       break;

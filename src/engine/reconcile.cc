@@ -154,6 +154,10 @@ int repair(Store& store, const ReconcileReport& report, TimePoint now, const std
         observed.ou = row->applied.ou;
       }
       observed.worker_id = d.worker_id;
+      // The directory cannot say who added a membership: what provisiond granted and the entry
+      // still has stays provisiond's to revoke.
+      for (const auto& g : row->applied.granted)
+        if (observed.groups.count(g)) observed.granted.insert(g);
       store.put_applied(observed);
       rebuild_planned(store, d.worker_id);
       store.add_schedule(d.worker_id, now, "reconcile");

@@ -12,7 +12,7 @@ namespace prov {
 
 namespace {
 
-constexpr const char* kEventTypes = "HIRE, CHANGE, LEAVE, RETURN, TERMINATION, REHIRE";
+constexpr const char* kEventTypes = "HIRE, CHANGE, LEAVE, RETURN, TERMINATION, REHIRE, RESCIND";
 
 Error yaml_error(const std::string& origin, const YAML::Exception& e) {
   std::string where = origin;

@@ -47,6 +47,8 @@ class CompiledPolicy final : public Policy {
   Evaluation evaluate(const Worker& worker, const EvalContext& ctx) const override;
   const LifecyclePolicy& lifecycle() const override { return lifecycle_; }
   const PasswordPolicy& password() const override { return password_; }
+  const BrakePolicy& brake() const override { return brake_; }
+  const std::set<std::string>& released_groups() const override { return released_groups_; }
   const std::set<std::string>& managed_groups() const override { return managed_groups_; }
   int reserve_days() const override { return username_.reserve_days; }
   std::string digest() const override { return digest_; }
@@ -72,7 +74,9 @@ class CompiledPolicy final : public Policy {
   std::vector<RoleDefinition> roles_;
   LifecyclePolicy lifecycle_;
   PasswordPolicy password_;
+  BrakePolicy brake_;
   std::set<std::string> managed_groups_;
+  std::set<std::string> released_groups_;
   std::set<std::string> entitlements_;
   // Sorted names, so an evaluation collects ids and builds its sets in order without compares.
   std::vector<std::string> group_names_;

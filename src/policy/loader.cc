@@ -34,6 +34,33 @@ std::string summarize(const std::vector<PolicyDiagnostic>& diagnostics) {
 PolicyLoadError::PolicyLoadError(std::vector<PolicyDiagnostic> diagnostics)
     : std::runtime_error(summarize(diagnostics)), diagnostics_(std::move(diagnostics)) {}
 
+std::string_view to_string(HoldRule r) {
+  switch (r) {
+    case HoldRule::OverThreshold:
+      return "over_threshold";
+    case HoldRule::PolicyChange:
+      return "policy_change";
+    case HoldRule::Always:
+      return "always";
+  }
+  return "over_threshold";
+}
+
+HoldRule BrakePolicy::rule(OpKind kind) const {
+  switch (kind) {
+    case OpKind::Disable:
+      return disable;
+    case OpKind::RemoveMember:
+      return remove_member;
+    case OpKind::Move:
+      return move;
+    case OpKind::Delete:
+      return del;
+    default:
+      return HoldRule::OverThreshold;
+  }
+}
+
 std::shared_ptr<const Policy> Policy::load(const std::filesystem::path& path) {
   return policy::load_policy(path);
 }
@@ -41,8 +68,12 @@ std::shared_ptr<const Policy> Policy::load(const std::filesystem::path& path) {
 namespace policy {
 
 namespace {
-const std::vector<std::string> kTopKeys = {"version", "attributes", "username", "ou",
-                                           "roles",   "lifecycle",  "password"};
+const std::vector<std::string> kTopKeys = {"version",  "attributes", "username",
+                                           "ou",       "roles",      "lifecycle",
+                                           "password", "brake",      "release_groups"};
+const std::vector<std::string> kBrakeKeys = {"disable", "remove_member", "move", "delete"};
+constexpr HoldRule kHoldRules[] = {HoldRule::OverThreshold, HoldRule::PolicyChange,
+                                   HoldRule::Always};
 const std::vector<std::string> kUsernameKeys = {"candidates", "transform", "max_length",
                                                 "reserve_days"};
 const std::vector<std::string> kRoleKeys = {"name",         "when", "groups",
@@ -202,6 +233,10 @@ class PolicyLoader {
                      parse_lifecycle(file, v, k);
                    } else if (key == "password") {
                      parse_password(file, v, k);
+                   } else if (key == "brake") {
+                     parse_brake(file, v, k);
+                   } else if (key == "release_groups") {
+                     parse_release_groups(file, v, k);
                    }
                  });
   }
@@ -572,6 +607,40 @@ class PolicyLoader {
                  });
   }
 
+  // Checked against the roles once every file is read (finish()).
+  void parse_release_groups(const SourceFile& file, const YAML::Node& v, const YAML::Node& k) {
+    const auto names = string_list(file, v, k, "release_groups");
+    if (!v.IsSequence()) return;
+    std::size_t i = 0;
+    for (const auto& item : v) {
+      if (!item.IsScalar() || item.Scalar().empty()) continue;
+      released_.push_back({names.at(i++), &file, item.Mark()});
+    }
+  }
+
+  void parse_brake(const SourceFile& file, const YAML::Node& v, const YAML::Node& k) {
+    if (!v.IsMap()) {
+      sink_.error(file, mark_of(v, k), "'brake' must be a map",
+                  "e.g. brake: { disable: over_threshold, remove_member: policy_change }");
+      return;
+    }
+    BrakePolicy& b = policy_->brake_;
+    for_each_key(file, v, kBrakeKeys, "brake key",
+                 [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+                   std::vector<std::string> names;
+                   for (HoldRule r : kHoldRules) names.emplace_back(to_string(r));
+                   auto s = choice(file, vv, kk, key, names);
+                   if (!s) return;
+                   HoldRule r = HoldRule::OverThreshold;
+                   for (HoldRule x : kHoldRules)
+                     if (to_string(x) == *s) r = x;
+                   if (key == "disable") b.disable = r;
+                   if (key == "remove_member") b.remove_member = r;
+                   if (key == "move") b.move = r;
+                   if (key == "delete") b.del = r;
+                 });
+  }
+
   // -- cross-file checks and compilation ---------------------------------------------------------
   void finish() {
     const SourceFile& first = files_.front();
@@ -638,6 +707,21 @@ class PolicyLoader {
     for (auto& r : roles_) {
       for (const auto& g : r.def.groups) policy_->managed_groups_.insert(g);
       for (const auto& e : r.def.entitlements) policy_->entitlements_.insert(e);
+    }
+    // A released group is one no role grants: granting and releasing it at once would add
+    // people to it that provisiond then never takes out again.
+    for (const auto& rel : released_) {
+      const auto granting = std::find_if(roles_.begin(), roles_.end(), [&](const ParsedRole& r) {
+        return std::find(r.def.groups.begin(), r.def.groups.end(), rel.group) != r.def.groups.end();
+      });
+      if (granting != roles_.end()) {
+        sink_.error(*rel.file, rel.mark,
+                    "group '" + rel.group + "' is granted by role '" + granting->def.name +
+                        "' and cannot be released",
+                    "remove it from release_groups, or from the role's groups first");
+        continue;
+      }
+      policy_->released_groups_.insert(rel.group);
     }
     auto& groups = policy_->group_names_;
     auto& ents = policy_->entitlement_names_;
@@ -812,6 +896,12 @@ class PolicyLoader {
   YAML::Mark username_mark_;
   YAML::Mark candidates_mark_;
   const SourceFile* username_file_ = nullptr;
+  struct Released {
+    std::string group;
+    const SourceFile* file;
+    YAML::Mark mark;
+  };
+  std::vector<Released> released_;
   std::map<std::string, int> slots_;
 };
 

@@ -13,7 +13,8 @@ Json account_to_json(const Account& a) {
               {"exists", a.exists},
               {"enabled", a.enabled},
               {"attributes", a.attributes},
-              {"groups", a.groups}};
+              {"groups", a.groups},
+              {"granted", a.granted}};
 }
 
 Account account_from_json(const Json& j, std::string_view where) {
@@ -30,6 +31,7 @@ Account account_from_json(const Json& j, std::string_view where) {
       a.attributes = j.at("attributes").get<std::map<std::string, std::string>>();
     }
     if (j.contains("groups")) a.groups = j.at("groups").get<std::set<std::string>>();
+    if (j.contains("granted")) a.granted = j.at("granted").get<std::set<std::string>>();
     return a;
   } catch (const Json::exception& e) {
     throw StoreError("unreadable account in " + std::string(where) + ": " + e.what());

@@ -154,14 +154,14 @@ void SqliteStore::schedule_retry(std::int64_t id, TimePoint next_attempt_at,
   }
 }
 
-std::optional<TimePoint> SqliteStore::next_retry_at() {
-  // Only operations next_operations could return count: a pending row stuck behind a held one
-  // has an old next_attempt_at, and reporting it would make the executor spin.
-  static const std::string sql =
-      "SELECT MIN(o.next_attempt_at) FROM outbox AS o "
-      "WHERE o.status = 'pending' AND NOT " +
-      std::string(kBlocked);
-  auto q = db_.query(sql);
+std::optional<TimePoint> SqliteStore::next_retry_at(TimePoint after) {
+  // One seek on outbox_pending_retry, however long the queue. Whether the row is blocked does
+  // not matter: a blocked row in the future costs one early wake-up, and once its time has
+  // passed it is no longer reported.
+  auto q = db_.query(
+      "SELECT MIN(next_attempt_at) FROM outbox INDEXED BY outbox_pending_retry "
+      "WHERE status = 'pending' AND next_attempt_at > ?1");
+  q.bind(1, after);
   q.step();
   if (q.is_null(0)) return std::nullopt;
   return q.time(0);

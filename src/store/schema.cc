@@ -134,12 +134,39 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX outbox_pending_locks ON outbox(id) "
          "WHERE status = 'pending' AND kind = 'disable'",
      }},
+    // The engine asks when the next retry is due each time it goes to sleep: this index holds
+    // pending operations by their next attempt, so the answer is one seek, not a queue scan.
+    {4,
+     {
+         "CREATE INDEX outbox_pending_retry ON outbox(next_attempt_at) WHERE status = 'pending'",
+     }},
+    // Accounts record the groups provisiond granted (`granted`), so access is revoked when no
+    // role grants it any more, even when the role is gone from the policy. For accounts from
+    // before: the groups an account has that one of its add_member operations put it in (queued
+    // ones for the planned account, done ones for the applied). Groups someone else added stay
+    // out, so provisiond never removes them.
+    {5,
+     {
+         R"sql(UPDATE accounts SET planned = json_set(planned, '$.granted', json((
+           SELECT json_group_array(g.value) FROM json_each(accounts.planned, '$.groups') AS g
+           WHERE EXISTS (SELECT 1 FROM outbox o
+                         WHERE o.worker_id = accounts.worker_id AND o.kind = 'add_member'
+                           AND o.status IN ('pending', 'held', 'done')
+                           AND json_extract(o.payload, '$.group') = g.value)))))sql",
+         R"sql(UPDATE accounts SET applied = json_set(applied, '$.granted', json((
+           SELECT json_group_array(g.value) FROM json_each(accounts.applied, '$.groups') AS g
+           WHERE EXISTS (SELECT 1 FROM outbox o
+                         WHERE o.worker_id = accounts.worker_id AND o.kind = 'add_member'
+                           AND o.status = 'done'
+                           AND json_extract(o.payload, '$.group') = g.value))))
+           WHERE applied IS NOT NULL)sql",
+     }},
     // Counts of tables that only grow (the audit, done operations) or grow with the workforce
     // (workers, accounts) are kept as rows are written, so status pages, /v1/status and the brake's
     // share of managed accounts cost one row read instead of a scan of millions. The ingest path
     // (inbox inserts) fires none of these triggers. Retention: audit rows may be deleted only once
     // exported (audit_export records how far), so the append-only rule still holds for the rest.
-    {4,
+    {6,
      {
          "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
          "INSERT INTO counters(name, value) "

@@ -80,7 +80,7 @@ class SqliteStore final : public Store {
   void set_op_status(std::int64_t id, OpStatus status, const std::string& error) override;
   void schedule_retry(std::int64_t id, TimePoint next_attempt_at,
                       const std::string& error) override;
-  std::optional<TimePoint> next_retry_at() override;
+  std::optional<TimePoint> next_retry_at(TimePoint after) override;
   std::int64_t destructive_workers_since(TimePoint since) override;
   bool destructive_worker_since(const std::string& worker_id, TimePoint since) override;
 

@@ -89,14 +89,17 @@ Run drive(int port, int connections, int seconds, int ok_status, MakeRequest mak
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<Connection> conns(static_cast<std::size_t>(connections));
   long seq = 0;
+  // false: the source has no more requests (the connection then closes)
   auto start_request = [&](std::size_t i) {
     Connection& c = conns[i];
     auto [head, body] = make(static_cast<int>(i), seq++);
+    if (head.empty()) return false;
     c.out = std::move(head);
     c.out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     c.out += body;
     c.sent = 0;
     c.started = SteadyClock::now();
+    return true;
   };
   auto connect_one = [&](std::size_t i) {
     Connection& c = conns[i];
@@ -141,12 +144,13 @@ Run drive(int port, int connections, int seconds, int ok_status, MakeRequest mak
 
   const auto t0 = SteadyClock::now();
   const auto until = t0 + std::chrono::seconds(seconds);
+  std::size_t open = 0;
   for (std::size_t i = 0; i < conns.size(); ++i) {
+    if (!start_request(i)) break;
     connect_one(i);
-    start_request(i);
     send_rest(i);
+    ++open;
   }
-  std::size_t open = conns.size();
   std::vector<epoll_event> events(conns.size());
   char buf[16384];
   while (open > 0) {
@@ -173,7 +177,7 @@ Run drive(int port, int connections, int seconds, int ok_status, MakeRequest mak
       run.latency_ms.push_back(
           std::chrono::duration<double, std::milli>(SteadyClock::now() - c.started).count());
       count(status < 0 ? 0 : status);  // 0: the connection broke before an answer
-      if (SteadyClock::now() >= until) {
+      if (SteadyClock::now() >= until || !start_request(i)) {
         epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
         ::close(c.fd);
         c.fd = -1;
@@ -181,7 +185,6 @@ Run drive(int port, int connections, int seconds, int ok_status, MakeRequest mak
         continue;
       }
       if (closed || close_after) connect_one(i);
-      start_request(i);
       send_rest(i);
     }
   }

@@ -126,7 +126,8 @@ Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
   write_config("directory:\n  type: ldap\n  url: " + s.ldaps_url + "\n  bind_dn: " + s.bind_dn +
                    "\n  password_file: bind.secret\n  base_dn: " + s.base_dn +
                    "\n  password_dir: passwords\n  tls: { ca_file: " + s.ca_file +
-                   ", verify: true }\n",
+                   ", verify: true }\n" +
+                   (options_.directory_yaml.empty() ? "" : "  " + options_.directory_yaml + "\n"),
                s.bind_pw);
 }
 

@@ -42,6 +42,7 @@ struct DaemonOptions {
   int tolerance_s = 0;             // > 0: hr.webhook.tolerance_s (signature timestamp window)
   std::string state_path;          // default: a state.db in the daemon's own temporary folder
   std::string webhook_yaml;        // more hr.webhook keys, e.g. "max_connections_per_source: 256"
+  std::string directory_yaml;      // more directory keys (slapd), e.g. "password_in_add: true"
 };
 
 class Daemon {

@@ -1,5 +1,6 @@
 // Hot reload: an invalid policy is refused with file:line:column and the running one stays in
-// force; a valid one re-plans every worker. Observed through the real directory.
+// force; a valid one re-plans every worker, and access of a retired role is revoked. Observed
+// through the real directory.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +12,11 @@
 namespace prov::testing {
 namespace {
 namespace fs = std::filesystem;
+
+constexpr const char* kBerlinRole =
+    "  - name: berlin\n"
+    "    when: { all: [ { location: Berlin }, { not: { jobCode: { prefix: \"INT-\" } } } ] }\n"
+    "    groups: [office-berlin]\n";
 
 class PolicyReload : public ::testing::Test {
  protected:
@@ -35,10 +41,45 @@ class PolicyReload : public ::testing::Test {
     fs::rename(dir_ / "policy.yaml.tmp", dir_ / "policy.yaml");
   }
   size_t count_in_log(const std::string& needle) {
-    std::string log = read_file(daemon_->log_path());
+    return count(read_file(daemon_->log_path()), needle);
+  }
+  static size_t count(const std::string& text, const std::string& needle) {
     size_t n = 0;
-    for (size_t pos = log.find(needle); pos != std::string::npos; pos = log.find(needle, pos + 1)) ++n;
+    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+      ++n;
     return n;
+  }
+  std::string ctl(const std::string& args) {
+    std::string out;
+    EXPECT_EQ(daemon_->ctl(args, &out), 0) << args << ": " << out;
+    return out;
+  }
+  // The example policy without its berlin role: the role retired.
+  std::string without_berlin() const {
+    std::string p = original_;
+    const auto at = p.find(kBerlinRole);
+    EXPECT_NE(at, std::string::npos) << "the example policy changed";
+    if (at != std::string::npos) p.erase(at, std::string(kBerlinRole).size());
+    return p;
+  }
+  // Hires Berlin workers and waits until each is in office-berlin; returns their DNs.
+  std::vector<std::string> hire_in_berlin(const std::vector<std::string>& ids) {
+    std::vector<std::string> dns;
+    for (const auto& id : ids) {
+      Json w = make_worker(id, "Bea", "Berlin" + id);
+      w["location"] = "Berlin";
+      EXPECT_EQ(daemon_->send_event("retire-hire-" + id, "HIRE", w).status, 202);
+    }
+    for (const auto& id : ids) {
+      std::optional<LdapEntry> e;
+      EXPECT_TRUE(eventually([&] {
+        e = daemon_->person(id);
+        return e && daemon_->groups_of(e->dn).count("office-berlin") == 1;
+      })) << id
+          << " never reached office-berlin";
+      if (e) dns.push_back(e->dn);
+    }
+    return dns;
   }
 
   fs::path dir_;
@@ -84,6 +125,46 @@ TEST_F(PolicyReload, CheckConfigFailsOnAnInvalidPolicy) {
   // The running daemon keeps the policy it had.
   std::string rc_out;
   EXPECT_EQ(daemon_->ctl("status", &rc_out), 0) << rc_out;
+}
+
+// Retiring a role: access provisiond granted is revoked when nothing grants it any more, even
+// though no role can grant the group now. The removals a policy change plans are held for
+// approval (the policy's brake rules); an administrator may instead release the group, leaving
+// its members as they are.
+TEST_F(PolicyReload, AccessOfARetiredRoleIsRevokedOnceApproved) {
+  const auto dns = hire_in_berlin({"250001", "250002", "250003"});
+  ASSERT_EQ(dns.size(), 3u);
+  write_policy(without_berlin());
+  // The reload plans the three removals and the brake holds them for approval.
+  std::string held;
+  ASSERT_TRUE(eventually([&] {
+    held = ctl("held");
+    return count(held, "remove_member office-berlin") == 3;
+  })) << held;
+  for (const auto& dn : dns) EXPECT_EQ(daemon_->groups_of(dn).count("office-berlin"), 1u) << dn;
+
+  ctl("approve --all");
+  for (const auto& dn : dns) {
+    EXPECT_TRUE(eventually([&] {
+      return daemon_->groups_of(dn) == std::set<std::string>{"staff"};
+    })) << dn
+        << ": " << ::testing::PrintToString(daemon_->groups_of(dn));
+  }
+  EXPECT_NE(ctl("audit --worker-id 250001").find("op.approved"), std::string::npos);
+}
+
+TEST_F(PolicyReload, ReleasedGroupKeepsItsMembersAndIsAudited) {
+  const auto dns = hire_in_berlin({"250011", "250012"});
+  ASSERT_EQ(dns.size(), 2u);
+  write_policy(without_berlin() + "\nrelease_groups: [office-berlin]\n");
+  std::string audit;
+  ASSERT_TRUE(eventually([&] {
+    audit = ctl("audit --worker-id 250011");
+    return audit.find("group.released") != std::string::npos;
+  })) << audit;
+  EXPECT_NE(audit.find("office-berlin"), std::string::npos) << audit;
+  EXPECT_NE(ctl("held").find("no operations are held"), std::string::npos);
+  for (const auto& dn : dns) EXPECT_EQ(daemon_->groups_of(dn).count("office-berlin"), 1u) << dn;
 }
 
 }  // namespace

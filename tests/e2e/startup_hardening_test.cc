@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "e2e/daemon_fixture.h"
 
@@ -52,6 +53,20 @@ TEST(StartupHardening, PasswordFolderThatIsASymlinkIsRefused) {
   EXPECT_EQ(daemon.wait_exit(std::chrono::seconds(10)), 1);
   const std::string log = read_file(daemon.log_path());
   EXPECT_NE(log.find("symbolic link"), std::string::npos) << log;
+}
+
+// A crash between writing a one-time password and naming it leaves a temporary file holding a
+// password nobody was given; the next start removes it (and nothing delivered).
+TEST(StartupHardening, TemporaryPasswordFilesLeftByACrashAreRemoved) {
+  Daemon daemon(Slapd::shared());
+  const std::string stale = daemon.password_dir() + "/.710020.password.123456";
+  const std::string delivered = daemon.password_dir() + "/710021.password";
+  std::ofstream(stale) << "never handed out\n";
+  std::ofstream(delivered) << "handed out\n";
+  daemon.start();
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(delivered));
+  EXPECT_EQ(daemon.stop(), 0);
 }
 
 }  // namespace

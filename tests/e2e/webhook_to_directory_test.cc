@@ -11,14 +11,16 @@ namespace {
 
 class WebhookToDirectory : public RunningDaemonTest {
  protected:
-  // Waits until the worker's entry satisfies `pred`.
+  // The worker's entry once it satisfies `pred`; nullopt when it never does (an entry that
+  // exists but still fails `pred` is not returned, so callers cannot mistake it for the change).
   std::optional<LdapEntry> wait_for(const std::string& worker_id,
                                     const std::function<bool(const LdapEntry&)>& pred) {
     std::optional<LdapEntry> found;
-    eventually([&] {
+    const bool held = eventually([&] {
       found = daemon_->person(worker_id);
       return found && pred(*found);
     });
+    if (!held) return std::nullopt;
     return found;
   }
 
@@ -96,7 +98,11 @@ TEST_F(WebhookToDirectory, TransferRemovesOldGroupsAndAddsNew) {
   ASSERT_EQ(daemon_->send_event("e2e-tr-2", "CHANGE", moved).status, 202);
   auto after = wait_for("200021",
                         [](const LdapEntry& x) { return x.first("title") == "Account Executive"; });
-  ASSERT_TRUE(after);
+  ASSERT_TRUE(after) << "the title never changed; now: "
+                     << (daemon_->person("200021") ? daemon_->person("200021")->first("title")
+                                                   : "(no entry)");
+  EXPECT_EQ(after->first("title"), "Account Executive");
+  EXPECT_EQ(after->dn, e->dn) << "a transfer within ou=people keeps the entry where it is";
   ASSERT_TRUE(eventually([&] {
     auto g = daemon_->groups_of(after->dn);
     return g.count("staff") && !g.count("finance") && !g.count("erp-users") &&
@@ -111,8 +117,9 @@ TEST_F(WebhookToDirectory, TerminationLocksAndRemovesManagedGroups) {
   auto e = wait_for("200031", [](const LdapEntry&) { return true; });
   ASSERT_TRUE(e);
   const auto& s = Slapd::shared().info();
-  const std::string pw = daemon_->password_of("200031");
+  // Groups follow the completed create, which sets the password after adding the entry.
   ASSERT_TRUE(eventually([&] { return !daemon_->groups_of(e->dn).empty(); }));
+  const std::string pw = daemon_->password_of("200031");
   ASSERT_TRUE(can_bind(s.ldaps_url, e->dn, pw, s.ca_file));
 
   ASSERT_EQ(
@@ -226,11 +233,15 @@ TEST_F(WebhookToDirectory, HealthMetricsAndGracefulShutdown) {
       202);
   ASSERT_TRUE(wait_for("200071", [](const LdapEntry&) { return true; }));
   ASSERT_TRUE(eventually([&] { return daemon_->admin_get("/readyz").status == 200; }));
-  auto m = daemon_->admin_get("/metrics");
+  // The entry is visible once added; the create's outcome is counted when it completes (after
+  // the initial password is set).
+  HttpResult m;
+  EXPECT_TRUE(eventually([&] {
+    m = daemon_->admin_get("/metrics");
+    return m.body.find("provisiond_operations_total{kind=\"create\",outcome=\"ok\"} 1") !=
+           std::string::npos;
+  })) << m.body;
   EXPECT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("provisiond_operations_total{kind=\"create\",outcome=\"ok\"} 1"),
-            std::string::npos)
-      << m.body;
   EXPECT_EQ(daemon_->stop(), 0) << "SIGTERM must end the daemon cleanly";
 }
 

@@ -12,6 +12,10 @@
 #   SLAPD_DURABLE=1    fsync every write like a production server (benchmarks; default: dbnosync)
 #   SLAPD_BIG_GROUPS=1 the settings of a site with big groups: sorted member values and member
 #                      values stored apart from the entry (sortvals, mdb multival)
+#   SLAPD_HASH_CLEARTEXT=0  store a cleartext userPassword as sent, as a server without
+#                      ppolicy_hash_cleartext does (default 1: ppolicy hashes it)
+#   SLAPD_TLS_PRIORITY GnuTLS priority string for the server's TLS (TLSCipherSuite), e.g.
+#                      NORMAL:-VERS-ALL:+VERS-TLS1.1 for a server that speaks nothing newer
 #
 # The server listens on 127.0.0.1 only, keeps its data in DIR/db with dbnosync (fast, not
 # durable: test data only) and never touches the system slapd's configuration or port 389.
@@ -64,7 +68,10 @@ make_cert() {
 
 write_conf() {
   local dir=$1 root_hash=$2 sync=dbnosync global_extra="" db_extra=""
+  local hash_cleartext=ppolicy_hash_cleartext tls_priority=""
   [[ ${SLAPD_DURABLE:-0} == 1 ]] && sync="# fsync on commit (SLAPD_DURABLE=1)"
+  [[ ${SLAPD_HASH_CLEARTEXT:-1} == 0 ]] && hash_cleartext="# cleartext passwords stored as sent"
+  [[ -n ${SLAPD_TLS_PRIORITY:-} ]] && tls_priority="TLSCipherSuite ${SLAPD_TLS_PRIORITY}"
   if [[ ${SLAPD_BIG_GROUPS:-0} == 1 ]]; then
     global_extra="sortvals member uniqueMember"
     db_extra="multival member,uniqueMember 100,10"
@@ -88,6 +95,7 @@ ${global_extra}
 TLSCertificateFile ${dir}/cert.pem
 TLSCertificateKeyFile ${dir}/key.pem
 TLSCACertificateFile ${dir}/ca.pem
+${tls_priority}
 
 database mdb
 maxsize 8589934592
@@ -104,7 +112,7 @@ limits users size.soft=500 size.hard=500 size.pr=500 size.prtotal=unlimited
 
 overlay ppolicy
 ppolicy_default "cn=default,ou=policies,${SUFFIX}"
-ppolicy_hash_cleartext
+${hash_cleartext}
 
 # The provisioning service account writes everything (so tests need not use the rootdn); the
 # reader reads everything but passwords (a non-root bind: size limit 500, paged searches).

@@ -97,8 +97,12 @@ std::unique_ptr<Slapd> Slapd::start(const SlapdOptions& options) {
     while (ldaps_port == port) ldaps_port = free_port();
     const std::string cmd = "SLAPD_CERT_NAMES=" + shell_quote(options.cert_names) +
                             (options.durable ? " SLAPD_DURABLE=1" : "") +
-                            (options.big_groups ? " SLAPD_BIG_GROUPS=1" : "") + " " +
-                            shell_quote(slapd_script()) + " start " + shell_quote(dir) + " " +
+                            (options.big_groups ? " SLAPD_BIG_GROUPS=1" : "") +
+                            (options.hash_cleartext ? "" : " SLAPD_HASH_CLEARTEXT=0") +
+                            (options.tls_priority.empty()
+                                 ? std::string()
+                                 : " SLAPD_TLS_PRIORITY=" + shell_quote(options.tls_priority)) +
+                            " " + shell_quote(slapd_script()) + " start " + shell_quote(dir) + " " +
                             std::to_string(port) + " " + std::to_string(ldaps_port);
     rc = run_command(cmd, &output);
   }

@@ -35,6 +35,11 @@ struct SlapdOptions {
   bool durable = false;
   // Benchmarks: the settings of a site with big groups (sortvals and mdb multival on member).
   bool big_groups = false;
+  // false: a cleartext userPassword is stored as sent (no ppolicy_hash_cleartext), as on most
+  // servers; only the Password Modify operation hashes it then.
+  bool hash_cleartext = true;
+  // GnuTLS priority string for the server's TLS, e.g. "NORMAL:-VERS-ALL:+VERS-TLS1.1".
+  std::string tls_priority = "";
 };
 
 class Slapd {

@@ -341,18 +341,26 @@ TEST_F(AdConnectorTest, UpdateReplacesAndRemovesAttributes) {
   EXPECT_TRUE(again.already_done);
 }
 
+// start_tls: true, or tls.mode starttls alone: either upgrades the connection, so either carries
+// initial passwords; plain LDAP never does (and Samba refuses its simple binds anyway).
 TEST_F(AdConnectorTest, StartTlsOnPort389WorksLikeLdaps) {
   DirectoryConfig config = config_;
   config.url = "ldap://127.0.0.1:389";
-  config.start_tls = true;
   config.tls.mode = "starttls";
-  auto connector = make_ad_connector(config);
-  Status s = connector->connect();
-  ASSERT_TRUE(s.ok()) << s.error().message;
-  Operation op = create_op();
-  op.set_initial_password = true;  // allowed: the connection is encrypted
-  const Outcome o = connector->apply(op);
-  EXPECT_TRUE(o.is_ok()) << o.message;
+  for (const bool start_tls : {true, false}) {
+    config.start_tls = start_tls;
+    auto connector = make_ad_connector(config);
+    EXPECT_TRUE(connector->capabilities().sets_passwords) << "start_tls " << start_tls;
+    Status s = connector->connect();
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    Operation op = create_op();
+    op.set_initial_password = true;  // allowed: the connection is encrypted
+    const Outcome o = connector->apply(op);
+    EXPECT_TRUE(o.is_ok()) << "start_tls " << start_tls << ": " << o.message;
+  }
+  config.start_tls = false;
+  config.tls.mode = "none";
+  EXPECT_FALSE(make_ad_connector(config)->capabilities().sets_passwords);
 }
 
 TEST_F(AdConnectorTest, BadServiceCredentialsArePermanentAndUnreachableIsRetryable) {

@@ -427,17 +427,88 @@ TEST_P(ConnectorContract, InjectionStringsInEveryValueAreStoredLiterally) {
   EXPECT_FALSE(find(Anchor::Kind::EmployeeId, wid).has_value());
 }
 
-TEST_P(ConnectorContract, FiltersBuiltFromInjectionStringsMatchNothing) {
-  // Accounts exist, so an unescaped wildcard would match them.
-  PROV_EXPECT_OK(connector_->apply(create_op(unique("w"), unique("user"))));
-  for (const char* evil : {"*)(uid=*", "*", "*)(|(objectClass=*)", "\\2a"}) {
-    for (auto kind : {Anchor::Kind::Guid, Anchor::Kind::EmployeeId, Anchor::Kind::Username}) {
-      auto r = connector_->find(Anchor{kind, evil});
-      // A server may refuse a malformed GUID value outright; it must never match an account.
-      if (r.ok()) {
-        EXPECT_FALSE(r->has_value()) << evil;
-      }
-    }
+// Lookups match values literally. Every value below holds filter syntax (`*` `(` `)` `\`), DN
+// syntax (`,` `+` `"` `\` `<` `>` `;` `=`, a leading `#` or space) or both, and its account
+// shares a prefix with the others, so a lookup that treated the value as a pattern, dropped an
+// escape or stopped at a NUL would match a neighbour. Every lookup must succeed — a connector
+// that refused every such filter would prove nothing — and find exactly its own entry; values
+// that look like wildcards find nothing; and once an entry is deleted its value finds nothing,
+// although the neighbours a misread value would match are still there.
+TEST_P(ConnectorContract, EscapedLookupsFindExactlyTheirOwnEntry) {
+  struct Probe {
+    // Which value of the account is hostile: its worker id (EmployeeId) or its Username.
+    Anchor::Kind kind = Anchor::Kind::EmployeeId;
+    std::string value;
+    std::string wid, user;
+    Outcome created;
+  };
+  const std::string nul(1, '\0');
+  // AD caps employeeID at 16 characters: a short prefix, short suffixes.
+  const std::string p = unique("");
+  const std::string q = unique("u");
+  std::vector<Probe> probes;
+  auto add = [&](Anchor::Kind kind, const std::string& value) {
+    Probe probe;
+    probe.kind = kind;
+    probe.value = value;
+    probes.push_back(probe);
+  };
+  for (const char* suffix : {"", "a", "*", "*)(", "\\", "\\2a", "(a)"})
+    add(Anchor::Kind::EmployeeId, p + suffix);
+  add(Anchor::Kind::Username, q);
+  add(Anchor::Kind::Username, q + "a");
+  if (GetParam().usernames_allow_dn_specials) {
+    for (const char* suffix : {"*", "*)(", "\\", "\\2a", ",+\"<>;=x"})
+      add(Anchor::Kind::Username, q + suffix);
+    add(Anchor::Kind::Username, "#" + unique("u"));
+    add(Anchor::Kind::Username, " " + unique("u"));
+  }
+  for (auto& probe : probes) {
+    const bool by_id = probe.kind == Anchor::Kind::EmployeeId;
+    probe.wid = by_id ? probe.value : unique("w");
+    probe.user = by_id ? unique("u") : probe.value;
+    probe.created = connector_->apply(create_op(probe.wid, probe.user));
+    ASSERT_TRUE(probe.created.is_ok()) << "'" << probe.value << "': " << probe.created.message;
+  }
+
+  // Exactly its own entry: by the hostile value, and by the DN built from it.
+  auto finds_only_itself = [&](const Probe& probe) {
+    SCOPED_TRACE("value '" + probe.value + "'");
+    auto r = connector_->find(Anchor{probe.kind, probe.value});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(r->has_value());
+    EXPECT_EQ((*r)->anchor, probe.created.anchor);
+    EXPECT_EQ(probe.kind == Anchor::Kind::EmployeeId ? (*r)->worker_id : (*r)->username,
+              probe.value);
+    auto by_dn = connector_->find(Anchor{Anchor::Kind::Dn, probe.created.dn});
+    ASSERT_TRUE(by_dn.ok()) << by_dn.error().message;
+    ASSERT_TRUE(by_dn->has_value()) << probe.created.dn;
+    EXPECT_EQ((*by_dn)->anchor, probe.created.anchor);
+  };
+  auto finds_nothing = [&](Anchor::Kind kind, const std::string& value) {
+    SCOPED_TRACE("value '" + value + "'");
+    auto r = connector_->find(Anchor{kind, value});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_FALSE(r->has_value()) << "matched " << (*r)->worker_id << " / " << (*r)->username;
+  };
+  for (const auto& probe : probes) finds_only_itself(probe);
+
+  // As patterns these would match the accounts above; as values they are nobody's.
+  for (const std::string& v : {p + "a*", "*" + p.substr(1), p + "*a", p + "\\2a*", p + nul,
+                               p + "a" + nul + "*", std::string("*")})
+    finds_nothing(Anchor::Kind::EmployeeId, v);
+  for (const std::string& v :
+       {q + "*a", q.substr(0, 2) + "*", q + nul, q + "a" + nul + "*", std::string("*")})
+    finds_nothing(Anchor::Kind::Username, v);
+
+  // One by one, each entry goes; its value then finds nothing, the others still find their own.
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const Probe& gone = probes[i];
+    const Outcome deleted =
+        connector_->apply(op_for(OpKind::Delete, gone.created, gone.wid, gone.user));
+    ASSERT_TRUE(deleted.is_ok()) << deleted.message;
+    finds_nothing(gone.kind, gone.value);
+    for (std::size_t j = i + 1; j < probes.size(); ++j) finds_only_itself(probes[j]);
   }
 }
 

@@ -80,6 +80,25 @@ TEST(LdapTls, PlainLdapIsRefusedUnlessTlsModeIsNone) {
   EXPECT_TRUE(make_ldap_connector(c)->connect().ok());
 }
 
+// TLS 1.0 and 1.1 are refused even where the TLS library would still speak them.
+TEST(LdapTls, ServerOfferingNothingNewerThanTls11IsRefused) {
+  SlapdOptions options;
+  options.tls_priority = "NORMAL:-VERS-ALL:+VERS-TLS1.1";
+  auto old = Slapd::start(options);
+  DirectoryConfig c = old->directory_config();
+  const Status ldaps = make_ldap_connector(c)->connect();
+  ASSERT_FALSE(ldaps.ok()) << "ldaps:// accepted TLS 1.1";
+  EXPECT_FALSE(ldaps.error().retryable) << ldaps.error().message;
+
+  c.url = old->info().url;
+  c.start_tls = true;
+  c.tls.mode = "starttls";
+  const Status start_tls = make_ldap_connector(c)->connect();
+  ASSERT_FALSE(start_tls.ok()) << "StartTLS accepted TLS 1.1";
+  EXPECT_NE(start_tls.error().message.find("StartTLS"), std::string::npos)
+      << start_tls.error().message;
+}
+
 TEST(LdapTls, StartTlsUpgradesAPlainConnection) {
   DirectoryConfig c = Slapd::shared().directory_config();
   c.url = Slapd::shared().info().url;

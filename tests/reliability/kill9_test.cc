@@ -99,10 +99,7 @@ TEST(KillNine, AcknowledgedEventsSurviveRandomKills) {
 
   // The directory equals the model; one account per worker with the name it was first given.
   const auto problems = compare_directory(daemon, scripts, load.acked());
-  EXPECT_TRUE(problems.empty()) << problems.size() << " discrepancies, first: "
-                                << ::testing::PrintToString(std::vector<std::string>(
-                                       problems.begin(),
-                                       problems.begin() + std::min<std::size_t>(problems.size(), 20)));
+  EXPECT_TRUE(problems.empty()) << summarize(problems, "discrepancies");
 
   // Nothing visible done twice: exactly one create applied per worker, however often the
   // daemon died between the directory write and its commit.
@@ -118,11 +115,7 @@ TEST(KillNine, AcknowledgedEventsSurviveRandomKills) {
   EXPECT_EQ(ops.count("failed") ? ops.at("failed") : 0, 0) << ::testing::PrintToString(ops);
   EXPECT_EQ(db.integrity_check(), "ok");
   EXPECT_EQ(daemon.stop(), 0);
-  if (HasFailure()) {
-    std::string out;
-    run_command("grep -v '\"level\":\"debug\"' " + daemon.log_path() + " | tail -60", &out);
-    std::cerr << "provisiond log (tail):\n" << out;
-  }
+  if (HasFailure()) print_log_tail(daemon);
 }
 
 }  // namespace

@@ -132,6 +132,19 @@ std::vector<StateDb::AppliedLatency> StateDb::applied_latencies() const {
   return out;
 }
 
+std::vector<StateDb::AuditedOperation> StateDb::operation_audit() const {
+  Connection c(path_);
+  std::vector<AuditedOperation> out;
+  c.query(
+      "SELECT action, worker_id, event_id, json_extract(detail, '$.op.kind'), op_id FROM audit "
+      "WHERE action IN ('op.planned', 'op.applied') ORDER BY id",
+      {}, [&](sqlite3_stmt* st) {
+        out.push_back(AuditedOperation{text(st, 0), text(st, 1), text(st, 2), text(st, 3),
+                                       sqlite3_column_int64(st, 4)});
+      });
+  return out;
+}
+
 bool StateDb::idle() const {
   Connection c(path_);
   return c.count("SELECT count(*) FROM inbox WHERE status = 'pending'") == 0 &&

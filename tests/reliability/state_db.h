@@ -38,6 +38,17 @@ class StateDb {
   };
   std::vector<AppliedLatency> applied_latencies() const;
 
+  // The audit of every operation, in the order it was written: op.planned when the planner
+  // queued it, op.applied when its result was committed (for one worker that is the order the
+  // directory confirmed them, since a worker's next operation is sent only after the one it
+  // depends on completed).
+  struct AuditedOperation {
+    std::string action;  // op.planned, op.applied
+    std::string worker_id, event_id, kind;
+    std::int64_t op_id = 0;  // the outbox row
+  };
+  std::vector<AuditedOperation> operation_audit() const;
+
   // True when nothing is left to do: no pending inbox row, no pending or held operation.
   bool idle() const;
 

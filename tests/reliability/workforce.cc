@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <random>
 
 #include "prov/clock.h"
@@ -30,7 +31,8 @@ bool ends_with_ci(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 std::vector<WorkerScript> make_workforce(int workers, int events_per_worker,
-                                         const std::string& id_prefix, unsigned seed) {
+                                         const std::string& id_prefix, unsigned seed,
+                                         const std::vector<std::string>& lifecycle) {
   std::mt19937 rng(seed);
   auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
   // Effective dates in the past, one minute apart per step: applied at once, in script order.
@@ -49,7 +51,9 @@ std::vector<WorkerScript> make_workforce(int workers, int events_per_worker,
     bool active = false;
     for (int k = 0; k < std::max(1, events_per_worker); ++k) {
       std::string type;
-      if (k == 0) {
+      if (static_cast<std::size_t>(k) < lifecycle.size()) {
+        type = lifecycle[static_cast<std::size_t>(k)];
+      } else if (k == 0) {
         type = "HIRE";
       } else if (!active) {
         type = "REHIRE";
@@ -150,6 +154,22 @@ std::vector<std::string> compare_directory(const Daemon& daemon,
     }
   }
   return problems;
+}
+
+std::string summarize(const std::vector<std::string>& lines, const std::string& what,
+                      std::size_t shown) {
+  return std::to_string(lines.size()) + " " + what + ", first: " +
+         ::testing::PrintToString(std::vector<std::string>(
+             lines.begin(),
+             lines.begin() + static_cast<std::ptrdiff_t>(std::min(shown, lines.size()))));
+}
+
+void print_log_tail(const Daemon& daemon, int lines) {
+  std::string out;
+  run_command(
+      "grep -v '\"level\":\"debug\"' " + daemon.log_path() + " | tail -" + std::to_string(lines),
+      &out);
+  std::cerr << "provisiond log (tail):\n" << out;
 }
 
 LoadGenerator::LoadGenerator(Daemon& daemon, const std::vector<WorkerScript>& scripts, int threads)

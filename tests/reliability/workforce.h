@@ -30,9 +30,13 @@ struct WorkerScript {
 };
 
 // `workers` scripts with `events_per_worker` events each (at least 1: the hire). Worker ids are
-// `id_prefix` + a 5-digit number; the same seed gives the same scripts.
+// `id_prefix` + a 5-digit number; the same seed gives the same scripts. Event types are drawn at
+// random (a hire, then changes and terminations, a rehire after each termination) unless
+// `lifecycle` names them: then every worker's event k has type lifecycle[k] (it must start with
+// HIRE, follow each TERMINATION with a REHIRE, and hold events_per_worker types).
 std::vector<WorkerScript> make_workforce(int workers, int events_per_worker,
-                                         const std::string& id_prefix, unsigned seed);
+                                         const std::string& id_prefix, unsigned seed,
+                                         const std::vector<std::string>& lifecycle = {});
 
 // What the example policy must show in the directory after the last event of `e` applies.
 struct ExpectedAccount {
@@ -47,6 +51,13 @@ ExpectedAccount expected_after(const ScriptedEvent& e);
 std::vector<std::string> compare_directory(const Daemon& daemon,
                                            const std::vector<WorkerScript>& scripts,
                                            const std::vector<int>& acked);
+
+// "N discrepancies, first: [...]": a count and the first `shown` lines, for a failure message.
+std::string summarize(const std::vector<std::string>& lines, const std::string& what,
+                      std::size_t shown = 20);
+
+// Prints the end of the daemon's log (debug lines left out) to stderr, for a failed run.
+void print_log_tail(const Daemon& daemon, int lines = 60);
 
 // Delivers every script over `threads` connections-at-a-time. Events of one worker go in order:
 // the next is sent only once the previous was acknowledged (202 or 200). Anything else (connection

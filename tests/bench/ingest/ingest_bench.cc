@@ -9,7 +9,13 @@
 // One thread drives all connections with epoll, as wrk does, so the generator leaves the cores
 // to the daemon.
 //
-//   ingest_bench [--connections 1,16,64,256] [--seconds 5]
+// With --hires N the events are instead N distinct HIREs per level, effective now, signed before
+// the level starts (as a replay with wrk would send them): the engine plans accounts and group
+// memberships for each while ingest goes on, and the executor writes them to slapd (fsync). A
+// level ends when its N events are acknowledged (or after --seconds); it then reports the
+// inbox backlog and its drain time, and how far the directory was behind.
+//
+//   ingest_bench [--connections 1,16,64,256] [--seconds 5] [--hires N]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -52,34 +58,85 @@ std::vector<int> parse_list(const std::string& s) {
 
 int main(int argc, char** argv) {
   std::vector<int> levels{1, 16, 64, 256};
-  int seconds = env_int("PROV_BENCH_SECONDS", 5);
+  int seconds = 0;
+  int hires = 0;  // > 0: that many pre-signed HIREs per level instead of dated-ahead CHANGEs
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--connections") == 0) levels = parse_list(argv[i + 1]);
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--hires") == 0) hires = std::atoi(argv[i + 1]);
   }
-  auto slapd = Slapd::start();
+  if (seconds <= 0) seconds = hires > 0 ? 60 : env_int("PROV_BENCH_SECONDS", 5);  // HIREs: a cap
+  SlapdOptions slapd_options;
+  slapd_options.durable = hires > 0;  // accounts are really written: as a site runs slapd
+  auto slapd = Slapd::start(slapd_options);
   // Every load connection comes from 127.0.0.1: lift the per-address cap to the largest level.
   DaemonOptions options;
   options.webhook_yaml = "max_connections: 1024, max_connections_per_source: 1024";
+  options.tolerance_s = 900;  // pre-signed HIREs are signed before their level starts
   Daemon daemon(*slapd, options);
   daemon.start();
   StateDb db(daemon.state_path());
   const std::string key = daemon.secret_key();
   const std::string effective = format_time(std::chrono::time_point_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now() + std::chrono::hours(24 * 365)));
+  const Json worker = make_worker("900000", "Ingest", "Bench");
 
-  std::cout << "ingest: " << seconds << " s per level, keep-alive connections\n";
+  std::cout << "ingest: " << (hires > 0 ? std::to_string(hires) + " pre-signed HIREs" : "CHANGEs")
+            << " per level (at most " << seconds << " s), keep-alive connections\n";
+  auto signed_request = [&](const std::string& seq, const Json& body) {
+    const std::string payload = body.dump();
+    const std::string id = "msg-ingest-" + seq;
+    const auto ts = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    std::string head =
+        "POST /v1/hr/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nwebhook-id: " +
+        id + "\r\nwebhook-timestamp: " + std::to_string(ts) +
+        "\r\nwebhook-signature: " + sign(key, id, ts, payload) + "\r\n";
+    return std::pair<std::string, std::string>(std::move(head), payload);
+  };
+  const char* const departments[] = {"Finance", "Engineering", "Sales", "Marketing"};
+  const char* const locations[] = {"Berlin", "Munich", "Hamburg"};
   long accepted_total = 0;
   for (int c : levels) {
+    // HIREs: distinct people, spread over departments and locations like a real intake, signed
+    // before the clock starts so the generator only writes bytes.
+    std::vector<std::pair<std::string, std::string>> presigned;
+    const std::string today = format_time(std::chrono::time_point_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now()));
+    for (int k = 0; k < hires; ++k) {
+      const std::string id = std::to_string(c) + "-" + std::to_string(k);
+      Json w = make_worker("h" + std::to_string(c) + std::to_string(1000000 + k), "Ina",
+                           "Take" + std::to_string(c) + "x" + std::to_string(k),
+                           departments[k % 4]);
+      w["location"] = locations[(k / 4) % 3];
+      w["hireDate"] = today.substr(0, 10);
+      presigned.push_back(signed_request(id, Json{{"eventId", "hire-" + id},
+                                                  {"eventType", "HIRE"},
+                                                  {"effectiveAt", today},
+                                                  {"worker", w}}));
+    }
+    std::size_t next_presigned = 0;
+    const auto ops_done_before = db.operations_by_status()["done"];
     Run base = drive(daemon.admin_port(), c, seconds, 200, [](int, long) {
       return std::pair<std::string, std::string>("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n",
                                                  "");
     });
     Run ingest = drive(daemon.webhook_port(), c, seconds, 202, [&](int conn, long n) {
+      if (hires > 0)
+        return next_presigned < presigned.size() ? std::move(presigned[next_presigned++])
+                                                 : std::pair<std::string, std::string>();
+      Json w = worker;
+      w["workerId"] = std::to_string(900000 + conn);
       // Unique per level, connection and request: n counts per connection.
-      return signed_change(key, std::to_string(c) + "-" + std::to_string(conn) + "-" +
-                                     std::to_string(n),
-                           900000 + conn, effective);
+      const std::string seq =
+          std::to_string(c) + "-" + std::to_string(conn) + "-" + std::to_string(n);
+      Json body{{"eventId", "ingest-" + seq},
+                {"eventType", "CHANGE"},
+                {"effectiveAt", effective},
+                {"worker", w}};
+      return signed_request(seq, body);
     });
     accepted_total += ingest.ok;
     const auto lb = percentiles(base.latency_ms);
@@ -88,9 +145,19 @@ int main(int argc, char** argv) {
     // load stopped, and how long it took to finish that.
     const auto backlog = db.inbox_pending();
     const auto drain_start = SteadyClock::now();
-    while (db.inbox_pending() > 0 && SteadyClock::now() - drain_start < std::chrono::seconds(120))
+    while (db.inbox_pending() > 0 && SteadyClock::now() - drain_start < std::chrono::seconds(600))
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval, not a wait
     const double drain_s = std::chrono::duration<double>(SteadyClock::now() - drain_start).count();
+    if (hires > 0) {
+      // The directory works through what the engine planned at its own pace (slapd with fsync):
+      // how much it had done when the inbox was drained, and how much was still queued.
+      auto ops = db.operations_by_status();
+      std::printf(
+          "connections %3d | %ld HIREs sent in %.1f s | directory meanwhile: %ld operations "
+          "applied, %ld still queued when the inbox was drained\n",
+          c, ingest.ok + ingest.other, ingest.seconds,
+          static_cast<long>(ops["done"] - ops_done_before), static_cast<long>(ops["pending"]));
+    }
     std::printf(
         "connections %3d | baseline GET /healthz %8.0f req/s (p99 %.1f ms) | durable ingest "
         "%7.0f events/s (p50 %.1f ms, p99 %.1f ms, %ld not 202) | ratio %.3f | engine "

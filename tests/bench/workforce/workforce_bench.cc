@@ -13,12 +13,14 @@
 // It prints a table and, last, a one-line JSON summary.
 //
 //   workforce_bench [--workers N] [--rate EVENTS_PER_S] [--seconds S] [--big-groups | --samba]
-//                   [--entries-floor-only]
+//                   [--entries-floor-only] [--password-in-add]
 //     --workers     company size (default 10,000, 2,000 with --samba; goal sizes 10,000, 100,000)
 //     --rate        steady-day events per second (default 100, 10 with --samba)
 //     --seconds     steady-day length (default 60)
 //     --big-groups  slapd with the settings of a site with big groups (sortvals + mdb multival on
 //                   member)
+//     --password-in-add  slapd: directory.password_in_add (the test slapd hashes a cleartext
+//                   userPassword with ppolicy_hash_cleartext): one write per new account
 //     --samba       a Samba AD DC (directory.type: ad) on 127.0.0.1:389/636 instead of slapd; the
 //                   raw floor goes over LDAPS, as provisiond does
 #include <sys/stat.h>
@@ -65,6 +67,7 @@ struct Args {
   // membership into groups of up to N members, each rewriting the group without sortvals) takes
   // hours on slapd's defaults.
   bool entries_floor_only = false;
+  bool password_in_add = false;
 };
 
 // ---- the directory under test
@@ -373,6 +376,8 @@ bool parse_args(int argc, char** argv, Args& a) {
       a.big_groups = true;
     } else if (arg == "--samba") {
       a.samba = true;
+    } else if (arg == "--password-in-add") {
+      a.password_in_add = true;
     } else if (arg == "--entries-floor-only") {
       a.entries_floor_only = true;
     } else if (arg == "--workers" && has_value) {
@@ -388,7 +393,7 @@ bool parse_args(int argc, char** argv, Args& a) {
   if (a.workers == 0) a.workers = a.samba ? 2000 : 10000;
   if (a.rate == 0) a.rate = a.samba ? 10 : 100;
   return a.workers >= 2 * kTeam && a.workers <= 999999 && a.rate > 0 && a.seconds > 0 &&
-         !(a.samba && a.big_groups);
+         !(a.samba && (a.big_groups || a.password_in_add));
 }
 
 }  // namespace
@@ -397,7 +402,7 @@ int main(int argc, char** argv) {
   Args args;
   if (!parse_args(argc, argv, args)) {
     std::cerr << "usage: workforce_bench [--workers N (20..999999)] [--rate EVENTS_PER_S] "
-                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only]\n";
+                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add]\n";
     return 2;
   }
   const int n = args.workers;
@@ -425,16 +430,19 @@ int main(int argc, char** argv) {
     slapd = Slapd::start(slapd_options);
     target = slapd_target(slapd->info(), args.big_groups);
   }
-  std::cout << "workforce: " << n << " workers; " << target.name << "; steady day " << args.rate
-            << " events/s for " << args.seconds << " s" << std::endl;
+  std::cout << "workforce: " << n << " workers; " << target.name
+            << (args.password_in_add ? "; initial passwords inside the add" : "")
+            << "; steady day " << args.rate << " events/s for " << args.seconds << " s"
+            << std::endl;
 
-  // Reports before their managers: the policy makes whoever has reports a manager, and the
-  // engine links reports to a manager when the manager's account appears (not the other way).
+  // Managers first, as HR hires a team and as the raw floor loads it: a report arriving later
+  // names its manager in its own create (on slapd, even while the manager's create is queued),
+  // and the manager joins `managers` with the first report.
   std::vector<Json> records(static_cast<std::size_t>(n)), managers_first;
   std::vector<WorkerScript> fill;
   for (int pass = 0; pass < 2; ++pass) {
     for (int i = 0; i < n; ++i) {
-      if (leads_a_team(i) != (pass == 1)) continue;
+      if (leads_a_team(i) != (pass == 0)) continue;
       const std::string id = worker_id('7', i);
       auto& record = records[static_cast<std::size_t>(i)];
       record = person_record(id, i, leads_a_team(i) ? "" : team_manager(i / kTeam, n));
@@ -453,6 +461,7 @@ int main(int argc, char** argv) {
 
   DaemonOptions options;
   options.extra_yaml = kNoBrakeYaml;  // a quarter of the steady day is terminations
+  if (args.password_in_add) options.directory_yaml = "password_in_add: true";
   auto daemon = slapd ? std::make_unique<Daemon>(*slapd, options)
                       : std::make_unique<Daemon>(directory_yaml, bind_pw, options);
 
@@ -648,6 +657,7 @@ int main(int argc, char** argv) {
                      {"directory", args.samba ? "samba" : "slapd"},
                      {"workers", n},
                      {"big_groups", args.big_groups},
+                     {"password_in_add", args.password_in_add},
                      {"rate", args.rate},
                      {"seconds", args.seconds},
                      {"fill_hires_per_s", fill_rate},

@@ -1,5 +1,5 @@
 // Config values that would fail open or silently: short webhook keys, unbounded time windows,
-// bearer tokens over plain HTTP.
+// bearer tokens over plain HTTP, initial passwords over an unencrypted directory connection.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -96,6 +96,32 @@ TEST_F(ConfigHardeningTest, TokenOverPlainHttpNeedsAnExplicitOptIn) {
   EXPECT_EQ(error_of(config("", "  sources:\n    - { name: hr, type: http, url: "
                                 "'https://hr.example.com/workers', token_file: hr.token }\n")),
             "no error");
+}
+
+// password_dir exists only to deliver initial passwords, and those are never sent unencrypted:
+// a config that asks for both is refused at start-up (and by --check-config).
+TEST_F(ConfigHardeningTest, PasswordFolderNeedsAnEncryptedDirectoryConnection) {
+  std::string plain = config();
+  plain.replace(plain.find("ldaps://ldap.example.com:636"), 28, "ldap://ldap.example.com:389");
+  plain += "  tls: { mode: none }\n";
+  EXPECT_EQ(error_of(plain), "no error");
+  const std::string e = error_of(plain + "  password_dir: passwords\n");
+  EXPECT_NE(e.find("directory.password_dir"), std::string::npos) << e;
+  EXPECT_NE(e.find("TLS"), std::string::npos) << e;
+  EXPECT_EQ(error_of(config() + "  password_dir: passwords\n"), "no error");
+  std::string start_tls = config();
+  start_tls.replace(start_tls.find("ldaps://ldap.example.com:636"), 28,
+                    "ldap://ldap.example.com:389");
+  EXPECT_EQ(error_of(start_tls + "  start_tls: true\n  password_dir: passwords\n"), "no error");
+}
+
+TEST_F(ConfigHardeningTest, PasswordInTheAddIsForOpenLdapOnly) {
+  EXPECT_EQ(error_of(config() + "  password_in_add: true\n"), "no error");
+  std::string ad = config();
+  ad.replace(ad.find("type: ldap"), 10, "type: ad");
+  EXPECT_EQ(error_of(ad), "no error");
+  const std::string e = error_of(ad + "  password_in_add: true\n");
+  EXPECT_NE(e.find("directory.password_in_add"), std::string::npos) << e;
 }
 
 TEST_F(ConfigHardeningTest, WarnsAboutAWebhookBeyondLoopbackWithoutTls) {

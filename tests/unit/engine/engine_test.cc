@@ -11,6 +11,7 @@
 namespace prov {
 namespace {
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 using testing::FakeDirectory;
 
 constexpr const char* kPolicy = R"(version: 1
@@ -35,6 +36,9 @@ roles:
     when: { department: Finance }
     groups: [finance]
     entitlements: ["license:erp"]
+  - name: people-managers
+    when: { isManager: true }
+    groups: [managers]
 lifecycle:
   prehire_days: 7
   leave: lock
@@ -44,6 +48,11 @@ lifecycle:
     move_to: "ou=disabled"
     delete_after_days: 90
 )";
+
+// The finance role of kPolicy, as a policy change that retires it removes it.
+constexpr const char* kFinanceRole =
+    "  - name: finance\n    when: { department: Finance }\n    groups: [finance]\n"
+    "    entitlements: [\"license:erp\"]\n";
 
 TimePoint at(const char* s) { return *parse_time(s); }
 
@@ -103,6 +112,16 @@ class EngineTest : public ::testing::Test {
     for (int i = first; i <= last; ++i)
       receive(prefix + "-" + std::to_string(i), type,
               worker(std::to_string(i), "W", "Orker" + std::to_string(i), dept), effective);
+  }
+
+  // Writes `text` as the policy and has the engine load it (a hot reload).
+  void use_policy(const std::string& text) {
+    std::ofstream(dir_ / "policy.yaml") << text;
+    engine_->set_policy(Policy::load(dir_ / "policy.yaml"));
+  }
+  static std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    return text;
   }
 
   fs::path dir_;
@@ -192,11 +211,21 @@ TEST_F(EngineTest, FutureTerminationWaitsForItsInstantAndSurvivesARestart) {
   ASSERT_EQ(ents.size(), 1u);
   EXPECT_TRUE(ents[0].released_at.has_value());
 
+  ASSERT_EQ(e->username, "alima");
   clock_.set(at("2026-09-08T17:00:00Z"));  // retention over: deleted, name reserved
   settle();
   EXPECT_EQ(dir.entry_of("1"), nullptr);
-  EXPECT_TRUE(store_->username_reserved("jlima", "someone-else", clock_.now()) ||
-              store_->username_reserved("alima", "someone-else", clock_.now()));
+  // The released name is held for reserve_days (365) from the delete, for anyone but its holder.
+  const TimePoint deleted = clock_.now();
+  EXPECT_TRUE(store_->username_reserved("alima", "someone-else", deleted));
+  EXPECT_FALSE(store_->username_reserved("alima", "1", deleted));
+  EXPECT_TRUE(store_->username_reserved("alima", "someone-else", deleted + 364 * 24h));
+  EXPECT_FALSE(store_->username_reserved("alima", "someone-else", deleted + 365 * 24h));
+  // A new Ana Lima is given the next name.
+  receive("e3", EventType::Hire, worker("2", "Ana", "Lima"), "2026-09-08T17:00:00Z");
+  settle();
+  ASSERT_NE(dir.entry_of("2"), nullptr);
+  EXPECT_EQ(dir.entry_of("2")->username, "alima2");
 }
 
 TEST_F(EngineTest, PrehireAccountAppearsLockedAndIsEnabledAtStart) {
@@ -213,13 +242,60 @@ TEST_F(EngineTest, PrehireAccountAppearsLockedAndIsEnabledAtStart) {
   EXPECT_TRUE(dir.entry_of("1")->enabled);
 }
 
+// Dated now or at the start (in the future): a rescind does not wait, the locked account goes now.
 TEST_F(EngineTest, RescindedHireRemovesThePrehireAccount) {
-  receive("e1", EventType::Hire, worker("1", "Ana", "Lima", "Finance", "2026-06-05"),
-          "2026-06-05T00:00:00Z");
+  int n = 0;
+  for (const char* effective : {"2026-06-01T09:00:00Z", "2026-06-05T00:00:00Z"}) {
+    const std::string id = std::to_string(++n);
+    receive("hire-" + id, EventType::Hire, worker(id, "Ana", "Lima" + id, "Finance", "2026-06-05"),
+            "2026-06-05T00:00:00Z");
+    settle();
+    ASSERT_NE(dir.entry_of(id), nullptr);
+    receive("rescind-" + id, EventType::Rescind,
+            worker(id, "Ana", "Lima" + id, "Finance", "2026-06-05"), effective);
+    settle();
+    EXPECT_EQ(dir.entry_of(id), nullptr) << "rescind effective " << effective;
+  }
+}
+
+// HR withdraws a hire before the start with an event dated today, earlier than the moment the
+// hire arrived: for someone who has not started that is a rescind, never a stale event.
+// A termination dated at the start (still ahead) withdraws it too, at once.
+TEST_F(EngineTest, WithdrawalDatedBeforeTheHireArrivedRescindsIt) {
+  const std::pair<EventType, const char*> withdrawals[] = {
+      {EventType::Termination, "2026-06-01T00:00:00Z"},
+      {EventType::Rescind, "2026-06-01T00:00:00Z"},
+      {EventType::Termination, "2026-06-04T00:00:00Z"}};
+  int n = 0;
+  for (const auto& [type, effective] : withdrawals) {
+    const std::string id = std::to_string(++n);
+    const std::string what = std::string(to_string(type)) + " effective " + effective;
+    receive("hire-" + id, EventType::Hire, worker(id, "Ana", "Lima" + id, "Finance", "2026-06-04"),
+            "2026-06-04T00:00:00Z");
+    settle();
+    ASSERT_NE(dir.entry_of(id), nullptr);
+    receive("withdraw-" + id, type, worker(id, "Ana", "Lima" + id, "Finance", "2026-06-04"),
+            effective);
+    settle();
+    EXPECT_EQ(dir.entry_of(id), nullptr) << what;
+    EXPECT_EQ(store_->event("withdraw-" + id)->status, EventStatus::Applied) << what;
+    bool audited = false;
+    for (const auto& a : store_->audit_log(id, 100))
+      audited |= a.action == "event.applied" && a.event_id == "withdraw-" + id &&
+                 a.detail.value("decision", "") == "hire withdrawn before the start";
+    EXPECT_TRUE(audited) << what;
+  }
+}
+
+// A withdrawal whose record leaves out hireDate still knows when the hire would have started.
+TEST_F(EngineTest, WithdrawalWithoutHireDateInItsRecordStillRescinds) {
+  receive("hire", EventType::Hire, worker("1", "Ana", "Lima", "Finance", "2026-06-04"),
+          "2026-06-04T00:00:00Z");
   settle();
   ASSERT_NE(dir.entry_of("1"), nullptr);
-  receive("e2", EventType::Rescind, worker("1", "Ana", "Lima", "Finance", "2026-06-05"),
-          "2026-06-01T09:00:00Z");
+  Json w = worker("1", "Ana", "Lima");
+  w.erase("hireDate");
+  receive("withdraw", EventType::Termination, w, "2026-06-01T00:00:00Z");
   settle();
   EXPECT_EQ(dir.entry_of("1"), nullptr);
 }
@@ -238,6 +314,53 @@ TEST_F(EngineTest, ManagerHiredAfterTwoReportsIsLinkedToBoth) {
   ASSERT_FALSE(boss.empty());
   EXPECT_EQ(dir.entry_of("1")->attributes.at("manager"), boss);
   EXPECT_EQ(dir.entry_of("2")->attributes.at("manager"), boss);
+}
+
+// Whether someone is a manager depends on other workers' records: a manager hired before any
+// report joins `managers` when the first report arrives, and leaves it when the last one goes.
+TEST_F(EngineTest, ManagerJoinsManagersWithTheFirstReportAndLeavesWithTheLast) {
+  receive("e1", EventType::Hire, worker("9", "Max", "Boss"), "2026-01-05T00:00:00Z");
+  receive("e2", EventType::Hire, worker("8", "Eva", "Other"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_NE(dir.entry_of("9"), nullptr);
+  EXPECT_EQ(dir.groups_of("9").count("managers"), 0u);
+  Json report = worker("1", "Ana", "Lima");
+  report["managerId"] = "9";
+  receive("e3", EventType::Hire, report, "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1")->attributes.at("manager"), dir.dn_of("9"));
+  EXPECT_EQ(dir.groups_of("9").count("managers"), 1u);
+  EXPECT_EQ(dir.groups_of("8").count("managers"), 0u);
+  report["managerId"] = "8";
+  receive("e4", EventType::Change, report, "2026-01-06T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1")->attributes.at("manager"), dir.dn_of("8"));
+  EXPECT_EQ(dir.groups_of("9").count("managers"), 0u);
+  EXPECT_EQ(dir.groups_of("8").count("managers"), 1u);
+}
+
+// A report planned while the manager's create is still queued: where the directory accepts a
+// DN value naming an entry that does not exist yet (OpenLDAP), the report's create carries the
+// manager's DN and nothing is written a second time; elsewhere (AD) the link follows once the
+// manager's entry exists.
+TEST_F(EngineTest, ReportPlannedBeforeTheManagersCreateRanIsLinkedInItsOwnCreateWhereAllowed) {
+  for (const bool forward : {true, false}) {
+    SCOPED_TRACE(forward ? "forward references" : "no forward references");
+    dir.forward_references = forward;
+    const std::string boss = forward ? "9" : "19", report = forward ? "1" : "11";
+    Json r = worker(report, "Ana", forward ? "Lima" : "Lemos");
+    r["managerId"] = boss;
+    receive("m" + boss, EventType::Hire, worker(boss, "Max", forward ? "Boss" : "Bosch"),
+            "2026-01-05T00:00:00Z");
+    receive("r" + report, EventType::Hire, r, "2026-01-05T00:00:00Z");
+    settle();
+    ASSERT_NE(dir.entry_of(report), nullptr);
+    EXPECT_EQ(dir.entry_of(report)->attributes.at("manager"), dir.dn_of(boss));
+    int updates = 0;
+    for (const auto& op : dir.applied)
+      if (op.worker_id == report && op.kind == OpKind::Update) ++updates;
+    EXPECT_EQ(updates, forward ? 0 : 1);
+  }
 }
 
 TEST_F(EngineTest, RetryableFailureWaitsAndIsNeverDropped) {
@@ -313,6 +436,11 @@ TEST_F(EngineTest, BrakeHoldsMassTerminationsUntilApproved) {
   EXPECT_EQ(locked, 4) << "four people may leave per window; the fifth is held";
   auto held = store_->operations(OpStatus::Held, 100);
   ASSERT_FALSE(held.empty());
+  // Everything held is the one leaver still enabled: no half-applied termination.
+  std::set<std::string> held_workers;
+  for (const auto& r : held) held_workers.insert(r.op.worker_id);
+  ASSERT_EQ(held_workers.size(), 1u) << ::testing::PrintToString(held_workers);
+  EXPECT_TRUE(dir.entry_of(*held_workers.begin())->enabled);
   auto d = approve_held(*store_, {}, "test", clock_.now());
   EXPECT_EQ(d.changed, static_cast<int>(held.size()));
   settle();
@@ -418,6 +546,128 @@ TEST_F(EngineTest, DryRunPlanWritesNothing) {
   auto after = store_->counts();
   EXPECT_EQ(before.ops_pending, after.ops_pending);
   EXPECT_EQ(before.audit, after.audit);
+}
+
+// The policy says per kind of destructive operation what is held. By default a group removal a
+// policy change plans is held for approval even for one person: an edit of the policy takes
+// access from people HR has not touched.
+TEST_F(EngineTest, GroupRemovalFromAPolicyChangeIsHeldByDefault) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  use_policy(replaced(kPolicy, "department: Finance", "department: Accounting"));
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  const auto held = store_->operations(OpStatus::Held, 10);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].op.kind, OpKind::RemoveMember);
+  approve_held(*store_, {}, "test", clock_.now());
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff"}));
+}
+
+TEST_F(EngineTest, BrakeRulesComeFromThePolicyPerKind) {
+  // Group removals of a policy change only above the mass threshold; every lock held.
+  use_policy(std::string(kPolicy) + "brake:\n  remove_member: over_threshold\n  disable: always\n");
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  use_policy(replaced(
+      std::string(kPolicy) + "brake:\n  remove_member: over_threshold\n  disable: always\n",
+      "department: Finance", "department: Accounting"));
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff"}));
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
+  receive("t1", EventType::Termination, worker("1", "Ana", "Lima"), "2026-06-01T08:00:00Z");
+  settle();
+  EXPECT_TRUE(dir.entry_of("1")->enabled) << "the lock is held";
+  std::set<OpKind> held;
+  for (const auto& r : store_->operations(OpStatus::Held, 10)) held.insert(r.op.kind);
+  EXPECT_EQ(held, (std::set<OpKind>{OpKind::Disable})) << "a leaver's removals are not held";
+  approve_held(*store_, {}, "test", clock_.now());
+  settle();
+  EXPECT_FALSE(dir.entry_of("1")->enabled);
+  EXPECT_TRUE(dir.groups_of("1").empty());
+}
+
+// With the default rules a normal day's leavers go through: their group removals and moves come
+// from HR events, not from a policy change, and their locks are held only above the threshold.
+TEST_F(EngineTest, DefaultBrakeRulesLetANormalDaysLeaversThrough) {
+  config_.safety = SafetyConfig{};
+  engine_ = make_engine();
+  receive_range(EventType::Hire, 1, 100, "2026-01-05T00:00:00Z");
+  settle();
+  receive_range(EventType::Termination, 1, 1, "2026-06-01T08:00:00Z");
+  settle();
+  EXPECT_EQ(locked_among(dir, 1, 1), 1);
+  EXPECT_TRUE(dir.groups_of("1").empty());
+  EXPECT_EQ(dir.entry_of("1")->ou, "ou=disabled");
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 100).empty());
+}
+
+// Access provisiond granted is revoked when nothing grants it any more, also when the role
+// that granted it is gone from the policy (its group is no longer one any role can grant).
+TEST_F(EngineTest, RetiredRoleLosesTheAccessItGranted) {
+  receive_range(EventType::Hire, 1, 3, "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  // A group someone added by hand is not provisiond's: it stays.
+  dir.groups["vpn"].insert(dir.dn_of("1"));
+  const std::string without_finance = replaced(kPolicy, kFinanceRole, "");
+  use_policy(without_finance);
+  settle();
+  // A policy change's group removals are held by default: nothing is taken yet.
+  EXPECT_EQ(dir.groups_of("2"), (std::set<std::string>{"finance", "staff"}));
+  const auto held = store_->operations(OpStatus::Held, 10);
+  ASSERT_EQ(held.size(), 3u);
+  for (const auto& r : held) {
+    EXPECT_EQ(r.op.kind, OpKind::RemoveMember);
+    EXPECT_EQ(r.op.group, "finance");
+  }
+  approve_held(*store_, {}, "test", clock_.now());
+  settle();
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff", "vpn"}));
+  EXPECT_EQ(dir.groups_of("2"), (std::set<std::string>{"staff"}));
+  EXPECT_EQ(dir.groups_of("3"), (std::set<std::string>{"staff"}));
+  // The removals are done: the group has left management, a reload plans nothing more.
+  use_policy(without_finance + "\n");
+  settle();
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
+  EXPECT_TRUE(store_->operations(OpStatus::Pending, 10).empty());
+}
+
+// Retiring a big role is a mass change even when policy changes may remove unattended.
+TEST_F(EngineTest, RetiringARoleOfManyIsHeldByTheMassBrake) {
+  config_.safety.max_destructive = 2;
+  engine_ = make_engine();
+  receive_range(EventType::Hire, 1, 5, "2026-01-05T00:00:00Z");
+  settle();
+  use_policy(replaced(std::string(kPolicy) + "brake: { remove_member: over_threshold }\n",
+                      kFinanceRole, ""));
+  settle();
+  int kept = 0;
+  for (int i = 1; i <= 5; ++i) kept += dir.groups_of(std::to_string(i)).count("finance");
+  EXPECT_EQ(kept, 3) << "two people may lose access per window; the others are held";
+  EXPECT_EQ(store_->operations(OpStatus::Held, 10).size(), 3u);
+}
+
+// An administrator may hand a group back: provisiond no longer removes anyone from it, and
+// every account released is audited.
+TEST_F(EngineTest, ReleasedGroupKeepsItsMembersAndIsAudited) {
+  receive_range(EventType::Hire, 1, 2, "2026-01-05T00:00:00Z");
+  settle();
+  use_policy(replaced(kPolicy, kFinanceRole, "") + "release_groups: [finance]\n");
+  settle();
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
+  EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  int released = 0;
+  for (const auto& a : store_->audit_log("", 10000))
+    if (a.action == "group.released" && a.detail.value("group", "") == "finance") ++released;
+  EXPECT_EQ(released, 2);
+  // Released for good: a policy without the setting does not take the group back.
+  use_policy(replaced(kPolicy, kFinanceRole, ""));
+  settle();
+  EXPECT_TRUE(store_->operations(OpStatus::Held, 10).empty());
+  EXPECT_EQ(dir.groups_of("2"), (std::set<std::string>{"finance", "staff"}));
 }
 
 TEST_F(EngineTest, PolicyChangeReplansEveryWorker) {

@@ -33,7 +33,16 @@ class FakeDirectory final : public DirectoryConnector {
   int usernames_asked = 0;
   int created = 0;  // entries ever created: anchors are never reused
 
-  Capabilities capabilities() const override { return {}; }
+  bool forward_references = false;  // like OpenLDAP: a DN value may name an entry not yet made
+
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.forward_references = forward_references;
+    return c;
+  }
+  std::string planned_dn(const std::string& username, const std::string& ou) const override {
+    return "uid=" + username + "," + ou + ",dc=test";
+  }
   Status connect() override {
     if (bad_credentials) return Error{"invalid credentials", false};
     if (refuse_connect) return Error{"can't contact LDAP server", true};
@@ -97,7 +106,7 @@ class FakeDirectory final : public DirectoryConnector {
           o.already_done = true;
           return o;
         }
-        dn = "uid=" + op.username + "," + op.ou + ",dc=test";
+        dn = planned_dn(op.username, op.ou);
         if (entries.count(dn)) return Outcome::permanent("ldap:68", "exists with another owner");
         entries[dn] = Entry{op.worker_id, op.username, op.ou, op.enabled, op.attributes,
                             "uuid-" + op.worker_id + "-" + std::to_string(++created)};

@@ -56,6 +56,29 @@ TEST(Plan, TransferSwapsGroupsAndOnlyTouchesManagedOnes) {
   EXPECT_EQ(ops[1].attributes, (std::map<std::string, std::string>{{"sn", "Doe-Smith"}}));
 }
 
+// A group no role can grant any more (its role was retired) is removed when provisiond granted
+// it; a group someone else added is left alone, and so is one the policy released.
+TEST(Plan, GrantedGroupsOfARetiredRoleAreRemoved) {
+  Account known;
+  for (const auto& op : plan(desired(), std::nullopt, managed({"staff", "finance"})))
+    known = project(known, op);
+  EXPECT_EQ(known.granted, (std::set<std::string>{"staff", "finance"}));
+  known.groups.insert("vpn-manual");
+  auto d = desired();
+  d.groups = {"staff"};
+  EXPECT_EQ(kinds(plan(d, known, managed({"staff"}))),
+            (std::vector<std::string>{"remove_member:finance"}));
+  PlanContext released = managed({"staff"});
+  released.released_groups = {"finance"};
+  EXPECT_TRUE(plan(d, known, released).empty());
+  // The removal done, the group is no longer provisiond's.
+  known = project(known, plan(d, known, managed({"staff"}))[0]);
+  EXPECT_EQ(known.granted, (std::set<std::string>{"staff"}));
+  d.exists = false;
+  EXPECT_EQ(kinds(plan(d, known, managed({}))),
+            (std::vector<std::string>{"remove_member:staff", "delete"}));
+}
+
 TEST(Plan, LockComesFirstWhenAccessEnds) {
   Account known = project({}, plan(desired(), std::nullopt, managed({}))[0]);
   known.groups = {"staff", "finance"};

@@ -268,6 +268,21 @@ TEST_F(WebhookTest, BadEventTypeIs400NamingTheField) {
   EXPECT_EQ(problem_of(r)["field"], "eventType");
 }
 
+// The 400 lists every type a sender may use, RESCIND included, and RESCIND is accepted.
+TEST_F(WebhookTest, BadEventTypeListsRescindWhichIsAccepted) {
+  Json body = Json::parse(hire_body());
+  body["eventType"] = "PROMOTION";
+  HttpResponse r = call(signed_request(body.dump()));
+  ASSERT_EQ(r.status, 400);
+  EXPECT_EQ(problem_of(r)["detail"],
+            "eventType 'PROMOTION' is not one of HIRE, CHANGE, LEAVE, RETURN, TERMINATION, "
+            "REHIRE, RESCIND");
+  body["eventType"] = "RESCIND";
+  EXPECT_EQ(call(signed_request(body.dump(), kKey, kNow, "msg_rescind")).status, 202);
+  ASSERT_EQ(sink_.events().size(), 1u);
+  EXPECT_EQ(sink_.events()[0].type, EventType::Rescind);
+}
+
 TEST_F(WebhookTest, OversizedBodyIs413EvenWithoutTheListener) {
   HttpResponse r = call(signed_request(hire_body() + std::string(5000, ' ')));
   EXPECT_EQ(r.status, 413);

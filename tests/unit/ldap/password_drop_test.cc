@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <new>
 #include <sstream>
 
 namespace prov::ldap {
@@ -86,6 +88,96 @@ TEST_F(PasswordDropTest, ErrorsNeverContainThePassword) {
   auto drop = PasswordDrop::stage(dir_ / "not-a-dir", "1", "TopSecretValue");
   ASSERT_FALSE(drop);
   EXPECT_EQ(drop.error().message.find("TopSecretValue"), std::string::npos);
+}
+
+// The folder is checked on every delivery, not only at start-up: it may be replaced while the
+// daemon runs.
+TEST_F(PasswordDropTest, RefusesAFolderOthersCanEnter) {
+  fs::create_directories(dir_);
+  ::chmod(dir_.c_str(), 0755);
+  auto drop = PasswordDrop::stage(dir_, "1", "pw");
+  ASSERT_FALSE(drop);
+  EXPECT_NE(drop.error().message.find("0755"), std::string::npos) << drop.error().message;
+  EXPECT_NE(drop.error().message.find("0700"), std::string::npos) << drop.error().message;
+  EXPECT_EQ(file_count(), 0u);
+}
+
+TEST_F(PasswordDropTest, RefusesASymbolicLinkInPlaceOfTheFolder) {
+  const fs::path real = dir_.string() + "-real";
+  fs::create_directories(real);
+  ::chmod(real.c_str(), 0700);
+  fs::create_directory_symlink(real, dir_);
+  auto drop = PasswordDrop::stage(dir_, "1", "pw");
+  const bool refused = !drop;
+  const std::size_t written = static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(real), fs::directory_iterator()));
+  fs::remove(dir_);
+  fs::remove_all(real);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(drop.error().message.find("symbolic link"), std::string::npos) << drop.error().message;
+  EXPECT_EQ(written, 0u);
+}
+
+TEST_F(PasswordDropTest, RefusesAFolderOfAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to hand the folder to another user";
+  fs::create_directories(dir_);
+  ::chmod(dir_.c_str(), 0700);
+  ASSERT_EQ(::chown(dir_.c_str(), 65534, 65534), 0);
+  auto drop = PasswordDrop::stage(dir_, "1", "pw");
+  ASSERT_FALSE(drop);
+  EXPECT_NE(drop.error().message.find("owned by uid 65534"), std::string::npos)
+      << drop.error().message;
+  EXPECT_EQ(file_count(), 0u);
+}
+
+TEST_F(PasswordDropTest, CreatesAMissingFolderWithMode0700) {
+  const mode_t old = ::umask(022);
+  auto drop = PasswordDrop::stage(dir_, "1", "pw");
+  ::umask(old);
+  ASSERT_TRUE(drop) << drop.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat(dir_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+// A crash between staging and commit leaves a temporary file holding a password nobody was
+// given; the sweep at start-up removes those and nothing else.
+TEST_F(PasswordDropTest, RemoveStaleDeletesOnlyTemporaryFiles) {
+  {
+    auto delivered = PasswordDrop::stage(dir_, "7", "kept");
+    ASSERT_TRUE(delivered) << delivered.error().message;
+    ASSERT_TRUE(delivered->commit());
+  }
+  auto crashed = PasswordDrop::stage(dir_, "8", "lost");
+  ASSERT_TRUE(crashed) << crashed.error().message;
+  std::ofstream(dir_ / "notes.txt") << "not ours";
+  std::ofstream(dir_ / ".9.password.12345") << "left by a crash\n";
+  // What the crashed process left: its temporary file stays when the object is not destroyed.
+  alignas(PasswordDrop) unsigned char storage[sizeof(PasswordDrop)];
+  new (storage) PasswordDrop(std::move(*crashed));
+  EXPECT_EQ(file_count(), 4u);
+
+  auto removed = PasswordDrop::remove_stale(dir_);
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_EQ(file_count(), 2u);
+  EXPECT_EQ(read(dir_ / "7.password"), "kept\n");
+  EXPECT_TRUE(fs::exists(dir_ / "notes.txt"));
+  auto missing = PasswordDrop::remove_stale(dir_ / "missing");
+  ASSERT_TRUE(missing) << missing.error().message;
+  EXPECT_EQ(*missing, 0u);
+}
+
+TEST_F(PasswordDropTest, WithdrawRemovesOnlyThatWorkersDeliveredFile) {
+  for (const char* id : {"5", "6"}) {
+    auto drop = PasswordDrop::stage(dir_, id, "pw");
+    ASSERT_TRUE(drop) << drop.error().message;
+    ASSERT_TRUE(drop->commit());
+  }
+  PasswordDrop::withdraw(dir_, "5");
+  PasswordDrop::withdraw(dir_, "../6");  // never a path outside the folder
+  EXPECT_FALSE(fs::exists(dir_ / "5.password"));
+  EXPECT_TRUE(fs::exists(dir_ / "6.password"));
 }
 
 }  // namespace

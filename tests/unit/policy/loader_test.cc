@@ -52,6 +52,43 @@ TEST_F(LoaderTest, WrongTypes) {
             "9:1 'version' appears twice in the same map");
 }
 
+// `brake:` says per kind of destructive operation when it is held for approval.
+TEST_F(LoaderTest, BrakeRules) {
+  EXPECT_EQ(only_error(std::string(kLadder) + "brake:\n  remove_member: sometimes\n"),
+            "10:18 'remove_member' must be one of: over_threshold | policy_change | always "
+            "(got 'sometimes')");
+  EXPECT_EQ(only_error(std::string(kLadder) + "brake:\n  lock: always\n"),
+            "10:3 unknown brake key 'lock'");
+  EXPECT_EQ(only_error(std::string(kLadder) + "brake: always\n"), "9:8 'brake' must be a map");
+  // Defaults: what a policy change removes is held; locks and moves only above the threshold.
+  const auto defaults = load(kLadder)->brake();
+  EXPECT_EQ(defaults.rule(OpKind::RemoveMember), HoldRule::PolicyChange);
+  EXPECT_EQ(defaults.rule(OpKind::Delete), HoldRule::PolicyChange);
+  EXPECT_EQ(defaults.rule(OpKind::Disable), HoldRule::OverThreshold);
+  EXPECT_EQ(defaults.rule(OpKind::Move), HoldRule::OverThreshold);
+  const auto set = load(std::string(kLadder) +
+                        "brake: { disable: always, move: policy_change, delete: over_threshold, "
+                        "remove_member: always }\n")
+                       ->brake();
+  EXPECT_EQ(set.rule(OpKind::Disable), HoldRule::Always);
+  EXPECT_EQ(set.rule(OpKind::Move), HoldRule::PolicyChange);
+  EXPECT_EQ(set.rule(OpKind::Delete), HoldRule::OverThreshold);
+  EXPECT_EQ(set.rule(OpKind::RemoveMember), HoldRule::Always);
+}
+
+// `release_groups` hands groups provisiond granted back to the administrators; a group a role
+// still grants cannot be released.
+TEST_F(LoaderTest, ReleaseGroups) {
+  const std::string roles = "roles:\n  - name: a\n    groups: [staff]\n";
+  EXPECT_EQ(only_error(std::string(kLadder) + roles + "release_groups: [old, staff]\n"),
+            "12:23 group 'staff' is granted by role 'a' and cannot be released");
+  EXPECT_EQ(only_error(std::string(kLadder) + "release_groups: old\n"),
+            "9:17 'release_groups' must be a list");
+  const auto p = load(std::string(kLadder) + roles + "release_groups: [old, office-berlin]\n");
+  EXPECT_EQ(p->released_groups(), (std::set<std::string>{"old", "office-berlin"}));
+  EXPECT_TRUE(load(kLadder)->released_groups().empty());
+}
+
 TEST_F(LoaderTest, UnknownFilterPointsIntoTheTemplate) {
   // Column 29 is the 'l' of 'lowr' inside the quoted template.
   EXPECT_EQ(

@@ -14,6 +14,7 @@ namespace prov {
 namespace {
 
 using testing::cat;
+using testing::plan_of;
 using testing::StoreTest;
 using testing::TempDir;
 
@@ -139,6 +140,47 @@ TEST(SchemaMigrate, FailedMigrationLeavesThePreviousVersion) {
   EXPECT_EQ(std::find(names.begin(), names.end(), "half_done"), names.end());
 }
 
+// Version 5 records per account the groups provisiond granted: of the groups an account has,
+// those an add_member of provisiond put it in. Groups someone else added stay out of it.
+TEST(SchemaMigrate, Version5RecordsTheGroupsProvisiondGranted) {
+  TempDir dir;
+  const auto path = dir.path() / "v4.db";
+  {
+    sql::Database db(path, sql::Database::Mode::ReadWrite);
+    const auto& all = schema::migrations();
+    std::vector<schema::Migration> v4;
+    for (const auto& m : all)
+      if (m.version <= 4) v4.push_back(m);
+    schema::migrate(db, v4);
+    const std::string account =
+        R"({"workerId":"1","username":"alima","exists":true,"enabled":true,"groups":["staff","vpn"]})";
+    db.query(
+          "INSERT INTO accounts(worker_id, username, planned, applied) VALUES ('1', 'alima', ?1, "
+          "?1)")
+        .bind_all(account)
+        .run();
+    db.query("INSERT INTO accounts(worker_id, username, planned) VALUES ('2', 'bode', ?1)")
+        .bind_all(std::string(R"({"workerId":"2","username":"bode","groups":["staff"]})"))
+        .run();
+    for (const char* w : {"1", "2"})
+      db.query(
+            "INSERT INTO outbox(worker_id, kind, destructive, payload, status, next_attempt_at, "
+            "created_at, updated_at) VALUES (?1, 'add_member', 0, ?2, 'done', 0, 0, 0)")
+          .bind_all(std::string(w), std::string(R"({"kind":"add_member","group":"staff"})"))
+          .run();
+  }
+  auto store = Store::open(path);
+  auto one = store->account("1");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->planned.granted, (std::set<std::string>{"staff"}));
+  EXPECT_EQ(one->applied.granted, (std::set<std::string>{"staff"}));
+  EXPECT_EQ(one->planned.groups, (std::set<std::string>{"staff", "vpn"}));
+  auto two = store->account("2");
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->planned.granted, (std::set<std::string>{"staff"}));
+  EXPECT_FALSE(two->applied.exists);  // still nothing confirmed
+}
+
 TEST(SchemaMigrate, EmptyFileMigratesFromZero) {
   TempDir dir;
   const auto path = dir.path() / "empty.db";
@@ -191,13 +233,6 @@ TEST(StoreOpen, UnwritableLocationIsAStoreError) {
 
 namespace prov {
 namespace {
-
-std::string plan_of(sql::Database& db, const std::string& query) {
-  auto q = db.query("EXPLAIN QUERY PLAN " + query);
-  std::string text;
-  while (q.step()) text += q.text(3) + "\n";
-  return text;
-}
 
 TEST_F(StoreTest, LookupsSeekTheirIndexes) {
   auto& db = dynamic_cast<SqliteStore&>(*store_).database();

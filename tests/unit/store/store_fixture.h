@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "prov/store.h"
+#include "store/sqlite.h"
 
 namespace prov::testing {
 
@@ -47,6 +48,14 @@ std::string cat(const Parts&... parts) {
 }
 
 inline TimePoint at_ms(std::int64_t ms) { return from_unix_ms(ms); }
+
+// SQLite's plan for `query`, one line per step ("SEARCH o USING INDEX …", "SCAN p", …).
+inline std::string plan_of(sql::Database& db, const std::string& query) {
+  auto q = db.query("EXPLAIN QUERY PLAN " + query);
+  std::string text;
+  while (q.step()) text += q.text(3) + "\n";
+  return text;
+}
 
 inline HrEvent make_event(const std::string& event_id, const std::string& worker_id,
                           std::int64_t effective_ms = 1'000,

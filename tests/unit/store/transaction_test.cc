@@ -1,6 +1,14 @@
 // Transactions, store-wide counts and health checks.
+#include <errno.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <iostream>
 #include <thread>
 
 #include "store/sqlite_store.h"
@@ -14,6 +22,7 @@ using testing::cat;
 using testing::make_event;
 using testing::make_op;
 using testing::StoreTest;
+using testing::TempDir;
 
 TEST_F(StoreTest, TransactionRollsBackAndRethrows) {
   EXPECT_THROW(store_->transaction([&] {
@@ -167,6 +176,114 @@ TEST(StoreFull, DiskFullIsAStoreErrorAndNothingPartialIsKept) {
   EXPECT_TRUE(failed);
   EXPECT_FALSE(store->event("big-0").has_value());
   EXPECT_EQ(store->integrity_check(), "ok");
+}
+
+// A tmpfs of `bytes` on a fresh folder: a filesystem that really fills up. Mounted in a mount
+// namespace of this process's own when it can have one, so even a crash leaves no mount behind.
+class SmallTmpfs {
+ public:
+  explicit SmallTmpfs(std::size_t bytes) {
+    if (::unshare(CLONE_NEWNS) == 0) {
+      // Keep the new mount from propagating back to the namespace the test started in.
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+    }
+    const std::string options = "size=" + std::to_string(bytes) + ",mode=0700";
+    if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0)
+      mounted_ = true;
+    else
+      error_ = std::strerror(errno);
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
+  }
+  SmallTmpfs(const SmallTmpfs&) = delete;
+  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  const std::filesystem::path& path() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+IngestResult submit_and_wait(InboxWriter& writer, HrEvent event) {
+  std::promise<IngestResult> promise;
+  auto future = promise.get_future();
+  writer.submit(std::move(event), [&promise](IngestResult r) { promise.set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "no answer within 60 s";
+    return {};
+  }
+  return future.get();
+}
+
+// The same failure on a filesystem that is really full (max_page_count above is SQLite's own
+// limit, checked before any write reaches the disk; here the write system calls fail with
+// ENOSPC, WAL frames included). Through the inbox writer, the path every webhook's 202 waits
+// for: the writer answers "not stored" with a message that says why, every event it acknowledged
+// is still there, the database passes its integrity check once space returns, and the same
+// writer stores events again without a restart.
+TEST(StoreFull, RealFullFilesystemLosesNothingAcknowledgedAndResumesWhenSpaceReturns) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  SmallTmpfs fs(1 << 20);
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << fs.error();
+  const auto db = fs.path() / "state.db";
+  // Room to give back once the disk has filled, as an operator deleting old files would.
+  const auto ballast = fs.path() / "ballast";
+  std::ofstream(ballast) << std::string(256 << 10, 'b');
+  ASSERT_EQ(std::filesystem::file_size(ballast), 256u << 10);
+
+  Store::open(db);  // the schema, as the daemon creates it at start
+  auto writer = InboxWriter::start(db, 1'000'000, nullptr);
+  auto event = [](int i) {
+    HrEvent e = make_event(cat("full-", i), cat("w", i % 50), 1'000, cat("digest-", i));
+    e.worker["padding"] = std::string(3'000, 'x');
+    return e;
+  };
+  std::vector<std::string> acknowledged;
+  IngestResult refused;
+  int next = 0;
+  for (; next < 2'000; ++next) {
+    IngestResult r = submit_and_wait(*writer, event(next));
+    if (r.status != IngestStatus::Stored) {
+      refused = r;
+      break;
+    }
+    acknowledged.push_back(cat("full-", next));
+  }
+  ASSERT_LT(next, 2'000) << "1 MiB never filled up";
+  std::cout << "[ info ] " << acknowledged.size() << " events stored, then: " << refused.message
+            << "\n";
+  ASSERT_GT(acknowledged.size(), 10u) << "refused from the start: " << refused.message;
+  EXPECT_EQ(refused.status, IngestStatus::Failed) << refused.message;
+  EXPECT_NE(refused.message.find("full"), std::string::npos) << refused.message;
+  // Still full: later events are refused the same way, never half-stored.
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(submit_and_wait(*writer, event(next + 1 + i)).status, IngestStatus::Failed);
+
+  std::filesystem::remove(ballast);  // space returns
+  {
+    auto store = Store::open_read_only(db);
+    EXPECT_EQ(store->integrity_check(), "ok");
+    for (const auto& id : acknowledged) EXPECT_TRUE(store->event(id).has_value()) << id;
+  }
+  // The same writer takes events again, the refused one included (HR delivers it again).
+  EXPECT_EQ(submit_and_wait(*writer, event(next)).status, IngestStatus::Stored);
+  EXPECT_EQ(submit_and_wait(*writer, event(next + 10)).status, IngestStatus::Stored);
+  writer->stop();
+
+  // And after a restart everything acknowledged is there, once.
+  auto store = Store::open(db);
+  EXPECT_EQ(store->integrity_check(), "ok");
+  for (const auto& id : acknowledged) EXPECT_TRUE(store->event(id).has_value()) << id;
+  EXPECT_TRUE(store->event(cat("full-", next)).has_value());
+  EXPECT_TRUE(store->event(cat("full-", next + 10)).has_value());
+  // What was refused was not stored: HR's next delivery is the first copy.
+  for (int i = 1; i <= 3; ++i) EXPECT_FALSE(store->event(cat("full-", next + i)).has_value());
+  EXPECT_EQ(store->counts().inbox_pending, static_cast<std::int64_t>(acknowledged.size()) + 2);
 }
 
 }  // namespace
