@@ -193,16 +193,11 @@ Run drive(int port, int connections, int seconds, int ok_status, MakeRequest mak
   return run;
 }
 
-// The n-th request of an ingest load: a signed CHANGE of worker `worker_number`, effective at
-// `effective` (a year ahead keeps the engine from applying it), with `seq` making it unique.
-inline std::pair<std::string, std::string> signed_change(const std::string& key,
-                                                         const std::string& seq, int worker_number,
-                                                         const std::string& effective) {
-  Json w = make_worker(std::to_string(worker_number), "Ingest", "Bench");
-  Json body{{"eventId", "ingest-" + seq},
-            {"eventType", "CHANGE"},
-            {"effectiveAt", effective},
-            {"worker", w}};
+// A signed POST /v1/hr/events of `body` (head without Content-Length, body), as an HR system
+// sends it; `seq` makes the webhook-id unique.
+inline std::pair<std::string, std::string> signed_request(const std::string& key,
+                                                          const std::string& seq,
+                                                          const Json& body) {
   const std::string payload = body.dump();
   const std::string id = "msg-ingest-" + seq;
   const auto ts = std::chrono::duration_cast<std::chrono::seconds>(
@@ -214,6 +209,18 @@ inline std::pair<std::string, std::string> signed_change(const std::string& key,
       id + "\r\nwebhook-timestamp: " + std::to_string(ts) +
       "\r\nwebhook-signature: " + sign(key, id, ts, payload) + "\r\n";
   return {std::move(head), payload};
+}
+
+// The n-th request of an ingest load: a signed CHANGE of worker `worker_number`, effective at
+// `effective` (a year ahead keeps the engine from applying it), with `seq` making it unique.
+inline std::pair<std::string, std::string> signed_change(const std::string& key,
+                                                         const std::string& seq, int worker_number,
+                                                         const std::string& effective) {
+  const Json body{{"eventId", "ingest-" + seq},
+                  {"eventType", "CHANGE"},
+                  {"effectiveAt", effective},
+                  {"worker", make_worker(std::to_string(worker_number), "Ingest", "Bench")}};
+  return signed_request(key, seq, body);
 }
 
 }  // namespace prov::testing

@@ -84,17 +84,7 @@ int main(int argc, char** argv) {
   std::cout << "ingest: " << (hires > 0 ? std::to_string(hires) + " pre-signed HIREs" : "CHANGEs")
             << " per level (at most " << seconds << " s), keep-alive connections\n";
   auto signed_request = [&](const std::string& seq, const Json& body) {
-    const std::string payload = body.dump();
-    const std::string id = "msg-ingest-" + seq;
-    const auto ts = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-    std::string head =
-        "POST /v1/hr/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        "Content-Type: application/json\r\nwebhook-id: " +
-        id + "\r\nwebhook-timestamp: " + std::to_string(ts) +
-        "\r\nwebhook-signature: " + sign(key, id, ts, payload) + "\r\n";
-    return std::pair<std::string, std::string>(std::move(head), payload);
+    return prov::testing::signed_request(key, seq, body);
   };
   const char* const departments[] = {"Finance", "Engineering", "Sales", "Marketing"};
   const char* const locations[] = {"Berlin", "Munich", "Hamburg"};
