@@ -91,9 +91,26 @@ struct ExecutorConfig {
   int connections = 2;
 };
 
+// What the state database keeps (state.retention). Nothing is deleted by default.
+struct RetentionConfig {
+  int days = 0;        // applied inbox rows and done operations older than this; 0 = keep
+  int audit_days = 0;  // audit rows older than this, exported first; 0 = keep the audit
+  std::filesystem::path audit_export_file;  // JSON lines, appended to; required with audit_days
+  std::chrono::seconds interval{3600};      // how often the daemon deletes
+  int batch_rows = 500;                     // rows looked at per transaction
+};
+
+struct StateConfig {
+  // One ingest transaction holds at most this many events and bytes of event bodies.
+  std::size_t commit_max_events = 1000;
+  std::size_t commit_max_bytes = 4u << 20;
+  RetentionConfig retention;
+};
+
 struct Config {
   std::filesystem::path file;        // the config file itself
   std::filesystem::path state_path;  // state.path
+  StateConfig state;                 // the rest of state.*
   WebhookConfig webhook;
   std::filesystem::path mapping_file;  // hr.mapping_file (optional)
   std::vector<SnapshotSourceConfig> sources;  // hr.sources (optional)

@@ -3,6 +3,7 @@
 // committed to the inbox, or when it definitely was not stored. `done` may run on another thread.
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "prov/model.h"
 
@@ -26,6 +27,12 @@ class IngestSink {
  public:
   virtual ~IngestSink() = default;
   virtual void submit(HrEvent event, std::function<void(IngestResult)> done) = 0;
+  // The same for one event of a bulk source (a full HR snapshot, thousands of events at once):
+  // answered the same way, but such events must never take the room or the turn that webhooks
+  // need. A sink without that distinction treats them as submit() does.
+  virtual void submit_bulk(HrEvent event, std::function<void(IngestResult)> done) {
+    submit(std::move(event), std::move(done));
+  }
 };
 
 }  // namespace prov

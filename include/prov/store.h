@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "prov/config.h"
 #include "prov/ingest.h"
 #include "prov/model.h"
 
@@ -79,6 +80,14 @@ struct EntitlementRow {
   std::string entitlement;
   TimePoint allocated_at{};
   std::optional<TimePoint> released_at;
+};
+
+// What one compaction deleted (and exported first).
+struct CompactReport {
+  std::int64_t events_deleted = 0;      // applied or stale inbox rows (their receipts kept)
+  std::int64_t operations_deleted = 0;  // done outbox rows
+  std::int64_t audit_exported = 0, audit_deleted = 0;
+  int transactions = 0;  // each looked at no more than batch_rows rows
 };
 
 struct StoreCounts {
@@ -198,23 +207,72 @@ class Store {
   // `event.stored` record built from its inbox row (its receipt), in time order.
   virtual std::vector<AuditRecord> audit_log(const std::string& worker_id, int limit) = 0;
 
-  // Every count, for people (provisionctl status, /v1/status): scans tables that only grow.
+  // Every count, for people (provisionctl status, /v1/status). Rows of tables that only grow
+  // or grow with the workforce (audit, done operations, workers, accounts) are counted as they
+  // are written (the counters table, kept by triggers), never scanned; the queues are walks over
+  // rows that come and go.
   virtual StoreCounts counts() = 0;
-  // What the engine needs often — the queues (inbox pending; outbox pending, held, failed) and
-  // the managed accounts — each an index walk over rows that come and go; the other fields of
-  // StoreCounts stay 0.
+  // What the engine needs often: the queues (inbox pending; outbox pending, held, failed) and
+  // the managed accounts; the other fields of StoreCounts stay 0.
   virtual StoreCounts queue_counts() = 0;
+
+  // --- retention
+  // Deletes what `retention` lets go, as of `now`, in transactions that each look at no more than
+  // retention.batch_rows rows of one table, so no other writer waits long:
+  //  - applied and stale inbox rows received more than `days` ago, except each worker's last
+  //    event (snapshot sources and re-deliveries read it); each leaves its receipt in the audit
+  //    (`event.stored`, as audit_log() showed it before);
+  //  - done operations last changed more than `days` ago;
+  //  - with audit_days > 0 only: audit rows older than that, appended to audit_export_file
+  //    (JSON lines, synced) before they are deleted. The database refuses to delete audit rows
+  //    that were not exported.
+  // days == 0 keeps inbox and outbox rows; audit_days == 0 keeps the audit. Throws StoreError
+  // (and StoreError for an export file that cannot be written: nothing is deleted then).
+  virtual CompactReport compact(const RetentionConfig& retention, TimePoint now) = 0;
+};
+
+// How much the ingest writer lets in, and how much one of its transactions may hold.
+struct InboxLimits {
+  // submit(): above this many unprocessed (pending) inbox rows an event is refused (Overloaded).
+  std::size_t high_water = 100000;
+  // submit_bulk(): events wait while the inbox holds half the high-water mark or more, so a
+  // snapshot never fills the room webhooks need; they are stored as the engine drains it.
+  // One transaction holds at most this many events and this many bytes of event bodies (at least
+  // one event however large), so no commit keeps the write lock for long.
+  std::size_t commit_max_events = 1000;
+  std::size_t commit_max_bytes = 4u << 20;
 };
 
 // Group-commit ingest: events from many requests are committed in one transaction on a writer
 // thread, and each request is answered after that commit. `on_stored` runs after every commit
-// that stored at least one event (the engine's wake-up).
+// that stored at least one event (the engine's wake-up). Webhook events (submit) go before bulk
+// ones (submit_bulk) in every transaction.
 class InboxWriter : public IngestSink {
  public:
   static std::unique_ptr<InboxWriter> start(const std::filesystem::path& db_path,
+                                            InboxLimits limits, std::function<void()> on_stored);
+  static std::unique_ptr<InboxWriter> start(const std::filesystem::path& db_path,
                                             std::size_t high_water,
-                                            std::function<void()> on_stored);
+                                            std::function<void()> on_stored) {
+    InboxLimits limits;
+    limits.high_water = high_water;
+    return start(db_path, limits, std::move(on_stored));
+  }
   // Stops accepting, commits what is queued, joins the thread.
+  virtual void stop() = 0;
+};
+
+// Retention inside the daemon: compact() on its own connection and thread, once at start and
+// then every retention.interval. A failed pass is logged and tried again at the next interval.
+// `on_pass` (tests, metrics) runs on that thread after each pass. Keeps no thread when the
+// retention keeps everything.
+class RetentionRunner {
+ public:
+  static std::unique_ptr<RetentionRunner> start(const std::filesystem::path& db_path,
+                                                const RetentionConfig& retention,
+                                                std::function<void(const CompactReport&)> on_pass);
+  virtual ~RetentionRunner() = default;
+  // Wakes the thread and joins it; a batch in flight finishes first. Idempotent.
   virtual void stop() = 0;
 };
 

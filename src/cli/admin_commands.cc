@@ -82,6 +82,49 @@ int decide(const Config& c, const Args& a, std::ostream& out, std::ostream& err,
 
 }  // namespace
 
+int compact(const Config& c, const Args& a, std::ostream& out) {
+  const RetentionConfig& r = c.state.retention;
+  if (r.days == 0 && r.audit_days == 0) {
+    if (a.json) {
+      out << Json{{"events_deleted", 0}, {"operations_deleted", 0}, {"audit_exported", 0},
+                  {"audit_deleted", 0}, {"transactions", 0}}
+                 .dump(2)
+          << "\n";
+    } else {
+      out << "nothing to delete: state.retention keeps everything (set state.retention.days)\n";
+    }
+    return 0;
+  }
+  // The daemon may be running: compact() takes the write lock one batch at a time, so it only
+  // ever makes the daemon wait for one batch.
+  auto store = Store::open(c.state_path);
+  const CompactReport n = store->compact(r, SystemClock().now());
+  if (a.json) {
+    out << Json{{"events_deleted", n.events_deleted},
+                {"operations_deleted", n.operations_deleted},
+                {"audit_exported", n.audit_exported},
+                {"audit_deleted", n.audit_deleted},
+                {"transactions", n.transactions}}
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  out << "events deleted      " << n.events_deleted << " (applied, received over " << r.days
+      << " days ago; receipts kept in the audit)\n"
+      << "operations deleted  " << n.operations_deleted << " (done, over " << r.days
+      << " days ago)\n";
+  if (r.audit_days > 0) {
+    out << "audit exported      " << n.audit_exported << " to " << r.audit_export_file.string()
+        << "\n"
+        << "audit deleted       " << n.audit_deleted << " (over " << r.audit_days
+        << " days old)\n";
+  } else {
+    out << "audit               kept (state.retention.audit_days is not set)\n";
+  }
+  out << "transactions        " << n.transactions << "\n";
+  return 0;
+}
+
 int status(const Config& c, const Args& a, std::ostream& out) {
   auto store = Store::open_read_only(c.state_path);
   auto n = store->counts();

@@ -19,6 +19,8 @@ struct Args {
 };
 
 int status(const Config& c, const Args& a, std::ostream& out);
+// Deletes what state.retention lets go (provisionctl compact).
+int compact(const Config& c, const Args& a, std::ostream& out);
 int plan(const Config& c, const Args& a, std::ostream& out);
 int held(const Config& c, const Args& a, std::ostream& out);
 int failed(const Config& c, const Args& a, std::ostream& out);

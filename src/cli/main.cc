@@ -16,6 +16,8 @@ constexpr const char* kUsage = R"(usage: provisionctl [--config FILE] COMMAND [o
 
 commands:
   status                         state database summary
+  compact                        delete what state.retention lets go (old applied events and
+                                 done operations; the audit only if configured, exported first)
   policy validate PATH           check a policy file or folder (exit 1 on errors)
   policy test PATH [--tests DIR] run the policy's test cases
   explain --worker FILE.json     why a worker gets what it gets (or --worker-id ID)
@@ -126,6 +128,7 @@ int main(int argc, char** argv) {
       return cmd_explain(w->record, c.policy_path, a.json, std::cout, std::cerr);
     }
     if (cmd == "status") return cli::status(c, a, std::cout);
+    if (cmd == "compact") return cli::compact(c, a, std::cout);
     if (cmd == "plan") return cli::plan(c, a, std::cout);
     if (cmd == "accounts") return cli::accounts(c, a, std::cout);
     if (cmd == "held") return cli::held(c, a, std::cout);

@@ -144,10 +144,45 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
 
   // state
   YAML::Node state = root["state"];
-  check_keys(state, "state", {"path"});
+  check_keys(state, "state", {"path", "commit_max_events", "commit_max_bytes", "retention"});
   std::string state_path = get<std::string>(state, "path", "state.path", "");
   if (state_path.empty()) fail("state.path", "is required (the SQLite state database)");
   c.state_path = resolve(base, state_path);
+  // Everything queued behind an ingest commit waits for it: these bound how long that is.
+  c.state.commit_max_events = get<std::size_t>(state, "commit_max_events",
+                                               "state.commit_max_events", c.state.commit_max_events);
+  if (c.state.commit_max_events < 1 || c.state.commit_max_events > 100000)
+    fail("state.commit_max_events", "must be between 1 and 100000");
+  c.state.commit_max_bytes = get<std::size_t>(state, "commit_max_bytes", "state.commit_max_bytes",
+                                              c.state.commit_max_bytes);
+  if (c.state.commit_max_bytes < (64u << 10) || c.state.commit_max_bytes > (256u << 20))
+    fail("state.commit_max_bytes", "must be between 65536 and 268435456 bytes");
+  YAML::Node ret = state["retention"];
+  check_keys(ret, "state.retention",
+             {"days", "audit_days", "audit_export_file", "interval", "batch_rows"});
+  auto& r = c.state.retention;
+  r.days = get<int>(ret, "days", "state.retention.days", r.days);
+  if (r.days < 0 || r.days > 36500)
+    fail("state.retention.days", "must be between 0 (keep everything) and 36500");
+  r.audit_days = get<int>(ret, "audit_days", "state.retention.audit_days", r.audit_days);
+  if (r.audit_days < 0 || r.audit_days > 36500)
+    fail("state.retention.audit_days", "must be between 0 (keep the audit) and 36500");
+  r.audit_export_file = resolve(
+      base, get<std::string>(ret, "audit_export_file", "state.retention.audit_export_file", ""));
+  // The audit is evidence: it leaves the database only after it was written somewhere else.
+  if (r.audit_days > 0 && r.audit_export_file.empty())
+    fail("state.retention.audit_export_file",
+         "is required when state.retention.audit_days is set (audit rows are exported before "
+         "they are deleted)");
+  if (r.audit_days == 0 && !r.audit_export_file.empty())
+    fail("state.retention.audit_days",
+         "must be set (> 0) for state.retention.audit_export_file to mean anything");
+  if (ret["interval"].IsDefined())
+    r.interval = parse_duration("state.retention.interval", ret["interval"].as<std::string>());
+  if (r.interval.count() < 1) fail("state.retention.interval", "must be at least 1s");
+  r.batch_rows = get<int>(ret, "batch_rows", "state.retention.batch_rows", r.batch_rows);
+  if (r.batch_rows < 100 || r.batch_rows > 100000)
+    fail("state.retention.batch_rows", "must be between 100 and 100000");
 
   // hr
   YAML::Node hr = root["hr"];

@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<InboxWriter> inbox;
   std::unique_ptr<HttpServer> webhook, admin;
   std::unique_ptr<SnapshotSources> snapshots;
+  std::unique_ptr<RetentionRunner> retention;
   std::jthread engine_thread;
   try {
     std::filesystem::create_directories(config.state_path.parent_path());
@@ -149,8 +150,11 @@ int main(int argc, char** argv) {
     engine->set_lookup_connector(lookup_connector.get());
     engine->start_executor([&registry, &config] { return registry.create(config.directory); });
     Engine* eng = engine.get();
-    inbox = InboxWriter::start(config.state_path, config.webhook.inbox_high_water,
-                               [eng] { eng->wake(); });
+    InboxLimits inbox_limits;
+    inbox_limits.high_water = config.webhook.inbox_high_water;
+    inbox_limits.commit_max_events = config.state.commit_max_events;
+    inbox_limits.commit_max_bytes = config.state.commit_max_bytes;
+    inbox = InboxWriter::start(config.state_path, inbox_limits, [eng] { eng->wake(); });
     std::shared_ptr<const SourceMapping> mapping;
     if (!config.mapping_file.empty()) {
       auto m = SourceMapping::load(config.mapping_file);
@@ -173,6 +177,7 @@ int main(int argc, char** argv) {
       name_this_thread("prov-engine");
       eng->run(st);
     });
+    retention = RetentionRunner::start(config.state_path, config.state.retention, {});
   } catch (const StateInUse& e) {
     log::error("start-up failed", {{"error", e.what()}});
     std::cerr << "provisiond: " << e.what() << "\n";
@@ -206,6 +211,7 @@ int main(int argc, char** argv) {
   // current transaction.
   webhook->stop();
   if (snapshots) snapshots->stop();
+  if (retention) retention->stop();
   inbox->stop();
   engine_thread.request_stop();
   engine_thread.join();

@@ -10,6 +10,10 @@
 namespace prov {
 namespace {
 
+// Snapshot events waiting in the ingest writer at a time: enough to fill its transactions, few
+// enough that a stalled snapshot leaves little behind it.
+constexpr std::size_t kSnapshotWindow = 1000;
+
 // Outlives ingest_snapshot when a sink answers after the wait gave up.
 struct Pending {
   std::mutex mu;
@@ -56,20 +60,34 @@ SnapshotReport ingest_snapshot(const std::vector<Json>& records, Store& store, I
                                                   {"reason", report.diff.terminations_withheld}});
   }
 
+  // Handed over as bulk events, a window at a time: the writer fits them around webhooks and
+  // stops them at half its high-water mark, so a large snapshot moves at the engine's pace and
+  // never holds the queue or the inbox's room. `wait` bounds a stall (the engine stuck, the inbox
+  // full), not the whole snapshot, which at a first load of 100,000 people takes minutes.
   auto pending = std::make_shared<Pending>();
   const auto& events = report.diff.events;
-  pending->outstanding = events.size();
-  for (const auto& event : events) {
-    sink.submit(event, [pending, type = event.type](IngestResult r) {
-      std::lock_guard lock(pending->mu);
-      pending->results.emplace_back(type, std::move(r));
-      --pending->outstanding;
-      pending->cv.notify_all();
-    });
-  }
+  std::size_t next = 0;
   std::unique_lock lock(pending->mu);
-  pending->cv.wait_for(lock, wait, [&] { return pending->outstanding == 0; });
-  report.not_stored = pending->outstanding;
+  for (;;) {
+    while (next < events.size() && pending->outstanding < kSnapshotWindow) {
+      ++pending->outstanding;
+      const HrEvent& event = events[next++];
+      lock.unlock();  // the sink may answer at once, on this thread
+      sink.submit_bulk(event, [pending, type = event.type](IngestResult r) {
+        std::lock_guard answered(pending->mu);
+        pending->results.emplace_back(type, std::move(r));
+        --pending->outstanding;
+        pending->cv.notify_all();
+      });
+      lock.lock();
+    }
+    if (pending->outstanding == 0) break;  // and nothing left to hand over
+    const std::size_t answered = pending->results.size();
+    if (!pending->cv.wait_for(lock, wait, [&] { return pending->results.size() != answered; }))
+      break;
+  }
+  // Answers still to come, and events never handed over: the next reading stores them.
+  report.not_stored = pending->outstanding + (events.size() - next);
   for (const auto& [type, r] : pending->results) {
     switch (r.status) {
       case IngestStatus::Stored:

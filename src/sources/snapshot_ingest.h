@@ -29,8 +29,8 @@ struct SnapshotReport {
   bool complete() const { return not_stored == 0; }
 };
 
-// Diffs `records` against `store` and submits the events to `sink`, waiting at most `wait` for
-// the commits. Logs skipped records and withheld terminations; counts
+// Diffs `records` against `store` and submits the events to `sink` as bulk events, a window at a
+// time, until all are answered or no answer came for `wait` (the rest count as not stored). Logs skipped records and withheld terminations; counts
 // provisiond_snapshot_events_total{source,type} for stored events. Throws StoreError only when the
 // store cannot be read.
 SnapshotReport ingest_snapshot(const std::vector<Json>& records, Store& store, IngestSink& sink,

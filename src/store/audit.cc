@@ -19,11 +19,20 @@ std::int64_t SqliteStore::audit(const AuditRecord& record) {
   return db_.last_insert_rowid();
 }
 
+Json receipt_detail(std::int64_t inbox_id, const std::string& event_type, TimePoint effective_at,
+                    const std::string& source) {
+  return {{"inboxId", inbox_id},
+          {"eventType", event_type},
+          {"effectiveAt", format_time(effective_at)},
+          {"source", source}};
+}
+
 // The log as operators read it: the audit rows, and the receipt of every stored event as an
 // `event.stored` record. A receipt is the event's inbox row itself (received_at, eventId, type,
-// source); the inbox is never pruned and its rows change only in status, so a second,
-// audit-table copy written in the same commit would add nothing but a random index page to every
-// ingest commit (a fifth of the durable ingest rate).
+// source): a second, audit-table copy written in the same commit would add nothing but a random
+// index page to every ingest commit (a fifth of the durable ingest rate). Only when retention
+// deletes an old inbox row is its receipt copied into the audit (compact()), where it sorts as
+// the inbox row did.
 std::vector<AuditRecord> SqliteStore::audit_log(const std::string& worker_id, int limit) {
   // The newest `limit` records, returned oldest first, a receipt before what its event caused in
   // the same millisecond. A negative limit means all.
@@ -33,16 +42,17 @@ std::vector<AuditRecord> SqliteStore::audit_log(const std::string& worker_id, in
     return R"sql(
     WITH log AS (
       SELECT 1 AS src, id, at, worker_id, event_id, op_id, action, detail,
-             '' AS event_type, 0 AS effective_at, '' AS source
+             '' AS event_type, 0 AS effective_at, '' AS source,
+             CASE action WHEN 'event.stored' THEN 0 ELSE 1 END AS ord
         FROM audit )sql" +
            where + R"sql(
       UNION ALL
       SELECT 0, id, received_at, worker_id, event_id, 0, 'event.stored', '',
-             event_type, effective_at, source
+             event_type, effective_at, source, 0
         FROM inbox )sql" +
            where + R"sql()
-    SELECT * FROM (SELECT * FROM log ORDER BY at DESC, src DESC, id DESC LIMIT ?1)
-    ORDER BY at, src, id)sql";
+    SELECT * FROM (SELECT * FROM log ORDER BY at DESC, ord DESC, id DESC LIMIT ?1)
+    ORDER BY at, ord, id)sql";
   };
   static const std::string kAll = log_sql("");
   static const std::string kWorker = log_sql("WHERE worker_id = ?2");
@@ -58,10 +68,7 @@ std::vector<AuditRecord> SqliteStore::audit_log(const std::string& worker_id, in
     r.event_id = q.text(4);
     r.action = q.text(6);
     if (receipt) {
-      r.detail = {{"inboxId", q.int64(1)},
-                  {"eventType", q.text(8)},
-                  {"effectiveAt", format_time(q.time(9))},
-                  {"source", q.text(10)}};
+      r.detail = receipt_detail(q.int64(1), q.text(8), q.time(9), q.text(10));
     } else {
       r.id = q.int64(1);
       r.op_id = q.int64(5);

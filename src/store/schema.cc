@@ -161,6 +161,52 @@ const std::vector<Migration> kMigrations = {
                            AND json_extract(o.payload, '$.group') = g.value))))
            WHERE applied IS NOT NULL)sql",
      }},
+    // Counts of tables that only grow (the audit, done operations) or grow with the workforce
+    // (workers, accounts) are kept as rows are written, so status pages, /v1/status and the brake's
+    // share of managed accounts cost one row read instead of a scan of millions. The ingest path
+    // (inbox inserts) fires none of these triggers. Retention: audit rows may be deleted only once
+    // exported (audit_export records how far), so the append-only rule still holds for the rest.
+    {6,
+     {
+         "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+         "INSERT INTO counters(name, value) "
+         "SELECT 'audit', COUNT(*) FROM audit "
+         "UNION ALL SELECT 'ops_done', COUNT(*) FROM outbox WHERE status = 'done' "
+         "UNION ALL SELECT 'workers', COUNT(*) FROM workers "
+         "UNION ALL SELECT 'accounts', COUNT(*) FROM accounts",
+         "CREATE TRIGGER count_audit_insert AFTER INSERT ON audit "
+         "BEGIN UPDATE counters SET value = value + 1 WHERE name = 'audit'; END",
+         "CREATE TRIGGER count_audit_delete AFTER DELETE ON audit "
+         "BEGIN UPDATE counters SET value = value - 1 WHERE name = 'audit'; END",
+         "CREATE TRIGGER count_workers_insert AFTER INSERT ON workers "
+         "BEGIN UPDATE counters SET value = value + 1 WHERE name = 'workers'; END",
+         "CREATE TRIGGER count_workers_delete AFTER DELETE ON workers "
+         "BEGIN UPDATE counters SET value = value - 1 WHERE name = 'workers'; END",
+         "CREATE TRIGGER count_accounts_insert AFTER INSERT ON accounts "
+         "BEGIN UPDATE counters SET value = value + 1 WHERE name = 'accounts'; END",
+         "CREATE TRIGGER count_accounts_delete AFTER DELETE ON accounts "
+         "BEGIN UPDATE counters SET value = value - 1 WHERE name = 'accounts'; END",
+         "CREATE TRIGGER count_done_insert AFTER INSERT ON outbox WHEN new.status = 'done' "
+         "BEGIN UPDATE counters SET value = value + 1 WHERE name = 'ops_done'; END",
+         "CREATE TRIGGER count_done_update AFTER UPDATE OF status ON outbox "
+         "WHEN (old.status = 'done') <> (new.status = 'done') "
+         "BEGIN UPDATE counters SET value = value + "
+         "CASE WHEN new.status = 'done' THEN 1 ELSE -1 END WHERE name = 'ops_done'; END",
+         "CREATE TRIGGER count_done_delete AFTER DELETE ON outbox WHEN old.status = 'done' "
+         "BEGIN UPDATE counters SET value = value - 1 WHERE name = 'ops_done'; END",
+         // One row per exported batch: audit rows up to through_id are in `file`.
+         R"sql(CREATE TABLE audit_export (
+           through_id INTEGER PRIMARY KEY,
+           at INTEGER NOT NULL,
+           file TEXT NOT NULL,
+           rows INTEGER NOT NULL
+         ))sql",
+         "DROP TRIGGER audit_no_delete",
+         "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+         "WHEN old.id > (SELECT COALESCE(MAX(through_id), 0) FROM audit_export) "
+         "BEGIN SELECT RAISE(ABORT, 'audit rows are append-only; only rows exported by "
+         "provisionctl compact may be deleted'); END",
+     }},
 };
 
 bool has_version_table(sql::Database& db) {

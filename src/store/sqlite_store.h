@@ -36,6 +36,11 @@ class WriterTurn {
 // something else, so it is a StoreError naming the row.
 Json parse_json_column(const std::string& text, std::string_view where);
 
+// The detail of an `event.stored` receipt, whether read from the inbox row or, once retention
+// deleted that row, from the audit row that replaced it.
+Json receipt_detail(std::int64_t inbox_id, const std::string& event_type, TimePoint effective_at,
+                    const std::string& source);
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode);
@@ -102,6 +107,8 @@ class SqliteStore final : public Store {
 
   StoreCounts counts() override;
   StoreCounts queue_counts() override;
+
+  CompactReport compact(const RetentionConfig& retention, TimePoint now) override;
 
   sql::Database& database() { return db_; }
 

@@ -196,7 +196,11 @@ void Daemon::start() {
 }
 
 void Daemon::spawn() {
-  const std::string bin = std::string(PROV_BINARY_DIR) + "/src/daemon/provisiond";
+  // A benchmark may run another build's daemon (the release before a change) on this harness.
+  const char* other = std::getenv("PROV_DAEMON_BINARY");
+  const std::string bin = other != nullptr && *other != '\0'
+                              ? std::string(other)
+                              : std::string(PROV_BINARY_DIR) + "/src/daemon/provisiond";
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {

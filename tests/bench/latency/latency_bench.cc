@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "bench/bench_util.h"
+#include "bench/bind_probes.h"
 #include "e2e/daemon_fixture.h"
 #include "harness/bind_probe.h"
 #include "reliability/figures.h"
@@ -31,80 +32,6 @@ using namespace prov;
 using namespace prov::testing;
 
 namespace {
-
-// Polls binds until `dn` can no longer bind; returns the milliseconds since `since`, or -1.
-double wait_bind_refused(const std::string& url, const std::string& dn, const std::string& pw,
-                         SteadyClock::time_point since) {
-  const auto deadline = SteadyClock::now() + std::chrono::seconds(30);
-  while (SteadyClock::now() < deadline) {
-    if (!can_bind(url, dn, pw, "")) return ms_since(since);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // probe interval
-  }
-  return -1;
-}
-
-struct ProbeJob {
-  std::string dn, password;
-  SteadyClock::time_point accepted;
-};
-
-// Probes run beside the sender so a slow lock never slows the offered load.
-class BindProbes {
- public:
-  BindProbes(std::string url, int threads) : url_(std::move(url)) {
-    for (int i = 0; i < threads; ++i) pool_.emplace_back([this] { run(); });
-  }
-  ~BindProbes() { finish(); }
-  void add(ProbeJob job) {
-    std::lock_guard l(mu_);
-    jobs_.push_back(std::move(job));
-    cv_.notify_one();
-  }
-  void finish() {
-    {
-      std::lock_guard l(mu_);
-      closing_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : pool_)
-      if (t.joinable()) t.join();
-  }
-  std::vector<double> results() {
-    std::lock_guard l(mu_);
-    return results_;
-  }
-  int timeouts() const { return timeouts_.load(); }
-
- private:
-  void run() {
-    for (;;) {
-      ProbeJob job;
-      {
-        std::unique_lock l(mu_);
-        cv_.wait(l, [&] { return closing_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      double ms = wait_bind_refused(url_, job.dn, job.password, job.accepted);
-      std::lock_guard l(mu_);
-      if (ms < 0) {
-        ++timeouts_;
-      } else {
-        results_.push_back(ms);
-      }
-    }
-  }
-
-  std::string url_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<ProbeJob> jobs_;
-  std::vector<double> results_;
-  std::atomic<int> timeouts_{0};
-  bool closing_ = false;
-  std::vector<std::thread> pool_;
-};
 
 // The directory alone: write the lock with one LDAP modify, then probe until the bind fails.
 std::vector<double> directory_lock_baseline(const SlapdInfo& info, int samples) {

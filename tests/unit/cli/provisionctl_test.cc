@@ -97,5 +97,40 @@ TEST_F(ProvisionctlTest, ActorIsTheRealUserNotTheEnvironment) {
   EXPECT_TRUE(seen);
 }
 
+TEST_F(ProvisionctlTest, CompactDeletesWhatStateRetentionLetsGo) {
+  std::string out;
+  // The shipped default keeps everything.
+  EXPECT_EQ(ctl("compact", &out), 0) << out;
+  EXPECT_NE(out.find("state.retention keeps everything"), std::string::npos) << out;
+
+  {
+    auto store = Store::open(dir_ / "state.db");
+    HrEvent e;
+    e.event_id = "old";
+    e.type = EventType::Hire;
+    e.worker_id = "200";
+    e.worker = {{"workerId", "200"}, {"firstName", "A"}, {"lastName", "B"}};
+    e.body_sha256 = "x";
+    e.source = "webhook";
+    e.effective_at = e.received_at = SystemClock().now() - std::chrono::days(100);
+    const auto id = store->insert_event(e).inbox_id;
+    store->set_event_status(id, EventStatus::Applied, "");
+  }
+  {
+    std::ifstream in(dir_ / "provisiond.yaml");
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    yaml.replace(yaml.find("state: { path: state.db }"), 25,
+                 "state: { path: state.db, retention: { days: 90 } }");
+    std::ofstream(dir_ / "provisiond.yaml") << yaml;
+  }
+  EXPECT_EQ(ctl("compact --json", &out), 0) << out;
+  const Json report = Json::parse(out);
+  EXPECT_EQ(report.at("events_deleted"), 1);
+  EXPECT_EQ(report.at("operations_deleted"), 0);
+  EXPECT_EQ(report.at("audit_deleted"), 0);
+  auto store = Store::open_read_only(dir_ / "state.db");
+  EXPECT_FALSE(store->event("old").has_value());
+}
+
 }  // namespace
 }  // namespace prov

@@ -62,6 +62,60 @@ TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
   EXPECT_EQ(c.admin_listen, "127.0.0.1:8081");
 }
 
+TEST_F(ConfigTest, StateCommitCapsAndRetention) {
+  const std::string head =
+      "hr:\n  webhook: { listen: 127.0.0.1:8080, secret_file: webhook.secret }\n"
+      "policy: { path: policies }\n"
+      "directory:\n  type: ldap\n  url: ldaps://ldap.example.com:636\n"
+      "  bind_dn: cn=svc,dc=example,dc=com\n  password_file: bind.secret\n"
+      "  base_dn: dc=example,dc=com\n  tls: { ca_file: ca.pem }\n";
+  // Defaults: bounded commits, nothing deleted.
+  Config d = load_config(write(base()));
+  EXPECT_EQ(d.state.commit_max_events, 1000u);
+  EXPECT_EQ(d.state.commit_max_bytes, 4u << 20);
+  EXPECT_EQ(d.state.retention.days, 0);
+  EXPECT_EQ(d.state.retention.audit_days, 0);
+  EXPECT_EQ(d.state.retention.interval, std::chrono::hours(1));
+  EXPECT_EQ(d.state.retention.batch_rows, 500);
+
+  Config c = load_config(write(
+      "state:\n  path: state.db\n  commit_max_events: 500\n  commit_max_bytes: 1048576\n"
+      "  retention:\n    days: 90\n    audit_days: 400\n    audit_export_file: export/audit.jsonl\n"
+      "    interval: 15m\n    batch_rows: 1000\n" +
+      head));
+  EXPECT_EQ(c.state.commit_max_events, 500u);
+  EXPECT_EQ(c.state.commit_max_bytes, 1048576u);
+  EXPECT_EQ(c.state.retention.days, 90);
+  EXPECT_EQ(c.state.retention.audit_days, 400);
+  EXPECT_EQ(c.state.retention.audit_export_file, dir_ / "export/audit.jsonl");
+  EXPECT_EQ(c.state.retention.interval, std::chrono::minutes(15));
+  EXPECT_EQ(c.state.retention.batch_rows, 1000);
+
+  const auto state = [&](const std::string& keys) {
+    return error_of("state:\n  path: state.db\n" + keys + head);
+  };
+  EXPECT_NE(state("  commit_max_events: 0\n").find("state.commit_max_events: must be between"),
+            std::string::npos);
+  EXPECT_NE(state("  commit_max_bytes: 100\n").find("state.commit_max_bytes: must be between"),
+            std::string::npos);
+  EXPECT_NE(state("  retention: { days: -1 }\n").find("state.retention.days: must be"),
+            std::string::npos);
+  // The audit is evidence: deleting it needs an export first.
+  EXPECT_NE(state("  retention: { audit_days: 30 }\n")
+                .find("state.retention.audit_export_file: is required when "
+                      "state.retention.audit_days is set"),
+            std::string::npos);
+  EXPECT_NE(state("  retention: { audit_export_file: a.jsonl }\n")
+                .find("state.retention.audit_days: "),
+            std::string::npos);
+  EXPECT_NE(state("  retention: { interval: 0s }\n").find("state.retention.interval: must be"),
+            std::string::npos);
+  EXPECT_NE(state("  retention: { batch_rows: 5 }\n").find("state.retention.batch_rows: must be"),
+            std::string::npos);
+  EXPECT_NE(state("  retention: { dayz: 5 }\n").find("state.retention.dayz: unknown key"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, WebhookConnectionCaps) {
   Config d = load_config(write(base()));
   EXPECT_EQ(d.webhook.max_connections, 256);

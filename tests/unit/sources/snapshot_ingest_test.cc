@@ -2,12 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+
+#include "../store/commit_sizes.h"
 #include "prov/metrics.h"
 #include "sources_fixture.h"
 
 namespace prov {
 namespace {
 
+using testing::CommitSizes;
 using testing::count_type;
 using testing::person;
 using testing::types_by_worker;
@@ -129,6 +137,134 @@ TEST_F(SnapshotIngest, TerminateRehireTerminateAgainAreThreeDistinctEvents) {
   auto gone = ingest({person("2", "C", "D")}, true);
   EXPECT_EQ(gone.stored, 1u);  // not mistaken for the first termination
   EXPECT_EQ(gone.duplicates, 0u);
+}
+
+// Webhook events for `workers` distinct workers, `in_flight` waiting for an answer at a time, as
+// concurrent HTTP requests would; counts the answers by status.
+class WebhookSender {
+ public:
+  WebhookSender(IngestSink& sink, int events, int in_flight = 16)
+      : thread_([this, &sink, events, in_flight] { run(sink, events, in_flight); }) {}
+  ~WebhookSender() { join(); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  int count(IngestStatus s) {
+    std::lock_guard lock(mu_);
+    return by_status_[s];
+  }
+
+ private:
+  void run(IngestSink& sink, int events, int in_flight) {
+    std::counting_semaphore<64> window(in_flight);
+    for (int i = 0; i < events; ++i) {
+      window.acquire();
+      HrEvent e;
+      e.event_id = "hook-" + std::to_string(i);
+      e.type = EventType::Change;
+      e.worker_id = "h" + std::to_string(i);
+      e.worker = testing::person(e.worker_id, "Web", "Hook");
+      e.body_sha256 = "hook";
+      e.effective_at = from_unix_ms(1'000);
+      e.received_at = from_unix_ms(1'000);
+      e.source = "webhook";
+      sink.submit(std::move(e), [&](IngestResult r) {
+        {
+          std::lock_guard lock(mu_);
+          ++by_status_[r.status];
+        }
+        window.release();
+      });
+    }
+    for (int i = 0; i < in_flight; ++i) window.acquire();  // every answer is in
+  }
+
+  std::mutex mu_;
+  std::map<IngestStatus, int> by_status_;
+  std::thread thread_;
+};
+
+std::vector<Json> workforce(int n) {
+  std::vector<Json> records;
+  records.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const std::string id = std::to_string(100000 + i);
+    records.push_back(person(id, "First" + id, "Last" + id, i % 2 ? "Finance" : "Sales"));
+  }
+  return records;
+}
+
+TEST_F(SnapshotIngest, HundredThousandWorkerSnapshotBesideWebhooks) {
+  // The daemon's wiring: the default limits, and an engine woken after every commit that drains
+  // the inbox in transactions of its own.
+  writer_->stop();
+  CommitSizes sizes(db_path());
+  std::mutex mu;
+  std::condition_variable_any stored;
+  bool woken = false;
+  writer_ = InboxWriter::start(db_path(), InboxLimits{}, [&] {
+    sizes.after_commit();
+    std::lock_guard lock(mu);
+    woken = true;
+    stored.notify_all();
+  });
+  std::jthread engine([&](std::stop_token stop) {
+    auto db = Store::open(db_path());
+    std::unique_lock lock(mu);
+    while (stored.wait(lock, stop, [&] { return woken; })) {
+      woken = false;
+      lock.unlock();
+      for (auto rows = db->pending_events(500); !rows.empty(); rows = db->pending_events(500)) {
+        db->transaction([&] {
+          for (const auto& row : rows) db->set_event_status(row.id, EventStatus::Applied, "");
+        });
+      }
+      lock.lock();
+    }
+  });
+
+  constexpr int kWorkers = 100'000, kWebhooks = 2'000;
+  WebhookSender webhooks(*writer_, kWebhooks);
+  const auto report = ingest_snapshot(workforce(kWorkers), *store_, *writer_, context());
+  webhooks.join();
+  engine.request_stop();
+  engine.join();
+
+  EXPECT_EQ(report.stored, static_cast<std::size_t>(kWorkers));
+  EXPECT_TRUE(report.complete());
+  EXPECT_EQ(webhooks.count(IngestStatus::Stored), kWebhooks);
+  EXPECT_EQ(webhooks.count(IngestStatus::Overloaded), 0);
+  EXPECT_EQ(webhooks.count(IngestStatus::Failed), 0);
+  const InboxLimits limits;
+  std::int64_t events = 0;
+  for (const auto& c : sizes.commits()) {
+    events += c.events;
+    EXPECT_LE(c.events, static_cast<std::int64_t>(limits.commit_max_events));
+    EXPECT_LE(c.bytes, static_cast<std::int64_t>(limits.commit_max_bytes));
+  }
+  EXPECT_EQ(events, kWorkers + kWebhooks);
+}
+
+TEST_F(SnapshotIngest, SnapshotLargerThanTheRoomLeftStopsAtHalfTheHighWaterMark) {
+  // Nobody drains the inbox (the engine is stuck): the snapshot takes half the mark and gives up
+  // on the rest after a second without progress; webhooks keep the other half.
+  writer_->stop();
+  InboxLimits limits;
+  limits.high_water = 1'000;
+  writer_ = InboxWriter::start(db_path(), limits, {});
+  const auto report = ingest_snapshot(workforce(1'500), *store_, *writer_, context(),
+                                      std::chrono::seconds(1));
+  EXPECT_EQ(report.stored, 500u);
+  EXPECT_EQ(report.not_stored, 1'000u);
+  EXPECT_FALSE(report.complete());
+
+  WebhookSender webhooks(*writer_, 500);
+  webhooks.join();
+  EXPECT_EQ(webhooks.count(IngestStatus::Stored), 500);
+  EXPECT_EQ(webhooks.count(IngestStatus::Overloaded), 0);
+  WebhookSender over(*writer_, 1, 1);
+  over.join();
+  EXPECT_EQ(over.count(IngestStatus::Overloaded), 1);
 }
 
 }  // namespace

@@ -8,12 +8,14 @@
 #include <semaphore>
 #include <thread>
 
+#include "commit_sizes.h"
 #include "store_fixture.h"
 
 namespace prov {
 namespace {
 
 using testing::cat;
+using testing::CommitSizes;
 using testing::make_event;
 using testing::TempDir;
 
@@ -132,6 +134,106 @@ TEST(InboxWriter, RefusesEventsAboveTheHighWaterMark) {
   }
   EXPECT_EQ(submit_and_wait(*writer, make_event("e5", "w1")).status, IngestStatus::Stored);
   EXPECT_EQ(submit_and_wait(*writer, make_event("e6", "w1")).status, IngestStatus::Overloaded);
+}
+
+HrEvent event_with_notes(const std::string& id, std::size_t notes_bytes) {
+  HrEvent e = make_event(id, "w-" + id);
+  e.worker["notes"] = std::string(notes_bytes, 'n');
+  return e;
+}
+
+TEST(InboxWriter, NoCommitHoldsMoreThanItsCapOfEventsOrBytes) {
+  TempDir dir;
+  const auto path = dir.path() / "state.db";
+  CommitSizes sizes(path);
+  InboxLimits limits;
+  limits.high_water = 1'000'000;
+  limits.commit_max_events = 200;
+  limits.commit_max_bytes = 64 * 1024;
+  auto writer = InboxWriter::start(path, limits, [&] { sizes.after_commit(); });
+
+  // Everything at once, as a snapshot source hands over its events, while the engine holds the
+  // write lock (so all of it is queued when the writer's turn comes): small events (the event cap
+  // binds), then large ones (the byte cap binds), then one larger than the byte cap by itself.
+  Answers answers;
+  const auto count = [&](IngestResult r) { answers.add(r.status); };
+  constexpr int kSmall = 1500, kLarge = 1500;
+  auto engine = Store::open(path);
+  engine->transaction([&] {
+    for (int i = 0; i < kSmall; ++i) writer->submit(make_event(cat("s", i), cat("w", i)), count);
+    for (int i = 0; i < kLarge; ++i) writer->submit(event_with_notes(cat("l", i), 1200), count);
+    writer->submit(event_with_notes("huge", 100 * 1024), count);
+  });
+  ASSERT_TRUE(answers.wait_for_total(kSmall + kLarge + 1));
+  writer->stop();
+
+  EXPECT_EQ(answers.count(IngestStatus::Stored), kSmall + kLarge + 1);
+  std::int64_t stored = 0;
+  for (const auto& c : sizes.commits()) {
+    stored += c.events;
+    EXPECT_LE(c.events, 200);
+    // Only an event larger than the cap by itself may exceed it, and then it is alone.
+    if (c.bytes > 64 * 1024) {
+      EXPECT_EQ(c.events, 1);
+    }
+  }
+  EXPECT_EQ(stored, kSmall + kLarge + 1);
+}
+
+TEST(InboxWriter, BulkEventsLeaveHalfTheHighWaterMarkToWebhooks) {
+  TempDir dir;
+  const auto path = dir.path() / "state.db";
+  InboxLimits limits;
+  limits.high_water = 100;
+  auto writer = InboxWriter::start(path, limits, {});
+
+  // A snapshot of 80 events: half the mark (50) is stored, the other 30 wait for room.
+  Answers bulk;
+  for (int i = 0; i < 80; ++i)
+    writer->submit_bulk(make_event(cat("snap-", i), cat("s", i)),
+                        [&](IngestResult r) { bulk.add(r.status); });
+  ASSERT_TRUE(bulk.wait_for_total(50));
+  EXPECT_EQ(bulk.count(IngestStatus::Stored), 50);
+
+  // Webhooks still have the other half of the mark, and then the mark holds.
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(submit_and_wait(*writer, make_event(cat("hook-", i), cat("h", i))).status,
+              IngestStatus::Stored)
+        << "webhook " << i;
+  }
+  EXPECT_EQ(submit_and_wait(*writer, make_event("hook-over", "h")).status,
+            IngestStatus::Overloaded);
+  EXPECT_EQ(bulk.count(IngestStatus::Stored), 50);
+
+  // The engine drains the inbox: the waiting snapshot events go in, none refused.
+  {
+    auto engine = Store::open(path);
+    engine->transaction([&] {
+      for (const auto& row : engine->pending_events(1000))
+        engine->set_event_status(row.id, EventStatus::Applied, "");
+    });
+  }
+  ASSERT_TRUE(bulk.wait_for_total(80));
+  EXPECT_EQ(bulk.count(IngestStatus::Stored), 80);
+  EXPECT_EQ(Store::open_read_only(path)->inbox_depth(), 30);
+}
+
+TEST(InboxWriter, StopAnswersBulkEventsStillWaitingForRoom) {
+  TempDir dir;
+  const auto path = dir.path() / "state.db";
+  InboxLimits limits;
+  limits.high_water = 10;
+  auto writer = InboxWriter::start(path, limits, {});
+  Answers bulk;
+  for (int i = 0; i < 8; ++i)
+    writer->submit_bulk(make_event(cat("snap-", i), cat("s", i)),
+                        [&](IngestResult r) { bulk.add(r.status); });
+  ASSERT_TRUE(bulk.wait_for_total(5));
+  writer->stop();  // must not wait for room that never comes
+  ASSERT_TRUE(bulk.wait_for_total(8));
+  EXPECT_EQ(bulk.count(IngestStatus::Stored), 5);
+  EXPECT_EQ(bulk.count(IngestStatus::Overloaded), 3);
+  EXPECT_EQ(Store::open_read_only(path)->inbox_depth(), 5);
 }
 
 TEST(InboxWriter, AnswersDuplicateAndConflict) {
