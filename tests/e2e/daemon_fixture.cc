@@ -163,7 +163,8 @@ void Daemon::write_config(const std::string& directory_yaml, const std::string& 
       << "policy: { path: " << policy << " }\n"
       << directory_yaml
       << "admin: { listen: 127.0.0.1:" << admin_port_ << " }\n"
-      << "executor: { retry_initial_ms: 100, retry_max_ms: 1000 }\n"
+      << "executor: { retry_initial_ms: 100, retry_max_ms: 1000"
+      << (options_.executor_yaml.empty() ? "" : ", " + options_.executor_yaml) << " }\n"
       << "log: { level: debug, format: json }\n"
       << options_.extra_yaml << "\n";
 }

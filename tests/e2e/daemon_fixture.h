@@ -43,6 +43,7 @@ struct DaemonOptions {
   std::string state_path;          // default: a state.db in the daemon's own temporary folder
   std::string webhook_yaml;        // more hr.webhook keys, e.g. "max_connections_per_source: 256"
   std::string directory_yaml;      // more directory keys (slapd), e.g. "password_in_add: true"
+  std::string executor_yaml;       // more executor keys, e.g. "batch_size: 1024"
 };
 
 class Daemon {

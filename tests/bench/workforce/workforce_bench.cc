@@ -19,6 +19,7 @@
 //     --seconds     steady-day length (default 60)
 //     --big-groups  slapd with the settings of a site with big groups (sortvals + mdb multival on
 //                   member)
+//     --batch-size  executor.batch_size for the run (default: the daemon's, 256)
 //     --password-in-add  slapd: directory.password_in_add (the test slapd hashes a cleartext
 //                   userPassword with ppolicy_hash_cleartext): one write per new account
 //     --samba       a Samba AD DC (directory.type: ad) on 127.0.0.1:389/636 instead of slapd; the
@@ -68,6 +69,7 @@ struct Args {
   // hours on slapd's defaults.
   bool entries_floor_only = false;
   bool password_in_add = false;
+  int batch_size = 0;
 };
 
 // ---- the directory under test
@@ -382,6 +384,8 @@ bool parse_args(int argc, char** argv, Args& a) {
       a.entries_floor_only = true;
     } else if (arg == "--workers" && has_value) {
       a.workers = std::atoi(argv[++i]);
+    } else if (arg == "--batch-size" && has_value) {
+      a.batch_size = std::atoi(argv[++i]);
     } else if (arg == "--rate" && has_value) {
       a.rate = std::atoi(argv[++i]);
     } else if (arg == "--seconds" && has_value) {
@@ -402,7 +406,7 @@ int main(int argc, char** argv) {
   Args args;
   if (!parse_args(argc, argv, args)) {
     std::cerr << "usage: workforce_bench [--workers N (20..999999)] [--rate EVENTS_PER_S] "
-                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add]\n";
+                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add] [--batch-size N]\n";
     return 2;
   }
   const int n = args.workers;
@@ -432,6 +436,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "workforce: " << n << " workers; " << target.name
             << (args.password_in_add ? "; initial passwords inside the add" : "")
+            << (args.batch_size > 0 ? "; executor.batch_size " + std::to_string(args.batch_size)
+                                    : "")
             << "; steady day " << args.rate << " events/s for " << args.seconds << " s"
             << std::endl;
 
@@ -462,6 +468,7 @@ int main(int argc, char** argv) {
   DaemonOptions options;
   options.extra_yaml = kNoBrakeYaml;  // a quarter of the steady day is terminations
   if (args.password_in_add) options.directory_yaml = "password_in_add: true";
+  if (args.batch_size > 0) options.executor_yaml = "batch_size: " + std::to_string(args.batch_size);
   auto daemon = slapd ? std::make_unique<Daemon>(*slapd, options)
                       : std::make_unique<Daemon>(directory_yaml, bind_pw, options);
 
@@ -658,6 +665,7 @@ int main(int argc, char** argv) {
                      {"workers", n},
                      {"big_groups", args.big_groups},
                      {"password_in_add", args.password_in_add},
+                     {"batch_size", args.batch_size},
                      {"rate", args.rate},
                      {"seconds", args.seconds},
                      {"fill_hires_per_s", fill_rate},
