@@ -15,7 +15,7 @@ std::string select_ops(std::string_view rest) {
 }
 
 // True for a row that has an older unfinished (pending or held) operation of the same worker:
-// per-worker order means it must wait. One seek per status on outbox_status_worker.
+// per-worker order means it must wait. One seek on outbox_unfinished_worker.
 constexpr std::string_view kBlocked =
     "EXISTS (SELECT 1 FROM outbox AS p WHERE p.status IN ('pending', 'held') "
     "AND p.worker_id = o.worker_id AND p.id < o.id)";

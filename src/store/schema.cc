@@ -207,6 +207,16 @@ const std::vector<Migration> kMigrations = {
          "BEGIN SELECT RAISE(ABORT, 'audit rows are append-only; only rows exported by "
          "provisionctl compact may be deleted'); END",
      }},
+    // Per-worker order asks "has this worker an older unfinished operation?" for every candidate.
+    // The index that answered held every operation ever done as well, so on a database of
+    // millions each status change moved an entry around a tree of millions: this one holds only
+    // the unfinished (pending and held) operations and stays as small as the queue.
+    {7,
+     {
+         "DROP INDEX outbox_status_worker",
+         "CREATE INDEX outbox_unfinished_worker ON outbox(worker_id, id) "
+         "WHERE status IN ('pending', 'held')",
+     }},
 };
 
 bool has_version_table(sql::Database& db) {
