@@ -552,7 +552,7 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
       }
       std::fill(password.begin(), password.end(), '\0');
     }
-    if (std::count(in_add.begin(), in_add.end(), true) > 0 &&
+    if (std::find(in_add.begin(), in_add.end(), true) != in_add.end() &&
         !PasswordDrop::sync_folder(config_.password_dir).ok()) {
       for (std::size_t k = 0; k < adds.size(); ++k) {  // not durable: no password goes out
         if (!in_add[k]) continue;

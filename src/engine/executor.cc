@@ -188,11 +188,11 @@ int Executor::dispatch_to(Lane& lane, std::vector<OutboxRow> rows) {
   std::vector<Operation> ops;
   ops.reserve(rows.size());
   // A worker's rows are adjacent: their account is read once.
-  std::string account_of;
+  std::optional<std::string> account_of;
   std::optional<AccountRow> acc;
   for (auto& r : rows) {
     // The DN is known only once the create has run: take it from what the directory confirmed.
-    if (account_of != r.op.worker_id || account_of.empty()) {
+    if (account_of != r.op.worker_id) {
       account_of = r.op.worker_id;
       acc = store_.account(r.op.worker_id);
     }
