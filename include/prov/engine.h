@@ -94,6 +94,7 @@ class Engine {
   bool waits_for_its_date(const InboxRow& row, TimePoint now);
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
+  void sync_store();
   bool username_free_in_store(const std::string& name, const std::string& worker_id, TimePoint now);
   // What every policy evaluation of the planner shares (no explanations, manager look-up).
   EvalContext planner_context(TimePoint now);

@@ -1,5 +1,5 @@
 #pragma once
-// The state store: one SQLite file (WAL, synchronous=FULL) holding the inbox, worker records,
+// The state store: one SQLite file (WAL) holding the inbox, worker records,
 // accounts, the outbox of operations, the schedule, reservations, entitlements and the audit log.
 // Each step of the pipeline is one transaction that consumes a row and produces the next, so a
 // crash anywhere replays from the last commit.
@@ -95,12 +95,25 @@ struct StoreCounts {
                ops_failed = 0, ops_done = 0, audit = 0, schedule_pending = 0;
 };
 
+// When a connection's commits reach the disk.
+enum class CommitSync {
+  // Every commit is durable when it returns (synchronous=FULL): the CLI, tools, tests.
+  EachCommit,
+  // A commit is written to the log (so it survives the process being killed) and made durable by
+  // sync(), which runs without the write lock: the ingest writer syncs before it acknowledges,
+  // and meanwhile the engine commits. What the engine commits between two syncs can be lost to
+  // a power cut, never to a crash of the process; it is then redone from the inbox, as after a
+  // crash before that commit (directory operations are idempotent).
+  OnRequest,
+};
+
 class Store {
  public:
   virtual ~Store() = default;
 
   // Opens (creating when missing) and migrates the schema to the current version.
-  static std::unique_ptr<Store> open(const std::filesystem::path& path);
+  static std::unique_ptr<Store> open(const std::filesystem::path& path,
+                                     CommitSync sync = CommitSync::EachCommit);
   // Opens an existing database read-only (CLI inspection); no migration.
   static std::unique_ptr<Store> open_read_only(const std::filesystem::path& path);
 
@@ -109,6 +122,12 @@ class Store {
   virtual void transaction(const std::function<void()>& f) = 0;
   // True inside transaction(): this connection holds the database's write lock.
   virtual bool in_transaction() const = 0;
+  // Makes every commit so far durable (a no-op cost with CommitSync::EachCommit: already synced).
+  // Outside a transaction. Throws StoreError when the disk refuses.
+  virtual void sync() = 0;
+  // True when another writer of this process is waiting for the write lock: a long run of
+  // small transactions commits early so the waiting one (a webhook's 202) is not kept waiting.
+  virtual bool writer_waiting() const = 0;
   virtual int schema_version() = 0;
   virtual std::string integrity_check() = 0;  // "ok" when healthy
 

@@ -145,7 +145,9 @@ int main(int argc, char** argv) {
     if (*stale > 0)
       log::warn("removed temporary password files left by an earlier crash",
                 {{"count", std::to_string(*stale)}, {"dir", config.directory.password_dir}});
-    store = Store::open(config.state_path);
+    // The engine's commits are made durable by the ingest writer's syncs and its own when idle
+    // (CommitSync::OnRequest): replaying from the inbox covers what a power cut takes back.
+    store = Store::open(config.state_path, CommitSync::OnRequest);
     engine = std::make_unique<Engine>(*store, connector.get(), *clock, config, policy);
     engine->set_lookup_connector(lookup_connector.get());
     engine->start_executor([&registry, &config] { return registry.create(config.directory); });

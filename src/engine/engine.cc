@@ -125,6 +125,7 @@ void Engine::run(std::stop_token stop) {
       log::error("engine step failed", {{"error", e.what()}});
     }
     if (worked) continue;
+    sync_store();
     auto next = next_wakeup();
     std::unique_lock l(wake_mu_);
     auto limit = clock_.now() + std::chrono::seconds(1);  // also notices CLI approvals
@@ -143,6 +144,17 @@ void Engine::run(std::stop_token stop) {
   } catch (const std::exception& e) {
     log::error("engine stop: recording the last batch failed", {{"error", e.what()}});
   }
+  sync_store();
+}
+
+// The engine's commits are synced by the ingest writer's next sync or here, when it runs out of
+// work: an idle engine leaves nothing that a power cut could take back.
+void Engine::sync_store() {
+  try {
+    store_.sync();
+  } catch (const std::exception& e) {
+    log::error("engine: syncing the state database failed", {{"error", e.what()}});
+  }
 }
 
 std::optional<TimePoint> Engine::next_wakeup() {
@@ -156,9 +168,11 @@ int Engine::apply_pending_events(int limit) {
   // Events are committed in groups: each event is still applied all-or-nothing (a crash replays
   // every event of an uncommitted transaction from the inbox), and a burst costs one username
   // query per group of up to 256 events. A transaction ends at the group's end or once it has
-  // held the write lock for kLockBudget, whichever comes first: cheap events (changes dated
-  // ahead, stale ones) share one commit and one hand-over of the lock with the ingest writer,
-  // while costly ones (hires that plan accounts) never keep the writer waiting long.
+  // held the write lock for kLockBudget, whichever comes first — or as soon as the ingest writer
+  // waits for the lock: cheap events (changes dated ahead, stale ones) share one commit and one
+  // hand-over of the lock with the ingest writer, while costly ones (hires that plan accounts)
+  // never keep a webhook's 202 waiting long. A commit here only writes the log (the ingest
+  // writer's sync makes it durable), so committing often costs little.
   constexpr size_t kGroup = 256;
   constexpr auto kLockBudget = std::chrono::milliseconds(8);
   for (size_t first = 0; first < rows.size(); first += kGroup) {
@@ -170,7 +184,8 @@ int Engine::apply_pending_events(int limit) {
         size_t i = next;
         do {
           apply_event(rows[i++]);
-        } while (i < last && std::chrono::steady_clock::now() < until);
+        } while (i < last && std::chrono::steady_clock::now() < until &&
+                 !store_.writer_waiting());
         next = i;
       });
       PROV_FAULT_POINT("after_event_commit");

@@ -307,8 +307,9 @@ void Executor::record(Lane& lane, Batch batch) {
   }
   PROV_FAULT_POINT("after_directory_write");
   // A batch's outcomes share commits (complete() joins the transaction), each holding the write
-  // lock for at most kRecordBudget: a batch of hundreds of outcomes would otherwise keep the
-  // ingest writer — and every webhook waiting for its 202 — out for tens of milliseconds. An
+  // lock for at most kRecordBudget, less when the ingest writer waits: a batch of hundreds of
+  // outcomes would otherwise keep it — and every webhook waiting for its 202 — out for tens of
+  // milliseconds. An
   // outcome not yet committed when the process dies is applied again: operations are idempotent.
   constexpr auto kRecordBudget = std::chrono::milliseconds(8);
   for (std::size_t next = 0; next < rows.size();) {
@@ -318,7 +319,8 @@ void Executor::record(Lane& lane, Batch batch) {
       do {
         complete(rows[i], batch.outcomes[i]);
         ++i;
-      } while (i < rows.size() && std::chrono::steady_clock::now() < until);
+      } while (i < rows.size() && std::chrono::steady_clock::now() < until &&
+               !store_.writer_waiting());
       next = i;
     });
   }

@@ -1,5 +1,5 @@
-// Group-commit ingest. Each commit with synchronous=FULL costs one fsync, so committing one event
-// per request caps ingest at the disk's fsync rate. The writer thread instead takes what is queued
+// Group-commit ingest. Each durable commit costs one fsync, so committing one event per request
+// caps ingest at the disk's fsync rate. The writer thread instead takes what is queued
 // while the previous commit was syncing and commits it as one transaction: under load the batch
 // grows and the cost per event falls, and each request is still answered only after the commit
 // that holds its event.
@@ -190,13 +190,17 @@ class QueuedInboxWriter final : public InboxWriter {
           if (results[i].status == IngestStatus::Stored) ++depth;
         }
       });
+      // Durable before anyone is told: the sync runs after the write lock is released, so the
+      // engine commits while this writer waits for the disk.
+      store_->sync();
       depth_ = depth;
       for (std::size_t i = 0; i < batch.size(); ++i)
         stored_any = stored_any || (!deferred[i] && results[i].status == IngestStatus::Stored);
       // Committed, not yet acknowledged: the sender must retry and get 200, never a second event.
       PROV_FAULT_POINT("after_inbox_commit");
     } catch (const std::exception& e) {
-      // Nothing of this batch is committed: no event may be reported as stored.
+      // Nothing of this batch is committed, or it is not known to be durable: no event may be
+      // reported as stored (a sender's retry of a committed one is answered as a duplicate).
       depth_ = -1;
       log::error("inbox commit failed",
                  {{"error", e.what()}, {"events", std::to_string(batch.size())}});
@@ -280,7 +284,7 @@ std::unique_ptr<InboxWriter> InboxWriter::start(const std::filesystem::path& db_
                                                 InboxLimits limits,
                                                 std::function<void()> on_stored) {
   // Opened here, on the caller's thread, so a bad path fails start() instead of every submit.
-  auto store = Store::open(db_path);
+  auto store = Store::open(db_path, CommitSync::OnRequest);
   return std::make_unique<QueuedInboxWriter>(std::move(store), limits, std::move(on_stored));
 }
 

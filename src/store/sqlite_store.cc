@@ -57,9 +57,9 @@ std::shared_ptr<WriterTurn> writers_of(const std::filesystem::path& path) {
   return shared;
 }
 
-void configure_writer(sql::Database& db) {
-  // WAL lets readers (CLI, admin API) run beside the writer; FULL syncs the WAL on every commit,
-  // which is what makes "202 only after commit" true across power loss.
+void configure_writer(sql::Database& db, CommitSync sync) {
+  // WAL lets readers (CLI, admin API) run beside the writer. FULL syncs the WAL on every commit;
+  // NORMAL leaves it to sync() (the ingest writer's, before a 202) and to checkpoints.
   {
     auto q = db.query("PRAGMA journal_mode=WAL");
     if (!q.step() || q.text(0) != "wal") {
@@ -68,8 +68,8 @@ void configure_writer(sql::Database& db) {
                        (q.is_null(0) ? std::string() : q.text(0)) + "')");
     }
   }
-  db.exec("PRAGMA synchronous=FULL");
-  sql::require_synchronous_full(db);  // what the coalescing WAL VFS relies on
+  db.exec(sync == CommitSync::EachCommit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  sql::require_synchronous(db);  // what the coalescing WAL VFS relies on
   db.exec("PRAGMA foreign_keys=ON");
 }
 
@@ -93,6 +93,11 @@ bool WriterTurn::acquire_for(std::chrono::milliseconds limit) {
   return true;
 }
 
+bool WriterTurn::anyone_waiting() {
+  std::lock_guard lock(mu_);
+  return !waiting_.empty();
+}
+
 void WriterTurn::release() {
   {
     std::lock_guard lock(mu_);
@@ -113,10 +118,12 @@ std::optional<OpStatus> parse_op_status(std::string_view s) {
   return std::nullopt;
 }
 
-SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode)
+SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode,
+                         CommitSync sync)
     // Writers sync every commit (configure_writer), which the coalescing WAL VFS relies on.
     : db_(path, mode,
-          mode == sql::Database::Mode::ReadWrite ? sql::coalescing_wal_vfs() : nullptr) {
+          mode == sql::Database::Mode::ReadWrite ? sql::coalescing_wal_vfs() : nullptr),
+      sync_mode_(sync) {
   sqlite3_busy_handler(db_.handle(), wait_for_writer, nullptr);
   // Two connections write (ingest, engine), so each finds its page cache stale after the other's
   // commit and reads pages again: memory-mapped reads make that a memcpy instead of a pread
@@ -131,7 +138,7 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode 
   db_.exec("PRAGMA journal_size_limit=67108864");
   if (mode == sql::Database::Mode::ReadWrite) {
     writers_ = writers_of(path);
-    configure_writer(db_);
+    configure_writer(db_, sync);
     schema::migrate(db_, schema::migrations());
     return;
   }
@@ -155,8 +162,16 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode 
   }
 }
 
-std::unique_ptr<Store> Store::open(const std::filesystem::path& path) {
-  return std::make_unique<SqliteStore>(path, sql::Database::Mode::ReadWrite);
+std::unique_ptr<Store> Store::open(const std::filesystem::path& path, CommitSync sync) {
+  return std::make_unique<SqliteStore>(path, sql::Database::Mode::ReadWrite, sync);
+}
+
+void SqliteStore::sync() {
+  if (depth_ > 0)
+    throw StoreError("sync of " + db_.path().string() + " inside a transaction: nothing to sync yet");
+  if (!unsynced_) return;  // EachCommit: every commit synced itself
+  sql::sync_wal(db_);
+  unsynced_ = false;
 }
 
 std::unique_ptr<Store> Store::open_read_only(const std::filesystem::path& path) {
@@ -202,6 +217,7 @@ void SqliteStore::transaction(const std::function<void()>& f) {
     }
     try {
       db_.query("COMMIT").run();
+      unsynced_ = sync_mode_ == CommitSync::OnRequest;
     } catch (...) {
       if (db_.in_transaction()) {
         try {

@@ -23,6 +23,7 @@ class WriterTurn {
  public:
   bool acquire_for(std::chrono::milliseconds limit);  // false: not our turn within `limit`
   void release();
+  bool anyone_waiting();
 
  private:
   std::mutex mu_;
@@ -43,10 +44,13 @@ Json receipt_detail(std::int64_t inbox_id, const std::string& event_type, TimePo
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode);
+  SqliteStore(const std::filesystem::path& path, sql::Database::Mode mode,
+              CommitSync sync = CommitSync::EachCommit);
 
   void transaction(const std::function<void()>& f) override;
   bool in_transaction() const override { return depth_ > 0; }
+  void sync() override;
+  bool writer_waiting() const override { return writers_ && writers_->anyone_waiting(); }
   int schema_version() override;
   std::string integrity_check() override;
 
@@ -115,6 +119,8 @@ class SqliteStore final : public Store {
  private:
   sql::Database db_;
   int depth_ = 0;  // transaction nesting; > 1 means inside a savepoint
+  CommitSync sync_mode_;
+  bool unsynced_ = false;  // OnRequest: a commit since the last sync()
   // Shared by every read-write connection of this process to the same file; see transaction().
   std::shared_ptr<WriterTurn> writers_;
 };

@@ -29,7 +29,7 @@ struct WalFile {
   char* buf;             // appended bytes not yet written; nullptr: writes go straight through
   sqlite3_int64 start;   // file offset of buf[0]
   sqlite3_int64 length;  // bytes in buf
-  bool holds_commit;     // buf holds a commit frame (only without synchronous=FULL)
+  bool holds_commit;     // buf holds a commit frame's header; its page is the next write
   MainFile* main;        // the same connection's database file, whose locks end a transaction
 };
 
@@ -79,14 +79,12 @@ int flush(WalFile* f) {
 }
 
 // The connection gave up the WAL write lock. Frames still buffered now belong to a transaction
-// that rolled back (a commit with synchronous=FULL synced, which flushed them). They must not
-// reach the file: from this moment another connection may commit frames at the same offsets,
-// and a later flush would write the rolled-back frames over them. A buffer that holds a commit
-// frame comes from a connection without synchronous=FULL, which the store refuses to open; its
-// commit is written rather than lost.
+// that rolled back (a commit's frames were written when its commit frame was complete). They
+// must not reach the file: from this moment another connection may commit frames at the same
+// offsets, and a later flush would write the rolled-back frames over them.
 int end_of_write_transaction(WalFile* f) {
-  if (f->holds_commit) return flush(f);
   f->length = 0;
+  f->holds_commit = false;
   return SQLITE_OK;
 }
 
@@ -113,6 +111,7 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   WalFile* f = wal(file);
   if (f->buf == nullptr) return f->real->pMethods->xWrite(f->real, data, amount, offset);
+  const bool completes_commit = f->holds_commit;
   const bool appends = f->length > 0 && offset == f->start + f->length;
   if (!appends || f->length + amount > kCapacity) {
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
@@ -121,6 +120,11 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
   }
   std::memcpy(f->buf + f->length, data, static_cast<std::size_t>(amount));
   f->length += amount;
+  // SQLite writes a frame as its header, then its page. Once a commit frame is complete the
+  // transaction's frames go to the file, before SQLite publishes them in the WAL index: with
+  // synchronous=NORMAL no sync follows to flush them, and another connection reading the new
+  // frames must find them in the file (a sync with FULL then finds the buffer empty).
+  if (completes_commit) return flush(f);
   if (is_commit_frame_header(data, amount, offset)) f->holds_commit = true;
   return SQLITE_OK;
 }
@@ -386,15 +390,26 @@ int x_open(sqlite3_vfs* /*vfs*/, sqlite3_filename name, sqlite3_file* file, int 
 
 }  // namespace
 
-void require_synchronous_full(Database& db) {
+void require_synchronous(Database& db) {
   auto q = db.query("PRAGMA synchronous");
   const std::int64_t level = q.step() ? q.int64(0) : -1;
-  if (level < 2) {  // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+  if (level < 1) {  // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
     throw StoreError("state database " + db.path().string() +
-                     ": a writer through the coalescing WAL VFS needs PRAGMA synchronous=FULL "
-                     "(it is " + std::to_string(level) +
-                     "): without a sync at every commit, other connections could read frames "
-                     "that are still only in this process's memory");
+                     ": a writer through the coalescing WAL VFS needs PRAGMA synchronous=NORMAL "
+                     "or FULL (it is " + std::to_string(level) +
+                     "): with OFF not even a checkpoint syncs the WAL it copies");
+  }
+}
+
+void sync_wal(Database& db) {
+  sqlite3_file* file = nullptr;
+  const int rc =
+      sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &file);
+  // No WAL open yet: nothing was ever committed through this connection's log.
+  if (rc != SQLITE_OK || file == nullptr || file->pMethods == nullptr) return;
+  if (const int sync_rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL); sync_rc != SQLITE_OK) {
+    throw StoreError("state database " + db.path().string() +
+                     ": syncing the write-ahead log failed: " + sqlite3_errstr(sync_rc));
   }
 }
 

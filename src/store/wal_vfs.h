@@ -3,11 +3,14 @@
 // page. SQLite appends each frame as two writes (a 24-byte header, then the page); a commit of a
 // hundred pages was two hundred pwrite calls, the largest single cost of a durable commit on a
 // virtual machine. This VFS keeps the appends to a -wal file in memory and hands them to the
-// file in one write when SQLite syncs, reads, truncates, sizes or closes it.
+// file in one write once a commit frame is complete (or when SQLite syncs, reads, truncates,
+// sizes or closes the file).
 //
-// Only for connections with synchronous=FULL: there every commit syncs the WAL before it
-// publishes the new frames to other connections, so no reader can look for a frame that is still
-// in the buffer. require_synchronous_full() checks it; the store calls it on every writer.
+// Commits are written before SQLite publishes them in the WAL index, so another connection that
+// reads the new frames finds them in the file whether or not a sync follows: with
+// synchronous=FULL the commit then syncs; with NORMAL it does not, and the writer makes its
+// commits durable when it needs to with sync_wal() — after it has released the write lock, so
+// other writers commit while it waits for the disk. require_synchronous() refuses OFF.
 //
 // Rollbacks. A transaction larger than the page cache spills pages to the WAL before it
 // commits, and those frames sit in the buffer. If the transaction rolls back they must never be
@@ -28,7 +31,12 @@ namespace prov::sql {
 // Registers the VFS (once) and returns its name for sqlite3_open_v2.
 const char* coalescing_wal_vfs();
 
-// Throws StoreError unless `db` runs with synchronous=FULL (or EXTRA), naming the database.
-void require_synchronous_full(Database& db);
+// Throws StoreError unless `db` runs with synchronous=NORMAL, FULL or EXTRA, naming the database.
+void require_synchronous(Database& db);
+
+// Syncs the connection's write-ahead log: every transaction committed through this connection
+// (and every earlier one of any connection: the log is one file, written in order) survives a
+// power loss once it returns. Call outside a transaction. Throws StoreError when the sync fails.
+void sync_wal(Database& db);
 
 }  // namespace prov::sql
