@@ -164,6 +164,19 @@ class LdapConnector final : public DirectoryConnector {
   bool password_owed(const Operation& op, const Entry& e) const {
     return op.set_initial_password && !config_.password_dir.empty() && !e.has("userPassword");
   }
+  // Whether initial passwords travel inside the adds (directory.initial_password), and the
+  // userPassword value that carries `cleartext` there.
+  bool password_in_add() const {
+    return config_.password_method == PasswordMethod::CleartextInAdd ||
+           (config_.password_method == PasswordMethod::HashedInAdd && !hashed_refused_);
+  }
+  std::string password_value(const std::string& cleartext) const {
+    return config_.password_method == PasswordMethod::HashedInAdd ? ssha_password(cleartext)
+                                                                  : cleartext;
+  }
+  // The server refused a hashed userPassword in an add (ppolicy with pwdCheckQuality 2 cannot
+  // check a hash): from then on this connector sets passwords with Password Modify.
+  void note_add_refused(const LdapResult& r);
   // Delivers a fresh initial password for the account at `dn` to the password folder, then sets
   // it with the Password Modify operation, over TLS only. Ok, or the outcome that stopped it
   // (the account itself stays as it is).
@@ -191,7 +204,19 @@ class LdapConnector final : public DirectoryConnector {
   // Entries found by apply_batch's look-up round, keyed by worker (a batch holds at most one
   // operation per worker); locate() takes them once instead of asking again.
   std::map<std::string, Entry> prelocated_;
+  bool hashed_refused_ = false;  // see note_add_refused
 };
+
+void LdapConnector::note_add_refused(const LdapResult& r) {
+  if (config_.password_method != PasswordMethod::HashedInAdd || hashed_refused_ ||
+      r.code != code::kConstraintViolation)
+    return;
+  hashed_refused_ = true;
+  log::warn("ldap server refused a hashed initial password in an add; setting initial passwords "
+            "with Password Modify instead (set directory.initial_password: password_modify to "
+            "skip the attempt)",
+            {{"error", r.code_string()}, {"detail", r.message}});
+}
 
 Status LdapConnector::connect() {
   auto opened = Session::open(session_options(config_));
@@ -537,17 +562,18 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
     entries.push_back(new_entry(ops[i]));
   }
   const Status transport = password_transport(session_->options());
-  // directory.password_in_add: the passwords travel inside the adds. Their files are written,
-  // named and flushed first, so no account ever has a password nobody can read.
+  // directory.initial_password hashed_in_add / cleartext_in_add: the passwords travel inside the
+  // adds. Their files are written, named and flushed first, so no account ever has a password
+  // nobody can read.
   std::vector<bool> in_add(adds.size(), false);
-  if (config_.password_in_add && transport.ok() && !config_.password_dir.empty()) {
+  if (password_in_add() && transport.ok() && !config_.password_dir.empty()) {
     for (std::size_t k = 0; k < adds.size(); ++k) {
       if (!ops[adds[k]].set_initial_password) continue;
       std::string password = random_password();
       auto drop = PasswordDrop::stage(config_.password_dir, ops[adds[k]].worker_id, password,
                                       PasswordDrop::Durability::Deferred);
       if (drop.ok() && drop->commit().ok()) {
-        entries[k].push_back({"userPassword", {std::move(password)}});
+        entries[k].push_back({"userPassword", {password_value(password)}});
         in_add[k] = true;
       }
       std::fill(password.begin(), password.end(), '\0');
@@ -576,8 +602,10 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
     if (answered && (*added[k])->result.ok()) {
       reads.push_back(k);
     } else if (in_add[k] && answered) {
-      // Refused: that password exists nowhere. (Unanswered: the server may have it.)
+      // Refused: that password exists nowhere. (Unanswered: the server may have it.) apply()
+      // creates it again, with Password Modify when the server refused the hash.
       PasswordDrop::withdraw(config_.password_dir, ops[adds[k]].worker_id);
+      note_add_refused((*added[k])->result);
     }
   }
   // The initial passwords of what was added: every file is written and named first, and one
@@ -952,8 +980,9 @@ Outcome LdapConnector::create(const Operation& op) {
 
   const std::string dn = planned_dn(op.username, op.ou);
   Attributes attrs = new_entry(op);
-  // directory.password_in_add: the password travels inside the add, its file delivered first.
-  const bool in_add = config_.password_in_add && op.set_initial_password &&
+  // hashed_in_add / cleartext_in_add: the password travels inside the add, its file delivered
+  // first.
+  const bool in_add = password_in_add() && op.set_initial_password &&
                       !config_.password_dir.empty() &&
                       password_transport(session_->options()).ok();
   if (in_add) {
@@ -964,16 +993,22 @@ Outcome LdapConnector::create(const Operation& op) {
       std::fill(password.begin(), password.end(), '\0');
       return Outcome::retryable("ldap:password", "create " + dn + ": " + delivered.error().message);
     }
-    attrs.push_back({"userPassword", {std::move(password)}});
+    attrs.push_back({"userPassword", {password_value(password)}});
+    std::fill(password.begin(), password.end(), '\0');
   }
-  const LdapResult r = session_->add(dn, attrs);
+  LdapResult r = session_->add(dn, attrs);
   if (in_add) {
     auto& password = attrs.back().second[0];
     std::fill(password.begin(), password.end(), '\0');
+    attrs.pop_back();
     // Refused (or the DN taken): that password exists nowhere; finish_create gives a
     // concurrent create's entry its own if it still owes one.
     if (!r.ok() && !is_transport_error(r.code))
       PasswordDrop::withdraw(config_.password_dir, op.worker_id);
+    note_add_refused(r);
+    // The server cannot take a hashed password: the entry without one, then Password Modify
+    // (finish_create finds it owed).
+    if (hashed_refused_ && r.code == code::kConstraintViolation) r = session_->add(dn, attrs);
   }
   if (r.code == code::kEntryAlreadyExists) {
     // The DN is taken. Ours only if it carries this worker's employeeNumber (a concurrent

@@ -15,6 +15,19 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How the ldap connector gives a new account its initial password.
+enum class PasswordMethod {
+  // userPassword inside the add, hashed by provisiond ({SSHA}): one write per new account, and
+  // the password never crosses the wire at all. The default.
+  HashedInAdd,
+  // The Password Modify extended operation (RFC 3062) after the add: the server hashes with its
+  // own password-hash and checks its own quality rules; two writes per new account.
+  PasswordModify,
+  // userPassword inside the add, in clear: only for servers that hash a cleartext userPassword
+  // themselves (ppolicy_hash_cleartext); others store it as sent.
+  CleartextInAdd,
+};
+
 struct TlsConfig {
   std::string mode = "ldaps";  // ldaps | starttls | none (derived from url/start_tls when unset)
   std::string ca_file;         // trust anchors; empty = system store
@@ -32,10 +45,8 @@ struct DirectoryConfig {
   std::string groups_ou = "ou=groups";        // where policy-managed groups live (relative)
   std::string lock_method = "ppolicy";        // ldap: ppolicy (pwdAccountLockedTime)
   std::string password_dir;                   // where one-time passwords are delivered (0600)
-  // ldap: send the initial password as userPassword inside the add (one write per account
-  // instead of two) rather than with Password Modify afterwards. Only for servers that hash a
-  // cleartext userPassword themselves (OpenLDAP: ppolicy_hash_cleartext); others store it as sent.
-  bool password_in_add = false;
+  // ldap: how a new account's initial password reaches the server (directory.initial_password).
+  PasswordMethod password_method = PasswordMethod::HashedInAdd;
   std::string upn_suffix;                     // ad: userPrincipalName suffix (default from base)
   int timeout_ms = 10000;                     // network timeout per operation
   int pipeline_window = 64;                   // outstanding async operations per connection

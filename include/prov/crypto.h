@@ -14,5 +14,10 @@ std::optional<std::string> base64_decode(std::string_view text);  // nullopt on 
 bool constant_time_equal(std::string_view a, std::string_view b);
 // A random password of `length` characters with upper, lower, digit and symbol classes.
 std::string random_password(std::size_t length = 20);
+// `password` as an LDAP userPassword value in the {SSHA} scheme (RFC 2307 style, salted SHA-1,
+// 8 random salt bytes): what OpenLDAP's own default password-hash produces, verified natively by
+// every OpenLDAP server. Only for random one-time passwords: their entropy, not the hash's cost,
+// is what resists guessing.
+std::string ssha_password(std::string_view password);
 
 }  // namespace prov

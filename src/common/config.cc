@@ -122,6 +122,32 @@ std::chrono::seconds parse_duration(const std::string& key, const std::string& t
   fail(key, "invalid duration unit '" + unit + "' (use s, m, h or d)");
 }
 
+// directory.initial_password, and the older directory.password_in_add (true: cleartext inside the
+// add; false: Password Modify, which was the default when that key was written).
+PasswordMethod initial_password_method(const YAML::Node& dir, const std::string& type) {
+  const YAML::Node method = dir["initial_password"], in_add = dir["password_in_add"];
+  const bool has_method = method.IsDefined() && !method.IsNull();
+  const bool has_in_add = in_add.IsDefined() && !in_add.IsNull();
+  if (type != "ldap" && (has_method || has_in_add))
+    fail(has_method ? "directory.initial_password" : "directory.password_in_add",
+         "applies to directory.type ldap only (AD sets unicodePwd in its own way)",
+         has_method ? method : in_add);
+  if (has_method && has_in_add)
+    fail("directory.password_in_add",
+         "is the older spelling of directory.initial_password; set only initial_password", in_add);
+  if (has_in_add)
+    return get<bool>(dir, "password_in_add", "directory.password_in_add", false)
+               ? PasswordMethod::CleartextInAdd
+               : PasswordMethod::PasswordModify;
+  const std::string name =
+      get<std::string>(dir, "initial_password", "directory.initial_password", "hashed_in_add");
+  if (name == "hashed_in_add") return PasswordMethod::HashedInAdd;
+  if (name == "password_modify") return PasswordMethod::PasswordModify;
+  if (name == "cleartext_in_add") return PasswordMethod::CleartextInAdd;
+  fail("directory.initial_password",
+       "must be hashed_in_add, password_modify or cleartext_in_add, got '" + name + "'", method);
+}
+
 }  // namespace
 
 Config load_config(const fs::path& file, ConfigSecrets secrets) {
@@ -317,7 +343,8 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   if (!dir.IsDefined()) fail("directory", "is required");
   check_keys(dir, "directory",
              {"type", "url", "start_tls", "bind_dn", "password_file", "base_dn", "tls",
-              "groups_ou", "lock_method", "password_dir", "password_in_add", "upn_suffix",
+              "groups_ou", "lock_method", "password_dir", "initial_password", "password_in_add",
+              "upn_suffix",
               "timeout_ms", "pipeline_window"});
   auto& d = c.directory;
   d.type = get<std::string>(dir, "type", "directory.type", "ldap");
@@ -359,10 +386,7 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
     fail("directory.password_dir",
          "initial passwords are only sent over TLS, but directory.tls.mode is none; use "
          "ldaps:// or start_tls, or remove password_dir");
-  d.password_in_add = get<bool>(dir, "password_in_add", "directory.password_in_add", false);
-  if (d.password_in_add && d.type != "ldap")
-    fail("directory.password_in_add",
-         "applies to directory.type ldap only (AD sets unicodePwd in its own way)");
+  d.password_method = initial_password_method(dir, d.type);
   d.upn_suffix = get<std::string>(dir, "upn_suffix", "directory.upn_suffix", "");
   d.timeout_ms = get<int>(dir, "timeout_ms", "directory.timeout_ms", d.timeout_ms);
   d.pipeline_window = get<int>(dir, "pipeline_window", "directory.pipeline_window", d.pipeline_window);

@@ -87,4 +87,24 @@ std::string random_password(std::size_t length) {
   return out;
 }
 
+std::string ssha_password(std::string_view password) {
+  unsigned char salt[8];
+  if (RAND_bytes(salt, sizeof salt) != 1) throw std::runtime_error("RAND_bytes failed");
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, password.data(), password.size()) == 1 &&
+                  EVP_DigestUpdate(ctx, salt, sizeof salt) == 1 &&
+                  EVP_DigestFinal_ex(ctx, md, &len) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("SHA-1 digest failed");
+  std::string raw(reinterpret_cast<char*>(md), len);
+  raw.append(reinterpret_cast<char*>(salt), sizeof salt);
+  std::string out = "{SSHA}" + base64_encode(raw);
+  OPENSSL_cleanse(raw.data(), raw.size());
+  OPENSSL_cleanse(md, sizeof md);
+  return out;
+}
+
 }  // namespace prov

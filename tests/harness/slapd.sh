@@ -14,6 +14,8 @@
 #                      values stored apart from the entry (sortvals, mdb multival)
 #   SLAPD_HASH_CLEARTEXT=0  store a cleartext userPassword as sent, as a server without
 #                      ppolicy_hash_cleartext does (default 1: ppolicy hashes it)
+#   SLAPD_CHECK_QUALITY=2  the password policy checks every new password's quality strictly
+#                      (pwdCheckQuality 2): a password the server cannot check — a hash — is refused
 #   SLAPD_TLS_PRIORITY GnuTLS priority string for the server's TLS (TLSCipherSuite), e.g.
 #                      NORMAL:-VERS-ALL:+VERS-TLS1.1 for a server that speaks nothing newer
 #
@@ -171,6 +173,7 @@ cn: default
 pwdAttribute: userPassword
 pwdLockout: TRUE
 pwdMaxFailure: 0
+pwdCheckQuality: ${SLAPD_CHECK_QUALITY:-0}
 
 dn: ${BIND_DN}
 objectClass: organizationalRole

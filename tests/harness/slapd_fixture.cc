@@ -99,6 +99,7 @@ std::unique_ptr<Slapd> Slapd::start(const SlapdOptions& options) {
                             (options.durable ? " SLAPD_DURABLE=1" : "") +
                             (options.big_groups ? " SLAPD_BIG_GROUPS=1" : "") +
                             (options.hash_cleartext ? "" : " SLAPD_HASH_CLEARTEXT=0") +
+                            " SLAPD_CHECK_QUALITY=" + std::to_string(options.check_quality) +
                             (options.tls_priority.empty()
                                  ? std::string()
                                  : " SLAPD_TLS_PRIORITY=" + shell_quote(options.tls_priority)) +

@@ -38,6 +38,9 @@ struct SlapdOptions {
   // false: a cleartext userPassword is stored as sent (no ppolicy_hash_cleartext), as on most
   // servers; only the Password Modify operation hashes it then.
   bool hash_cleartext = true;
+  // 2: the default password policy checks every new password strictly (pwdCheckQuality 2) and so
+  // refuses a pre-hashed one.
+  int check_quality = 0;
   // GnuTLS priority string for the server's TLS, e.g. "NORMAL:-VERS-ALL:+VERS-TLS1.1".
   std::string tls_priority = "";
 };

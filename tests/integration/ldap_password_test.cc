@@ -1,7 +1,8 @@
-// Initial passwords on OpenLDAP: only over TLS, set with the Password Modify extended operation
-// (RFC 3062) so that the server stores a hash, delivered to a file the new user can bind with.
-// The server here keeps a cleartext userPassword as sent (no ppolicy_hash_cleartext), like most
-// servers: a stored hash proves the server hashed the password itself.
+// Initial passwords on OpenLDAP: only over TLS, never stored in clear, delivered to a file the
+// new user can bind with — whether provisiond hashes it into the add (directory.initial_password
+// hashed_in_add, the default) or the server hashes it on the Password Modify extended operation
+// (RFC 3062, password_modify). The server here keeps a cleartext userPassword as sent (no
+// ppolicy_hash_cleartext), like most servers: a stored hash proves somebody hashed it.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "ldap/ldap_connector.h"
 #include "ldap/ldap_session.h"
 #include "prov/connector.h"
+#include "prov/crypto.h"
 
 namespace prov::testing {
 namespace {
@@ -97,12 +99,30 @@ void expect_password_on_hire(const DirectoryConfig& c, const std::string& prefix
   expect_hashed_and_usable(c, o, op.worker_id);
 }
 
-TEST(LdapPassword, InitialPasswordIsHashedByTheServer) {
-  expect_password_on_hire(server().directory_config(), "hash");
+// The cases that hold for both ways of setting the password.
+class LdapPasswordMethod : public ::testing::TestWithParam<PasswordMethod> {
+ protected:
+  static DirectoryConfig config() {
+    DirectoryConfig c = server().directory_config();
+    c.password_method = GetParam();
+    return c;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Methods, LdapPasswordMethod,
+                         ::testing::Values(PasswordMethod::HashedInAdd,
+                                           PasswordMethod::PasswordModify),
+                         [](const auto& info) {
+                           return info.param == PasswordMethod::HashedInAdd ? "HashedInAdd"
+                                                                            : "PasswordModify";
+                         });
+
+TEST_P(LdapPasswordMethod, InitialPasswordIsStoredHashedAndUsable) {
+  expect_password_on_hire(config(), "hash");
 }
 
-TEST(LdapPassword, InitialPasswordsOfABatchAreHashedByTheServer) {
-  const DirectoryConfig c = server().directory_config();
+TEST_P(LdapPasswordMethod, InitialPasswordsOfABatchAreStoredHashedAndUsable) {
+  const DirectoryConfig c = config();
   auto connector = connected(c);
   std::vector<Operation> ops = {hire("bh"), hire("bh"), hire("bh", false), hire("bh")};
   const auto outcomes = connector->apply_batch(ops);
@@ -120,10 +140,12 @@ TEST(LdapPassword, InitialPasswordsOfABatchAreHashedByTheServer) {
   }
 }
 
-// ppolicy unlocks an account whose password an administrator sets: an account created locked
-// must still be locked once its password is set, in a batch as on its own.
-TEST(LdapPassword, AccountCreatedLockedStaysLockedWithItsPassword) {
-  const DirectoryConfig c = server().directory_config();
+// An account created locked (a pre-hire) must still be locked once it has its password, in a
+// batch as on its own. (ppolicy unlocks an account whose password an administrator sets with
+// Password Modify, so that path locks it again; inside the add, lock and password arrive
+// together.)
+TEST_P(LdapPasswordMethod, AccountCreatedLockedStaysLockedWithItsPassword) {
+  const DirectoryConfig c = config();
   auto connector = connected(c);
   Operation alone = hire("lk");
   alone.enabled = false;
@@ -146,7 +168,67 @@ TEST(LdapPassword, AccountCreatedLockedStaysLockedWithItsPassword) {
   }
 }
 
-// directory.password_in_add on a server that hashes a cleartext userPassword itself
+// The default: the value inside the add is provisiond's {SSHA} hash, the only write the account
+// costs; the cleartext never reaches the server.
+TEST(LdapPassword, TheDefaultHashesThePasswordIntoTheAdd) {
+  const DirectoryConfig c = server().directory_config();
+  ASSERT_EQ(c.password_method, PasswordMethod::HashedInAdd);
+  auto connector = connected(c);
+  const Operation op = hire("dflt");
+  const Outcome o = connector->apply(op);
+  ASSERT_TRUE(o.is_ok()) << o.message;
+  expect_hashed_and_usable(c, o, op.worker_id);
+}
+
+// A server whose password policy checks every new password strictly (pwdCheckQuality 2) cannot
+// check a hash and refuses the add: the connector creates the entry without it and sets the
+// password with Password Modify, which the server can check — from then on directly.
+TEST(LdapPassword, AServerThatRefusesAHashGetsThePasswordByPasswordModify) {
+  SlapdOptions o;
+  o.hash_cleartext = false;
+  o.check_quality = 2;
+  auto strict = Slapd::start(o);
+  const DirectoryConfig c = strict->directory_config();
+  ASSERT_EQ(c.password_method, PasswordMethod::HashedInAdd);
+  const SlapdInfo& info = strict->info();
+  {
+    // The premise: this server refuses a hashed userPassword from the service account.
+    auto opened = Session::open(ldap::session_options(c));
+    ASSERT_TRUE(opened.ok());
+    ASSERT_TRUE(opened.value()->bind(c.bind_dn, c.password).ok());
+    const auto r = opened.value()->add(
+        "uid=probe,ou=people," + c.base_dn,
+        {{"objectClass", {"inetOrgPerson"}}, {"uid", {"probe"}}, {"cn", {"p"}}, {"sn", {"p"}},
+         {"userPassword", {ssha_password("Probe-Password-123")}}});
+    ASSERT_EQ(r.code, ldap::code::kConstraintViolation) << r.message;
+  }
+  auto connector = connected(c);
+  Operation alone = hire("strict");
+  std::vector<Operation> batch = {hire("strictb"), hire("strictb")};
+  batch[1].enabled = false;
+  std::vector<Outcome> outcomes = connector->apply_batch(batch);
+  batch.push_back(alone);
+  outcomes.push_back(connector->apply(alone));
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    SCOPED_TRACE(batch[i].worker_id);
+    ASSERT_TRUE(outcomes[i].is_ok()) << outcomes[i].message;
+    const std::string password = delivered(c, batch[i].worker_id);
+    ASSERT_FALSE(password.empty());
+    auto opened = Session::open(ldap::session_options(c));
+    ASSERT_TRUE(opened.ok());
+    ASSERT_TRUE(opened.value()->bind(info.root_dn, info.root_pw).ok());
+    auto r = opened.value()->search(SearchRequest{
+        outcomes[i].dn, Scope::Base, "(objectClass=*)", {"userPassword", "pwdAccountLockedTime"}});
+    ASSERT_TRUE(r.result.ok() && !r.entries.empty());
+    const auto stored = r.entries.front().first("userPassword");
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_NE(*stored, password);
+    EXPECT_EQ(r.entries.front().first("pwdAccountLockedTime").has_value(), !batch[i].enabled);
+    EXPECT_EQ(can_bind(info.ldaps_url, outcomes[i].dn, password, c.tls.ca_file), batch[i].enabled);
+  }
+}
+
+// cleartext_in_add on a server that hashes a cleartext userPassword itself
 // (ppolicy_hash_cleartext): one write per account, the password stored hashed and usable, the
 // file delivered, and an account created locked stays locked — alone and in a batch.
 TEST(LdapPassword, PasswordInTheAddOnAServerThatHashesIt) {
@@ -154,7 +236,7 @@ TEST(LdapPassword, PasswordInTheAddOnAServerThatHashesIt) {
   o.hash_cleartext = true;
   auto hashing = Slapd::start(o);
   DirectoryConfig c = hashing->directory_config();
-  c.password_in_add = true;
+  c.password_method = PasswordMethod::CleartextInAdd;
   auto connector = connected(c);
   Operation locked = hire("ia");
   locked.enabled = false;
@@ -188,7 +270,7 @@ TEST(LdapPassword, PasswordInTheAddOnAServerThatHashesIt) {
 // …and the reason it is an opt-in: a server that does not hash keeps what the add carried.
 TEST(LdapPassword, PasswordInTheAddIsStoredAsSentByAServerThatDoesNotHash) {
   DirectoryConfig c = server().directory_config();
-  c.password_in_add = true;
+  c.password_method = PasswordMethod::CleartextInAdd;
   auto connector = connected(c);
   const Operation op = hire("iac");
   const Outcome o = connector->apply(op);
@@ -198,8 +280,8 @@ TEST(LdapPassword, PasswordInTheAddIsStoredAsSentByAServerThatDoesNotHash) {
   EXPECT_EQ(entry->first("userPassword"), delivered(c, op.worker_id));
 }
 
-TEST(LdapPassword, StartTlsCarriesThePassword) {
-  DirectoryConfig c = server().directory_config();
+TEST_P(LdapPasswordMethod, StartTlsCarriesThePassword) {
+  DirectoryConfig c = config();
   c.url = server().info().url;
   c.start_tls = true;
   c.tls.mode = "starttls";
@@ -208,8 +290,8 @@ TEST(LdapPassword, StartTlsCarriesThePassword) {
 
 // An account that exists without a password (its create was cut short before the password was
 // set) is given one when the create is applied again; one that has a password keeps it.
-TEST(LdapPassword, ReplayedCreateSetsAPasswordStillOwed) {
-  const DirectoryConfig c = server().directory_config();
+TEST_P(LdapPasswordMethod, ReplayedCreateSetsAPasswordStillOwed) {
+  const DirectoryConfig c = config();
   auto connector = connected(c);
   Operation op = hire("owed", false);
   const Outcome first = connector->apply(op);
@@ -232,8 +314,8 @@ TEST(LdapPassword, ReplayedCreateSetsAPasswordStillOwed) {
 // so that its groups and manager links can follow) and the create reports a permanent error
 // naming the cause, so the operation is listed as failed until TLS is configured and it is
 // retried.
-TEST(LdapPassword, WithoutTlsTheAccountIsCreatedButNoPasswordIsSent) {
-  DirectoryConfig c = server().directory_config();
+TEST_P(LdapPasswordMethod, WithoutTlsTheAccountIsCreatedButNoPasswordIsSent) {
+  DirectoryConfig c = config();
   c.url = server().info().url;  // ldap://
   c.start_tls = false;
   c.tls.mode = "none";
@@ -264,10 +346,10 @@ TEST(LdapPassword, WithoutTlsTheAccountIsCreatedButNoPasswordIsSent) {
   EXPECT_TRUE(entry_b->has_value());
 
   // Once TLS is on, applying the create again sets the password it still owes.
-  auto secured = connected(server().directory_config());
+  auto secured = connected(config());
   const Outcome fixed = secured->apply(op);
   ASSERT_TRUE(fixed.is_ok()) << fixed.message;
-  expect_hashed_and_usable(server().directory_config(), fixed, op.worker_id);
+  expect_hashed_and_usable(config(), fixed, op.worker_id);
 }
 
 }  // namespace

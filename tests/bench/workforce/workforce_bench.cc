@@ -20,8 +20,10 @@
 //     --big-groups  slapd with the settings of a site with big groups (sortvals + mdb multival on
 //                   member)
 //     --batch-size  executor.batch_size for the run (default: the daemon's, 256)
-//     --password-in-add  slapd: directory.password_in_add (the test slapd hashes a cleartext
-//                   userPassword with ppolicy_hash_cleartext): one write per new account
+//     --initial-password METHOD  slapd: directory.initial_password for the run — hashed_in_add
+//                   (the daemon's default: one write per new account), password_modify (two) or
+//                   cleartext_in_add (one; the test slapd hashes it with ppolicy_hash_cleartext);
+//                   --password-in-add is cleartext_in_add
 //     --samba       a Samba AD DC (directory.type: ad) on 127.0.0.1:389/636 instead of slapd; the
 //                   raw floor goes over LDAPS, as provisiond does
 #include <sys/stat.h>
@@ -68,7 +70,7 @@ struct Args {
   // membership into groups of up to N members, each rewriting the group without sortvals) takes
   // hours on slapd's defaults.
   bool entries_floor_only = false;
-  bool password_in_add = false;
+  std::string initial_password;  // directory.initial_password; empty: the daemon's default
   int batch_size = 0;
 };
 
@@ -379,7 +381,9 @@ bool parse_args(int argc, char** argv, Args& a) {
     } else if (arg == "--samba") {
       a.samba = true;
     } else if (arg == "--password-in-add") {
-      a.password_in_add = true;
+      a.initial_password = "cleartext_in_add";
+    } else if (arg == "--initial-password" && has_value) {
+      a.initial_password = argv[++i];
     } else if (arg == "--entries-floor-only") {
       a.entries_floor_only = true;
     } else if (arg == "--workers" && has_value) {
@@ -397,7 +401,7 @@ bool parse_args(int argc, char** argv, Args& a) {
   if (a.workers == 0) a.workers = a.samba ? 2000 : 10000;
   if (a.rate == 0) a.rate = a.samba ? 10 : 100;
   return a.workers >= 2 * kTeam && a.workers <= 999999 && a.rate > 0 && a.seconds > 0 &&
-         !(a.samba && (a.big_groups || a.password_in_add));
+         !(a.samba && (a.big_groups || !a.initial_password.empty()));
 }
 
 }  // namespace
@@ -435,7 +439,9 @@ int main(int argc, char** argv) {
     target = slapd_target(slapd->info(), args.big_groups);
   }
   std::cout << "workforce: " << n << " workers; " << target.name
-            << (args.password_in_add ? "; initial passwords inside the add" : "")
+            << "; initial passwords: "
+            << (slapd ? (args.initial_password.empty() ? "hashed_in_add" : args.initial_password)
+                      : "unicodePwd in the add")
             << (args.batch_size > 0 ? "; executor.batch_size " + std::to_string(args.batch_size)
                                     : "")
             << "; steady day " << args.rate << " events/s for " << args.seconds << " s"
@@ -467,7 +473,8 @@ int main(int argc, char** argv) {
 
   DaemonOptions options;
   options.extra_yaml = kNoBrakeYaml;  // a quarter of the steady day is terminations
-  if (args.password_in_add) options.directory_yaml = "password_in_add: true";
+  if (!args.initial_password.empty())
+    options.directory_yaml = "initial_password: " + args.initial_password;
   if (args.batch_size > 0) options.executor_yaml = "batch_size: " + std::to_string(args.batch_size);
   auto daemon = slapd ? std::make_unique<Daemon>(*slapd, options)
                       : std::make_unique<Daemon>(directory_yaml, bind_pw, options);
@@ -664,7 +671,8 @@ int main(int argc, char** argv) {
                      {"directory", args.samba ? "samba" : "slapd"},
                      {"workers", n},
                      {"big_groups", args.big_groups},
-                     {"password_in_add", args.password_in_add},
+                     {"initial_password", args.initial_password.empty() ? "hashed_in_add"
+                                                                       : args.initial_password},
                      {"batch_size", args.batch_size},
                      {"rate", args.rate},
                      {"seconds", args.seconds},

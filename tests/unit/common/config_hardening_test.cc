@@ -115,13 +115,41 @@ TEST_F(ConfigHardeningTest, PasswordFolderNeedsAnEncryptedDirectoryConnection) {
   EXPECT_EQ(error_of(start_tls + "  start_tls: true\n  password_dir: passwords\n"), "no error");
 }
 
-TEST_F(ConfigHardeningTest, PasswordInTheAddIsForOpenLdapOnly) {
-  EXPECT_EQ(error_of(config() + "  password_in_add: true\n"), "no error");
+TEST_F(ConfigHardeningTest, InitialPasswordMethodsAreForOpenLdapOnly) {
+  const auto method_of = [&](const std::string& yaml) {
+    std::ofstream(dir_ / "provisiond.yaml", std::ios::trunc) << yaml;
+    return load_config(dir_ / "provisiond.yaml").directory.password_method;
+  };
+  EXPECT_EQ(method_of(config()), PasswordMethod::HashedInAdd);
+  EXPECT_EQ(method_of(config() + "  initial_password: password_modify\n"),
+            PasswordMethod::PasswordModify);
+  EXPECT_EQ(method_of(config() + "  initial_password: cleartext_in_add\n"),
+            PasswordMethod::CleartextInAdd);
+  // The older key keeps its meaning: true sent the cleartext in the add, false (its default)
+  // meant Password Modify.
+  EXPECT_EQ(method_of(config() + "  password_in_add: true\n"), PasswordMethod::CleartextInAdd);
+  EXPECT_EQ(method_of(config() + "  password_in_add: false\n"), PasswordMethod::PasswordModify);
+
+  std::string e = error_of(config() + "  initial_password: plain\n");
+  EXPECT_NE(e.find("directory.initial_password: must be hashed_in_add, password_modify or "
+                   "cleartext_in_add, got 'plain'"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("line "), std::string::npos) << e;
+  e = error_of(config() + "  initial_password: hashed_in_add\n  password_in_add: true\n");
+  EXPECT_NE(e.find("directory.password_in_add"), std::string::npos) << e;
+
   std::string ad = config();
   ad.replace(ad.find("type: ldap"), 10, "type: ad");
   EXPECT_EQ(error_of(ad), "no error");
-  const std::string e = error_of(ad + "  password_in_add: true\n");
-  EXPECT_NE(e.find("directory.password_in_add"), std::string::npos) << e;
+  e = error_of(ad + "  password_in_add: true\n");
+  EXPECT_NE(e.find("directory.password_in_add: applies to directory.type ldap only"),
+            std::string::npos)
+      << e;
+  e = error_of(ad + "  initial_password: hashed_in_add\n");
+  EXPECT_NE(e.find("directory.initial_password: applies to directory.type ldap only"),
+            std::string::npos)
+      << e;
 }
 
 TEST_F(ConfigHardeningTest, WarnsAboutAWebhookBeyondLoopbackWithoutTls) {

@@ -3,6 +3,8 @@
 #include <set>
 #include <vector>
 
+#include <openssl/sha.h>
+
 #include "prov/crypto.h"
 
 namespace prov {
@@ -31,6 +33,22 @@ TEST(Crypto, Base64RoundTripAndRejectsGarbage) {
   EXPECT_FALSE(base64_decode("Zm9v!mFy").has_value());
   EXPECT_FALSE(base64_decode("Zm9").has_value());
   EXPECT_FALSE(base64_decode("Z=9v").has_value());
+}
+
+// {SSHA}: base64 of SHA-1(password + salt) followed by the salt (what slapd verifies a bind
+// against; the integration tests bind with such passwords), and a fresh salt every time.
+TEST(Crypto, SshaPasswordIsSaltedSha1InTheLdapScheme) {
+  const std::string password = "Correct-Horse-9";
+  const std::string value = ssha_password(password);
+  ASSERT_EQ(value.rfind("{SSHA}", 0), 0u) << value;
+  const auto raw = base64_decode(value.substr(6));
+  ASSERT_TRUE(raw.has_value());
+  ASSERT_EQ(raw->size(), 28u);  // 20 bytes of digest, 8 of salt
+  const std::string salted = password + raw->substr(20);
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(salted.data()), salted.size(), md);
+  EXPECT_EQ(raw->substr(0, 20), std::string(reinterpret_cast<char*>(md), sizeof md));
+  EXPECT_NE(ssha_password(password), value);
 }
 
 TEST(Crypto, ConstantTimeEqual) {
