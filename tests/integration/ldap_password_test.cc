@@ -90,6 +90,32 @@ void expect_hashed_and_usable(const DirectoryConfig& c, const Outcome& o,
   EXPECT_FALSE(can_bind(server().info().ldaps_url, o.dn, password + "x", c.tls.ca_file));
 }
 
+// For each hire of `ops`: created, its delivered password stored hashed (not as delivered) on
+// `server`, and usable exactly when the account was created enabled.
+void expect_usable_and_never_stored_in_clear(const Slapd& server, const DirectoryConfig& c,
+                                             const std::vector<Operation>& ops,
+                                             const std::vector<Outcome>& outcomes) {
+  const SlapdInfo& info = server.info();
+  ASSERT_EQ(ops.size(), outcomes.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    SCOPED_TRACE(ops[i].worker_id);
+    ASSERT_TRUE(outcomes[i].is_ok()) << outcomes[i].message;
+    const std::string password = delivered(c, ops[i].worker_id);
+    ASSERT_FALSE(password.empty());
+    auto opened = Session::open(ldap::session_options(c));
+    ASSERT_TRUE(opened.ok());
+    ASSERT_TRUE(opened.value()->bind(info.root_dn, info.root_pw).ok());
+    auto r = opened.value()->search(SearchRequest{
+        outcomes[i].dn, Scope::Base, "(objectClass=*)", {"userPassword", "pwdAccountLockedTime"}});
+    ASSERT_TRUE(r.result.ok() && !r.entries.empty());
+    const auto stored = r.entries.front().first("userPassword");
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->rfind("{SSHA}", 0), 0u) << *stored;
+    EXPECT_EQ(r.entries.front().first("pwdAccountLockedTime").has_value(), !ops[i].enabled);
+    EXPECT_EQ(can_bind(info.ldaps_url, outcomes[i].dn, password, c.tls.ca_file), ops[i].enabled);
+  }
+}
+
 // Hires one worker with an initial password through a connector on `c`, then checks it.
 void expect_password_on_hire(const DirectoryConfig& c, const std::string& prefix) {
   auto connector = connected(c);
@@ -190,7 +216,6 @@ TEST(LdapPassword, AServerThatRefusesAHashGetsThePasswordByPasswordModify) {
   auto strict = Slapd::start(o);
   const DirectoryConfig c = strict->directory_config();
   ASSERT_EQ(c.password_method, PasswordMethod::HashedInAdd);
-  const SlapdInfo& info = strict->info();
   {
     // The premise: this server refuses a hashed userPassword from the service account.
     auto opened = Session::open(ldap::session_options(c));
@@ -209,23 +234,7 @@ TEST(LdapPassword, AServerThatRefusesAHashGetsThePasswordByPasswordModify) {
   std::vector<Outcome> outcomes = connector->apply_batch(batch);
   batch.push_back(alone);
   outcomes.push_back(connector->apply(alone));
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    SCOPED_TRACE(batch[i].worker_id);
-    ASSERT_TRUE(outcomes[i].is_ok()) << outcomes[i].message;
-    const std::string password = delivered(c, batch[i].worker_id);
-    ASSERT_FALSE(password.empty());
-    auto opened = Session::open(ldap::session_options(c));
-    ASSERT_TRUE(opened.ok());
-    ASSERT_TRUE(opened.value()->bind(info.root_dn, info.root_pw).ok());
-    auto r = opened.value()->search(SearchRequest{
-        outcomes[i].dn, Scope::Base, "(objectClass=*)", {"userPassword", "pwdAccountLockedTime"}});
-    ASSERT_TRUE(r.result.ok() && !r.entries.empty());
-    const auto stored = r.entries.front().first("userPassword");
-    ASSERT_TRUE(stored.has_value());
-    EXPECT_NE(*stored, password);
-    EXPECT_EQ(r.entries.front().first("pwdAccountLockedTime").has_value(), !batch[i].enabled);
-    EXPECT_EQ(can_bind(info.ldaps_url, outcomes[i].dn, password, c.tls.ca_file), batch[i].enabled);
-  }
+  expect_usable_and_never_stored_in_clear(*strict, c, batch, outcomes);
 }
 
 // cleartext_in_add on a server that hashes a cleartext userPassword itself
@@ -247,24 +256,7 @@ TEST(LdapPassword, PasswordInTheAddOnAServerThatHashesIt) {
   outcomes.push_back(connector->apply(locked));
   batch.push_back(hire("ia"));
   outcomes.push_back(connector->apply(batch.back()));
-  const SlapdInfo& info = hashing->info();
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    SCOPED_TRACE(batch[i].worker_id);
-    ASSERT_TRUE(outcomes[i].is_ok()) << outcomes[i].message;
-    const std::string password = delivered(c, batch[i].worker_id);
-    ASSERT_FALSE(password.empty());
-    auto opened = Session::open(ldap::session_options(c));
-    ASSERT_TRUE(opened.ok());
-    ASSERT_TRUE(opened.value()->bind(info.root_dn, info.root_pw).ok());
-    auto r = opened.value()->search(SearchRequest{
-        outcomes[i].dn, Scope::Base, "(objectClass=*)", {"userPassword", "pwdAccountLockedTime"}});
-    ASSERT_TRUE(r.result.ok() && !r.entries.empty());
-    const auto stored = r.entries.front().first("userPassword");
-    ASSERT_TRUE(stored.has_value());
-    EXPECT_EQ(stored->rfind("{SSHA}", 0), 0u) << *stored;
-    EXPECT_EQ(r.entries.front().first("pwdAccountLockedTime").has_value(), !batch[i].enabled);
-    EXPECT_EQ(can_bind(info.ldaps_url, outcomes[i].dn, password, c.tls.ca_file), batch[i].enabled);
-  }
+  expect_usable_and_never_stored_in_clear(*hashing, c, batch, outcomes);
 }
 
 // …and the reason it is an opt-in: a server that does not hash keeps what the add carried.
