@@ -2,12 +2,15 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "prov/crypto.h"
+#include "prov/secret_files.h"
 #include "prov/timezone.h"
 
 namespace prov {
@@ -70,12 +73,13 @@ std::string read_secret(const std::string& key, const fs::path& path,
   }
   if (file.empty()) throw ConfigError(key + ": no secret file given");
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw ConfigError(key + ": cannot read secret file " + file.string());
+  if (!in)
+    return secret_unreadable(key, file, std::string("cannot be read (") + std::strerror(errno) + ")");
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  if (s.empty()) throw ConfigError(key + ": secret file " + file.string() + " is empty");
+  if (s.empty()) return secret_unreadable(key, file, "is empty");
   return s;
 }
 

@@ -10,6 +10,7 @@
 
 #include "admin/admin.h"
 #include "common/private_dir.h"
+#include "daemon/missing_secrets.h"
 #include "daemon/notify.h"
 #include "daemon/policy_watch.h"
 #include "hr/webhook.h"
@@ -80,14 +81,22 @@ int main(int argc, char** argv) {
   // lock lane and write lanes, so planning the next events overlaps with the directory applying
   // the last ones. `connector` validates the directory config at start-up.
   std::unique_ptr<DirectoryConnector> connector, lookup_connector;
+  // Every unreadable secret file is reported, not just the first (a fresh install has none).
+  std::optional<MissingSecrets> missing_secrets(std::in_place);
   try {
     config = load_config(config_path);
+    if (!missing_secrets->list().empty()) {
+      print_missing_secrets(missing_secrets->list(), std::cerr);
+      return 1;
+    }
+    missing_secrets.reset();
     policy = Policy::load(config.policy_path);
     if (!config.directory.password_dir.empty())
       require_private_dir("directory.password_dir", config.directory.password_dir);
     connector = registry.create(config.directory);
     lookup_connector = registry.create(config.directory);
   } catch (const ConfigError& e) {
+    if (missing_secrets) print_missing_secrets(missing_secrets->list(), std::cerr);
     std::cerr << "provisiond: config error: " << e.what() << "\n";
     return 1;
   } catch (const PolicyLoadError& e) {
