@@ -2,8 +2,10 @@
 // read, with the command that creates it; provisionctl secret writes them (mode 0600, atomically,
 // never over an existing file without --force) in the format provisiond accepts.
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -148,6 +150,28 @@ TEST_F(SecretFilesTest, MissingSecretsAreReportedAlongsideAnotherConfigError) {
   ASSERT_EQ(check_config(&out), 1) << out;
   EXPECT_NE(out.find("log.level"), std::string::npos) << out;
   EXPECT_NE(out.find((dir_ / "bind.secret").string()), std::string::npos) << out;
+}
+
+// The packaged layout: the password folder belongs to the service's user, and the admin checks
+// the config as root (only root reads the secret files). The folder is the service's to check
+// when it starts as its user; as root, check-config must not fail on its owner.
+TEST_F(SecretFilesTest, CheckConfigAsRootAcceptsAPasswordFolderOfTheServiceUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to hand the folder to another user";
+  const passwd* nobody = getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  fs::create_directory(dir_ / "passwords");
+  fs::permissions(dir_ / "passwords", fs::perms::owner_all, fs::perm_options::replace);
+  ASSERT_EQ(::chown((dir_ / "passwords").c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  std::ofstream(dir_ / "provisiond.yaml", std::ios::app) << "  password_dir: passwords\n";
+  std::string out;
+  for (const std::string kind : {"webhook", "bind"})
+    ASSERT_EQ(run_command(kCtl + " secret new " + kind + " " + (dir_ / (kind + ".secret")).string(),
+                          &out),
+              0);
+  ASSERT_EQ(run_command(kCtl + " secret new webhook " + (dir_ / "webhook.next.secret").string(),
+                        &out),
+            0);
+  EXPECT_EQ(check_config(&out), 0) << out;
 }
 
 }  // namespace
