@@ -95,8 +95,9 @@ int main(int argc, char** argv) {
     // The folder must be the service user's own. An admin checks the config as root (only root
     // reads the secret files) while the folder already belongs to the service's user: that
     // check is left to the service's start, as that user.
-    const bool owner_checked_at_start = check_only && geteuid() == 0 &&
-                                        std::filesystem::is_directory(config.directory.password_dir);
+    const bool owner_checked_at_start =
+        check_only && geteuid() == 0 &&
+        std::filesystem::is_directory(config.directory.password_dir);
     if (!config.directory.password_dir.empty() && !owner_checked_at_start)
       require_private_dir("directory.password_dir", config.directory.password_dir);
     connector = registry.create(config.directory);

@@ -168,9 +168,9 @@ TEST_F(SecretFilesTest, CheckConfigAsRootAcceptsAPasswordFolderOfTheServiceUser)
     ASSERT_EQ(run_command(kCtl + " secret new " + kind + " " + (dir_ / (kind + ".secret")).string(),
                           &out),
               0);
-  ASSERT_EQ(run_command(kCtl + " secret new webhook " + (dir_ / "webhook.next.secret").string(),
-                        &out),
-            0);
+  ASSERT_EQ(
+      run_command(kCtl + " secret new webhook " + (dir_ / "webhook.next.secret").string(), &out),
+      0);
   EXPECT_EQ(check_config(&out), 0) << out;
 }
 
