@@ -174,5 +174,28 @@ TEST_F(SecretFilesTest, CheckConfigAsRootAcceptsAPasswordFolderOfTheServiceUser)
   EXPECT_EQ(check_config(&out), 0) << out;
 }
 
+// systemd's credentials folder is only the service's to enter. A process that may not look into
+// $CREDENTIALS_DIRECTORY (an admin's shell that inherited it, a mistyped path) must fall back to
+// the configured files and say what it cannot read, not abort on an uncaught exception.
+TEST_F(SecretFilesTest, ACredentialsFolderItMayNotEnterIsNoCrash) {
+  const fs::path creds = dir_ / "credentials";
+  fs::create_directory(creds);
+  fs::permissions(creds, fs::perms::none, fs::perm_options::replace);
+  fs::permissions(dir_,
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec |
+                      fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::replace);
+  // Root enters any folder: the check then runs as nobody, whom the mode keeps out.
+  const std::string as_other =
+      geteuid() == 0 ? "setpriv --reuid=nobody --regid=nogroup --clear-groups " : "";
+  std::string out;
+  const int rc = run_command("CREDENTIALS_DIRECTORY=" + creds.string() + " " + as_other + kDaemon +
+                                 " --check-config --config " + (dir_ / "provisiond.yaml").string(),
+                             &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find((dir_ / "webhook.secret").string()), std::string::npos) << out;
+  fs::permissions(creds, fs::perms::owner_all, fs::perm_options::replace);
+}
+
 }  // namespace
 }  // namespace prov
