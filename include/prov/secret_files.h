@@ -11,7 +11,7 @@ namespace prov {
 struct MissingSecret {
   std::string key;             // the config key, e.g. hr.webhook.secret_file
   std::filesystem::path file;  // the file read (or the systemd credential)
-  std::string problem;         // "cannot be read (No such file or directory)", "is empty"
+  std::string message;  // "<key>: cannot read secret file <file> (<reason>)" or "... is empty"
 };
 
 // While an instance lives on a thread, read_secret() on that thread records a secret it cannot
@@ -32,10 +32,10 @@ class MissingSecrets {
   MissingSecrets* outer_;
 };
 
-// read_secret()'s failure: throws ConfigError("<key>: secret file <file> <problem>"), or, while a
+// read_secret()'s failure: throws ConfigError(message), or, while a
 // MissingSecrets collects on this thread, records it and returns a stand-in value.
 std::string secret_unreadable(const std::string& key, const std::filesystem::path& file,
-                              const std::string& problem);
+                              const std::string& message);
 
 // The provisionctl command that creates the file `m` names, for the admin to run.
 std::string how_to_create(const MissingSecret& m);

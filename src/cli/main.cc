@@ -20,7 +20,8 @@ commands:
   compact                        delete what state.retention lets go (old applied events and
                                  done operations; the audit only if configured, exported first)
   policy validate PATH           check a policy file or folder (exit 1 on errors)
-  policy test PATH [--tests DIR] run the policy's test cases
+  policy test PATH [--tests DIR]
+                                 run the policy's test cases
   explain --worker FILE.json     why a worker gets what it gets (or --worker-id ID)
   plan [--worker-id ID]          what the current HR state and policy would change (no writes)
   accounts                       accounts provisiond manages
@@ -37,9 +38,8 @@ commands:
                                  defaults to /etc/provisiond/webhook.secret
   secret new bind [FILE]         write a random bind password (/etc/provisiond/bind.secret)
   secret set FILE                write the secret given on stdin (mode 0600)
-                                 secret keeps an existing file unless --force
 
-options: --json  --limit N  --version
+options: --json  --limit N  --version  --force (secret: replace an existing file)
 config: --config FILE, else $PROVISIOND_CONFIG, else /etc/provisiond/provisiond.yaml
 )";
 

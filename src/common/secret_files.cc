@@ -13,10 +13,9 @@ MissingSecrets::MissingSecrets() : outer_(collecting) { collecting = this; }
 MissingSecrets::~MissingSecrets() { collecting = outer_; }
 
 std::string secret_unreadable(const std::string& key, const std::filesystem::path& file,
-                              const std::string& problem) {
-  if (collecting == nullptr)
-    throw ConfigError(key + ": secret file " + file.string() + " " + problem);
-  collecting->list_.push_back({key, file, problem});
+                              const std::string& message) {
+  if (collecting == nullptr) throw ConfigError(message);
+  collecting->list_.push_back({key, file, message});
   // Long enough for every check a secret's value passes (a webhook key needs 24 bytes), so the
   // load reaches the next secret; the caller refuses the config before anything could use it.
   return std::string(32, '-');

@@ -6,7 +6,7 @@ void print_missing_secrets(const std::vector<MissingSecret>& missing, std::ostre
   if (missing.empty()) return;
   err << "provisiond: " << missing.size() << " secret file(s) missing or unreadable:\n";
   for (const auto& m : missing)
-    err << "  " << m.key << ": " << m.file.string() << " " << m.problem << "\n"
+    err << "  " << m.message << "\n"
         << "    create it: " << how_to_create(m) << "\n";
   // Under systemd the files reach the service as credentials (LoadCredential=), read by PID 1:
   // owned by root with mode 0600 is right, and is what provisionctl secret writes.
