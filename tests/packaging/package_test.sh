@@ -21,6 +21,7 @@ harness="$src/tests/harness/slapd.sh"
 work=$(mktemp -d /tmp/provisiond-package.XXXXXX)
 chmod 0711 "$work"  # the service user reaches its credentials folder inside
 daemon_pid=""
+installed=""  # set once this test has installed the package: only then does cleanup purge it
 stop_daemon() {
   [ -n "$daemon_pid" ] || return 0
   kill -TERM "$daemon_pid" 2>/dev/null || true
@@ -30,8 +31,11 @@ stop_daemon() {
 cleanup() {
   stop_daemon
   "$harness" stop "$work/slapd" >/dev/null 2>&1 || true
-  PROVISIOND_PURGE_STATE=yes dpkg --purge provisiond >/dev/null 2>&1 || true
-  rm -rf "$work" /etc/provisiond
+  if [ -n "$installed" ]; then
+    PROVISIOND_PURGE_STATE=yes dpkg --purge provisiond >/dev/null 2>&1 || true
+    rm -rf /etc/provisiond
+  fi
+  rm -rf "$work"
 }
 trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
@@ -60,8 +64,12 @@ echo "lintian: no errors, no warnings; overridden:"
 grep -v "^#" "$src/packaging/lintian/provisiond"
 
 step "install the previous version on a machine without provisiond"
-PROVISIOND_PURGE_STATE=yes dpkg --purge provisiond >/dev/null 2>&1 || true
-rm -rf /var/lib/provisiond /etc/provisiond
+# Never take over a machine's own provisiond (this test purges what it installed, state and all).
+status=$(dpkg-query -W -f='${Status}' provisiond 2>/dev/null || true)
+if { [ -n "$status" ] && [ "${status##* }" != not-installed ]; } || [ -e /var/lib/provisiond ]; then
+  fail "provisiond is installed here, or its state is; the package test needs a machine without it"
+fi
+installed=yes
 dpkg -i "$old"
 expect "the provisiond user" getent passwd provisiond >/dev/null
 expect "/etc/provisiond root:provisiond 750" test "$(owner_mode /etc/provisiond)" = "root:provisiond 750"
