@@ -6,6 +6,7 @@
 #include "cli/access.h"
 #include "cli/admin_commands.h"
 #include "cli/policy_commands.h"
+#include "cli/secret_command.h"
 #include "prov/config.h"
 #include "prov/policy.h"
 #include "prov/store.h"
@@ -19,7 +20,8 @@ commands:
   compact                        delete what state.retention lets go (old applied events and
                                  done operations; the audit only if configured, exported first)
   policy validate PATH           check a policy file or folder (exit 1 on errors)
-  policy test PATH [--tests DIR] run the policy's test cases
+  policy test PATH [--tests DIR]
+                                 run the policy's test cases
   explain --worker FILE.json     why a worker gets what it gets (or --worker-id ID)
   plan [--worker-id ID]          what the current HR state and policy would change (no writes)
   accounts                       accounts provisiond manages
@@ -32,8 +34,12 @@ commands:
   entitlements --worker-id ID    licences and hardware allocated / to retrieve
   reconcile [--apply]            compare the directory with what provisiond applied (exit 1 on
                                  drift); --apply has the running daemon correct the drift
+  secret new webhook [FILE]      write a webhook signing key (whsec_..., mode 0600); FILE
+                                 defaults to /etc/provisiond/webhook.secret
+  secret new bind [FILE]         write a random bind password (/etc/provisiond/bind.secret)
+  secret set FILE                write the secret given on stdin (mode 0600)
 
-options: --json  --limit N  --version
+options: --json  --limit N  --version  --force (secret: replace an existing file)
 config: --config FILE, else $PROVISIOND_CONFIG, else /etc/provisiond/provisiond.yaml
 )";
 
@@ -92,6 +98,8 @@ int main(int argc, char** argv) {
     std::cerr << "policy: unknown subcommand " << sub << "\n";
     return 2;
   }
+  // Writing a secret file needs no config: it is how a config that names missing files is fixed.
+  if (cmd == "secret") return cli::cmd_secret(rest, std::cin, std::cout, std::cerr);
   if (config_path.empty()) config_path = "/etc/provisiond/provisiond.yaml";
 
   try {

@@ -2,12 +2,15 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "prov/crypto.h"
+#include "prov/secret_files.h"
 #include "prov/timezone.h"
 
 namespace prov {
@@ -64,18 +67,23 @@ fs::path resolve(const fs::path& base, const std::string& p) {
 std::string read_secret(const std::string& key, const fs::path& path,
                         const std::string& credential_name) {
   fs::path file = path;
+  std::error_code ec;  // a folder this process may not enter holds no credential for it
   if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
-      creds && !credential_name.empty() && fs::exists(fs::path(creds) / credential_name)) {
+      creds && !credential_name.empty() && fs::exists(fs::path(creds) / credential_name, ec)) {
     file = fs::path(creds) / credential_name;  // systemd LoadCredential= wins
   }
   if (file.empty()) throw ConfigError(key + ": no secret file given");
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw ConfigError(key + ": cannot read secret file " + file.string());
+  if (!in)
+    return secret_unreadable(
+        key, file,
+        key + ": cannot read secret file " + file.string() + " (" + std::strerror(errno) + ")");
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  if (s.empty()) throw ConfigError(key + ": secret file " + file.string() + " is empty");
+  if (s.empty())
+    return secret_unreadable(key, file, key + ": secret file " + file.string() + " is empty");
   return s;
 }
 

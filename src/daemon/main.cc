@@ -2,6 +2,7 @@
 // notification, orderly shutdown). All provisioning logic lives in the engine.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <iostream>
@@ -10,6 +11,7 @@
 
 #include "admin/admin.h"
 #include "common/private_dir.h"
+#include "daemon/missing_secrets.h"
 #include "daemon/notify.h"
 #include "daemon/policy_watch.h"
 #include "hr/webhook.h"
@@ -80,14 +82,28 @@ int main(int argc, char** argv) {
   // lock lane and write lanes, so planning the next events overlaps with the directory applying
   // the last ones. `connector` validates the directory config at start-up.
   std::unique_ptr<DirectoryConnector> connector, lookup_connector;
+  // Every unreadable secret file is reported, not just the first (a fresh install has none).
+  std::optional<MissingSecrets> missing_secrets(std::in_place);
   try {
     config = load_config(config_path);
+    if (!missing_secrets->list().empty()) {
+      print_missing_secrets(missing_secrets->list(), std::cerr);
+      return 1;
+    }
+    missing_secrets.reset();
     policy = Policy::load(config.policy_path);
-    if (!config.directory.password_dir.empty())
+    // The folder must be the service user's own. An admin checks the config as root (only root
+    // reads the secret files) while the folder already belongs to the service's user: that
+    // check is left to the service's start, as that user.
+    const bool owner_checked_at_start =
+        check_only && geteuid() == 0 &&
+        std::filesystem::is_directory(config.directory.password_dir);
+    if (!config.directory.password_dir.empty() && !owner_checked_at_start)
       require_private_dir("directory.password_dir", config.directory.password_dir);
     connector = registry.create(config.directory);
     lookup_connector = registry.create(config.directory);
   } catch (const ConfigError& e) {
+    if (missing_secrets) print_missing_secrets(missing_secrets->list(), std::cerr);
     std::cerr << "provisiond: config error: " << e.what() << "\n";
     return 1;
   } catch (const PolicyLoadError& e) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "prov/store.h"
+#include "cli_test_support.h"
 
 namespace prov {
 namespace {
@@ -21,17 +22,9 @@ namespace fs = std::filesystem;
 class ProvisionctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/prov-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     // The secret files named here do not exist: as when they are readable by the daemon only.
-    std::ofstream(dir_ / "provisiond.yaml")
-        << "state: { path: state.db }\n"
-        << "hr:\n  webhook: { listen: 127.0.0.1:8080, secret_file: missing/webhook.secret }\n"
-        << "policy: { path: " << PROV_SOURCE_DIR << "/policies/example.yaml }\n"
-        << "directory:\n  type: ldap\n  url: ldaps://ldap.example.com:636\n"
-        << "  bind_dn: cn=svc,dc=example,dc=com\n  password_file: missing/bind.secret\n"
-        << "  base_dn: dc=example,dc=com\n";
+    dir_ = test::config_folder("secret_file: missing/webhook.secret", "missing/bind.secret");
+    ASSERT_FALSE(dir_.empty());
     auto store = Store::open(dir_ / "state.db");
     Operation op;
     op.kind = OpKind::Disable;
@@ -44,14 +37,9 @@ class ProvisionctlTest : public ::testing::Test {
 
   // Runs provisionctl with `env` prepended; returns the exit status, output in `out`.
   int ctl(const std::string& args, std::string* out, const std::string& env = "") {
-    const std::string command = env + " " + PROV_BINARY_DIR + "/src/cli/provisionctl --config " +
-                                (dir_ / "provisiond.yaml").string() + " " + args + " 2>&1";
-    FILE* p = popen(command.c_str(), "r");
-    std::array<char, 4096> buf{};
-    out->clear();
-    while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out->append(buf.data(), n);
-    const int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return test::run_command(env + " " + PROV_BINARY_DIR + "/src/cli/provisionctl --config " +
+                                 (dir_ / "provisiond.yaml").string() + " " + args,
+                             out);
   }
 
   fs::path dir_;
