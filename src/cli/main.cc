@@ -22,7 +22,11 @@ commands:
   policy validate PATH           check a policy file or folder (exit 1 on errors)
   policy test PATH [--tests DIR]
                                  run the policy's test cases
-  explain --worker FILE.json     why a worker gets what it gets (or --worker-id ID)
+  policy explain PATH --worker FILE.json
+                                 why a worker gets what it gets under the policy at PATH —
+                                 no config, secrets or state needed
+  explain --worker FILE.json     the same with the configured policy (or --worker-id ID for a
+                                 stored worker; --policy PATH explains without a config)
   plan [--worker-id ID]          what the current HR state and policy would change (no writes)
   accounts                       accounts provisiond manages
   held                           operations held by the brake (mass change or policy rules)
@@ -52,6 +56,7 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("PROVISIOND_CONFIG")) config_path = env;
   cli::Args a;
   std::vector<std::string> rest;  // arguments passed through to policy commands
+  std::string policy_path;        // explain --policy PATH: no config needed
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& s = args[i];
     if (s == "--version") {
@@ -71,6 +76,8 @@ int main(int argc, char** argv) {
       a.apply = true;
     } else if ((s == "--worker-id" || s == "--worker") && i + 1 < args.size()) {
       (s == "--worker" ? a.worker_file : a.worker_id) = args[++i];
+    } else if (s == "--policy" && i + 1 < args.size()) {
+      policy_path = args[++i];
     } else if (s == "--limit" && i + 1 < args.size()) {
       a.limit = std::atoi(args[++i].c_str());
     } else {
@@ -95,6 +102,8 @@ int main(int argc, char** argv) {
     rest.erase(rest.begin());
     if (sub == "validate") return cmd_policy_validate(rest, std::cout, std::cerr);
     if (sub == "test") return cmd_policy_test(rest, std::cout, std::cerr);
+    if (sub == "explain")
+      return cmd_policy_explain(rest, a.worker_file, a.json, std::cout, std::cerr);
     std::cerr << "policy: unknown subcommand " << sub << "\n";
     return 2;
   }
@@ -104,22 +113,12 @@ int main(int argc, char** argv) {
 
   try {
     if (cmd == "explain" && !a.worker_file.empty()) {
-      // A worker from a file needs only the policy; the config names it.
+      const auto w = read_worker_file(a.worker_file, std::cerr);
+      if (!w) return 2;
+      // A worker from a file needs only the policy: given, or the one the config names.
+      if (!policy_path.empty()) return cmd_explain(*w, policy_path, a.json, std::cout, std::cerr);
       Config c = load_config(config_path, cli::secrets_needed(cmd));
-      std::ifstream in(a.worker_file);
-      if (!in) {
-        std::cerr << "explain: cannot read " << a.worker_file << "\n";
-        return 2;
-      }
-      Json w;
-      try {
-        w = Json::parse(in);
-      } catch (const Json::exception& e) {
-        std::cerr << "explain: " << a.worker_file << " is not valid JSON: " << e.what() << "\n";
-        return 2;
-      }
-      if (w.contains("worker") && w["worker"].is_object()) w = w["worker"];  // a whole event
-      return cmd_explain(w, c.policy_path, a.json, std::cout, std::cerr);
+      return cmd_explain(*w, c.policy_path, a.json, std::cout, std::cerr);
     }
     Config c = load_config(config_path, cli::secrets_needed(cmd));
     if (cmd == "explain") {

@@ -1,5 +1,7 @@
 #include "cli/policy_commands.h"
 
+#include <fstream>
+
 #include "policy/compiled_policy.h"
 #include "policy/explain.h"
 #include "policy/policy_cases.h"
@@ -95,6 +97,41 @@ int cmd_explain(const Json& worker_record, const std::filesystem::path& policy_p
     print_diagnostics(e, err);
     return 1;
   }
+}
+
+std::optional<Json> read_worker_file(const std::string& file, std::ostream& err) {
+  std::ifstream in(file);
+  if (!in) {
+    err << "explain: cannot read " << file << "\n";
+    return std::nullopt;
+  }
+  Json w;
+  try {
+    w = Json::parse(in);
+  } catch (const Json::exception& e) {
+    err << "explain: " << file << " is not valid JSON: " << e.what() << "\n";
+    return std::nullopt;
+  }
+  if (w.contains("worker") && w["worker"].is_object()) w = w["worker"];  // a whole event
+  return w;
+}
+
+int cmd_policy_explain(const std::vector<std::string>& args, const std::string& worker_file,
+                       bool json, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> paths;
+  for (const auto& a : args)
+    if (a != "--json") paths.push_back(a);
+  if (paths.size() != 1) {
+    err << "usage: provisionctl policy explain PATH --worker FILE.json [--json]\n";
+    return 2;
+  }
+  if (worker_file.empty()) {
+    err << "policy explain: which worker? --worker FILE.json (a worker record or an HR event)\n";
+    return 2;
+  }
+  const auto w = read_worker_file(worker_file, err);
+  if (!w) return 2;
+  return cmd_explain(*w, paths.front(), json, out, err);
 }
 
 }  // namespace prov

@@ -2,6 +2,7 @@
 // provisionctl commands of the policy language. Each returns the process exit code: 0 success,
 // 1 the policy (or a policy test) is wrong, 2 wrong usage.
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -18,6 +19,15 @@ int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out,
 // Runs the policy tests in DIR (default: the `tests` folder next to the policy file, or inside
 // the policy folder) and prints a difference for each failing case; exit 1 on any failure.
 int cmd_policy_test(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// A worker record from FILE.json for explain: the record itself, or a whole HR event (its
+// `worker`). nullopt after saying why on `err`.
+std::optional<Json> read_worker_file(const std::string& file, std::ostream& err);
+
+// provisionctl policy explain PATH --worker FILE.json [--json]: explain without any daemon
+// config, secrets or state — a policy and a worker record are all it needs.
+int cmd_policy_explain(const std::vector<std::string>& args, const std::string& worker_file,
+                       bool json, std::ostream& out, std::ostream& err);
 
 // provisionctl explain: evaluates the policy for one worker record (now, every username free)
 // and explains the result as text or JSON.

@@ -120,5 +120,39 @@ TEST_F(ProvisionctlTest, CompactDeletesWhatStateRetentionLetsGo) {
   EXPECT_FALSE(store->event("old").has_value());
 }
 
+// Explaining a policy on a laptop needs the policy and a worker record — no daemon config, no
+// secrets, no state database: `policy explain PATH --worker FILE` and `explain --policy PATH`.
+TEST(ProvisionctlOffline, ExplainNeedsOnlyThePolicyAndAWorker) {
+  const fs::path dir = test::config_folder("secret_file: missing/webhook.secret", "x");
+  ASSERT_FALSE(dir.empty());
+  std::ofstream(dir / "jane.json")
+      << R"({"workerId": "W-1", "firstName": "Jane", "lastName": "Doe", "department": "Finance",)"
+      << R"( "location": "Berlin", "workerType": "Employee",)"
+      << R"( "hireDate": "2020-01-01"})";
+  const std::string ctl = std::string("PROVISIOND_CONFIG=") + (dir / "absent.yaml").string() +
+                          " " + PROV_BINARY_DIR + "/src/cli/provisionctl ";
+  const std::string policy = std::string(PROV_SOURCE_DIR) + "/policies/example.yaml";
+  const std::string worker = (dir / "jane.json").string();
+  std::string out;
+  for (const std::string args : {"policy explain " + policy + " --worker " + worker,
+                                 "explain --policy " + policy + " --worker " + worker}) {
+    SCOPED_TRACE(args);
+    EXPECT_EQ(test::run_command(ctl + args, &out), 0) << out;
+    EXPECT_EQ(out.find("config"), std::string::npos) << out;
+    EXPECT_NE(out.find("finance"), std::string::npos) << out;  // the role Finance grants
+  }
+  EXPECT_EQ(test::run_command(ctl + "policy explain " + policy + " --worker " + worker + " --json",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("\"groups\""), std::string::npos) << out;
+  // Usage mistakes say what is missing.
+  EXPECT_EQ(test::run_command(ctl + "policy explain " + policy, &out), 2) << out;
+  EXPECT_NE(out.find("--worker"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command(ctl + "policy explain --worker " + worker, &out), 2) << out;
+  EXPECT_NE(out.find("PATH"), std::string::npos) << out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace prov
