@@ -30,6 +30,10 @@
 
 namespace prov {
 
+// The brake's share rule (safety.max_destructive_percent) applies from this many people on: a
+// share of a handful of people means nothing.
+inline constexpr int kBrakePercentFloor = 10;
+
 struct WorkerPlan {
   std::string worker_id;
   LifecycleState state = LifecycleState::Active;

@@ -11,6 +11,7 @@
 #include "prov/engine.h"
 #include "prov/reconcile.h"
 #include "prov/store.h"
+#include "prov/what_if.h"
 
 namespace prov::cli {
 namespace {
@@ -153,7 +154,57 @@ int status(const Config& c, const Args& a, std::ostream& out) {
   return 0;
 }
 
+namespace {
+
+// Prints each worker's operations (text), and returns them as JSON; empty plans are skipped.
+Json show_plans(const std::vector<WorkerPlan>& plans, bool json, std::ostream& out) {
+  Json arr = Json::array();
+  for (const auto& p : plans) {
+    if (p.operations.empty() && !p.hold_reason) continue;
+    Json ops = Json::array();
+    for (const auto& op : p.operations) {
+      Json o = to_json(op);
+      o["summary"] = describe(op);
+      ops.push_back(o);
+    }
+    Json w{{"worker_id", p.worker_id}, {"state", to_string(p.state)}, {"operations", ops}};
+    if (p.hold_reason) w["held"] = *p.hold_reason;
+    arr.push_back(w);
+    if (!json) {
+      out << "worker " << p.worker_id << " (" << to_string(p.state) << ")\n";
+      if (p.hold_reason) out << "  held: " << *p.hold_reason << "\n";
+      for (const auto& op : p.operations) out << "  " << describe(op) << "\n";
+    }
+  }
+  return arr;
+}
+
+// plan --policy CANDIDATE: every stored worker under the candidate, as a deploy would re-plan.
+int plan_candidate(const Config& c, const Args& a, std::ostream& out) {
+  auto store = Store::open_read_only(c.state_path);
+  SystemClock clock;
+  const WhatIf w = what_if(*store, c, Policy::load(a.policy_path), clock);
+  Json arr = show_plans(w.plans, a.json, out);
+  if (a.json) {
+    out << Json{{"policy", a.policy_path},
+                {"workers", arr},
+                {"summary", w.summary.to_string()},
+                {"people_affected", w.people_affected},
+                {"managed_accounts", w.managed_accounts},
+                {"held_by_rule", w.held_by_rule},
+                {"mass_brake", w.mass_brake}}
+                .dump(2)
+        << "\n";
+  } else {
+    out << "what-if " << a.policy_path << ": " << w.to_string() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
 int plan(const Config& c, const Args& a, std::ostream& out) {
+  if (!a.policy_path.empty()) return plan_candidate(c, a, out);
   auto store = Store::open_read_only(c.state_path);
   auto policy = Policy::load(c.policy_path);
   SystemClock clock;
@@ -165,25 +216,9 @@ int plan(const Config& c, const Args& a, std::ostream& out) {
   else
     plans = engine.plan_all();
   PlanSummary summary;
-  Json arr = Json::array();
-  for (const auto& p : plans) {
+  for (const auto& p : plans)
     for (const auto& op : p.operations) summary.add(op);
-    if (p.operations.empty() && !p.hold_reason) continue;
-    Json ops = Json::array();
-    for (const auto& op : p.operations) {
-      Json o = to_json(op);
-      o["summary"] = describe(op);
-      ops.push_back(o);
-    }
-    Json w{{"worker_id", p.worker_id}, {"state", to_string(p.state)}, {"operations", ops}};
-    if (p.hold_reason) w["held"] = *p.hold_reason;
-    arr.push_back(w);
-    if (!a.json) {
-      out << "worker " << p.worker_id << " (" << to_string(p.state) << ")\n";
-      if (p.hold_reason) out << "  held: " << *p.hold_reason << "\n";
-      for (const auto& op : p.operations) out << "  " << describe(op) << "\n";
-    }
-  }
+  Json arr = show_plans(plans, a.json, out);
   if (a.json) {
     out << Json{{"workers", arr}, {"summary", summary.to_string()}}.dump(2) << "\n";
   } else {

@@ -15,6 +15,7 @@ struct Args {
   bool apply = false;  // reconcile --apply
   std::string worker_id;
   std::string worker_file;
+  std::string policy_path;  // --policy: explain without a config; plan: a candidate policy
   int limit = 50;
 };
 

@@ -28,6 +28,8 @@ commands:
   explain --worker FILE.json     the same with the configured policy (or --worker-id ID for a
                                  stored worker; --policy PATH explains without a config)
   plan [--worker-id ID]          what the current HR state and policy would change (no writes)
+  plan --policy CANDIDATE        what deploying the candidate policy would change for every
+                                 stored worker, and whether the brake would hold it (no writes)
   accounts                       accounts provisiond manages
   held                           operations held by the brake (mass change or policy rules)
   approve ID... | --all          release held operations
@@ -56,7 +58,6 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("PROVISIOND_CONFIG")) config_path = env;
   cli::Args a;
   std::vector<std::string> rest;  // arguments passed through to policy commands
-  std::string policy_path;        // explain --policy PATH: no config needed
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& s = args[i];
     if (s == "--version") {
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
     } else if ((s == "--worker-id" || s == "--worker") && i + 1 < args.size()) {
       (s == "--worker" ? a.worker_file : a.worker_id) = args[++i];
     } else if (s == "--policy" && i + 1 < args.size()) {
-      policy_path = args[++i];
+      a.policy_path = args[++i];
     } else if (s == "--limit" && i + 1 < args.size()) {
       a.limit = std::atoi(args[++i].c_str());
     } else {
@@ -116,7 +117,8 @@ int main(int argc, char** argv) {
       const auto w = read_worker_file(a.worker_file, std::cerr);
       if (!w) return 2;
       // A worker from a file needs only the policy: given, or the one the config names.
-      if (!policy_path.empty()) return cmd_explain(*w, policy_path, a.json, std::cout, std::cerr);
+      if (!a.policy_path.empty())
+        return cmd_explain(*w, a.policy_path, a.json, std::cout, std::cerr);
       Config c = load_config(config_path, cli::secrets_needed(cmd));
       return cmd_explain(*w, c.policy_path, a.json, std::cout, std::cerr);
     }

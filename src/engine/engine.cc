@@ -12,7 +12,6 @@
 namespace prov {
 namespace {
 
-constexpr int kBrakePercentFloor = 10;  // the percent rule needs a few people to mean anything
 // The event id of plans a policy change makes: the brake's `policy_change` rules apply to them.
 constexpr const char* kPolicyChange = "policy-reload";
 

@@ -59,6 +59,23 @@ TEST_F(ProvisionctlTest, ReadingAndDecidingCommandsNeedNoSecrets) {
   EXPECT_EQ(ctl("retry --all", &out), 0) << out;
 }
 
+// What a candidate policy would do is read from the state without writing; a broken candidate is
+// refused with file:line:column, like policy validate.
+TEST_F(ProvisionctlTest, PlanOfACandidatePolicyWritesNothingAndRefusesABrokenOne) {
+  std::string out;
+  const std::string example = std::string(PROV_SOURCE_DIR) + "/policies/example.yaml";
+  EXPECT_EQ(ctl("plan --policy " + example, &out), 0) << out;
+  EXPECT_NE(out.find("what-if " + example + ": creates 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("nothing would be held"), std::string::npos) << out;
+  EXPECT_EQ(ctl("plan --policy " + example + " --json", &out), 0) << out;
+  EXPECT_EQ(Json::parse(out).at("people_affected"), 0) << out;
+  std::ofstream(dir_ / "broken.yaml") << "version: 1\nroles:\n  - name: x\n    when: { nope: [ }\n";
+  EXPECT_EQ(ctl("plan --policy " + (dir_ / "broken.yaml").string(), &out), 1) << out;
+  EXPECT_NE(out.find("broken.yaml:"), std::string::npos) << out;
+  auto store = Store::open_read_only(dir_ / "state.db");
+  EXPECT_EQ(store->operations(OpStatus::Held, 10).size(), 1u);  // the fixture's, untouched
+}
+
 TEST_F(ProvisionctlTest, ReconcileStillNeedsTheBindPassword) {
   std::string out;
   EXPECT_EQ(ctl("reconcile", &out), 1) << out;

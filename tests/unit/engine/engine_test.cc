@@ -7,6 +7,7 @@
 
 #include "fake_connector.h"
 #include "prov/engine.h"
+#include "prov/what_if.h"
 
 namespace prov {
 namespace {
@@ -680,6 +681,55 @@ TEST_F(EngineTest, PolicyChangeReplansEveryWorker) {
   engine_->set_policy(Policy::load(dir_ / "policy.yaml"));
   settle();
   EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff", "everyone"}));
+}
+
+// provisionctl plan --policy CANDIDATE: what deploying a policy would do, before it is deployed —
+// exactly the operations the deploy then plans (a retired role's removals, held by the brake as a
+// policy change), and nothing written meanwhile.
+TEST_F(EngineTest, WhatIfOfACandidatePolicyIsExactlyWhatItsDeployPlans) {
+  receive_range(EventType::Hire, 1, 3, "2026-01-05T00:00:00Z", "Finance");
+  receive_range(EventType::Hire, 4, 5, "2026-01-05T00:00:00Z", "Sales");
+  settle();
+  ASSERT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff", "finance"}));
+  using Key = std::tuple<std::string, std::string, std::string>;  // worker, kind, group
+  const auto key = [](const Operation& op) {
+    return Key{op.worker_id, std::string(to_string(op.kind)), op.group};
+  };
+  const auto ops_after = [&](std::int64_t watermark) {
+    std::set<Key> out;
+    for (auto st : {OpStatus::Pending, OpStatus::Held, OpStatus::Done, OpStatus::Failed})
+      for (const auto& r : store_->operations(st, 100000))
+        if (r.op.id > watermark) out.insert(key(r.op));
+    return out;
+  };
+  std::int64_t watermark = 0;
+  for (const auto& r : store_->operations(OpStatus::Done, 100000))
+    watermark = std::max(watermark, r.op.id);
+  const auto audit_before = store_->audit_log("", 100000).size();
+
+  std::ofstream(dir_ / "candidate.yaml") << replaced(kPolicy, kFinanceRole, "");
+  const auto candidate = Policy::load(dir_ / "candidate.yaml");
+  const WhatIf w = what_if(*store_, config_, candidate, clock_);
+  std::set<Key> predicted;
+  for (const auto& p : w.plans)
+    for (const auto& op : p.operations) predicted.insert(key(op));
+  EXPECT_EQ(predicted, (std::set<Key>{{"1", "remove_member", "finance"},
+                                      {"2", "remove_member", "finance"},
+                                      {"3", "remove_member", "finance"}}));
+  EXPECT_EQ(w.summary.group_removals, 3);
+  EXPECT_EQ(w.people_affected, 3);
+  EXPECT_EQ(w.managed_accounts, 5);
+  EXPECT_EQ(w.held_by_rule, 3);  // brake.remove_member defaults to policy_change
+  EXPECT_NE(w.to_string().find("3 people affected of 5 managed accounts"), std::string::npos)
+      << w.to_string();
+  // Nothing was written.
+  EXPECT_TRUE(ops_after(watermark).empty());
+  EXPECT_EQ(store_->audit_log("", 100000).size(), audit_before);
+
+  engine_->set_policy(candidate);
+  settle();
+  EXPECT_EQ(ops_after(watermark), predicted);
+  EXPECT_EQ(store_->operations(OpStatus::Held, 100).size(), 3u);
 }
 
 }  // namespace
