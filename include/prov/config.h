@@ -116,6 +116,11 @@ struct StateConfig {
   std::size_t commit_max_events = 1000;
   std::size_t commit_max_bytes = 4u << 20;
   RetentionConfig retention;
+  // Anchors of the audit's hash chain (its newest row's id and hash): logged at start, at an
+  // orderly stop and at most this often while the audit grows; also appended to this file (JSON
+  // lines, synced) when set — somewhere the state database's writers cannot rewrite.
+  std::chrono::seconds audit_anchor_interval{600};
+  std::filesystem::path audit_anchor_file;
 };
 
 struct Config {

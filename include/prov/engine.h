@@ -99,6 +99,9 @@ class Engine {
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
   void sync_store();
+  // Logs the audit chain's head (and appends it to state.audit_anchor_file) when `force`, or
+  // when the audit grew and state.audit_anchor_interval has passed since the last anchor.
+  void anchor_audit(bool force);
   bool username_free_in_store(const std::string& name, const std::string& worker_id, TimePoint now);
   // What every policy evaluation of the planner shares (no explanations, manager look-up).
   EvalContext planner_context(TimePoint now);
@@ -123,6 +126,9 @@ class Engine {
   // every policy change.
   std::atomic<bool> release_requested_{true};
   std::chrono::steady_clock::time_point last_gauges_{};
+  // The last audit anchor (see anchor_audit): when, and the head row it named.
+  std::optional<std::chrono::steady_clock::time_point> anchored_at_;
+  std::int64_t anchored_id_ = -1;
   std::int64_t managed_accounts_ = 0;  // for the brake's share rule, see safety_allows
   std::optional<std::chrono::steady_clock::time_point> managed_counted_;
   std::mutex wake_mu_;

@@ -66,6 +66,26 @@ struct AuditRecord {
   std::int64_t op_id = 0;
   std::string action;  // event.stored, event.stale, op.planned, op.applied, op.failed, ...
   Json detail = Json::object();
+  // The hash chain (audit rows only; "" for receipts read from the inbox and for rows written
+  // before the chain began): SHA-256 over prev_hash and the row's content.
+  std::string prev_hash, hash;
+};
+
+// The newest audit row: what an anchor records outside the state database.
+struct AuditHead {
+  std::int64_t id = 0;
+  std::string hash;
+};
+
+// What `provisionctl audit verify` reports.
+struct AuditCheck {
+  bool intact = true;
+  std::int64_t rows = 0;       // chained rows whose hash and link were checked
+  std::int64_t unchained = 0;  // rows written before the chain began (an older schema)
+  std::string anchor;          // prev_hash of the first chained row: "" where the chain began
+  AuditHead head;              // the last row checked
+  std::int64_t broken_id = 0;  // the first row that does not verify
+  std::string problem;         // why it does not
 };
 
 struct ScheduleRow {
@@ -221,7 +241,13 @@ class Store {
   virtual std::vector<EntitlementRow> entitlements(const std::string& worker_id) = 0;
 
   // --- audit
+  // Appends a row to the hash chain: its prev_hash is the newest row's hash, read under the
+  // write lock (call inside a transaction when other writes must commit with it).
   virtual std::int64_t audit(const AuditRecord& record) = 0;
+  virtual std::optional<AuditHead> audit_head() = 0;
+  // Walks the chain oldest first: each row's hash must match its content and its prev_hash the
+  // row before it. Stops at the first row that does not.
+  virtual AuditCheck verify_audit() = 0;
   // Newest last. Empty worker_id = all. Besides the audit rows, each stored event appears as an
   // `event.stored` record built from its inbox row (its receipt), in time order.
   virtual std::vector<AuditRecord> audit_log(const std::string& worker_id, int limit) = 0;

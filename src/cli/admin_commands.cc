@@ -245,8 +245,92 @@ int retry(const Config& c, const Args& a, std::ostream& out, std::ostream& err) 
   return decide(c, a, out, err, &retry_failed, "re-queued");
 }
 
+namespace {
+
+int audit_verify(Store& store, const Args& a, std::ostream& out) {
+  const AuditCheck check = store.verify_audit();
+  if (a.json) {
+    out << Json{{"intact", check.intact},
+                {"rows", check.rows},
+                {"unchained", check.unchained},
+                {"anchor", check.anchor},
+                {"head_id", check.head.id},
+                {"head_hash", check.head.hash},
+                {"broken_id", check.broken_id},
+                {"problem", check.problem}}
+               .dump(2)
+        << "\n";
+  } else if (check.intact) {
+    out << "audit chain intact: " << check.rows << " rows; head row " << check.head.id << " "
+        << check.head.hash << "\n";
+    if (!check.anchor.empty())
+      out << "  the chain starts after rows removed by retention; its first row follows "
+          << check.anchor << " (compare with the anchor logged then)\n";
+    if (check.unchained > 0)
+      out << "  " << check.unchained << " older rows were written before the chain began\n";
+  } else {
+    out << "audit chain broken at row " << check.broken_id << ": " << check.problem << " ("
+        << check.rows << " rows before it verified)\n";
+  }
+  return check.intact ? 0 : 1;
+}
+
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char ch : v) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+int audit_export(Store& store, const Args& a, std::ostream& out) {
+  const std::string format = a.format.empty() ? "jsonl" : a.format;
+  if (format != "jsonl" && format != "csv") {
+    std::cerr << "audit export: --format is jsonl or csv, not " << format << "\n";
+    return 2;
+  }
+  TimePoint since{};
+  if (!a.since.empty()) {
+    auto t = parse_time(a.since);
+    if (!t) {
+      std::cerr << "audit export: --since wants a time like 2026-11-01 or 2026-11-01T08:00:00Z, "
+                   "not "
+                << a.since << "\n";
+      return 2;
+    }
+    since = *t;
+  }
+  if (format == "csv") out << "id,at,worker_id,event_id,op_id,action,detail,prev_hash,hash\n";
+  for (const auto& r : store.audit_log(a.worker_id, -1)) {
+    if (r.at < since) continue;
+    if (format == "csv") {
+      out << r.id << ',' << format_time(r.at) << ',' << csv_field(r.worker_id) << ','
+          << csv_field(r.event_id) << ',' << r.op_id << ',' << csv_field(r.action) << ','
+          << csv_field(r.detail.dump()) << ',' << r.prev_hash << ',' << r.hash << "\n";
+      continue;
+    }
+    Json j{{"at", format_time(r.at)}, {"action", r.action}, {"detail", r.detail}};
+    if (r.id) j["id"] = r.id;
+    if (!r.worker_id.empty()) j["worker_id"] = r.worker_id;
+    if (!r.event_id.empty()) j["event_id"] = r.event_id;
+    if (r.op_id) j["op_id"] = r.op_id;
+    if (!r.hash.empty()) {
+      j["prev_hash"] = r.prev_hash;
+      j["hash"] = r.hash;
+    }
+    out << j.dump() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
 int audit(const Config& c, const Args& a, std::ostream& out) {
   auto store = Store::open_read_only(c.state_path);
+  if (!a.positional.empty() && a.positional.front() == "verify") return audit_verify(*store, a, out);
+  if (!a.positional.empty() && a.positional.front() == "export") return audit_export(*store, a, out);
   auto rows = store->audit_log(a.worker_id, a.limit > 0 ? a.limit : 1000000);
   for (const auto& r : rows) {
     Json j{{"at", format_time(r.at)}, {"action", r.action}};

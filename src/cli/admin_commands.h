@@ -16,6 +16,8 @@ struct Args {
   std::string worker_id;
   std::string worker_file;
   std::string policy_path;  // --policy: explain without a config; plan: a candidate policy
+  std::string since;        // audit export --since TIME
+  std::string format;       // audit export --format jsonl|csv
   int limit = 50;
 };
 

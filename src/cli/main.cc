@@ -37,6 +37,10 @@ commands:
   failed                         operations that failed permanently
   retry ID... | --all            re-drive failed operations
   audit [--worker-id ID]         the audit trail (newest last)
+  audit verify                   walk the audit's hash chain; exit 1 naming the first row that
+                                 was changed, removed or inserted
+  audit export [--since TIME] [--format jsonl|csv]
+                                 the audit for a SIEM, hashes included
   entitlements --worker-id ID    licences and hardware allocated / to retrieve
   reconcile [--apply]            compare the directory with what provisiond applied (exit 1 on
                                  drift); --apply has the running daemon correct the drift
@@ -77,6 +81,10 @@ int main(int argc, char** argv) {
       a.apply = true;
     } else if ((s == "--worker-id" || s == "--worker") && i + 1 < args.size()) {
       (s == "--worker" ? a.worker_file : a.worker_id) = args[++i];
+    } else if (s == "--since" && i + 1 < args.size()) {
+      a.since = args[++i];
+    } else if (s == "--format" && i + 1 < args.size()) {
+      a.format = args[++i];
     } else if (s == "--policy" && i + 1 < args.size()) {
       a.policy_path = args[++i];
     } else if (s == "--limit" && i + 1 < args.size()) {

@@ -178,7 +178,9 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
 
   // state
   YAML::Node state = root["state"];
-  check_keys(state, "state", {"path", "commit_max_events", "commit_max_bytes", "retention"});
+  check_keys(state, "state",
+             {"path", "commit_max_events", "commit_max_bytes", "retention",
+              "audit_anchor_interval", "audit_anchor_file"});
   std::string state_path = get<std::string>(state, "path", "state.path", "");
   if (state_path.empty()) fail("state.path", "is required (the SQLite state database)");
   c.state_path = resolve(base, state_path);
@@ -191,6 +193,20 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
                                               c.state.commit_max_bytes);
   if (c.state.commit_max_bytes < (64u << 10) || c.state.commit_max_bytes > (256u << 20))
     fail("state.commit_max_bytes", "must be between 65536 and 268435456 bytes");
+  c.state.audit_anchor_interval =
+      parse_duration("state.audit_anchor_interval",
+                     get<std::string>(state, "audit_anchor_interval",
+                                      "state.audit_anchor_interval", "10m"));
+  if (c.state.audit_anchor_interval.count() < 1)
+    fail("state.audit_anchor_interval", "must be at least 1s");
+  c.state.audit_anchor_file = resolve(
+      base, get<std::string>(state, "audit_anchor_file", "state.audit_anchor_file", ""));
+  // An anchor next to the database proves nothing: whoever rewrites one rewrites both.
+  if (!c.state.audit_anchor_file.empty() &&
+      c.state.audit_anchor_file.parent_path() == c.state_path.parent_path())
+    fail("state.audit_anchor_file",
+         "must not be in the state database's folder (" + c.state_path.parent_path().string() +
+             "): an anchor is only worth something where the database's writers cannot reach");
   YAML::Node ret = state["retention"];
   check_keys(ret, "state.retention",
              {"days", "audit_days", "audit_export_file", "interval", "batch_rows"});

@@ -4,6 +4,7 @@
 
 #include "executor.h"
 #include "lifecycle.h"
+#include "prov/durable_file.h"
 #include "prov/fault.h"
 #include "prov/log.h"
 #include "prov/metrics.h"
@@ -125,6 +126,7 @@ void Engine::run(std::stop_token stop) {
     }
     if (worked) continue;
     sync_store();
+    anchor_audit(!anchored_at_);  // the first idle moment after start anchors at once
     auto next = next_wakeup();
     std::unique_lock l(wake_mu_);
     auto limit = clock_.now() + std::chrono::seconds(1);  // also notices CLI approvals
@@ -144,6 +146,31 @@ void Engine::run(std::stop_token stop) {
     log::error("engine stop: recording the last batch failed", {{"error", e.what()}});
   }
   sync_store();
+  anchor_audit(true);
+}
+
+void Engine::anchor_audit(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && anchored_at_ && now - *anchored_at_ < config_.state.audit_anchor_interval) return;
+  anchored_at_ = now;
+  try {
+    const auto head = store_.audit_head();
+    if (!head || (!force && head->id == anchored_id_)) return;
+    const std::string at = format_time(clock_.now());
+    log::info("audit anchor", {{"audit_head_id", std::to_string(head->id)},
+                               {"audit_head_hash", head->hash}});
+    if (!config_.state.audit_anchor_file.empty()) {
+      const Status st = append_synced(
+          config_.state.audit_anchor_file,
+          Json{{"at", at}, {"audit_head_id", head->id}, {"audit_head_hash", head->hash}}.dump() +
+              "\n");
+      if (!st.ok())
+        log::error("audit anchor file not written", {{"error", st.error().message}});
+    }
+    anchored_id_ = head->id;
+  } catch (const std::exception& e) {
+    log::error("audit anchor failed", {{"error", e.what()}});
+  }
 }
 
 // The engine's commits are synced by the ingest writer's next sync or here, when it runs out of

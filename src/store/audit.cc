@@ -1,7 +1,34 @@
 // The audit log: append-only (enforced by triggers), one row per decision and effect.
 #include "store/sqlite_store.h"
 
+#include "prov/crypto.h"
+
 namespace prov {
+
+namespace {
+
+// A row's hash: SHA-256 over the previous row's hash and every column, each field prefixed by its
+// length so that no two different rows hash the same text.
+std::string chain_hash(const std::string& prev_hash, std::int64_t id, std::int64_t at_ms,
+                       const std::string& worker_id, const std::string& event_id,
+                       std::int64_t op_id, const std::string& action, const std::string& detail) {
+  std::string text;
+  for (const std::string& field :
+       {prev_hash, std::to_string(id), std::to_string(at_ms), worker_id, event_id,
+        std::to_string(op_id), action, detail}) {
+    text += std::to_string(field.size());
+    text += ':';
+    text += field;
+  }
+  return sha256_hex(text);
+}
+
+// As the `at` column stores it (Query::bind of a TimePoint).
+std::int64_t stored_time(TimePoint t) {
+  return static_cast<std::int64_t>(t.time_since_epoch().count());
+}
+
+}  // namespace
 
 std::int64_t SqliteStore::audit(const AuditRecord& record) {
   std::string detail;
@@ -11,12 +38,76 @@ std::int64_t SqliteStore::audit(const AuditRecord& record) {
     throw StoreError("audit detail for " + record.action +
                      " cannot be stored as JSON: " + e.what());
   }
+  // The newest row, read in the same transaction as the insert (the write lock makes it the
+  // newest still when we commit). Its id + 1 is ours: the id is part of what the hash covers.
+  std::int64_t id = 1;
+  std::string prev;
+  {
+    auto q = db_.query("SELECT id, COALESCE(hash, '') FROM audit ORDER BY id DESC LIMIT 1");
+    if (q.step()) {
+      id = q.int64(0) + 1;
+      prev = q.text(1);
+    }
+  }
+  const std::string hash = chain_hash(prev, id, stored_time(record.at), record.worker_id,
+                                      record.event_id, record.op_id, record.action, detail);
   db_.query(
-         "INSERT INTO audit(at, worker_id, event_id, op_id, action, detail) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-      .bind_all(record.at, record.worker_id, record.event_id, record.op_id, record.action, detail)
+         "INSERT INTO audit(id, at, worker_id, event_id, op_id, action, detail, prev_hash, hash) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+      .bind_all(id, record.at, record.worker_id, record.event_id, record.op_id, record.action,
+                detail, prev, hash)
       .run();
-  return db_.last_insert_rowid();
+  return id;
+}
+
+std::optional<AuditHead> SqliteStore::audit_head() {
+  auto q = db_.query("SELECT id, COALESCE(hash, '') FROM audit ORDER BY id DESC LIMIT 1");
+  if (!q.step()) return std::nullopt;
+  return AuditHead{q.int64(0), q.text(1)};
+}
+
+AuditCheck SqliteStore::verify_audit() {
+  AuditCheck c;
+  auto q = db_.query(
+      "SELECT id, at, worker_id, event_id, op_id, action, detail, prev_hash, hash FROM audit "
+      "ORDER BY id");
+  bool chained = false;  // a chained row was seen: every later row must be chained too
+  std::string last_hash;
+  while (q.step()) {
+    const std::int64_t id = q.int64(0);
+    const auto fail = [&](std::string problem) {
+      c.intact = false;
+      c.broken_id = id;
+      c.problem = std::move(problem);
+    };
+    if (q.is_null(8)) {
+      if (chained) {
+        fail("has no hash, but rows before it do: it was written past the store");
+        break;
+      }
+      ++c.unchained;
+      continue;
+    }
+    const std::string prev = q.is_null(7) ? std::string() : q.text(7);
+    const std::string hash = q.text(8);
+    if (!chained) {
+      chained = true;
+      c.anchor = prev;
+    } else if (prev != last_hash) {
+      fail("does not follow row " + std::to_string(c.head.id) +
+           ": a row between them was removed or replaced");
+      break;
+    }
+    if (chain_hash(prev, id, q.int64(1), q.text(2), q.text(3), q.int64(4), q.text(5),
+                   q.text(6)) != hash) {
+      fail("its content does not match its hash: the row was changed");
+      break;
+    }
+    last_hash = hash;
+    c.head = AuditHead{id, hash};
+    ++c.rows;
+  }
+  return c;
 }
 
 Json receipt_detail(std::int64_t inbox_id, const std::string& event_type, TimePoint effective_at,
@@ -43,12 +134,13 @@ std::vector<AuditRecord> SqliteStore::audit_log(const std::string& worker_id, in
     WITH log AS (
       SELECT 1 AS src, id, at, worker_id, event_id, op_id, action, detail,
              '' AS event_type, 0 AS effective_at, '' AS source,
-             CASE action WHEN 'event.stored' THEN 0 ELSE 1 END AS ord
+             CASE action WHEN 'event.stored' THEN 0 ELSE 1 END AS ord,
+             COALESCE(prev_hash, '') AS prev_hash, COALESCE(hash, '') AS hash
         FROM audit )sql" +
            where + R"sql(
       UNION ALL
       SELECT 0, id, received_at, worker_id, event_id, 0, 'event.stored', '',
-             event_type, effective_at, source, 0
+             event_type, effective_at, source, 0, '', ''
         FROM inbox )sql" +
            where + R"sql()
     SELECT * FROM (SELECT * FROM log ORDER BY at DESC, ord DESC, id DESC LIMIT ?1)
@@ -73,6 +165,8 @@ std::vector<AuditRecord> SqliteStore::audit_log(const std::string& worker_id, in
       r.id = q.int64(1);
       r.op_id = q.int64(5);
       r.detail = parse_json_column(q.text(7), "audit row " + std::to_string(r.id));
+      r.prev_hash = q.text(12);
+      r.hash = q.text(13);
     }
     rows.push_back(std::move(r));
   }

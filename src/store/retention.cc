@@ -1,15 +1,12 @@
 // Retention: what the state database lets go of. Every pass walks a table in id order (ids grow
 // with time) a batch at a time, each batch its own transaction, so the ingest writer and the
 // engine — who take the write turn in the order they asked — wait at most one batch behind it.
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "prov/durable_file.h"
 #include "store/sqlite_store.h"
 
 namespace prov {
@@ -57,12 +54,13 @@ void compact_inbox(SqliteStore& store, TimePoint cutoff, int batch, CompactRepor
           last.bind_all(row.worker_id, row.event_id);
           if (last.step()) continue;
         }
-        db.query(
-              "INSERT INTO audit(at, worker_id, event_id, op_id, action, detail) "
-              "VALUES (?1, ?2, ?3, 0, 'event.stored', ?4)")
-            .bind_all(row.received_at, row.worker_id, row.event_id,
-                      receipt_detail(row.id, row.event_type, row.effective_at, row.source).dump())
-            .run();
+        AuditRecord receipt;
+        receipt.at = row.received_at;
+        receipt.worker_id = row.worker_id;
+        receipt.event_id = row.event_id;
+        receipt.action = "event.stored";
+        receipt.detail = receipt_detail(row.id, row.event_type, row.effective_at, row.source);
+        store.audit(receipt);  // into the hash chain like every other row
         db.query("DELETE FROM inbox WHERE id = ?1").bind_all(row.id).run();
         ++deleted;
       }
@@ -111,33 +109,6 @@ void compact_outbox(SqliteStore& store, TimePoint cutoff, int batch, CompactRepo
   }
 }
 
-// Appends `text` to `path` and syncs it; throws StoreError naming the file.
-void append_synced(const std::filesystem::path& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    throw StoreError("audit export " + path.string() + " cannot be opened: " +
-                     std::strerror(errno));
-  }
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      throw StoreError("audit export " + path.string() + " cannot be written: " +
-                       std::strerror(err));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fdatasync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw StoreError("audit export " + path.string() + " cannot be synced: " +
-                     std::strerror(err));
-  }
-  ::close(fd);
-}
 
 // Audit rows older than `cutoff`, oldest first: appended to the export file and synced, then
 // deleted in one transaction with the mark that allows it (audit_export.through_id; the
@@ -185,7 +156,8 @@ void compact_audit(SqliteStore& store, TimePoint cutoff, TimePoint now,
       if (seen < batch) more = false;
     }
     if (count == 0) return;
-    append_synced(file, lines);
+    if (const Status st = append_synced(file, lines); !st.ok())
+      throw StoreError("audit export " + st.error().message);
     report.audit_exported += count;
     std::int64_t deleted = 0;
     store.transaction([&] {

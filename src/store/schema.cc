@@ -217,6 +217,14 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX outbox_unfinished_worker ON outbox(worker_id, id) "
          "WHERE status IN ('pending', 'held')",
      }},
+    // The audit becomes a hash chain: each new row carries the newest row's hash and its own,
+    // SHA-256 over that and its content (see audit.cc), so an edited, removed or inserted row
+    // breaks the chain at that row. Rows from before keep NULL: the chain begins after them.
+    {8,
+     {
+         "ALTER TABLE audit ADD COLUMN prev_hash TEXT",
+         "ALTER TABLE audit ADD COLUMN hash TEXT",
+     }},
 };
 
 bool has_version_table(sql::Database& db) {

@@ -107,6 +107,8 @@ class SqliteStore final : public Store {
   std::vector<EntitlementRow> entitlements(const std::string& worker_id) override;
 
   std::int64_t audit(const AuditRecord& record) override;
+  std::optional<AuditHead> audit_head() override;
+  AuditCheck verify_audit() override;
   std::vector<AuditRecord> audit_log(const std::string& worker_id, int limit) override;
 
   StoreCounts counts() override;

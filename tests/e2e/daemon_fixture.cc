@@ -155,7 +155,8 @@ void Daemon::write_config(const std::string& directory_yaml, const std::string& 
                            ? std::string(PROV_SOURCE_DIR) + "/policies/example.yaml"
                            : options_.policy_path;
   std::ofstream cfg(config_);
-  cfg << "state: { path: " << state_ << " }\n"
+  cfg << "state: { path: " << state_
+      << (options_.state_yaml.empty() ? "" : ", " + options_.state_yaml) << " }\n"
       << "hr:\n  webhook: { listen: 127.0.0.1:" << webhook_port_
       << ", secret_file: webhook.secret"
       << (options_.tolerance_s > 0 ? ", tolerance_s: " + std::to_string(options_.tolerance_s) : "")

@@ -44,6 +44,7 @@ struct DaemonOptions {
   std::string webhook_yaml;        // more hr.webhook keys, e.g. "max_connections_per_source: 256"
   std::string directory_yaml;      // more directory keys (slapd), e.g. "password_in_add: true"
   std::string executor_yaml;       // more executor keys, e.g. "batch_size: 1024"
+  std::string state_yaml;          // more state keys, e.g. "audit_anchor_file: /tmp/a.jsonl"
 };
 
 class Daemon {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "prov/store.h"
@@ -74,6 +75,45 @@ TEST_F(ProvisionctlTest, PlanOfACandidatePolicyWritesNothingAndRefusesABrokenOne
   EXPECT_NE(out.find("broken.yaml:"), std::string::npos) << out;
   auto store = Store::open_read_only(dir_ / "state.db");
   EXPECT_EQ(store->operations(OpStatus::Held, 10).size(), 1u);  // the fixture's, untouched
+}
+
+// The audit chain from the command line: verify passes, an edit made with the sqlite3 shell (the
+// triggers dropped first, as someone covering their tracks would) fails it naming the row, and
+// export carries the hashes a SIEM can check.
+TEST_F(ProvisionctlTest, AuditVerifyNamesTheRowEditedWithTheSqliteShell) {
+  {
+    auto store = Store::open(dir_ / "state.db");
+    for (int i = 1; i <= 4; ++i) {
+      AuditRecord r;
+      r.at = SystemClock().now();
+      r.worker_id = "100";
+      r.action = "op.approved";
+      r.detail = {{"actor", "provisionctl:alice"}, {"n", i}};
+      store->audit(r);
+    }
+  }
+  std::string out;
+  EXPECT_EQ(ctl("audit verify", &out), 0) << out;
+  EXPECT_NE(out.find("audit chain intact: 4 rows; head row 4"), std::string::npos) << out;
+  EXPECT_EQ(ctl("audit export --format jsonl", &out), 0) << out;
+  std::istringstream lines(out);
+  int chained = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (Json::parse(line).contains("hash")) ++chained;
+  EXPECT_EQ(chained, 4) << out;
+  EXPECT_EQ(ctl("audit export --format csv --since 2000-01-01", &out), 0) << out;
+  EXPECT_EQ(out.rfind("id,at,worker_id,event_id,op_id,action,detail,prev_hash,hash\n", 0), 0u)
+      << out;
+  EXPECT_EQ(ctl("audit export --format xml", &out), 2) << out;
+
+  ASSERT_EQ(test::run_command("sqlite3 " + (dir_ / "state.db").string() +
+                                  " \"DROP TRIGGER audit_no_update; UPDATE audit SET detail = "
+                                  "'{\\\"actor\\\":\\\"provisionctl:mallory\\\"}' WHERE id = 3\"",
+                              &out),
+            0)
+      << out;
+  EXPECT_EQ(ctl("audit verify", &out), 1) << out;
+  EXPECT_NE(out.find("audit chain broken at row 3"), std::string::npos) << out;
 }
 
 TEST_F(ProvisionctlTest, ReconcileStillNeedsTheBindPassword) {

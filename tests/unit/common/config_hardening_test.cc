@@ -152,6 +152,23 @@ TEST_F(ConfigHardeningTest, InitialPasswordMethodsAreForOpenLdapOnly) {
       << e;
 }
 
+// An audit anchor beside the state database proves nothing: whoever rewrites one rewrites both.
+TEST_F(ConfigHardeningTest, AuditAnchorFileMustLiveOutsideTheStateFolder) {
+  const auto with_state = [&](const std::string& state) {
+    std::string yaml = config();
+    yaml.replace(0, yaml.find('\n'), "state: { path: state.db, " + state + " }");
+    return error_of(yaml);
+  };
+  const std::string e = with_state("audit_anchor_file: anchors.jsonl");
+  EXPECT_NE(e.find("state.audit_anchor_file: must not be in the state database's folder"),
+            std::string::npos)
+      << e;
+  EXPECT_EQ(with_state("audit_anchor_file: evidence/anchors.jsonl"), "no error");
+  EXPECT_EQ(with_state("audit_anchor_interval: 1h"), "no error");
+  EXPECT_NE(with_state("audit_anchor_interval: 0s").find("state.audit_anchor_interval"),
+            std::string::npos);
+}
+
 TEST_F(ConfigHardeningTest, WarnsAboutAWebhookBeyondLoopbackWithoutTls) {
   std::ofstream(dir_ / "provisiond.yaml", std::ios::trunc) << config();
   EXPECT_TRUE(startup_warnings(load_config(dir_ / "provisiond.yaml")).empty());
