@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string config_path;
   if (const char* env = std::getenv("PROVISIOND_CONFIG")) config_path = env;
+  bool config_given = false;  // --config on the command line
   cli::Args a;
   std::vector<std::string> rest;  // arguments passed through to policy commands
   for (size_t i = 0; i < args.size(); ++i) {
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
       return 0;
     } else if (s == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
+      config_given = true;
     } else if (s == "--json") {
       a.json = true;
       rest.push_back(s);
@@ -87,6 +89,18 @@ int main(int argc, char** argv) {
     }
     std::string sub = rest.front();
     rest.erase(rest.begin());
+    if (sub == "validate" && config_given) {
+      // The config's target names: a role granting in another target is an error.
+      try {
+        const Config c = load_config(config_path, ConfigSecrets{false, false});
+        std::vector<std::string> names;
+        for (const auto& t : c.targets) names.push_back(t.name);
+        return cmd_policy_validate(rest, std::cout, std::cerr, &names);
+      } catch (const ConfigError& e) {
+        std::cerr << "provisionctl: config error: " << e.what() << "\n";
+        return 2;
+      }
+    }
     if (sub == "validate") return cmd_policy_validate(rest, std::cout, std::cerr);
     if (sub == "test") return cmd_policy_test(rest, std::cout, std::cerr);
     std::cerr << "policy: unknown subcommand " << sub << "\n";

@@ -54,9 +54,9 @@ TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
   EXPECT_EQ(c.state_path, dir_ / "state/state.db");
   EXPECT_EQ(c.policy_path, dir_ / "policies");
   EXPECT_EQ(c.webhook.secret, "secret-key-bytes-of-24-b");  // whsec_ is base64-decoded
-  EXPECT_EQ(c.directory.password, "bind-password");   // newline stripped
-  EXPECT_EQ(c.directory.tls.mode, "ldaps");
-  EXPECT_TRUE(c.directory.tls.verify);
+  EXPECT_EQ(c.default_target().password, "bind-password");   // newline stripped
+  EXPECT_EQ(c.default_target().tls.mode, "ldaps");
+  EXPECT_TRUE(c.default_target().tls.verify);
   EXPECT_EQ(c.webhook.tolerance_s, 300);
   EXPECT_EQ(c.webhook.max_body_bytes, 1u << 20);
   EXPECT_EQ(c.admin_listen, "127.0.0.1:8081");
@@ -148,7 +148,7 @@ TEST_F(ConfigTest, SecretsNotAskedForAreNotRead) {
   EXPECT_NE(error_of(base()).find("hr.webhook.secret_file"), std::string::npos);
   Config c = load_config(write(base()), ConfigSecrets{false, false});
   EXPECT_TRUE(c.webhook.secret.empty());
-  EXPECT_TRUE(c.directory.password.empty());
+  EXPECT_TRUE(c.default_target().password.empty());
   EXPECT_EQ(c.state_path, dir_ / "state/state.db");
   try {
     load_config(write(base()), ConfigSecrets{false, true});
@@ -167,7 +167,7 @@ TEST_F(ConfigTest, CredentialsDirectoryWins) {
   fs::create_directories(dir_ / "creds");
   std::ofstream(dir_ / "creds/bind.secret") << "from-systemd";
   setenv("CREDENTIALS_DIRECTORY", (dir_ / "creds").c_str(), 1);
-  EXPECT_EQ(load_config(write(base())).directory.password, "from-systemd");
+  EXPECT_EQ(load_config(write(base())).default_target().password, "from-systemd");
   unsetenv("CREDENTIALS_DIRECTORY");
 }
 
@@ -188,10 +188,10 @@ TEST_F(ConfigTest, PlainLdapNeedsAnExplicitOptOut) {
   b.replace(b.find("ldaps://ldap.example.com:636"), 28, "ldap://ldap.example.com:389");
   EXPECT_NE(error_of(b).find("plain ldap://"), std::string::npos);
   std::string starttls = b + "  start_tls: true\n";
-  EXPECT_EQ(load_config(write(starttls)).directory.tls.mode, "starttls");
+  EXPECT_EQ(load_config(write(starttls)).default_target().tls.mode, "starttls");
   std::string b2 = b;
   b2.replace(b2.find("tls: { ca_file: ca.pem }"), 24, "tls: { mode: none }");
-  EXPECT_EQ(load_config(write(b2)).directory.tls.mode, "none");
+  EXPECT_EQ(load_config(write(b2)).default_target().tls.mode, "none");
 }
 
 TEST_F(ConfigTest, WrongTypeAndBadValuesAreRejected) {
