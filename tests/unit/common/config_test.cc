@@ -4,31 +4,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config_fixture.h"
 #include "prov/config.h"
 
 namespace prov {
 namespace {
 namespace fs = std::filesystem;
 
-class ConfigTest : public ::testing::Test {
+class ConfigTest : public testing::ConfigFolder {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("prov-config-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "policies");
-    std::ofstream(dir_ / "webhook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcy1vZi0yNC1i\n";
-    std::ofstream(dir_ / "bind.secret") << "bind-password\n";
-    std::ofstream(dir_ / "ca.pem") << "-----BEGIN CERTIFICATE-----\n";
-    unsetenv("CREDENTIALS_DIRECTORY");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path write(const std::string& yaml) {
-    auto p = dir_ / "provisiond.yaml";
-    std::ofstream(p) << yaml;
-    return p;
-  }
   static std::string base(const std::string& directory_extra = "") {
     return "state: { path: state/state.db }\n"
            "hr:\n  webhook: { listen: 127.0.0.1:8080, secret_file: webhook.secret }\n"
@@ -38,15 +22,6 @@ class ConfigTest : public ::testing::Test {
            "  base_dn: dc=example,dc=com\n  tls: { ca_file: ca.pem }\n" +
            directory_extra;
   }
-  std::string error_of(const std::string& yaml) {
-    try {
-      load_config(write(yaml));
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "no error";
-  }
-  fs::path dir_;
 };
 
 TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
