@@ -18,11 +18,12 @@ commands:
   status                         state database summary
   compact                        delete what state.retention lets go (old applied events and
                                  done operations; the audit only if configured, exported first)
-  policy validate PATH           check a policy file or folder (exit 1 on errors)
+  policy validate PATH           check a policy file or folder (exit 1 on errors); with
+                                 --config, also that every target it names is configured
   policy test PATH [--tests DIR] run the policy's test cases
   explain --worker FILE.json     why a worker gets what it gets (or --worker-id ID)
   plan [--worker-id ID]          what the current HR state and policy would change (no writes)
-  accounts                       accounts provisiond manages
+  accounts                       accounts provisiond manages (one per worker and target)
   held                           operations held by the brake (mass change or policy rules)
   approve ID... | --all          release held operations
   reject ID... | --all           drop held operations
@@ -30,7 +31,7 @@ commands:
   retry ID... | --all            re-drive failed operations
   audit [--worker-id ID]         the audit trail (newest last)
   entitlements --worker-id ID    licences and hardware allocated / to retrieve
-  reconcile [--apply]            compare the directory with what provisiond applied (exit 1 on
+  reconcile [--apply]            compare every target with what provisiond applied (exit 1 on
                                  drift); --apply has the running daemon correct the drift
 
 options: --json  --limit N  --version
