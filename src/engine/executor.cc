@@ -418,6 +418,7 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
       a.action = "op.failed";
       a.detail = {{"code", outcome.code}, {"message", outcome.message}, {"op", to_json(op)}};
     }
+    a.detail["target"] = target_;  // every outcome's record names the target it happened in
     store_.audit(a);
     // A manager's account now has a DN: link every report to it.
     if (hooks_.relink)

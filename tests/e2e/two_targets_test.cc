@@ -119,6 +119,12 @@ TEST_F(TwoTargets, HireLandsInBothWithEachTargetsGroupsAndTerminationLocksBoth) 
     if (a.value("worker_id", "") == "300001") targets.insert(a.value("target", ""));
   EXPECT_EQ(targets, (std::set<std::string>{"main", "second"})) << out;
 
+  // Reconcile reads both directories and finds both accounts as provisiond applied them.
+  ASSERT_EQ(daemon_->ctl("reconcile --json", &out), 0) << out;
+  const Json report = Json::parse(out);
+  EXPECT_EQ(report["compared"], 2) << out;
+  EXPECT_TRUE(report["drifts"].empty()) << out;
+
   ASSERT_EQ(daemon_->send_event("two-term-1", "TERMINATION", finance_worker("300001", "Nora", "Lind"))
                 .status,
             202);
