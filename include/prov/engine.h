@@ -123,7 +123,8 @@ class Engine {
   bool safety_allows(const std::string& target, const std::string& worker_id);
   // Queues one target's operations (held or pending, audited) and its planned account.
   // Returns how many were held.
-  int enqueue_target(TargetPlan& tp, const std::string& worker_id, const std::string& event_id,
+  int enqueue_target(TargetPlan& tp, const std::shared_ptr<const Policy>& pol,
+                     const std::string& worker_id, const std::string& event_id,
                      bool policy_change, TimePoint now);
   // Diffs one target's desired account (its groups already the target's) against what the
   // store knows there, into tp.operations.
