@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -144,6 +145,11 @@ class Engine {
     DirectoryConnector* asks() const { return lookup ? lookup : connector; }
   };
   DirectoryConnector::Holders holders_;  // prefetched for the events being applied
+  std::set<std::string> unanswered_;     // prefetched names some target could not answer
+  void forget_holders() {
+    holders_.clear();
+    unanswered_.clear();
+  }
   // Log lines of the events in the open transaction, written by event_transaction().
   std::vector<std::pair<std::string, log::Fields>> event_logs_;
   const Clock& clock_;

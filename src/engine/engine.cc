@@ -193,7 +193,7 @@ int Engine::apply_pending_events(int limit) {
       // leaver's lock leaves within milliseconds of its plan's commit, not after the burst.
       pump_executor();
     }
-    holders_.clear();
+    forget_holders();
   }
   return static_cast<int>(rows.size());
 }
@@ -230,7 +230,7 @@ int Engine::apply_due(int limit) {
     });
     ++n;
   }
-  holders_.clear();
+  forget_holders();
   return n;
 }
 
@@ -317,7 +317,12 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
       DirectoryConnector* lookup = t.asks();
       if (!lookup) continue;
       auto holders = lookup->username_holders(unknown);
-      if (!holders.ok()) return;  // plan_worker holds those workers and tries again later
+      if (!holders.ok()) {
+        // plan_worker holds those workers and asks again later (not at once: the target is
+        // unlikely to answer a moment from now).
+        unanswered_.insert(unknown.begin(), unknown.end());
+        return;
+      }
       for (auto& [name, holder] : holders.value()) merge_holder(answers[name], holder);
     }
     for (auto& [name, holder] : answers) holders_[name] = std::move(holder);
@@ -399,7 +404,7 @@ void Engine::replan_all() {
   prefetch_usernames(workers);  // the new policy may name someone who had no free name
   for (const auto& w : workers)
     store_.transaction([&] { plan_worker(w.worker_id, false, kPolicyChange); });
-  holders_.clear();
+  forget_holders();
   log::info("re-planned every worker after a policy change");
 }
 
@@ -475,6 +480,9 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     std::optional<std::string> holder;
     if (auto it = holders_.find(name); it != holders_.end()) {
       holder = it->second;
+    } else if (unanswered_.count(name)) {
+      lookup_failed = true;  // asked before the transaction; some target could not answer
+      return false;
     } else if (store_.in_transaction()) {
       // Never ask a directory while holding the write lock: a directory that hangs would
       // stall every webhook waiting for it. Plan this worker again in a moment, after asking.
@@ -525,9 +533,11 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
                         std::string(to_string(decision.state)) + " ends");
   }
   if (result.hold_reason) {
-    // Not asked yet: at once, after asking (apply_due asks before its transaction); the
-    // directory could not answer, or no name is free: in 30 s.
-    store_.add_schedule(worker_id, now + (unasked ? std::chrono::seconds(0) : std::chrono::seconds(30)),
+    // Not asked yet: at once, after asking (apply_due asks before its transaction); a
+    // directory could not answer (whatever else was not asked yet), or no name is free: in 30 s.
+    const bool ask_now = unasked && !lookup_failed;
+    store_.add_schedule(worker_id,
+                        now + (ask_now ? std::chrono::seconds(0) : std::chrono::seconds(30)),
                         "retry username");
     store_.audit(
         audit_of("worker.held", worker_id, event_id, now, {{"reason", *result.hold_reason}}));

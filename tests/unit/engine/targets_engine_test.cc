@@ -134,6 +134,27 @@ TEST_F(TargetsEngineTest, ATargetThatRefusesConnectionsHoldsUpOnlyItself) {
   EXPECT_EQ(engine_->health(), ExecutorHealth::Ok);
 }
 
+// A new name must be free in every target: while one cannot be asked, the hire is held and
+// asked about again later — not at once, in a loop that keeps the engine busy.
+TEST_F(TargetsEngineTest, AHireWaitsCalmlyWhileATargetCannotSayWhetherANameIsFree) {
+  crm_.refuse_lookups = true;
+  receive("h1", EventType::Hire, "1", "Sales");
+  settle();
+  EXPECT_FALSE(engine_->step()) << "the engine keeps re-planning a hire it cannot name";
+  EXPECT_EQ(main_.entry_of("1"), nullptr);
+  bool held = false;
+  for (const auto& a : store_->audit_log("1", 100))
+    held |= a.action == "worker.held" &&
+            a.detail.value("reason", "") == "directory could not be asked whether a username is free";
+  EXPECT_TRUE(held);
+
+  crm_.refuse_lookups = false;
+  clock_.advance(std::chrono::seconds(31));
+  settle();
+  ASSERT_NE(main_.entry_of("1"), nullptr);
+  ASSERT_NE(crm_.entry_of("1"), nullptr);
+}
+
 TEST_F(TargetsEngineTest, OneTargetsBurstIsHeldWhileTheOtherFlows) {
   config_.safety.max_destructive = 2;
   engine_ = std::make_unique<Engine>(*store_, std::vector<DirectoryConnector*>{&main_, &crm_},
