@@ -1,6 +1,6 @@
 #pragma once
 // What the engine's files share (engine.cc: events and plans; targets.cc: each target's part of
-// a plan): the audit record helper and one target's part of a worker's plan.
+// a plan): how an audit record is built and one target's part of a worker's plan.
 #include <optional>
 #include <string>
 #include <vector>
