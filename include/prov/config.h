@@ -34,7 +34,11 @@ struct TlsConfig {
   bool verify = true;          // false only with a loud warning
 };
 
+// One target: a directory provisiond keeps accounts in (`targets[]`, or `directory:` for a
+// config with one, which is the target named `directory`).
 struct DirectoryConfig {
+  std::string name = "directory";  // unique, [a-z0-9-]; carried by accounts and operations
+  std::string key = "directory";   // where the config sets it ("targets[1]"), for messages
   std::string type = "ldap";  // registry name: ldap | ad
   std::string url;            // ldap://host:port or ldaps://host:port
   bool start_tls = false;
@@ -131,7 +135,16 @@ struct Config {
   std::filesystem::path mapping_file;  // hr.mapping_file (optional)
   std::vector<SnapshotSourceConfig> sources;  // hr.sources (optional)
   std::filesystem::path policy_path;   // policy.path
-  DirectoryConfig directory;
+  // At least one, names unique. The first is the default target: a role's plain `groups:`
+  // grant there (docs/policy-reference.md).
+  std::vector<DirectoryConfig> targets;
+  const DirectoryConfig& default_target() const { return targets.front(); }
+  // nullptr when no target has this name.
+  const DirectoryConfig* target(const std::string& name) const {
+    for (const auto& t : targets)
+      if (t.name == name) return &t;
+    return nullptr;
+  }
   std::string admin_listen = "127.0.0.1:8081";
   std::string log_level = "info";
   std::string log_format = "json";
@@ -145,8 +158,12 @@ struct Config {
 // readable by the daemon alone. A secret not read stays empty.
 struct ConfigSecrets {
   bool hr = true;         // hr.webhook.secret_file, extra_secret_files, hr.sources[].token_file
-  bool directory = true;  // directory.password_file
+  bool directory = true;  // every target's password_file (directory.password_file)
 };
+
+// A target's name: 1-63 characters of a-z, 0-9 and - (it appears in metrics labels, audit
+// records, provisionctl output and as a key under a role's `targets:`).
+bool is_target_name(const std::string& name);
 
 // Reads and validates FILE. Relative paths resolve against FILE's folder. Secrets come from
 // `*_file` keys or from $CREDENTIALS_DIRECTORY/<name>. Throws ConfigError("key: problem").

@@ -4,9 +4,12 @@
 // the outbox, and executes the outbox against the directory. Every step is one store transaction,
 // so a crash anywhere replays from the last commit.
 //
+// Targets: every configured target (config.targets) has an account per worker and an executor
+// of its own; a plan covers every target, and the brake counts each target's window apart.
+//
 // Threading: one Engine runs on one thread (it owns its Store connection). With start_executor,
-// directory writes run on the executor's lanes (a lock lane and `executor.connections` write
-// lanes, each a thread with its own connection) while the engine thread plans the next events;
+// directory writes run on each target's executor lanes (a lock lane and `executor.connections`
+// write lanes, each a thread with its own connection) while the engine thread plans the next events;
 // the Store is only ever touched by the engine thread. wake() and set_policy() may be called
 // from any thread.
 #include <atomic>
@@ -15,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -37,7 +41,7 @@ inline constexpr int kBrakePercentFloor = 10;
 struct WorkerPlan {
   std::string worker_id;
   LifecycleState state = LifecycleState::Active;
-  std::vector<Operation> operations;
+  std::vector<Operation> operations;  // every target's, each naming its target
   std::optional<std::string> hold_reason;  // e.g. no free username
 };
 
@@ -47,8 +51,15 @@ class Executor;
 
 class Engine {
  public:
+  // `connectors`: one per config.targets entry, in that order (null: plan only). A config
+  // without targets gets the one target named `directory`.
+  Engine(Store& store, std::vector<DirectoryConnector*> connectors, const Clock& clock,
+         Config config, std::shared_ptr<const Policy> policy);
+  // One connector for the first target (the only one in most configs and tests).
   Engine(Store& store, DirectoryConnector* connector, const Clock& clock, Config config,
-         std::shared_ptr<const Policy> policy);
+         std::shared_ptr<const Policy> policy)
+      : Engine(store, std::vector<DirectoryConnector*>{connector}, clock, std::move(config),
+               std::move(policy)) {}
   ~Engine();
 
   // Replaces the policy and re-plans every worker through the normal path (the brake applies).
@@ -67,16 +78,18 @@ class Engine {
   // Preview for every known worker.
   std::vector<WorkerPlan> plan_all();
 
+  // The worst of the targets' executors.
   ExecutorHealth health() const;
 
-  // A connection to the directory for the planner's questions (is this username free?), apart
-  // from the executor's. Call before run().
-  void set_lookup_connector(DirectoryConnector* lookup) { lookup_connector_ = lookup; }
-  // Directory writes go through the executor's own connections, made by `make` (a lock lane
-  // and `executor.connections` write lanes), on threads of their own, so they overlap with
-  // planning. Without this, the executor runs inline on the engine's connector. Call before
-  // run().
-  void start_executor(const std::function<std::unique_ptr<DirectoryConnector>()>& make);
+  // A connection to target number `target` for the planner's questions (is this username
+  // free?), apart from the executor's. Call before run().
+  void set_lookup_connector(DirectoryConnector* lookup, std::size_t target = 0);
+  // Directory writes go through each target's executor's own connections, made by `make` for
+  // that target (a lock lane and `executor.connections` write lanes), on threads of their own,
+  // so they overlap with planning. Without this, each executor runs inline on its target's
+  // connector. Call before run().
+  using ConnectorMaker = std::function<std::unique_ptr<DirectoryConnector>(const DirectoryConfig&)>;
+  void start_executor(const ConnectorMaker& make);
 
   // Pieces of step(), exposed for tests.
   int apply_pending_events(int limit = 256);
@@ -103,18 +116,48 @@ class Engine {
   // when the audit grew and state.audit_anchor_interval has passed since the last anchor.
   void anchor_audit(bool force);
   bool username_free_in_store(const std::string& name, const std::string& worker_id, TimePoint now);
+  // Who holds `name` in any target (nullopt inside: nobody); nullopt when a target could not be
+  // asked. Different holders in different targets merge to "" (taken for everyone).
+  std::optional<std::optional<std::string>> holder_anywhere(const std::string& name);
+  bool can_ask_targets() const;
+  // A worker's username as the store knows it (one name in every target), if any target has
+  // an existing account with one.
+  std::optional<Account> named_account(const std::string& worker_id);
+  // One target's part of a worker's plan.
+  struct TargetPlan;
   // What every policy evaluation of the planner shares (no explanations, manager look-up).
   EvalContext planner_context(TimePoint now);
   std::optional<TimePoint> next_wakeup();
-  // Whether the brake lets this worker's destructive operations through now.
-  bool safety_allows(const std::string& worker_id);
+  // Whether the brake lets this worker's destructive operations in `target` through now.
+  bool safety_allows(const std::string& target, const std::string& worker_id);
+  // Queues one target's operations (held or pending, audited) and its planned account.
+  // Returns how many were held.
+  int enqueue_target(TargetPlan& tp, const std::shared_ptr<const Policy>& pol,
+                     const std::string& worker_id, const std::string& event_id,
+                     bool policy_change, TimePoint now);
+  // Diffs one target's desired account (its groups already the target's) against what the
+  // store knows there, into tp.operations.
+  void plan_target(TargetPlan& tp, const DesiredAccount& desired,
+                   const std::shared_ptr<const Policy>& pol);
   // Records what the executor's lanes finished and hands them what is ready now.
   int pump_executor();
 
   Store& store_;
-  DirectoryConnector* connector_;  // may be null: plan-only use
-  DirectoryConnector* lookup_connector_ = nullptr;
+  // One per config_.targets entry, same order.
+  struct Target {
+    std::string name;
+    bool is_default = false;          // the first: the roles' plain `groups:` grant here
+    DirectoryConnector* connector = nullptr;  // may be null: plan-only use
+    DirectoryConnector* lookup = nullptr;
+    std::unique_ptr<Executor> executor;
+    DirectoryConnector* asks() const { return lookup ? lookup : connector; }
+  };
   DirectoryConnector::Holders holders_;  // prefetched for the events being applied
+  std::set<std::string> unanswered_;     // prefetched names some target could not answer
+  void forget_holders() {
+    holders_.clear();
+    unanswered_.clear();
+  }
   // Log lines of the events in the open transaction, written by event_transaction().
   std::vector<std::pair<std::string, log::Fields>> event_logs_;
   const Clock& clock_;
@@ -134,8 +177,8 @@ class Engine {
   std::mutex wake_mu_;
   std::condition_variable_any wake_cv_;
   bool woken_ = false;
-  // Last: its lanes call wake() and the hooks above until it is destroyed.
-  std::unique_ptr<Executor> executor_;
+  // Last: their lanes call wake() and the hooks above until they are destroyed.
+  std::vector<Target> targets_;
 };
 
 }  // namespace prov
@@ -155,7 +198,7 @@ OutboxDecision reject_held(Store& store, const std::vector<std::int64_t>& ids,
                            const std::string& actor, TimePoint now);
 OutboxDecision retry_failed(Store& store, const std::vector<std::int64_t>& ids,
                             const std::string& actor, TimePoint now);
-// planned = applied + every unfinished operation, in order.
-void rebuild_planned(Store& store, const std::string& worker_id);
+// planned = applied + every unfinished operation of that target, in order.
+void rebuild_planned(Store& store, const std::string& target, const std::string& worker_id);
 
 }  // namespace prov

@@ -17,6 +17,10 @@ namespace prov {
 
 using Json = nlohmann::json;
 
+// The target of everything from before targets were a list (a config's `directory:`, a state
+// database from schema 7 or older, an operation stored without one).
+inline constexpr const char* kDefaultTarget = "directory";
+
 enum class EventType { Hire, Change, Leave, Return, Termination, Rehire, Rescind };
 std::optional<EventType> parse_event_type(std::string_view s);  // "HIRE" -> Hire, ...
 std::string_view to_string(EventType t);                         // Hire -> "HIRE"
@@ -61,8 +65,9 @@ struct DesiredAccount {
   bool set_initial_password = false;              // connector generates + delivers a one-time one
 };
 
-// What we know about a worker's account in the directory.
+// What we know about a worker's account in one target. A worker has one per target.
 struct Account {
+  std::string target = kDefaultTarget;  // the config's target name
   std::string worker_id;
   std::string anchor;    // entryUUID / objectGUID once created; empty before
   std::string dn;        // current DN
@@ -96,6 +101,7 @@ bool is_destructive(OpKind k);
 
 struct Operation {
   std::int64_t id = 0;  // outbox row id; 0 until stored
+  std::string target = kDefaultTarget;  // which target's executor applies it
   OpKind kind = OpKind::Update;
   std::string worker_id;
   std::string username;  // naming value of the account

@@ -102,12 +102,22 @@ struct UsernameTrace {
 
 struct Evaluation {
   DesiredAccount account;  // exists/enabled true; lifecycle is the engine's business
+  // Groups granted in named targets (a role's `targets: {NAME: {groups: [...]}}`); the
+  // account's own `groups` are the default target's. With explanations: which roles grant them.
+  std::map<std::string, std::set<std::string>> target_groups;
+  std::map<std::string, std::map<std::string, std::string>> target_group_sources;
   std::vector<RoleTrace> roles;
   std::map<std::string, ValueTrace> attributes;
   std::map<std::string, std::string> group_sources;        // group -> role
   std::map<std::string, std::string> entitlement_sources;  // entitlement -> role
   std::vector<UsernameTrace> username_trail;
   std::optional<std::string> hold_reason;  // set when no username could be found (ladder exhausted)
+};
+
+// Where a policy names a target (a role's `targets:` key): checked against the config's targets.
+struct TargetReference {
+  std::string target;
+  PolicyDiagnostic at;  // file, line, column of the name; message and hint unset
 };
 
 class Policy {
@@ -127,9 +137,25 @@ class Policy {
   // Groups an administrator took back (`release_groups`): provisiond forgets that it granted
   // them and never removes anyone from them. No role grants them.
   virtual const std::set<std::string>& released_groups() const = 0;
+  // Groups roles grant in named targets, by target (see Evaluation::target_groups).
+  virtual const std::map<std::string, std::set<std::string>>& target_groups() const = 0;
+  virtual const std::vector<TargetReference>& target_references() const = 0;
   virtual int reserve_days() const = 0;
   // A short digest of the loaded sources, so a reload can tell what changed.
   virtual std::string digest() const = 0;
 };
+
+// A role naming a target the config does not have: one diagnostic per place, file:line:column.
+// Grants in such a target would never reach anyone.
+std::vector<PolicyDiagnostic> unknown_targets(const Policy& policy,
+                                              const std::vector<std::string>& targets);
+
+// Groups the policy manages in `target`: the default target (the config's first) gets the
+// roles' plain `groups:` too.
+std::set<std::string> managed_groups_in(const Policy& policy, const std::string& target,
+                                        bool default_target);
+// Groups an evaluation grants in `target`, by the same rule.
+std::set<std::string> granted_groups_in(const Evaluation& evaluation, const std::string& target,
+                                        bool default_target);
 
 }  // namespace prov

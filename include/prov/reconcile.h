@@ -23,6 +23,7 @@ struct Drift {
     Changed,    // both have it, but state, placement, name, groups or attributes differ
     Unmanaged,  // a directory account with a worker id provisiond has never seen
   };
+  std::string target;
   std::string worker_id;
   Kind kind = Kind::Changed;
   std::vector<std::string> details;  // "enabled: provisiond true, directory false"
@@ -38,9 +39,11 @@ struct ReconcileReport {
   std::vector<Drift> drifts;
 };
 
-// Reads every account of `directory` (paged) and compares it with the store's applied state.
-// Only `managed_groups` are compared (other memberships are not provisiond's business).
-Result<ReconcileReport> reconcile(Store& store, DirectoryConnector& directory,
+// Reads every account of `directory`, the connector of `target` (paged), and compares it with
+// the store's applied state of that target. Only `managed_groups` (the target's) are compared:
+// other memberships are not provisiond's business.
+Result<ReconcileReport> reconcile(Store& store, const std::string& target,
+                                  DirectoryConnector& directory,
                                   const std::set<std::string>& managed_groups);
 
 // For every Missing / Unexpected / Changed drift: records the directory's state as the applied

@@ -178,12 +178,14 @@ class Store {
   // Workers whose record names `manager_id` as managerId.
   virtual std::vector<std::string> reports_of(const std::string& manager_id) = 0;
 
-  // --- accounts
-  virtual std::optional<AccountRow> account(const std::string& worker_id) = 0;
+  // --- accounts: one row per (target, worker); Account::target says which
+  virtual std::optional<AccountRow> account(const std::string& target,
+                                            const std::string& worker_id) = 0;
+  // An account holding `username` in any target (a worker has one name in every target).
   virtual std::optional<AccountRow> account_by_username(const std::string& username) = 0;
   virtual void put_planned(const Account& planned) = 0;  // creates the row when missing
   virtual void put_applied(const Account& applied) = 0;
-  virtual std::vector<AccountRow> accounts() = 0;
+  virtual std::vector<AccountRow> accounts() = 0;  // every target's, by worker then target
 
   // --- outbox
   virtual std::int64_t enqueue(const Operation& op, OpStatus status, const std::string& event_id,
@@ -200,8 +202,11 @@ class Store {
   //          the run of membership changes (of different groups) that follows it, so a
   //          leaver's group removals or a hire's group additions travel together. Locks are
   //          left to their lane.
+  // Only `target`'s operations: per-worker order holds within a target, so a target that is
+  // down never holds back the worker's operations in another.
   enum class Lane { Locks, Writes };
-  virtual std::vector<OutboxRow> ready_operations(TimePoint now, int limit, Lane lane) = 0;
+  virtual std::vector<OutboxRow> ready_operations(const std::string& target, TimePoint now,
+                                                  int limit, Lane lane) = 0;
   virtual std::optional<OutboxRow> operation(std::int64_t id) = 0;
   virtual std::vector<OutboxRow> operations(OpStatus status, int limit) = 0;
   virtual std::vector<OutboxRow> operations_of(const std::string& worker_id) = 0;
@@ -213,11 +218,12 @@ class Store {
   // a lane is free, and a lane that finishes wakes the engine — so a long queue never turns the
   // engine's sleep into a busy loop.
   virtual std::optional<TimePoint> next_retry_at(TimePoint after) = 0;
-  // People with destructive operations created since `since`, held and rejected ones excluded:
-  // the safety brake counts people, not steps.
-  virtual std::int64_t destructive_workers_since(TimePoint since) = 0;
+  // People with destructive operations in `target` created since `since`, held and rejected
+  // ones excluded: the safety brake counts people, not steps, and has a window per target.
+  virtual std::int64_t destructive_workers_since(const std::string& target, TimePoint since) = 0;
   // Whether this worker is already among them.
-  virtual bool destructive_worker_since(const std::string& worker_id, TimePoint since) = 0;
+  virtual bool destructive_worker_since(const std::string& target, const std::string& worker_id,
+                                        TimePoint since) = 0;
 
   // --- schedule
   virtual void add_schedule(const std::string& worker_id, TimePoint due_at,

@@ -41,7 +41,8 @@ int list_ops(const Config& c, const Args& a, std::ostream& out, OpStatus status,
     return 0;
   }
   for (const auto& r : rows) {
-    out << std::setw(8) << r.op.id << "  worker " << r.op.worker_id << "  " << describe(r.op);
+    out << std::setw(8) << r.op.id << "  " << r.op.target << "  worker " << r.op.worker_id << "  "
+        << describe(r.op);
     if (!r.last_error.empty()) out << "  [" << r.last_error << "]";
     out << "\n";
   }
@@ -173,7 +174,7 @@ Json show_plans(const std::vector<WorkerPlan>& plans, bool json, std::ostream& o
     if (!json) {
       out << "worker " << p.worker_id << " (" << to_string(p.state) << ")\n";
       if (p.hold_reason) out << "  held: " << *p.hold_reason << "\n";
-      for (const auto& op : p.operations) out << "  " << describe(op) << "\n";
+      for (const auto& op : p.operations) out << "  " << op.target << ": " << describe(op) << "\n";
     }
   }
   return arr;
@@ -386,14 +387,17 @@ int accounts(const Config& c, const Args& a, std::ostream& out) {
   Json arr = Json::array();
   for (const auto& r : store->accounts()) {
     const Account& x = r.applied.username.empty() ? r.planned : r.applied;
-    Json j{{"worker_id", r.planned.worker_id}, {"username", r.planned.username},
+    Json j{{"target", r.planned.target},
+           {"worker_id", r.planned.worker_id},
+           {"username", r.planned.username},
            {"dn", x.dn},
            {"exists", x.exists},
            {"enabled", x.enabled},
            {"groups", r.applied.groups}};
     arr.push_back(j);
     if (!a.json)
-      out << std::left << std::setw(10) << r.planned.worker_id << ' ' << std::setw(20)
+      out << std::left << std::setw(12) << r.planned.target << ' ' << std::setw(10)
+          << r.planned.worker_id << ' ' << std::setw(20)
           << r.planned.username << ' ' << (x.exists ? (x.enabled ? "enabled " : "locked  ") : "deleted ")
           << x.dn << "\n";
   }
@@ -405,32 +409,56 @@ int accounts(const Config& c, const Args& a, std::ostream& out) {
 
 namespace prov::cli {
 
-int reconcile(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
+namespace {
+
+// Every target's report in one: each drift names its target.
+Result<ReconcileReport> reconcile_all(const Config& c, Store& store, const Policy& policy,
+                                      std::ostream& err) {
   ConnectorRegistry registry;
   register_builtin_connectors(registry);
-  auto directory = registry.create(c.directory);
-  if (Status s = directory->connect(); !s.ok()) {
-    err << "provisionctl: cannot reach the directory: " << s.error().message << "\n";
-    return 2;
+  ReconcileReport all;
+  for (const auto& target : c.targets) {
+    auto directory = registry.create(target);
+    if (Status s = directory->connect(); !s.ok()) {
+      err << "provisionctl: cannot reach target " << target.name << ": " << s.error().message
+          << "\n";
+      return s.error();
+    }
+    const bool first = &target == &c.targets.front();
+    auto report = prov::reconcile(store, target.name, *directory,
+                                  managed_groups_in(policy, target.name, first));
+    if (!report.ok()) {
+      err << "provisionctl: reconcile " << target.name << ": " << report.error().message << "\n";
+      return report.error();
+    }
+    all.directory_accounts += report->directory_accounts;
+    all.checked += report->checked;
+    all.in_flight += report->in_flight;
+    for (auto& d : report->drifts) all.drifts.push_back(std::move(d));
   }
+  return all;
+}
+
+}  // namespace
+
+int reconcile(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
   auto policy = Policy::load(c.policy_path);
   auto store = a.apply ? Store::open(c.state_path) : Store::open_read_only(c.state_path);
-  auto report = prov::reconcile(*store, *directory, policy->managed_groups());
-  if (!report.ok()) {
-    err << "provisionctl: reconcile: " << report.error().message << "\n";
-    return 2;
-  }
+  auto report = reconcile_all(c, *store, *policy, err);
+  if (!report.ok()) return 2;
   int drifted = 0;
   Json arr = Json::array();
   for (const auto& d : report->drifts) {
     if (d.kind != Drift::Kind::Unmanaged) ++drifted;
-    Json j{{"worker_id", d.worker_id}, {"kind", std::string(to_string(d.kind))},
+    Json j{{"target", d.target},
+           {"worker_id", d.worker_id},
+           {"kind", std::string(to_string(d.kind))},
            {"details", d.details}};
     if (d.observed) j["dn"] = d.observed->dn;
     arr.push_back(j);
     if (!a.json) {
-      out << std::left << std::setw(10) << d.worker_id << ' ' << std::setw(10)
-          << to_string(d.kind) << '\n';
+      out << std::left << std::setw(12) << d.target << ' ' << std::setw(10) << d.worker_id << ' '
+          << std::setw(10) << to_string(d.kind) << '\n';
       for (const auto& line : d.details) out << "    " << line << '\n';
     }
   }

@@ -19,9 +19,9 @@ commands:
   status                         state database summary
   compact                        delete what state.retention lets go (old applied events and
                                  done operations; the audit only if configured, exported first)
-  policy validate PATH           check a policy file or folder (exit 1 on errors)
-  policy test PATH [--tests DIR]
-                                 run the policy's test cases
+  policy validate PATH           check a policy file or folder (exit 1 on errors); with
+                                 --config, also that every target it names is configured
+  policy test PATH [--tests DIR] run the policy's test cases
   policy explain PATH --worker FILE.json
                                  why a worker gets what it gets under the policy at PATH —
                                  no config, secrets or state needed
@@ -30,7 +30,7 @@ commands:
   plan [--worker-id ID]          what the current HR state and policy would change (no writes)
   plan --policy CANDIDATE        what deploying the candidate policy would change for every
                                  stored worker, and whether the brake would hold it (no writes)
-  accounts                       accounts provisiond manages
+  accounts                       accounts provisiond manages (one per worker and target)
   held                           operations held by the brake (mass change or policy rules)
   approve ID... | --all          release held operations
   reject ID... | --all           drop held operations
@@ -42,7 +42,7 @@ commands:
   audit export [--since TIME] [--format jsonl|csv]
                                  the audit for a SIEM, hashes included
   entitlements --worker-id ID    licences and hardware allocated / to retrieve
-  reconcile [--apply]            compare the directory with what provisiond applied (exit 1 on
+  reconcile [--apply]            compare every target with what provisiond applied (exit 1 on
                                  drift); --apply has the running daemon correct the drift
   secret new webhook [FILE]      write a webhook signing key (whsec_..., mode 0600); FILE
                                  defaults to /etc/provisiond/webhook.secret
@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string config_path;
   if (const char* env = std::getenv("PROVISIOND_CONFIG")) config_path = env;
+  bool config_given = false;  // --config on the command line
   cli::Args a;
   std::vector<std::string> rest;  // arguments passed through to policy commands
   for (size_t i = 0; i < args.size(); ++i) {
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
       return 0;
     } else if (s == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
+      config_given = true;
     } else if (s == "--json") {
       a.json = true;
       rest.push_back(s);
@@ -109,6 +111,18 @@ int main(int argc, char** argv) {
     }
     std::string sub = rest.front();
     rest.erase(rest.begin());
+    if (sub == "validate" && config_given) {
+      // The config's target names: a role granting in another target is an error.
+      try {
+        const Config c = load_config(config_path, ConfigSecrets{false, false});
+        std::vector<std::string> names;
+        for (const auto& t : c.targets) names.push_back(t.name);
+        return cmd_policy_validate(rest, std::cout, std::cerr, &names);
+      } catch (const ConfigError& e) {
+        std::cerr << "provisionctl: config error: " << e.what() << "\n";
+        return 2;
+      }
+    }
     if (sub == "validate") return cmd_policy_validate(rest, std::cout, std::cerr);
     if (sub == "test") return cmd_policy_test(rest, std::cout, std::cerr);
     if (sub == "explain")

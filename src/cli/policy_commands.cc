@@ -18,13 +18,16 @@ void print_diagnostics(const PolicyLoadError& e, std::ostream& err) {
 }  // namespace
 
 int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out,
-                        std::ostream& err) {
+                        std::ostream& err, const std::vector<std::string>* targets) {
   if (args.size() != 1) {
     err << "usage: provisionctl policy validate PATH\n";
     return 2;
   }
   try {
     const auto policy = policy::load_policy(args[0]);
+    if (targets)
+      if (auto unknown = unknown_targets(*policy, *targets); !unknown.empty())
+        throw PolicyLoadError(std::move(unknown));
     out << "policy OK: " << args[0] << ": " << policy->files().size() << " file"
         << (policy->files().size() == 1 ? "" : "s") << ", " << policy->attributes().size()
         << " attributes, " << policy->roles().size() << " roles, "

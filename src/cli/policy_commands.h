@@ -11,9 +11,12 @@
 
 namespace prov {
 
-// provisionctl policy validate PATH
+// provisionctl [--config FILE] policy validate PATH
 // Prints every problem as file:line:column on `err` (exit 1) or a summary on `out` (exit 0).
-int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// With the config's target names, a role naming another target is a problem too; without them
+// any well-formed target name passes (the daemon checks again at start and on reload).
+int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                        const std::vector<std::string>* targets = nullptr);
 
 // provisionctl policy test PATH [--tests DIR]
 // Runs the policy tests in DIR (default: the `tests` folder next to the policy file, or inside

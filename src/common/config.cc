@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -87,6 +88,140 @@ std::string read_secret(const std::string& key, const fs::path& path,
   return s;
 }
 
+bool is_target_name(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+  });
+}
+
+namespace {
+
+// One LDAP-family target at `key` ("directory" or "targets[1]"); errors name the key.
+// <key>.initial_password, and the older <key>.password_in_add (true: cleartext inside the add;
+// false: Password Modify, which was the default when that key was written).
+PasswordMethod initial_password_method(const YAML::Node& dir, const std::string& type,
+                                       const std::string& key) {
+  const YAML::Node method = dir["initial_password"], in_add = dir["password_in_add"];
+  const bool has_method = method.IsDefined() && !method.IsNull();
+  const bool has_in_add = in_add.IsDefined() && !in_add.IsNull();
+  if (type != "ldap" && (has_method || has_in_add))
+    fail(has_method ? key + ".initial_password" : key + ".password_in_add",
+         "applies to type ldap only (AD sets unicodePwd in its own way)",
+         has_method ? method : in_add);
+  if (has_method && has_in_add)
+    fail(key + ".password_in_add",
+         "is the older spelling of " + key + ".initial_password; set only initial_password",
+         in_add);
+  if (has_in_add)
+    return get<bool>(dir, "password_in_add", key + ".password_in_add", false)
+               ? PasswordMethod::CleartextInAdd
+               : PasswordMethod::PasswordModify;
+  const std::string name =
+      get<std::string>(dir, "initial_password", key + ".initial_password", "hashed_in_add");
+  if (name == "hashed_in_add") return PasswordMethod::HashedInAdd;
+  if (name == "password_modify") return PasswordMethod::PasswordModify;
+  if (name == "cleartext_in_add") return PasswordMethod::CleartextInAdd;
+  fail(key + ".initial_password",
+       "must be hashed_in_add, password_modify or cleartext_in_add, got '" + name + "'", method);
+}
+
+DirectoryConfig parse_target(YAML::Node dir, const std::string& key, const fs::path& base,
+                             const ConfigSecrets& secrets, bool listed) {
+  std::set<std::string> keys{"type", "url", "start_tls", "bind_dn", "password_file", "base_dn",
+                             "tls", "groups_ou", "lock_method", "password_dir", "initial_password",
+                             "password_in_add", "upn_suffix", "timeout_ms", "pipeline_window"};
+  if (listed) keys.insert("name");
+  check_keys(dir, key, keys);
+  if (!dir.IsMap()) fail(key, "must be a mapping", dir);
+  DirectoryConfig d;
+  d.key = key;
+  if (listed) {
+    d.name = get<std::string>(dir, "name", key + ".name", "");
+    if (d.name.empty()) fail(key + ".name", "is required");
+    if (!is_target_name(d.name))
+      fail(key + ".name", "'" + d.name + "' must be 1-63 characters of a-z, 0-9 and -",
+           dir["name"]);
+    if (!dir["type"].IsDefined()) fail(key + ".type", "is required (ldap or ad)");
+  }
+  // Secrets of the target named `directory` keep their credential name; others get their own.
+  const std::string credential =
+      d.name == "directory" ? "bind.secret" : "bind-" + d.name + ".secret";
+  d.type = get<std::string>(dir, "type", key + ".type", "ldap");
+  d.url = get<std::string>(dir, "url", key + ".url", "");
+  if (d.url.rfind("ldap://", 0) != 0 && d.url.rfind("ldaps://", 0) != 0)
+    fail(key + ".url", "must start with ldap:// or ldaps://, got '" + d.url + "'");
+  d.start_tls = get<bool>(dir, "start_tls", key + ".start_tls", false);
+  d.bind_dn = get<std::string>(dir, "bind_dn", key + ".bind_dn", "");
+  if (d.bind_dn.empty()) fail(key + ".bind_dn", "is required");
+  const std::string password_file =
+      get<std::string>(dir, "password_file", key + ".password_file", "");
+  if (secrets.directory)
+    d.password = read_secret(key + ".password_file", resolve(base, password_file),
+                             credential);
+  d.base_dn = get<std::string>(dir, "base_dn", key + ".base_dn", "");
+  if (d.base_dn.empty()) fail(key + ".base_dn", "is required");
+  YAML::Node tls = dir["tls"];
+  check_keys(tls, key + ".tls", {"ca_file", "verify", "mode"});
+  d.tls.ca_file = resolve(base, get<std::string>(tls, "ca_file", key + ".tls.ca_file", ""));
+  if (!d.tls.ca_file.empty() && !fs::exists(d.tls.ca_file))
+    fail(key + ".tls.ca_file", "file not found: " + d.tls.ca_file);
+  d.tls.verify = get<bool>(tls, "verify", key + ".tls.verify", true);
+  std::string derived_mode = d.url.rfind("ldaps://", 0) == 0 ? "ldaps"
+                             : d.start_tls                   ? "starttls"
+                                                             : "";
+  d.tls.mode = get<std::string>(tls, "mode", key + ".tls.mode", derived_mode);
+  if (d.tls.mode.empty())
+    fail(key + ".url",
+         "plain ldap:// without TLS; set " + key + ".start_tls: true, use ldaps://, or set " +
+             key + ".tls.mode: none to accept an unencrypted connection");
+  if (d.tls.mode != "ldaps" && d.tls.mode != "starttls" && d.tls.mode != "none")
+    fail(key + ".tls.mode", "must be ldaps, starttls or none");
+  d.groups_ou = get<std::string>(dir, "groups_ou", key + ".groups_ou", d.groups_ou);
+  d.lock_method = get<std::string>(dir, "lock_method", key + ".lock_method", d.lock_method);
+  d.password_dir = resolve(base, get<std::string>(dir, "password_dir", key + ".password_dir", ""));
+  // The folder only serves initial passwords, and those are never sent unencrypted: asking for
+  // both cannot work, so it is refused here rather than failing every hire later.
+  if (!d.password_dir.empty() && d.tls.mode == "none")
+    fail(key + ".password_dir",
+         "initial passwords are only sent over TLS, but " + key + ".tls.mode is none; use "
+         "ldaps:// or start_tls, or remove password_dir");
+  d.password_method = initial_password_method(dir, d.type, key);
+  d.upn_suffix = get<std::string>(dir, "upn_suffix", key + ".upn_suffix", "");
+  d.timeout_ms = get<int>(dir, "timeout_ms", key + ".timeout_ms", d.timeout_ms);
+  d.pipeline_window = get<int>(dir, "pipeline_window", key + ".pipeline_window", d.pipeline_window);
+  if (d.pipeline_window < 1 || d.pipeline_window > 1024)
+    fail(key + ".pipeline_window", "must be between 1 and 1024");
+
+  return d;
+}
+
+void parse_targets(YAML::Node root, const fs::path& base, const ConfigSecrets& secrets,
+                   Config& c) {
+  YAML::Node dir = root["directory"], list = root["targets"];
+  if (dir.IsDefined() && list.IsDefined())
+    fail("targets", "cannot be used together with directory: move the directory into targets: "
+                    "as the target named directory", list);
+  if (dir.IsDefined()) {
+    c.targets.push_back(parse_target(dir, "directory", base, secrets, false));
+    return;
+  }
+  if (!list.IsDefined()) fail("targets", "is required (or directory: for a single directory)");
+  if (!list.IsSequence() || list.size() == 0)
+    fail("targets", "must be a list of at least one target ({name, type, ...})", list);
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string key = "targets[" + std::to_string(i) + "]";
+    DirectoryConfig d = parse_target(list[i], key, base, secrets, true);
+    if (!names.insert(d.name).second)
+      fail(key + ".name", "'" + d.name + "' is the name of an earlier target; names are unique",
+           list[i]["name"]);
+    c.targets.push_back(std::move(d));
+  }
+}
+
+}  // namespace
+
 namespace {
 
 // An HMAC key short enough to guess is no authentication: a bare "whsec_" decodes to an empty
@@ -130,31 +265,6 @@ std::chrono::seconds parse_duration(const std::string& key, const std::string& t
   fail(key, "invalid duration unit '" + unit + "' (use s, m, h or d)");
 }
 
-// directory.initial_password, and the older directory.password_in_add (true: cleartext inside the
-// add; false: Password Modify, which was the default when that key was written).
-PasswordMethod initial_password_method(const YAML::Node& dir, const std::string& type) {
-  const YAML::Node method = dir["initial_password"], in_add = dir["password_in_add"];
-  const bool has_method = method.IsDefined() && !method.IsNull();
-  const bool has_in_add = in_add.IsDefined() && !in_add.IsNull();
-  if (type != "ldap" && (has_method || has_in_add))
-    fail(has_method ? "directory.initial_password" : "directory.password_in_add",
-         "applies to directory.type ldap only (AD sets unicodePwd in its own way)",
-         has_method ? method : in_add);
-  if (has_method && has_in_add)
-    fail("directory.password_in_add",
-         "is the older spelling of directory.initial_password; set only initial_password", in_add);
-  if (has_in_add)
-    return get<bool>(dir, "password_in_add", "directory.password_in_add", false)
-               ? PasswordMethod::CleartextInAdd
-               : PasswordMethod::PasswordModify;
-  const std::string name =
-      get<std::string>(dir, "initial_password", "directory.initial_password", "hashed_in_add");
-  if (name == "hashed_in_add") return PasswordMethod::HashedInAdd;
-  if (name == "password_modify") return PasswordMethod::PasswordModify;
-  if (name == "cleartext_in_add") return PasswordMethod::CleartextInAdd;
-  fail("directory.initial_password",
-       "must be hashed_in_add, password_modify or cleartext_in_add, got '" + name + "'", method);
-}
 
 }  // namespace
 
@@ -173,8 +283,8 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   Config c;
   c.file = fs::absolute(file);
 
-  check_keys(root, "", {"state", "hr", "policy", "directory", "admin", "log", "engine", "safety",
-                        "executor"});
+  check_keys(root, "", {"state", "hr", "policy", "directory", "targets", "admin", "log", "engine",
+                        "safety", "executor"});
 
   // state
   YAML::Node state = root["state"];
@@ -362,60 +472,8 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   c.policy_path = resolve(base, ppath);
   if (!fs::exists(c.policy_path)) fail("policy.path", "not found: " + c.policy_path.string());
 
-  // directory
-  YAML::Node dir = root["directory"];
-  if (!dir.IsDefined()) fail("directory", "is required");
-  check_keys(dir, "directory",
-             {"type", "url", "start_tls", "bind_dn", "password_file", "base_dn", "tls",
-              "groups_ou", "lock_method", "password_dir", "initial_password", "password_in_add",
-              "upn_suffix",
-              "timeout_ms", "pipeline_window"});
-  auto& d = c.directory;
-  d.type = get<std::string>(dir, "type", "directory.type", "ldap");
-  d.url = get<std::string>(dir, "url", "directory.url", "");
-  if (d.url.rfind("ldap://", 0) != 0 && d.url.rfind("ldaps://", 0) != 0)
-    fail("directory.url", "must start with ldap:// or ldaps://, got '" + d.url + "'");
-  d.start_tls = get<bool>(dir, "start_tls", "directory.start_tls", false);
-  d.bind_dn = get<std::string>(dir, "bind_dn", "directory.bind_dn", "");
-  if (d.bind_dn.empty()) fail("directory.bind_dn", "is required");
-  const std::string password_file =
-      get<std::string>(dir, "password_file", "directory.password_file", "");
-  if (secrets.directory)
-    d.password = read_secret("directory.password_file", resolve(base, password_file),
-                             "bind.secret");
-  d.base_dn = get<std::string>(dir, "base_dn", "directory.base_dn", "");
-  if (d.base_dn.empty()) fail("directory.base_dn", "is required");
-  YAML::Node tls = dir["tls"];
-  check_keys(tls, "directory.tls", {"ca_file", "verify", "mode"});
-  d.tls.ca_file = resolve(base, get<std::string>(tls, "ca_file", "directory.tls.ca_file", ""));
-  if (!d.tls.ca_file.empty() && !fs::exists(d.tls.ca_file))
-    fail("directory.tls.ca_file", "file not found: " + d.tls.ca_file);
-  d.tls.verify = get<bool>(tls, "verify", "directory.tls.verify", true);
-  std::string derived_mode = d.url.rfind("ldaps://", 0) == 0 ? "ldaps"
-                             : d.start_tls                   ? "starttls"
-                                                             : "";
-  d.tls.mode = get<std::string>(tls, "mode", "directory.tls.mode", derived_mode);
-  if (d.tls.mode.empty())
-    fail("directory.url",
-         "plain ldap:// without TLS; set directory.start_tls: true, use ldaps://, or set "
-         "directory.tls.mode: none to accept an unencrypted connection");
-  if (d.tls.mode != "ldaps" && d.tls.mode != "starttls" && d.tls.mode != "none")
-    fail("directory.tls.mode", "must be ldaps, starttls or none");
-  d.groups_ou = get<std::string>(dir, "groups_ou", "directory.groups_ou", d.groups_ou);
-  d.lock_method = get<std::string>(dir, "lock_method", "directory.lock_method", d.lock_method);
-  d.password_dir = resolve(base, get<std::string>(dir, "password_dir", "directory.password_dir", ""));
-  // The folder only serves initial passwords, and those are never sent unencrypted: asking for
-  // both cannot work, so it is refused here rather than failing every hire later.
-  if (!d.password_dir.empty() && d.tls.mode == "none")
-    fail("directory.password_dir",
-         "initial passwords are only sent over TLS, but directory.tls.mode is none; use "
-         "ldaps:// or start_tls, or remove password_dir");
-  d.password_method = initial_password_method(dir, d.type);
-  d.upn_suffix = get<std::string>(dir, "upn_suffix", "directory.upn_suffix", "");
-  d.timeout_ms = get<int>(dir, "timeout_ms", "directory.timeout_ms", d.timeout_ms);
-  d.pipeline_window = get<int>(dir, "pipeline_window", "directory.pipeline_window", d.pipeline_window);
-  if (d.pipeline_window < 1 || d.pipeline_window > 1024)
-    fail("directory.pipeline_window", "must be between 1 and 1024");
+  // targets (or the one `directory:` of older configs, which is the target named `directory`)
+  parse_targets(root, base, secrets, c);
 
   // admin, log, engine
   YAML::Node admin = root["admin"];

@@ -73,7 +73,10 @@ std::string_view to_string(Outcome::Kind k) {
 }
 
 Json to_json(const Operation& op) {
-  Json j{{"kind", to_string(op.kind)}, {"worker_id", op.worker_id}, {"username", op.username}};
+  Json j{{"kind", to_string(op.kind)},
+         {"target", op.target},
+         {"worker_id", op.worker_id},
+         {"username", op.username}};
   if (op.id) j["id"] = op.id;
   if (!op.ou.empty()) j["ou"] = op.ou;
   if (!op.dn.empty()) j["dn"] = op.dn;
@@ -92,6 +95,7 @@ Operation operation_from_json(const Json& j) {
   Operation op;
   op.id = j.value("id", std::int64_t{0});
   op.kind = parse_op_kind(j.value("kind", "")).value_or(OpKind::Update);
+  op.target = j.value("target", std::string(kDefaultTarget));
   op.worker_id = j.value("worker_id", "");
   op.username = j.value("username", "");
   op.ou = j.value("ou", "");

@@ -16,14 +16,16 @@ bool is_loopback(const std::string& listen) {
 
 std::vector<std::string> startup_warnings(const Config& config) {
   std::vector<std::string> out;
-  if (!config.directory.tls.verify)
-    out.push_back(
-        "directory.tls.verify is false: the directory's certificate is NOT checked; "
-        "anyone on the path can impersonate it");
-  if (config.directory.tls.mode == "none")
-    out.push_back(
-        "directory.tls.mode is none: bind password and personal data cross the network "
-        "unencrypted");
+  for (const auto& t : config.targets) {
+    if (!t.tls.verify)
+      out.push_back(t.key +
+                    ".tls.verify is false: the directory's certificate is NOT checked; "
+                    "anyone on the path can impersonate it");
+    if (t.tls.mode == "none")
+      out.push_back(t.key +
+                    ".tls.mode is none: bind password and personal data cross the network "
+                    "unencrypted");
+  }
   if (!is_loopback(config.webhook.listen) && config.webhook.tls_cert_file.empty())
     out.push_back("hr.webhook.listen is " + config.webhook.listen +
                   ", beyond loopback, without TLS: HR events (personal data) arrive "

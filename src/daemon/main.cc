@@ -78,10 +78,12 @@ int main(int argc, char** argv) {
   std::shared_ptr<const Policy> policy;
   ConnectorRegistry registry;
   register_builtin_connectors(registry);
-  // The planner's look-ups have a connection of their own; the executor makes its own for its
-  // lock lane and write lanes, so planning the next events overlaps with the directory applying
-  // the last ones. `connector` validates the directory config at start-up.
-  std::unique_ptr<DirectoryConnector> connector, lookup_connector;
+  // Per target: the planner's look-ups have a connection of their own; each target's executor
+  // makes its own for its lock lane and write lanes, so planning the next events overlaps with
+  // the directories applying the last ones. `connectors` validate the targets' config at
+  // start-up.
+  std::vector<std::unique_ptr<DirectoryConnector>> connectors, lookup_connectors;
+  std::vector<std::string> target_names;
   // Every unreadable secret file is reported, not just the first (a fresh install has none).
   std::optional<MissingSecrets> missing_secrets(std::in_place);
   try {
@@ -91,17 +93,21 @@ int main(int argc, char** argv) {
       return 1;
     }
     missing_secrets.reset();
+    for (const auto& t : config.targets) target_names.push_back(t.name);
     policy = Policy::load(config.policy_path);
-    // The folder must be the service user's own. An admin checks the config as root (only root
-    // reads the secret files) while the folder already belongs to the service's user: that
-    // check is left to the service's start, as that user.
-    const bool owner_checked_at_start =
-        check_only && geteuid() == 0 &&
-        std::filesystem::is_directory(config.directory.password_dir);
-    if (!config.directory.password_dir.empty() && !owner_checked_at_start)
-      require_private_dir("directory.password_dir", config.directory.password_dir);
-    connector = registry.create(config.directory);
-    lookup_connector = registry.create(config.directory);
+    if (auto unknown = unknown_targets(*policy, target_names); !unknown.empty())
+      throw PolicyLoadError(std::move(unknown));
+    for (const auto& t : config.targets) {
+      // The folder must be the service user's own. An admin checks the config as root (only
+      // root reads the secret files) while the folder already belongs to the service's user:
+      // that check is left to the service's start, as that user.
+      const bool owner_checked_at_start =
+          check_only && geteuid() == 0 && std::filesystem::is_directory(t.password_dir);
+      if (!t.password_dir.empty() && !owner_checked_at_start)
+        require_private_dir(t.key + ".password_dir", t.password_dir);
+      connectors.push_back(registry.create(t));
+      lookup_connectors.push_back(registry.create(t));
+    }
   } catch (const ConfigError& e) {
     if (missing_secrets) print_missing_secrets(missing_secrets->list(), std::cerr);
     std::cerr << "provisiond: config error: " << e.what() << "\n";
@@ -115,11 +121,12 @@ int main(int argc, char** argv) {
   if (check_only) {
     std::cout << "config ok: " << config.file.string() << "\n"
               << "  state:     " << config.state_path.string() << "\n"
-              << "  webhook:   " << config.webhook.listen << "\n"
-              << "  directory: " << config.directory.type << " " << config.directory.url << " (tls "
-              << config.directory.tls.mode
-              << (config.directory.tls.verify ? ", verified" : ", NOT verified") << ")\n"
-              << "  policy:    " << config.policy_path.string() << " ("
+              << "  webhook:   " << config.webhook.listen << "\n";
+    for (const auto& t : config.targets)
+      std::cout << "  " << (t.name == "directory" ? "directory: " : "target:    " + t.name + " ")
+                << t.type << " " << t.url << " (tls " << t.tls.mode
+                << (t.tls.verify ? ", verified" : ", NOT verified") << ")\n";
+    std::cout << "  policy:    " << config.policy_path.string() << " ("
               << policy->managed_groups().size() << " managed groups)\n";
     return 0;
   }
@@ -156,17 +163,22 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(config.state_path.parent_path());
     state_lock.emplace(StateLock::acquire(config.state_path));
     // Before any connector writes: what a crash left half-delivered is a password nobody has.
-    auto stale = remove_stale_password_files(config.directory);
-    if (!stale.ok()) throw ConfigError("directory.password_dir: " + stale.error().message);
-    if (*stale > 0)
-      log::warn("removed temporary password files left by an earlier crash",
-                {{"count", std::to_string(*stale)}, {"dir", config.directory.password_dir}});
+    for (const auto& t : config.targets) {
+      auto stale = remove_stale_password_files(t);
+      if (!stale.ok()) throw ConfigError(t.key + ".password_dir: " + stale.error().message);
+      if (*stale > 0)
+        log::warn("removed temporary password files left by an earlier crash",
+                  {{"count", std::to_string(*stale)}, {"dir", t.password_dir}, {"target", t.name}});
+    }
     // The engine's commits are made durable by the ingest writer's syncs and its own when idle
     // (CommitSync::OnRequest): replaying from the inbox covers what a power cut takes back.
     store = Store::open(config.state_path, CommitSync::OnRequest);
-    engine = std::make_unique<Engine>(*store, connector.get(), *clock, config, policy);
-    engine->set_lookup_connector(lookup_connector.get());
-    engine->start_executor([&registry, &config] { return registry.create(config.directory); });
+    std::vector<DirectoryConnector*> writers;
+    for (const auto& c : connectors) writers.push_back(c.get());
+    engine = std::make_unique<Engine>(*store, writers, *clock, config, policy);
+    for (std::size_t i = 0; i < lookup_connectors.size(); ++i)
+      engine->set_lookup_connector(lookup_connectors[i].get(), i);
+    engine->start_executor([&registry](const DirectoryConfig& t) { return registry.create(t); });
     Engine* eng = engine.get();
     InboxLimits inbox_limits;
     inbox_limits.high_water = config.webhook.inbox_high_water;
@@ -208,11 +220,12 @@ int main(int argc, char** argv) {
                                    {"webhook_port", std::to_string(webhook->port())},
                                    {"admin", config.admin_listen},
                                    {"admin_port", std::to_string(admin->port())},
-                                   {"directory", config.directory.url},
+                                   {"directory", config.default_target().url},
+                                   {"targets", std::to_string(config.targets.size())},
                                    {"state", config.state_path.string()}});
   sd_notify_state("READY=1");
 
-  PolicyWatch watch(config.policy_path);
+  PolicyWatch watch(config.policy_path, target_names);
   timespec tick{1, 0};
   for (;;) {
     int sig = sigtimedwait(&signals, nullptr, &tick);

@@ -11,7 +11,8 @@
 namespace prov {
 namespace fs = std::filesystem;
 
-PolicyWatch::PolicyWatch(fs::path path) : path_(std::move(path)), last_(fingerprint()) {}
+PolicyWatch::PolicyWatch(fs::path path, std::vector<std::string> targets)
+    : path_(std::move(path)), targets_(std::move(targets)), last_(fingerprint()) {}
 
 std::string PolicyWatch::fingerprint() const {
   std::string fp;
@@ -49,6 +50,8 @@ std::shared_ptr<const Policy> PolicyWatch::reload(const std::string& why) {
   last_ = fingerprint();
   try {
     auto p = Policy::load(path_);
+    if (auto unknown = unknown_targets(*p, targets_); !unknown.empty())
+      throw PolicyLoadError(std::move(unknown));
     log::info("policy loaded", {{"path", path_.string()}, {"why", why}, {"digest", p->digest()}});
     Metrics::global().inc("provisiond_policy_reloads_total", {{"result", "ok"}});
     return p;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "prov/policy.h"
 
@@ -11,7 +12,8 @@ namespace prov {
 
 class PolicyWatch {
  public:
-  explicit PolicyWatch(std::filesystem::path path);
+  // `targets`: the config's target names; a policy granting in another is invalid.
+  PolicyWatch(std::filesystem::path path, std::vector<std::string> targets);
   // True when a policy file was added, removed or modified since the last call.
   bool changed();
   // Loads the policy; nullptr (and the errors logged) when it is invalid.
@@ -20,6 +22,7 @@ class PolicyWatch {
  private:
   std::string fingerprint() const;
   std::filesystem::path path_;
+  std::vector<std::string> targets_;
   std::string last_;
 };
 

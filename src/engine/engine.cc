@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine_parts.h"
 #include "executor.h"
 #include "lifecycle.h"
 #include "prov/durable_file.h"
@@ -20,47 +21,58 @@ double seconds_between(TimePoint a, TimePoint b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-AuditRecord audit_of(const std::string& action, const std::string& worker_id,
-                     const std::string& event_id, TimePoint at, Json detail = Json::object()) {
-  AuditRecord r;
-  r.at = at;
-  r.action = action;
-  r.worker_id = worker_id;
-  r.event_id = event_id;
-  r.detail = std::move(detail);
-  return r;
-}
-
 }  // namespace
 
-Engine::Engine(Store& store, DirectoryConnector* connector, const Clock& clock, Config config,
-               std::shared_ptr<const Policy> policy)
-    : store_(store),
-      connector_(connector),
-      clock_(clock),
-      config_(std::move(config)),
-      policy_(std::move(policy)) {
+Engine::Engine(Store& store, std::vector<DirectoryConnector*> connectors, const Clock& clock,
+               Config config, std::shared_ptr<const Policy> policy)
+    : store_(store), clock_(clock), config_(std::move(config)), policy_(std::move(policy)) {
+  if (config_.targets.empty()) config_.targets.emplace_back();  // the target named `directory`
   ExecutorHooks hooks;
   hooks.policy = [this] { return this->policy(); };
   hooks.relink = [this](const std::string& report) {
     plan_worker(report, false, "manager-linked");
   };
   hooks.wake = [this] { wake(); };
-  executor_ = std::make_unique<Executor>(store_, clock_, config_, std::move(hooks), connector_);
+  targets_.resize(config_.targets.size());
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    Target& t = targets_[i];
+    t.name = config_.targets[i].name;
+    t.is_default = i == 0;
+    t.connector = i < connectors.size() ? connectors[i] : nullptr;
+    t.executor = std::make_unique<Executor>(store_, clock_, config_, t.name, hooks, t.connector);
+  }
 }
 
-// The executor's lanes finish the batches they are on before the engine goes.
+// The executors' lanes finish the batches they are on before the engine goes.
 Engine::~Engine() = default;
 
-void Engine::start_executor(const std::function<std::unique_ptr<DirectoryConnector>()>& make) {
-  executor_->start_lanes(make);
+void Engine::set_lookup_connector(DirectoryConnector* lookup, std::size_t target) {
+  targets_.at(target).lookup = lookup;
 }
 
-ExecutorHealth Engine::health() const { return executor_->health(); }
+void Engine::start_executor(const ConnectorMaker& make) {
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    const DirectoryConfig& cfg = config_.targets[i];
+    targets_[i].executor->start_lanes([&make, &cfg] { return make(cfg); });
+  }
+}
+
+ExecutorHealth Engine::health() const {
+  ExecutorHealth worst = ExecutorHealth::Ok;
+  for (const auto& t : targets_) {
+    const ExecutorHealth h = t.executor->health();
+    if (h == ExecutorHealth::CredentialsRejected) return h;
+    if (h == ExecutorHealth::DirectoryUnavailable) worst = h;
+  }
+  return worst;
+}
 
 int Engine::pump_executor() {
-  int n = executor_->collect(false);
-  n += executor_->dispatch();
+  int n = 0;
+  for (auto& t : targets_) {
+    n += t.executor->collect(false);
+    n += t.executor->dispatch();
+  }
   return n;
 }
 
@@ -133,17 +145,21 @@ void Engine::run(std::stop_token stop) {
     if (next && *next < limit) limit = *next;
     auto wait =
         std::max<std::chrono::milliseconds>(limit - clock_.now(), std::chrono::milliseconds(1));
-    if (auto at = executor_->reconnect_at())
-      wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(
-                            *at - std::chrono::steady_clock::now()),
-                        std::chrono::milliseconds(1), wait);
+    for (const auto& t : targets_)
+      if (auto at = t.executor->reconnect_at())
+        wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(
+                              *at - std::chrono::steady_clock::now()),
+                          std::chrono::milliseconds(1), wait);
     wake_cv_.wait_for(l, stop, wait, [this] { return woken_; });
     woken_ = false;
   }
-  try {
-    executor_->collect(true);  // record what the directory already did before stopping
-  } catch (const std::exception& e) {
-    log::error("engine stop: recording the last batch failed", {{"error", e.what()}});
+  for (auto& t : targets_) {
+    try {
+      t.executor->collect(true);  // record what the directory already did before stopping
+    } catch (const std::exception& e) {
+      log::error("engine stop: recording the last batch failed",
+                 {{"target", t.name}, {"error", e.what()}});
+    }
   }
   sync_store();
   anchor_audit(true);
@@ -219,7 +235,7 @@ int Engine::apply_pending_events(int limit) {
       // leaver's lock leaves within milliseconds of its plan's commit, not after the burst.
       pump_executor();
     }
-    holders_.clear();
+    forget_holders();
   }
   return static_cast<int>(rows.size());
 }
@@ -256,7 +272,7 @@ int Engine::apply_due(int limit) {
     });
     ++n;
   }
-  holders_.clear();
+  forget_holders();
   return n;
 }
 
@@ -309,15 +325,13 @@ void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t
 // directory has not answered yet, so a name deep in the ladder costs one round per name taken
 // before it — and one query for the whole group, not one per worker.
 void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
-  DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;
-  if (!lookup || workers.empty()) return;
+  if (!can_ask_targets() || workers.empty()) return;
   auto pol = policy();
   const auto now = clock_.now();
   std::vector<const Worker*> naming;
   for (const auto& w : workers) {
-    auto acc = store_.account(w.worker_id);
     const bool fresh = w.record.contains(kRehiredAtKey) && pol->lifecycle().rehire == "new_account";
-    if (acc && acc->planned.exists && !acc->planned.username.empty() && !fresh) continue;
+    if (named_account(w.worker_id) && !fresh) continue;
     naming.push_back(&w);
   }
   constexpr int kMaxRounds = 100;  // the ladder's {{ n }} runs to 99
@@ -339,9 +353,21 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
       pol->evaluate(*w, ctx);
     }
     if (unknown.empty()) return;
-    auto holders = lookup->username_holders(unknown);
-    if (!holders.ok()) return;  // plan_worker holds those workers and tries again later
-    for (auto& [name, holder] : holders.value()) holders_[name] = std::move(holder);
+    // A name is free only if it is free in every target (one name per worker everywhere).
+    DirectoryConnector::Holders answers;
+    for (const auto& t : targets_) {
+      DirectoryConnector* lookup = t.asks();
+      if (!lookup) continue;
+      auto holders = lookup->username_holders(unknown);
+      if (!holders.ok()) {
+        // plan_worker holds those workers and asks again later (not at once: the target is
+        // unlikely to answer a moment from now).
+        unanswered_.insert(unknown.begin(), unknown.end());
+        return;
+      }
+      for (auto& [name, holder] : holders.value()) merge_holder(answers[name], holder);
+    }
+    for (auto& [name, holder] : answers) holders_[name] = std::move(holder);
   }
 }
 
@@ -420,7 +446,7 @@ void Engine::replan_all() {
   prefetch_usernames(workers);  // the new policy may name someone who had no free name
   for (const auto& w : workers)
     store_.transaction([&] { plan_worker(w.worker_id, false, kPolicyChange); });
-  holders_.clear();
+  forget_holders();
   log::info("re-planned every worker after a policy change");
 }
 
@@ -469,83 +495,78 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
   if (!worker) return result;
   auto pol = policy();
   const auto now = clock_.now();
-  auto row = store_.account(worker_id);
-  std::optional<Account> known;
-  if (row) known = row->planned;
   // A return after a termination: with `rehire: new_account` the previous employment's account,
   // if retention still keeps it, is replaced by a fresh one (delete first, then create as for a
   // new hire: new anchor, no carried-over groups, username chosen again).
   const bool rehired = worker->record.contains(kRehiredAtKey);
-  const bool fresh_account =
-      rehired && pol->lifecycle().rehire == "new_account" && known && known->exists;
+  const bool new_account = rehired && pol->lifecycle().rehire == "new_account";
+  std::vector<TargetPlan> parts(targets_.size());
+  bool any_fresh = false;
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    TargetPlan& tp = parts[i];
+    tp.target = &targets_[i];
+    tp.row = store_.account(targets_[i].name, worker_id);
+    if (tp.row) tp.known = tp.row->planned;
+    tp.fresh_account = new_account && tp.known && tp.known->exists;
+    any_fresh |= tp.fresh_account;
+  }
+  // One username in every target: the one some target's account already has.
+  const std::optional<Account> named = named_account(worker_id);
 
   bool lookup_failed = false, unasked = false;
   EvalContext ctx = planner_context(now);
-  if (known && !known->username.empty() && !fresh_account) ctx.existing_username = known->username;
+  if (named && !any_fresh) ctx.existing_username = named->username;
   ctx.username_free = [&](const std::string& name) {
     if (!username_free_in_store(name, worker_id, now)) return false;
-    DirectoryConnector* lookup = lookup_connector_ ? lookup_connector_ : connector_;
-    if (!lookup || dry_run) return true;
+    if (dry_run || !can_ask_targets()) return true;
     std::optional<std::string> holder;
     if (auto it = holders_.find(name); it != holders_.end()) {
       holder = it->second;
+    } else if (unanswered_.count(name)) {
+      lookup_failed = true;  // asked before the transaction; some target could not answer
+      return false;
     } else if (store_.in_transaction()) {
-      // Never ask the directory while holding the write lock: a directory that hangs would
+      // Never ask a directory while holding the write lock: a directory that hangs would
       // stall every webhook waiting for it. Plan this worker again in a moment, after asking.
       unasked = true;
       return false;
     } else {
-      auto asked = lookup->username_holder(name);
-      if (!asked.ok()) {
+      auto asked = holder_anywhere(name);
+      if (!asked) {
         lookup_failed = true;  // cannot tell: never guess, try again later
         return false;
       }
-      holder = asked.value();
+      holder = *asked;
     }
     return !holder || *holder == worker_id;
   };
   Evaluation ev = pol->evaluate(*worker, ctx);
   LifecycleDecision decision =
       decide(*worker, pol->lifecycle(), now, zone_or_utc(config_.timezone));
-  DesiredAccount desired = ev.account;
-  desired.worker_id = worker_id;
-  apply_decision(desired, decision);
   result.state = decision.state;
 
-  const bool needs_create = desired.exists && (fresh_account || !(known && known->exists));
+  bool needs_create = false;
+  std::vector<DesiredAccount> desired(parts.size());
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    DesiredAccount& d = desired[i];
+    d = ev.account;
+    d.worker_id = worker_id;
+    d.groups = granted_groups_in(ev, parts[i].target->name, parts[i].target->is_default);
+    apply_decision(d, decision);
+    needs_create |= d.exists && (parts[i].fresh_account || !(parts[i].known && parts[i].known->exists));
+  }
   if (needs_create && lookup_failed) {
     result.hold_reason = "directory could not be asked whether a username is free";
   } else if (needs_create && unasked) {
     result.hold_reason = "username not yet checked with the directory";
-  } else if (needs_create && desired.username.empty()) {
+  } else if (needs_create && ev.account.username.empty()) {
     result.hold_reason = ev.hold_reason.value_or("no free username");
   }
-
-  PlanContext pctx;
-  pctx.managed_groups = pol->managed_groups();
-  pctx.released_groups = pol->released_groups();
-  if (desired.manager_worker_id) {
-    if (auto m = store_.account(*desired.manager_worker_id)) {
-      if (m->applied.exists && !m->applied.dn.empty()) {
-        pctx.manager_dn = m->applied.dn;
-      } else if (m->planned.exists && connector_ && connector_->capabilities().forward_references) {
-        // The manager's create is still queued: link now rather than write this entry twice.
-        // Should the manager's entry end up elsewhere, the relink after its create corrects it.
-        if (auto dn = connector_->planned_dn(m->planned.username, m->planned.ou); !dn.empty())
-          pctx.manager_dn = std::move(dn);
-      }
+  if (!result.hold_reason)
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      plan_target(parts[i], desired[i], pol);
+      for (const auto& op : parts[i].operations) result.operations.push_back(op);
     }
-  }
-  if (!result.hold_reason && fresh_account && desired.exists) {
-    // Operations of one worker run in order, so the create never meets the old entry.
-    DesiredAccount gone;
-    gone.worker_id = worker_id;
-    gone.exists = false;
-    result.operations = plan(gone, known, pctx);
-    for (auto& op : plan(desired, std::nullopt, pctx)) result.operations.push_back(std::move(op));
-  } else if (!result.hold_reason) {
-    result.operations = plan(desired, known, pctx);
-  }
   if (dry_run) return result;
 
   // Everything below is written in the caller's transaction.
@@ -554,9 +575,11 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
                         std::string(to_string(decision.state)) + " ends");
   }
   if (result.hold_reason) {
-    // Not asked yet: at once, after asking (apply_due asks before its transaction); the
-    // directory could not answer, or no name is free: in 30 s.
-    store_.add_schedule(worker_id, now + (unasked ? std::chrono::seconds(0) : std::chrono::seconds(30)),
+    // Not asked yet: at once, after asking (apply_due asks before its transaction); a
+    // directory could not answer (whatever else was not asked yet), or no name is free: in 30 s.
+    const bool ask_now = unasked && !lookup_failed;
+    store_.add_schedule(worker_id,
+                        now + (ask_now ? std::chrono::seconds(0) : std::chrono::seconds(30)),
                         "retry username");
     store_.audit(
         audit_of("worker.held", worker_id, event_id, now, {{"reason", *result.hold_reason}}));
@@ -568,126 +591,54 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     Worker w = *worker;
     w.record.erase(kRehiredAtKey);
     store_.put_worker(w);
-    const bool had_account = known && known->exists;
-    const std::string choice = fresh_account ? "rehire: new_account"
+    const bool had_account = named.has_value();
+    const std::string choice = any_fresh     ? "rehire: new_account"
                                : had_account ? "rehire: reuse_account"
                                              : "rehire: create";  // retention already ended
     Json detail{{"decision", choice}};
     if (had_account)
-      detail.update({{"previous_username", known->username},
-                     {"previous_dn", known->dn},
-                     {"previous_anchor", known->anchor}});
+      detail.update({{"previous_username", named->username},
+                     {"previous_dn", named->dn},
+                     {"previous_anchor", named->anchor}});
     store_.audit(audit_of("worker.rehired", worker_id, event_id, now, std::move(detail)));
     log::info("worker rehired", {{"worker_id", worker_id}, {"decision", choice}});
   }
 
   // Entitlements are bookkeeping in the store: allocated while granted, released for retrieval.
+  // They belong to the worker, not to a target: every target's desired account has the same.
+  const std::set<std::string>& wanted_ents = desired.front().entitlements;
   std::set<std::string> held_ents;
   for (const auto& r : store_.entitlements(worker_id))
     if (!r.released_at) held_ents.insert(r.entitlement);
-  for (const auto& ent : desired.entitlements)
+  for (const auto& ent : wanted_ents)
     if (!held_ents.count(ent)) {
       store_.allocate_entitlement(worker_id, ent, now);
       store_.audit(
           audit_of("entitlement.allocated", worker_id, event_id, now, {{"entitlement", ent}}));
     }
   for (const auto& ent : held_ents)
-    if (!desired.entitlements.count(ent)) {
+    if (!wanted_ents.count(ent)) {
       store_.release_entitlement(worker_id, ent, now);
       store_.audit(audit_of("entitlement.released", worker_id, event_id, now,
                             {{"entitlement", ent}, {"action", "retrieve"}}));
     }
 
-  if (result.operations.empty()) return result;
-  // What is held: destructive operations the policy's brake rules hold whatever the count (by
-  // default what a policy change takes away), and every destructive operation of this worker
-  // when the mass-change brake trips.
   const bool policy_change = event_id == kPolicyChange;
-  const auto& rules = pol->brake();
-  auto destructive = [&](const Operation& op) {
-    return is_destructive(op.kind) ||
-           (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to);
-  };
-  auto held_by_rule = [&](const Operation& op) {
-    const HoldRule r = rules.rule(op.kind);
-    return r == HoldRule::Always || (r == HoldRule::PolicyChange && policy_change);
-  };
-  int destructive_count = 0;
-  bool counted = false;  // some destructive operation is up to the mass-change brake
-  for (const auto& op : result.operations)
-    if (destructive(op)) {
-      ++destructive_count;
-      counted |= !held_by_rule(op);
-    }
-  const bool mass_hold = counted && !safety_allows(worker_id);
-  int held = 0;
-  Account planned = known.value_or(Account{});
-  planned.worker_id = worker_id;
-  for (auto& op : result.operations) {
-    const bool by_rule = destructive(op) && held_by_rule(op);
-    const bool hold = by_rule || (mass_hold && destructive(op));
-    if (hold) {
-      ++held;
-      // `provisionctl held` shows the reason with the operation.
-      op.reason += by_rule ? "; held: brake." + std::string(to_string(op.kind)) + " is " +
-                                 std::string(to_string(rules.rule(op.kind))) +
-                                 (policy_change ? " and a policy change planned it" : "")
-                           : "; held: mass-change brake";
-    }
-    op.id = store_.enqueue(op, hold ? OpStatus::Held : OpStatus::Pending, event_id, now);
-    if (!hold) executor_->planned(op.kind);
-    planned = project(planned, op);
-    AuditRecord a = audit_of(hold ? "op.held" : "op.planned", worker_id, event_id, now,
-                             {{"op", to_json(op)}, {"summary", describe(op)}});
-    a.op_id = op.id;
-    store_.audit(a);
-  }
-  if (!planned.username.empty()) {
-    if (!row) ++managed_accounts_;  // a new accounts row: keep the brake's count current
-    store_.put_planned(planned);
-  }
-  if (held > 0) {
-    Metrics::global().inc("provisiond_brake_holds_total");
-    log::error(mass_hold ? "mass-change brake: destructive operations held for approval"
-                         : "brake rules: destructive operations held for approval",
-               {{"worker_id", worker_id},
-                {"count", std::to_string(held)},
-                {"destructive", std::to_string(destructive_count)},
-                {"action", "provisionctl held / approve / reject"}});
+  for (auto& tp : parts) {
+    if (tp.operations.empty()) continue;
+    if (enqueue_target(tp, pol, worker_id, event_id, policy_change, now) > 0)
+      Metrics::global().inc("provisiond_brake_holds_total", {{"target", tp.target->name}});
   }
   return result;
 }
 
-bool Engine::safety_allows(const std::string& worker_id) {
-  const auto& s = config_.safety;
-  const auto since = clock_.now() - s.window;
-  // Both rules count people: a leaver's lock, group removals and move are one person leaving.
-  // The people affected in the window, this worker included (once, if already among them),
-  // against an absolute ceiling and, once enough people are affected for a share to mean
-  // anything, against a share of the managed accounts.
-  const auto people = store_.destructive_workers_since(since) +
-                      (store_.destructive_worker_since(worker_id, since) ? 0 : 1);
-  if (people > s.max_destructive) return false;
-  // The share's denominator: counted at most once a second (a count of every account per
-  // destructive plan would make a mass termination quadratic); a second's staleness moves it by
-  // a few accounts of thousands.
-  const auto steady = std::chrono::steady_clock::now();
-  if (!managed_counted_ || steady - *managed_counted_ >= std::chrono::seconds(1)) {
-    managed_accounts_ = store_.queue_counts().accounts;
-    managed_counted_ = steady;
-  }
-  const auto managed = managed_accounts_;
-  if (people >= kBrakePercentFloor && managed > 0 &&
-      100.0 * static_cast<double>(people) / static_cast<double>(managed) >
-          s.max_destructive_percent)
-    return false;
-  return true;
-}
-
 int Engine::execute_batch() {
-  executor_->collect(true);
-  if (executor_->dispatch() == 0) return 0;
-  return executor_->collect(true);
+  int n = 0;
+  for (auto& t : targets_) {
+    t.executor->collect(true);
+    if (t.executor->dispatch() > 0) n += t.executor->collect(true);
+  }
+  return n;
 }
 
 }  // namespace prov

@@ -51,9 +51,13 @@ struct Executor::Lane {
   std::thread thread;
 };
 
-Executor::Executor(Store& store, const Clock& clock, const Config& config, ExecutorHooks hooks,
-                   DirectoryConnector* connector)
-    : store_(store), clock_(clock), config_(config), hooks_(std::move(hooks)) {
+Executor::Executor(Store& store, const Clock& clock, const Config& config, std::string target,
+                   ExecutorHooks hooks, DirectoryConnector* connector)
+    : store_(store),
+      clock_(clock),
+      config_(config),
+      target_(std::move(target)),
+      hooks_(std::move(hooks)) {
   if (!connector) return;
   for (bool locks : {true, false}) {
     auto lane = std::make_unique<Lane>();
@@ -131,7 +135,7 @@ int Executor::dispatch() {
   // The lock lane first: a lock planned a moment ago goes out before anything else is chosen.
   Lane& locks = *lanes_[0];
   if (locks_dirty_ && locks.rows.empty() && steady >= locks.retry_connect_at) {
-    auto rows = store_.ready_operations(clock_.now(), batch, Store::Lane::Locks);
+    auto rows = store_.ready_operations(target_, clock_.now(), batch, Store::Lane::Locks);
     locks_dirty_ = static_cast<int>(rows.size()) >= batch;  // more may be waiting
     std::erase_if(rows, [&](const OutboxRow& r) { return in_flight_ops_.count(r.op.id) > 0; });
     if (!rows.empty()) sent += dispatch_to(locks, std::move(rows));
@@ -166,7 +170,7 @@ int Executor::dispatch() {
 // the workers that already have operations in a write lane.
 std::vector<OutboxRow> Executor::ready_writes(int limit) {
   const int asked = limit + static_cast<int>(in_flight_ops_.size());
-  auto rows = store_.ready_operations(clock_.now(), asked, Store::Lane::Writes);
+  auto rows = store_.ready_operations(target_, clock_.now(), asked, Store::Lane::Writes);
   writes_dirty_ = static_cast<int>(rows.size()) >= asked;  // more may be waiting
   std::map<std::string, std::size_t> first_seen;
   std::vector<std::vector<OutboxRow>> by_worker;
@@ -194,7 +198,7 @@ int Executor::dispatch_to(Lane& lane, std::vector<OutboxRow> rows) {
     // The DN is known only once the create has run: take it from what the directory confirmed.
     if (account_of != r.op.worker_id) {
       account_of = r.op.worker_id;
-      acc = store_.account(r.op.worker_id);
+      acc = store_.account(target_, r.op.worker_id);
     }
     if (acc && acc->applied.exists) {
       if (!acc->applied.dn.empty()) r.op.dn = acc->applied.dn;
@@ -329,7 +333,7 @@ void Executor::record(Lane& lane, Batch batch) {
 void Executor::note_connect(const Status& st) {
   if (st.ok()) {
     if (health_.exchange(ExecutorHealth::Ok) != ExecutorHealth::Ok)
-      log::info("directory reachable again: executor resumed");
+      log::info("directory reachable again: executor resumed", {{"target", target_}});
     return;
   }
   const auto h = st.error().retryable ? ExecutorHealth::DirectoryUnavailable
@@ -338,7 +342,7 @@ void Executor::note_connect(const Status& st) {
     log::error(h == ExecutorHealth::CredentialsRejected
                    ? "directory rejected the service credentials: executor stopped until fixed"
                    : "directory unavailable: operations wait",
-               {{"error", st.error().message}});
+               {{"target", target_}, {"error", st.error().message}});
   }
 }
 
@@ -356,8 +360,11 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
   const std::string kind(to_string(op.kind));
   auto& m = Metrics::global();
   m.inc("provisiond_operations_total",
-        {{"kind", kind}, {"outcome", std::string(to_string(outcome.kind))}});
-  log::Fields ids{{"op_id", std::to_string(op.id)}, {"worker_id", op.worker_id}, {"op", kind}};
+        {{"kind", kind}, {"outcome", std::string(to_string(outcome.kind))}, {"target", target_}});
+  log::Fields ids{{"op_id", std::to_string(op.id)},
+                  {"worker_id", op.worker_id},
+                  {"op", kind},
+                  {"target", target_}};
   std::vector<std::string> relink;
   store_.transaction([&] {
     AuditRecord a;
@@ -367,8 +374,9 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
     a.op_id = op.id;
     if (outcome.is_ok()) {
       store_.set_op_status(op.id, OpStatus::Done, "");
-      auto acc = store_.account(op.worker_id);
+      auto acc = store_.account(target_, op.worker_id);
       Account applied = acc ? acc->applied : Account{};
+      applied.target = target_;
       applied.worker_id = op.worker_id;
       applied = project(applied, op);
       if (op.kind != OpKind::Delete) {
@@ -396,14 +404,14 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
         relink = store_.reports_of(op.worker_id);
       ids.emplace_back("dn", applied.dn);
       if (auto received = store_.event_received_at(row.event_id))
-        m.observe("provisiond_event_to_directory_seconds", {{"kind", kind}},
+        m.observe("provisiond_event_to_directory_seconds", {{"kind", kind}, {"target", target_}},
                   std::max(0.0, seconds_between(*received, now)));
     } else if (outcome.kind == Outcome::Kind::Retryable &&
                (config_.executor.max_attempts == 0 ||
                 row.attempts + 1 < config_.executor.max_attempts)) {
       store_.schedule_retry(op.id, now + backoff(row.attempts),
                             outcome.code + " " + outcome.message);
-      m.inc("provisiond_operation_retries_total", {{"kind", kind}});
+      m.inc("provisiond_operation_retries_total", {{"kind", kind}, {"target", target_}});
       a.action = "op.retry";
       a.detail = {
           {"code", outcome.code}, {"message", outcome.message}, {"attempt", row.attempts + 1}};
@@ -412,6 +420,7 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
       a.action = "op.failed";
       a.detail = {{"code", outcome.code}, {"message", outcome.message}, {"op", to_json(op)}};
     }
+    a.detail["target"] = target_;  // every outcome's record names the target it happened in
     store_.audit(a);
     // A manager's account now has a DN: link every report to it.
     if (hooks_.relink)

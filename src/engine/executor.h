@@ -10,6 +10,8 @@
 //   outcomes are committed (one transaction per batch, all-or-nothing) and it is handed the next
 //   operations at once, while the other lanes are still busy. Each batch is pipelined on its
 //   connection (`directory.pipeline_window` requests in flight).
+// - One executor per target, each with its own lanes and connections: a target that is slow or
+//   down holds up only its own operations, never another target's locks.
 // - Per-worker order by dependency. A worker's operation is sent only when every older one it
 //   depends on has completed (the store's ready_operations decides which commute), and a
 //   worker is in at most one write lane at a time.
@@ -47,9 +49,10 @@ class Executor {
  public:
   using Factory = std::function<std::unique_ptr<DirectoryConnector>()>;
 
-  // Inline mode on `connector` (may be null: the executor then does nothing).
-  Executor(Store& store, const Clock& clock, const Config& config, ExecutorHooks hooks,
-           DirectoryConnector* connector);
+  // Inline mode on `connector` (may be null: the executor then does nothing). It applies the
+  // operations of `target` only.
+  Executor(Store& store, const Clock& clock, const Config& config, std::string target,
+           ExecutorHooks hooks, DirectoryConnector* connector);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -69,6 +72,7 @@ class Executor {
   // pausing now: the engine wakes then instead of polling while the directory is away.
   std::optional<std::chrono::steady_clock::time_point> reconnect_at() const;
   ExecutorHealth health() const { return health_.load(); }
+  const std::string& target() const { return target_; }
 
  private:
   struct Lane;
@@ -89,6 +93,7 @@ class Executor {
   Store& store_;
   const Clock& clock_;
   const Config& config_;
+  const std::string target_;
   ExecutorHooks hooks_;
   std::vector<std::unique_ptr<Lane>> lanes_;  // lanes_[0] is the lock lane
   bool threaded_ = false;

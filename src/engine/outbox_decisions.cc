@@ -21,7 +21,7 @@ OutboxDecision decide_ops(Store& store, const std::vector<std::int64_t>& ids, Op
         rows.push_back(*r);
       }
     }
-    std::set<std::string> touched;
+    std::set<std::pair<std::string, std::string>> touched;  // (target, worker)
     for (const auto& r : rows) {
       store.set_op_status(r.op.id, to, "");
       AuditRecord a;
@@ -30,9 +30,9 @@ OutboxDecision decide_ops(Store& store, const std::vector<std::int64_t>& ids, Op
       a.worker_id = r.op.worker_id;
       a.event_id = r.event_id;
       a.op_id = r.op.id;
-      a.detail = {{"actor", actor}, {"op", to_json(r.op)}};
+      a.detail = {{"actor", actor}, {"op", to_json(r.op)}, {"target", r.op.target}};
       store.audit(a);
-      touched.insert(r.op.worker_id);
+      touched.emplace(r.op.target, r.op.worker_id);
       ++d.changed;
     }
     if (to == OpStatus::Rejected) {
@@ -43,6 +43,7 @@ OutboxDecision decide_ops(Store& store, const std::vector<std::int64_t>& ids, Op
         if (r.op.kind != OpKind::Delete) continue;
         for (const auto& later : store.operations_of(r.op.worker_id)) {
           if (later.op.id <= r.op.id || later.op.kind != OpKind::Create ||
+              later.op.target != r.op.target ||
               (later.status != OpStatus::Pending && later.status != OpStatus::Held))
             continue;
           store.set_op_status(later.op.id, OpStatus::Rejected, "follows rejected delete");
@@ -52,14 +53,14 @@ OutboxDecision decide_ops(Store& store, const std::vector<std::int64_t>& ids, Op
           a.worker_id = later.op.worker_id;
           a.event_id = later.event_id;
           a.op_id = later.op.id;
-          a.detail = {{"actor", actor}, {"op", to_json(later.op)},
+          a.detail = {{"actor", actor}, {"op", to_json(later.op)}, {"target", later.op.target},
                       {"reason", "follows rejected delete " + std::to_string(r.op.id)}};
           store.audit(a);
           ++d.changed;
         }
         store.add_schedule(r.op.worker_id, now, "delete rejected");
       }
-      for (const auto& w : touched) rebuild_planned(store, w);
+      for (const auto& [target, w] : touched) rebuild_planned(store, target, w);
     }
   });
   return d;
@@ -82,14 +83,16 @@ OutboxDecision retry_failed(Store& store, const std::vector<std::int64_t>& ids,
   return decide_ops(store, ids, OpStatus::Failed, OpStatus::Pending, "op.redriven", actor, now);
 }
 
-void rebuild_planned(Store& store, const std::string& worker_id) {
-  auto acc = store.account(worker_id);
+void rebuild_planned(Store& store, const std::string& target, const std::string& worker_id) {
+  auto acc = store.account(target, worker_id);
   if (!acc) return;
   Account planned = acc->applied;
+  planned.target = target;
   planned.worker_id = worker_id;
   if (planned.username.empty()) planned.username = acc->planned.username;
   for (const auto& r : store.operations_of(worker_id))
-    if (r.status == OpStatus::Pending || r.status == OpStatus::Held) planned = project(planned, r.op);
+    if (r.op.target == target && (r.status == OpStatus::Pending || r.status == OpStatus::Held))
+      planned = project(planned, r.op);
   store.put_planned(planned);
 }
 

@@ -81,7 +81,8 @@ std::string_view to_string(Drift::Kind kind) {
   return "changed";
 }
 
-Result<ReconcileReport> reconcile(Store& store, DirectoryConnector& directory,
+Result<ReconcileReport> reconcile(Store& store, const std::string& target,
+                                  DirectoryConnector& directory,
                                   const std::set<std::string>& managed_groups) {
   ReconcileReport report;
   std::map<std::string, Account> seen;  // by worker id
@@ -96,12 +97,14 @@ Result<ReconcileReport> reconcile(Store& store, DirectoryConnector& directory,
 
   std::set<std::string> known_workers;
   for (const auto& row : store.accounts()) {
+    if (row.planned.target != target) continue;
     const std::string& id = row.planned.worker_id;
     known_workers.insert(id);
     // Operations on their way would make the comparison a race: the next run sees them done.
     bool busy = false;
     for (const auto& op : store.operations_of(id))
-      busy |= op.status == OpStatus::Pending || op.status == OpStatus::Held;
+      busy |= op.op.target == target &&
+              (op.status == OpStatus::Pending || op.status == OpStatus::Held);
     if (busy) {
       ++report.in_flight;
       continue;
@@ -110,26 +113,26 @@ Result<ReconcileReport> reconcile(Store& store, DirectoryConnector& directory,
     const Account& known = row.applied;
     auto it = seen.find(id);
     if (known.exists && it == seen.end()) {
-      report.drifts.push_back({id,
+      report.drifts.push_back({target, id,
                                Drift::Kind::Missing,
                                {"provisiond applied " + known.dn +
                                 "; the directory has no "
                                 "account for this worker"},
                                std::nullopt});
     } else if (!known.exists && it != seen.end()) {
-      report.drifts.push_back({id,
+      report.drifts.push_back({target, id,
                                Drift::Kind::Unexpected,
                                {"the directory has " + it->second.dn +
                                 " although provisiond deleted or never created it"},
                                it->second});
     } else if (it != seen.end()) {
       auto d = differences(known, it->second, managed_groups, reported);
-      if (!d.empty()) report.drifts.push_back({id, Drift::Kind::Changed, d, it->second});
+      if (!d.empty()) report.drifts.push_back({target, id, Drift::Kind::Changed, d, it->second});
     }
   }
   for (const auto& [id, account] : seen)
     if (!known_workers.count(id))
-      report.drifts.push_back({id,
+      report.drifts.push_back({target, id,
                                Drift::Kind::Unmanaged,
                                {account.dn + " carries a worker id provisiond has never seen"},
                                account});
@@ -141,7 +144,7 @@ int repair(Store& store, const ReconcileReport& report, TimePoint now, const std
   store.transaction([&] {
     for (const auto& d : report.drifts) {
       if (d.kind == Drift::Kind::Unmanaged) continue;
-      auto row = store.account(d.worker_id);
+      auto row = store.account(d.target, d.worker_id);
       if (!row) continue;
       Account observed;
       if (d.observed) {
@@ -153,13 +156,14 @@ int repair(Store& store, const ReconcileReport& report, TimePoint now, const std
         observed.username = row->applied.username;
         observed.ou = row->applied.ou;
       }
+      observed.target = d.target;
       observed.worker_id = d.worker_id;
       // The directory cannot say who added a membership: what provisiond granted and the entry
       // still has stays provisiond's to revoke.
       for (const auto& g : row->applied.granted)
         if (observed.groups.count(g)) observed.granted.insert(g);
       store.put_applied(observed);
-      rebuild_planned(store, d.worker_id);
+      rebuild_planned(store, d.target, d.worker_id);
       store.add_schedule(d.worker_id, now, "reconcile");
       AuditRecord a;
       a.at = now;
@@ -167,7 +171,10 @@ int repair(Store& store, const ReconcileReport& report, TimePoint now, const std
       a.worker_id = d.worker_id;
       Json details = Json::array();
       for (const auto& s : d.details) details.push_back(s);
-      a.detail = {{"actor", actor}, {"kind", std::string(to_string(d.kind))}, {"details", details}};
+      a.detail = {{"actor", actor},
+                  {"target", d.target},
+                  {"kind", std::string(to_string(d.kind))},
+                  {"details", details}};
       store.audit(a);
       ++handed;
     }

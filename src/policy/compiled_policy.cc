@@ -135,6 +135,17 @@ Evaluation CompiledPolicy::evaluate(const Worker& worker, const EvalContext& ctx
                                     sources(&RoleDefinition::group_ids, static_cast<int>(g)));
     }
   }
+  // Grants in named targets: few roles have them, so a plain walk over the matched roles.
+  for (std::size_t i = 0; i < n_roles; ++i) {
+    if (!matched[i]) continue;
+    for (const auto& [target, groups] : roles_[i].target_groups)
+      for (const auto& g : groups) {
+        ev.target_groups[target].insert(g);
+        if (!ctx.explain) continue;
+        std::string& by = ev.target_group_sources[target][g];
+        by += (by.empty() ? "" : ", ") + roles_[i].name;
+      }
+  }
   for (std::size_t e = 0; e < entitlement_names_.size(); ++e) {
     if (!entitled[e]) continue;
     account.entitlements.emplace_hint(account.entitlements.end(), entitlement_names_[e]);
@@ -197,3 +208,40 @@ std::string CompiledPolicy::ou_source(const Evaluation& evaluation) const {
 }
 
 }  // namespace prov::policy
+
+namespace prov {
+
+std::vector<PolicyDiagnostic> unknown_targets(const Policy& policy,
+                                              const std::vector<std::string>& targets) {
+  std::vector<PolicyDiagnostic> out;
+  for (const auto& ref : policy.target_references()) {
+    if (std::find(targets.begin(), targets.end(), ref.target) != targets.end()) continue;
+    PolicyDiagnostic d = ref.at;
+    std::string known;
+    for (const auto& t : targets) known += (known.empty() ? "" : ", ") + t;
+    d.message = "unknown target '" + ref.target + "'";
+    d.hint = "the config's targets are: " + known;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::set<std::string> managed_groups_in(const Policy& policy, const std::string& target,
+                                        bool default_target) {
+  std::set<std::string> out;
+  if (default_target) out = policy.managed_groups();
+  if (auto it = policy.target_groups().find(target); it != policy.target_groups().end())
+    out.insert(it->second.begin(), it->second.end());
+  return out;
+}
+
+std::set<std::string> granted_groups_in(const Evaluation& evaluation, const std::string& target,
+                                        bool default_target) {
+  std::set<std::string> out;
+  if (default_target) out = evaluation.account.groups;
+  if (auto it = evaluation.target_groups.find(target); it != evaluation.target_groups.end())
+    out.insert(it->second.begin(), it->second.end());
+  return out;
+}
+
+}  // namespace prov

@@ -2,6 +2,7 @@
 // The loaded form of a policy: templates and conditions compiled, evaluation order fixed.
 // Built only by the loader (loader.cc); immutable afterwards, so one instance may be shared by
 // any number of threads.
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@ struct RoleDefinition {
   std::optional<std::string> ou;
   std::vector<int> group_ids;        // indices into the policy's sorted group names
   std::vector<int> entitlement_ids;  // indices into the policy's sorted entitlement names
+  std::map<std::string, std::vector<std::string>> target_groups;  // `targets:` grants
 };
 
 struct AttributeDefinition {
@@ -50,6 +52,12 @@ class CompiledPolicy final : public Policy {
   const BrakePolicy& brake() const override { return brake_; }
   const std::set<std::string>& released_groups() const override { return released_groups_; }
   const std::set<std::string>& managed_groups() const override { return managed_groups_; }
+  const std::map<std::string, std::set<std::string>>& target_groups() const override {
+    return target_groups_;
+  }
+  const std::vector<TargetReference>& target_references() const override {
+    return target_references_;
+  }
   int reserve_days() const override { return username_.reserve_days; }
   std::string digest() const override { return digest_; }
 
@@ -78,6 +86,8 @@ class CompiledPolicy final : public Policy {
   std::set<std::string> managed_groups_;
   std::set<std::string> released_groups_;
   std::set<std::string> entitlements_;
+  std::map<std::string, std::set<std::string>> target_groups_;
+  std::vector<TargetReference> target_references_;
   // Sorted names, so an evaluation collects ids and builds its sets in order without compares.
   std::vector<std::string> group_names_;
   std::vector<std::string> entitlement_names_;

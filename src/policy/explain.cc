@@ -69,6 +69,13 @@ std::string explain_text(const Policy& policy, const Worker& worker, const Evalu
   for (const auto& [g, role] : ev.group_sources) {
     out << "  " << pad(g, gw) << "granted by " << role << "\n";
   }
+  // Grants in named targets; the groups above are the default target's (its own grants in
+  // a target's section add to them there).
+  for (const auto& [target, sources] : ev.target_group_sources) {
+    out << "groups in target " << target << ":\n";
+    const std::size_t tw = width_of(sources, 12);
+    for (const auto& [g, role] : sources) out << "  " << pad(g, tw) << "granted by " << role << "\n";
+  }
   out << "entitlements:\n";
   if (ev.entitlement_sources.empty()) out << "  (none)\n";
   const std::size_t ew = width_of(ev.entitlement_sources, 12);
@@ -108,6 +115,13 @@ Json explain_json(const Policy& policy, const Worker& worker, const Evaluation& 
   for (const auto& [g, role] : ev.group_sources)
     groups.push_back({{"name", g}, {"granted_by", role}});
   j["groups"] = std::move(groups);
+  Json targets = Json::object();
+  for (const auto& [target, sources] : ev.target_group_sources) {
+    Json list = Json::array();
+    for (const auto& [g, role] : sources) list.push_back({{"name", g}, {"granted_by", role}});
+    targets[target] = {{"groups", std::move(list)}};
+  }
+  j["targets"] = std::move(targets);
   Json ents = Json::array();
   for (const auto& [e, role] : ev.entitlement_sources)
     ents.push_back({{"name", e}, {"granted_by", role}});

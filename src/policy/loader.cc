@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "policy/compiled_policy.h"
+#include "prov/config.h"
 #include "prov/crypto.h"
 
 namespace prov {
@@ -76,8 +77,9 @@ constexpr HoldRule kHoldRules[] = {HoldRule::OverThreshold, HoldRule::PolicyChan
                                    HoldRule::Always};
 const std::vector<std::string> kUsernameKeys = {"candidates", "transform", "max_length",
                                                 "reserve_days"};
-const std::vector<std::string> kRoleKeys = {"name",         "when", "groups",
-                                            "entitlements", "ou",   "attributes"};
+const std::vector<std::string> kRoleKeys = {"name", "when",       "groups", "entitlements",
+                                            "ou",   "attributes", "targets"};
+const std::vector<std::string> kRoleTargetKeys = {"groups"};
 const std::vector<std::string> kLifecycleKeys = {"prehire_days", "leave", "termination", "rehire"};
 const std::vector<std::string> kTerminationKeys = {"lock", "remove_groups", "move_to",
                                                    "delete_after_days"};
@@ -498,6 +500,8 @@ class PolicyLoader {
               }
             } else if (key == "groups") {
               role.def.groups = string_list(file, vv, kk, key);
+            } else if (key == "targets") {
+              parse_role_targets(file, vv, kk, role.def);
             } else if (key == "entitlements") {
               role.def.entitlements = string_list(file, vv, kk, key);
             } else if (key == "ou") {
@@ -541,6 +545,38 @@ class PolicyLoader {
         }
       }
       roles_.push_back(std::move(role));
+    }
+  }
+
+  // A role's `targets: { NAME: { groups: [...] } }`. Whether NAME is one of the config's
+  // targets is checked where the config is known (unknown_targets); here only its form.
+  void parse_role_targets(const SourceFile& file, const YAML::Node& v, const YAML::Node& k,
+                          RoleDefinition& def) {
+    if (!v.IsMap()) {
+      sink_.error(file, mark_of(v, k), "role 'targets' must be a map of target: grants",
+                  "e.g. targets: { crm: { groups: [sales] } }");
+      return;
+    }
+    for (const auto& t : v) {
+      const std::string name = t.first.IsScalar() ? t.first.Scalar() : "";
+      if (!is_target_name(name)) {
+        sink_.error(file, t.first.Mark(), "'" + name + "' is not a target name",
+                    "target names are 1-63 characters of a-z, 0-9 and -");
+        continue;
+      }
+      const YAML::Mark m = t.first.Mark();
+      policy_->target_references_.push_back(
+          {name, PolicyDiagnostic{file.display, m.line + 1, m.column + 1, "", ""}});
+      if (!t.second.IsMap()) {
+        sink_.error(file, mark_of(t.second, t.first), "the grants of target '" + name +
+                    "' must be a map", "e.g. " + name + ": { groups: [staff] }");
+        continue;
+      }
+      auto& groups = def.target_groups[name];
+      for_each_key(file, t.second, kRoleTargetKeys, "target grant",
+                   [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+                     for (auto& g : string_list(file, vv, kk, key)) groups.push_back(std::move(g));
+                   });
     }
   }
 
@@ -705,6 +741,8 @@ class PolicyLoader {
     order(deps, locations, n_attr);
 
     for (auto& r : roles_) {
+      for (const auto& [target, groups] : r.def.target_groups)
+        policy_->target_groups_[target].insert(groups.begin(), groups.end());
       for (const auto& g : r.def.groups) policy_->managed_groups_.insert(g);
       for (const auto& e : r.def.entitlements) policy_->entitlements_.insert(e);
     }

@@ -46,11 +46,14 @@ std::string dump_account(const Account& a) {
   }
 }
 
-constexpr std::string_view kSelectAccount = "SELECT worker_id, planned, applied FROM accounts ";
+constexpr std::string_view kSelectAccount =
+    "SELECT worker_id, planned, applied, target FROM accounts ";
 
+// The target is the row's column, not part of the JSON: rows from before targets have none.
 AccountRow read_account(const sql::Query& q) {
   const std::string worker_id = q.text(0);
-  const std::string where = "accounts row of worker " + worker_id;
+  const std::string target = q.text(3);
+  const std::string where = "accounts row of worker " + worker_id + " in target " + target;
   AccountRow row;
   row.planned = account_from_json(parse_json_column(q.text(1), where), where);
   if (q.is_null(2)) {
@@ -61,6 +64,7 @@ AccountRow read_account(const sql::Query& q) {
   } else {
     row.applied = account_from_json(parse_json_column(q.text(2), where), where);
   }
+  row.planned.target = row.applied.target = target;
   return row;
 }
 
@@ -72,19 +76,21 @@ std::optional<std::string> username_column(const Account& a) {
 
 }  // namespace
 
-std::optional<AccountRow> SqliteStore::account(const std::string& worker_id) {
-  static const std::string sql = std::string(kSelectAccount) + "WHERE worker_id = ?1";
+std::optional<AccountRow> SqliteStore::account(const std::string& target,
+                                               const std::string& worker_id) {
+  static const std::string sql =
+      std::string(kSelectAccount) + "WHERE target = ?1 AND worker_id = ?2";
   auto q = db_.query(sql);
-  q.bind(1, worker_id);
+  q.bind_all(target, worker_id);
   if (!q.step()) return std::nullopt;
   return read_account(q);
 }
 
 std::optional<AccountRow> SqliteStore::account_by_username(const std::string& username) {
   // The extra terms repeat the partial index's condition: without them SQLite cannot prove a
-  // bound name is non-empty, skips accounts_username and scans every account.
+  // bound name is non-empty, skips accounts_any_username and scans every account.
   static const std::string sql = std::string(kSelectAccount) +
-                                 "WHERE username = ?1 AND username IS NOT NULL AND username <> ''";
+                                 "WHERE username = ?1 AND username IS NOT NULL AND username <> '' LIMIT 1";
   auto q = db_.query(sql);
   q.bind(1, username);
   if (!q.step()) return std::nullopt;
@@ -92,9 +98,11 @@ std::optional<AccountRow> SqliteStore::account_by_username(const std::string& us
 }
 
 void SqliteStore::put_planned(const Account& planned) {
-  auto q = db_.query(R"sql(INSERT INTO accounts(worker_id, username, planned) VALUES (?1, ?2, ?3)
-      ON CONFLICT(worker_id) DO UPDATE SET username = excluded.username,
+  auto q = db_.query(R"sql(INSERT INTO accounts(worker_id, username, planned, target)
+      VALUES (?1, ?2, ?3, ?4)
+      ON CONFLICT(target, worker_id) DO UPDATE SET username = excluded.username,
         planned = excluded.planned)sql");
+  q.bind(4, planned.target);
   q.bind(1, planned.worker_id);
   if (auto name = username_column(planned)) {
     q.bind(2, *name);
@@ -108,9 +116,10 @@ void SqliteStore::put_planned(const Account& planned) {
 void SqliteStore::put_applied(const Account& applied) {
   // A row first seen through the directory (reconcile) starts with planned = applied.
   const std::string json = dump_account(applied);
-  auto q = db_.query(R"sql(INSERT INTO accounts(worker_id, username, planned, applied)
-      VALUES (?1, ?2, ?3, ?3)
-      ON CONFLICT(worker_id) DO UPDATE SET applied = excluded.applied)sql");
+  auto q = db_.query(R"sql(INSERT INTO accounts(worker_id, username, planned, applied, target)
+      VALUES (?1, ?2, ?3, ?3, ?4)
+      ON CONFLICT(target, worker_id) DO UPDATE SET applied = excluded.applied)sql");
+  q.bind(4, applied.target);
   q.bind(1, applied.worker_id);
   if (auto name = username_column(applied)) {
     q.bind(2, *name);
@@ -122,7 +131,7 @@ void SqliteStore::put_applied(const Account& applied) {
 }
 
 std::vector<AccountRow> SqliteStore::accounts() {
-  static const std::string sql = std::string(kSelectAccount) + "ORDER BY worker_id";
+  static const std::string sql = std::string(kSelectAccount) + "ORDER BY worker_id, target";
   auto q = db_.query(sql);
   std::vector<AccountRow> rows;
   while (q.step()) rows.push_back(read_account(q));

@@ -8,17 +8,17 @@ namespace {
 
 constexpr std::string_view kOpColumns =
     "o.id, o.payload, o.status, o.attempts, o.created_at, o.next_attempt_at, o.last_error, "
-    "o.event_id";
+    "o.event_id, o.target";
 
 std::string select_ops(std::string_view rest) {
   return "SELECT " + std::string(kOpColumns) + " FROM outbox AS o " + std::string(rest);
 }
 
-// True for a row that has an older unfinished (pending or held) operation of the same worker:
-// per-worker order means it must wait. One seek on outbox_unfinished_worker.
+// True for a row that has an older unfinished (pending or held) operation of the same worker in
+// the same target: per-worker order means it must wait. One seek on outbox_unfinished_worker.
 constexpr std::string_view kBlocked =
     "EXISTS (SELECT 1 FROM outbox AS p WHERE p.status IN ('pending', 'held') "
-    "AND p.worker_id = o.worker_id AND p.id < o.id)";
+    "AND p.worker_id = o.worker_id AND p.target = o.target AND p.id < o.id)";
 
 OutboxRow read_op(const sql::Query& q) {
   OutboxRow row;
@@ -40,6 +40,7 @@ OutboxRow read_op(const sql::Query& q) {
   row.next_attempt_at = q.time(5);
   row.last_error = q.text(6);
   row.event_id = q.text(7);
+  row.op.target = q.text(8);  // the column: payloads from before targets carry none
   return row;
 }
 
@@ -68,10 +69,10 @@ std::int64_t SqliteStore::enqueue(const Operation& op, OpStatus status, const st
                      " cannot be stored as JSON: " + e.what());
   }
   db_.query(R"sql(INSERT INTO outbox(worker_id, kind, destructive, payload, status,
-        next_attempt_at, event_id, created_at, updated_at)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?6))sql")
+        next_attempt_at, event_id, created_at, updated_at, target)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?6, ?8))sql")
       .bind_all(op.worker_id, to_string(op.kind), is_destructive(op.kind) ? 1 : 0, payload,
-                to_string(status), now, event_id)
+                to_string(status), now, event_id, op.target)
       .run();
   return db_.last_insert_rowid();
 }
@@ -88,7 +89,8 @@ std::vector<OutboxRow> SqliteStore::next_operations(TimePoint now, int limit) {
   return read_ops(q);
 }
 
-std::vector<OutboxRow> SqliteStore::ready_operations(TimePoint now, int limit, Lane lane) {
+std::vector<OutboxRow> SqliteStore::ready_operations(const std::string& target, TimePoint now,
+                                                     int limit, Lane lane) {
   // Locks walk outbox_pending_locks (pending locks only). Writes walk every pending row in id
   // order like next_operations, but a membership change is not blocked by older membership
   // changes of other groups: those commute, so they go out together. Two changes of the same
@@ -96,20 +98,22 @@ std::vector<OutboxRow> SqliteStore::ready_operations(TimePoint now, int limit, L
   static const std::string locks = select_ops(
       "INDEXED BY outbox_pending_locks "
       "WHERE o.status = 'pending' AND o.kind = 'disable' AND o.next_attempt_at <= ?1 "
+      "AND o.target = ?3 "
       "AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status IN ('pending', 'held') "
-      "AND p.worker_id = o.worker_id AND p.id < o.id "
+      "AND p.worker_id = o.worker_id AND p.target = o.target AND p.id < o.id "
       "AND p.kind IN ('create', 'move', 'delete', 'enable', 'disable')) "
       "ORDER BY o.id LIMIT ?2");
   static const std::string writes = select_ops(
       "WHERE o.status = 'pending' AND o.kind <> 'disable' AND o.next_attempt_at <= ?1 "
+      "AND o.target = ?3 "
       "AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status IN ('pending', 'held') "
-      "AND p.worker_id = o.worker_id AND p.id < o.id "
+      "AND p.worker_id = o.worker_id AND p.target = o.target AND p.id < o.id "
       "AND (p.status = 'held' OR p.kind NOT IN ('add_member', 'remove_member') "
       "OR o.kind NOT IN ('add_member', 'remove_member') "
       "OR json_extract(p.payload, '$.group') = json_extract(o.payload, '$.group'))) "
       "ORDER BY o.id LIMIT ?2");
   auto q = db_.query(lane == Lane::Locks ? locks : writes);
-  q.bind_all(now, limit);
+  q.bind_all(now, limit, target);
   return read_ops(q);
 }
 
@@ -167,23 +171,24 @@ std::optional<TimePoint> SqliteStore::next_retry_at(TimePoint after) {
   return q.time(0);
 }
 
-std::int64_t SqliteStore::destructive_workers_since(TimePoint since) {
+std::int64_t SqliteStore::destructive_workers_since(const std::string& target, TimePoint since) {
   // Held operations wait for approval and rejected ones never run: neither has touched the
   // directory, so neither counts against the brake.
   auto q = db_.query(
       "SELECT COUNT(DISTINCT worker_id) FROM outbox WHERE destructive = 1 AND created_at >= ?1 "
-      "AND status NOT IN ('held', 'rejected')");
-  q.bind(1, since);
+      "AND target = ?2 AND status NOT IN ('held', 'rejected')");
+  q.bind_all(since, target);
   q.step();
   return q.int64(0);
 }
 
-bool SqliteStore::destructive_worker_since(const std::string& worker_id, TimePoint since) {
+bool SqliteStore::destructive_worker_since(const std::string& target,
+                                           const std::string& worker_id, TimePoint since) {
   // One seek on outbox_worker: a worker has few operations.
   auto q = db_.query(
       "SELECT 1 FROM outbox WHERE worker_id = ?1 AND destructive = 1 AND created_at >= ?2 "
-      "AND status NOT IN ('held', 'rejected') LIMIT 1");
-  q.bind_all(worker_id, since);
+      "AND target = ?3 AND status NOT IN ('held', 'rejected') LIMIT 1");
+  q.bind_all(worker_id, since, target);
   return q.step();
 }
 

@@ -217,10 +217,41 @@ const std::vector<Migration> kMigrations = {
          "CREATE INDEX outbox_unfinished_worker ON outbox(worker_id, id) "
          "WHERE status IN ('pending', 'held')",
      }},
+    // Targets: a worker has an account in each configured target, and every operation names the
+    // target whose executor applies it. What a database already holds belonged to its one
+    // directory, which configs name `directory`. Accounts are rebuilt keyed by (target,
+    // worker_id); a username stays unique per target, and one worker keeps one name in all of
+    // them (the planner checks names across targets). The accounts count and its triggers go
+    // with the old table and are set up again; the count itself carries over unchanged.
+    {8,
+     {
+         R"sql(CREATE TABLE accounts_v8 (
+           target TEXT NOT NULL,
+           worker_id TEXT NOT NULL,
+           username TEXT COLLATE NOCASE,
+           planned TEXT NOT NULL,
+           applied TEXT,
+           PRIMARY KEY (target, worker_id)
+         ))sql",
+         "INSERT INTO accounts_v8(target, worker_id, username, planned, applied) "
+         "SELECT 'directory', worker_id, username, planned, applied FROM accounts",
+         "DROP TABLE accounts",
+         "ALTER TABLE accounts_v8 RENAME TO accounts",
+         "CREATE UNIQUE INDEX accounts_username ON accounts(target, username) "
+         "WHERE username IS NOT NULL AND username <> ''",
+         // account_by_username asks across targets.
+         "CREATE INDEX accounts_any_username ON accounts(username) "
+         "WHERE username IS NOT NULL AND username <> ''",
+         "CREATE TRIGGER count_accounts_insert AFTER INSERT ON accounts "
+         "BEGIN UPDATE counters SET value = value + 1 WHERE name = 'accounts'; END",
+         "CREATE TRIGGER count_accounts_delete AFTER DELETE ON accounts "
+         "BEGIN UPDATE counters SET value = value - 1 WHERE name = 'accounts'; END",
+         "ALTER TABLE outbox ADD COLUMN target TEXT NOT NULL DEFAULT 'directory'",
+     }},
     // The audit becomes a hash chain: each new row carries the newest row's hash and its own,
     // SHA-256 over that and its content (see audit.cc), so an edited, removed or inserted row
     // breaks the chain at that row. Rows from before keep NULL: the chain begins after them.
-    {8,
+    {9,
      {
          "ALTER TABLE audit ADD COLUMN prev_hash TEXT",
          "ALTER TABLE audit ADD COLUMN hash TEXT",

@@ -69,7 +69,8 @@ class SqliteStore final : public Store {
   std::vector<Worker> workers() override;
   std::vector<std::string> reports_of(const std::string& manager_id) override;
 
-  std::optional<AccountRow> account(const std::string& worker_id) override;
+  std::optional<AccountRow> account(const std::string& target,
+                                    const std::string& worker_id) override;
   std::optional<AccountRow> account_by_username(const std::string& username) override;
   void put_planned(const Account& planned) override;
   void put_applied(const Account& applied) override;
@@ -78,7 +79,8 @@ class SqliteStore final : public Store {
   std::int64_t enqueue(const Operation& op, OpStatus status, const std::string& event_id,
                        TimePoint now) override;
   std::vector<OutboxRow> next_operations(TimePoint now, int limit) override;
-  std::vector<OutboxRow> ready_operations(TimePoint now, int limit, Lane lane) override;
+  std::vector<OutboxRow> ready_operations(const std::string& target, TimePoint now, int limit,
+                                         Lane lane) override;
   std::optional<OutboxRow> operation(std::int64_t id) override;
   std::vector<OutboxRow> operations(OpStatus status, int limit) override;
   std::vector<OutboxRow> operations_of(const std::string& worker_id) override;
@@ -86,8 +88,9 @@ class SqliteStore final : public Store {
   void schedule_retry(std::int64_t id, TimePoint next_attempt_at,
                       const std::string& error) override;
   std::optional<TimePoint> next_retry_at(TimePoint after) override;
-  std::int64_t destructive_workers_since(TimePoint since) override;
-  bool destructive_worker_since(const std::string& worker_id, TimePoint since) override;
+  std::int64_t destructive_workers_since(const std::string& target, TimePoint since) override;
+  bool destructive_worker_since(const std::string& target, const std::string& worker_id,
+                                TimePoint since) override;
 
   void add_schedule(const std::string& worker_id, TimePoint due_at,
                     const std::string& reason) override;

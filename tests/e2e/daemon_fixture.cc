@@ -123,12 +123,17 @@ Json make_worker(const std::string& id, const std::string& first, const std::str
 Daemon::Daemon(const Slapd& slapd, DaemonOptions options)
     : slapd_(&slapd), options_(std::move(options)) {
   const auto& s = slapd.info();
-  write_config("directory:\n  type: ldap\n  url: " + s.ldaps_url + "\n  bind_dn: " + s.bind_dn +
-                   "\n  password_file: bind.secret\n  base_dn: " + s.base_dn +
-                   "\n  password_dir: passwords\n  tls: { ca_file: " + s.ca_file +
-                   ", verify: true }\n" +
-                   (options_.directory_yaml.empty() ? "" : "  " + options_.directory_yaml + "\n"),
-               s.bind_pw);
+  const std::string keys =
+      "type: ldap\n  url: " + s.ldaps_url + "\n  bind_dn: " + s.bind_dn +
+      "\n  password_file: bind.secret\n  base_dn: " + s.base_dn +
+      "\n  password_dir: passwords\n  tls: { ca_file: " + s.ca_file + ", verify: true }\n" +
+      (options_.directory_yaml.empty() ? "" : "  " + options_.directory_yaml + "\n");
+  if (options_.more_targets_yaml.empty())
+    write_config("directory:\n  " + keys, s.bind_pw);
+  else
+    write_config("targets:\n- name: " + options_.target_name + "\n  " + keys +
+                     options_.more_targets_yaml,
+                 s.bind_pw);
 }
 
 Daemon::Daemon(const std::string& directory_yaml, const std::string& bind_password,
@@ -273,9 +278,23 @@ HttpResult Daemon::admin_get(const std::string& target) {
   return http_request(admin_port_, "GET", target, {}, "");
 }
 
+std::string slapd_target_yaml(const Slapd& slapd, const std::string& name,
+                              const std::string& extra) {
+  const SlapdInfo& s = slapd.info();
+  std::ofstream(s.dir + "/bind.secret") << s.bind_pw;
+  return "- name: " + name + "\n  type: ldap\n  url: " + s.ldaps_url + "\n  bind_dn: " +
+         s.bind_dn + "\n  password_file: " + s.dir + "/bind.secret\n  base_dn: " + s.base_dn +
+         "\n  password_dir: " + s.dir + "/passwords\n  tls: { ca_file: " + s.ca_file +
+         ", verify: true }\n" + (extra.empty() ? "" : "  " + extra + "\n");
+}
+
 std::vector<LdapEntry> Daemon::search(const std::string& base, const std::string& filter) const {
+  return search_slapd(slapd_->info(), base, filter);
+}
+
+std::vector<LdapEntry> search_slapd(const SlapdInfo& s, const std::string& base,
+                                    const std::string& filter) {
   std::vector<LdapEntry> out;
-  const auto& s = slapd_->info();
   LDAP* ld = nullptr;
   if (ldap_initialize(&ld, s.url.c_str()) != LDAP_SUCCESS) return out;
   int v3 = LDAP_VERSION3;
@@ -314,15 +333,23 @@ std::vector<LdapEntry> Daemon::search(const std::string& base, const std::string
 }
 
 std::optional<LdapEntry> Daemon::person(const std::string& worker_id) const {
-  auto r = search(slapd_->info().base_dn,
-                  "(&(objectClass=inetOrgPerson)(employeeNumber=" + worker_id + "))");
+  return person_in(slapd_->info(), worker_id);
+}
+
+std::set<std::string> Daemon::groups_of(const std::string& dn) const {
+  return groups_in(slapd_->info(), dn);
+}
+
+std::optional<LdapEntry> person_in(const SlapdInfo& slapd, const std::string& worker_id) {
+  auto r = search_slapd(slapd, slapd.base_dn,
+                        "(&(objectClass=inetOrgPerson)(employeeNumber=" + worker_id + "))");
   if (r.empty()) return std::nullopt;
   return r.front();
 }
 
-std::set<std::string> Daemon::groups_of(const std::string& dn) const {
+std::set<std::string> groups_in(const SlapdInfo& slapd, const std::string& dn) {
   std::set<std::string> out;
-  for (const auto& g : search(slapd_->info().base_dn, "(objectClass=groupOfNames)")) {
+  for (const auto& g : search_slapd(slapd, slapd.base_dn, "(objectClass=groupOfNames)")) {
     auto it = g.attrs.find("member");
     if (it == g.attrs.end()) continue;
     for (const auto& m : it->second)

@@ -45,7 +45,22 @@ struct DaemonOptions {
   std::string directory_yaml;      // more directory keys (slapd), e.g. "password_in_add: true"
   std::string executor_yaml;       // more executor keys, e.g. "batch_size: 1024"
   std::string state_yaml;          // more state keys, e.g. "audit_anchor_file: /tmp/a.jsonl"
+  // More targets (items of the `targets:` list). When set, the slapd is the first target, named
+  // `target_name`, in a `targets:` list instead of a `directory:` section.
+  std::string more_targets_yaml;
+  std::string target_name = "directory";
 };
+
+// A `targets:` item for another slapd: ldaps with its CA, its own bind secret (written to
+// <server dir>/bind.secret) and password folder. `extra`: more keys, e.g. "timeout_ms: 2000".
+std::string slapd_target_yaml(const Slapd& slapd, const std::string& name,
+                              const std::string& extra = {});
+
+// Searches any slapd as its root (what the helpers of Daemon do with the daemon's own slapd).
+std::vector<LdapEntry> search_slapd(const SlapdInfo& slapd, const std::string& base,
+                                    const std::string& filter);
+std::optional<LdapEntry> person_in(const SlapdInfo& slapd, const std::string& worker_id);
+std::set<std::string> groups_in(const SlapdInfo& slapd, const std::string& dn);
 
 class Daemon {
  public:

@@ -169,3 +169,37 @@ TEST_F(PolicyReload, ReleasedGroupKeepsItsMembersAndIsAudited) {
 
 }  // namespace
 }  // namespace prov::testing
+
+namespace prov::testing {
+namespace {
+
+// A role granting in a target the config does not have: --check-config fails naming the place,
+// and a reload to such a policy is refused while the running one stays in force.
+TEST_F(PolicyReload, APolicyNamingAnUnknownTargetIsRefused) {
+  std::string unknown = original_;
+  const std::string line = "groups: [staff]";
+  unknown.insert(unknown.find(line) + line.size(), "\n    targets: { crm: { groups: [crm-users] } }");
+  write_policy(unknown);
+  std::string out;
+  EXPECT_EQ(run_command(std::string(PROV_BINARY_DIR) + "/src/daemon/provisiond --config " +
+                            daemon_->config_path() + " --check-config",
+                        &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("policy.yaml:"), std::string::npos) << out;
+  EXPECT_NE(out.find(": error: unknown target 'crm'"), std::string::npos) << out;
+
+  ASSERT_TRUE(eventually([&] { return count_in_log("policy rejected") > 0; },
+                         std::chrono::seconds(10)));
+  EXPECT_NE(read_file(daemon_->log_path()).find("unknown target 'crm'"), std::string::npos);
+  ASSERT_EQ(daemon_->send_event("reload-target-1", "HIRE", make_worker("300101", "Tara", "Get"))
+                .status,
+            202);
+  std::optional<LdapEntry> e;
+  ASSERT_TRUE(eventually([&] { return (e = daemon_->person("300101")).has_value(); }));
+  EXPECT_TRUE(eventually([&] { return daemon_->groups_of(e->dn) == std::set<std::string>{"staff"}; }))
+      << ::testing::PrintToString(daemon_->groups_of(e->dn));
+}
+
+}  // namespace
+}  // namespace prov::testing

@@ -238,8 +238,8 @@ TEST_F(WebhookToDirectory, HealthMetricsAndGracefulShutdown) {
   HttpResult m;
   EXPECT_TRUE(eventually([&] {
     m = daemon_->admin_get("/metrics");
-    return m.body.find("provisiond_operations_total{kind=\"create\",outcome=\"ok\"} 1") !=
-           std::string::npos;
+    return m.body.find("provisiond_operations_total{kind=\"create\",outcome=\"ok\","
+                       "target=\"directory\"} 1") != std::string::npos;
   })) << m.body;
   EXPECT_EQ(m.status, 200);
   EXPECT_EQ(daemon_->stop(), 0) << "SIGTERM must end the daemon cleanly";

@@ -18,12 +18,16 @@
 #                      (pwdCheckQuality 2): a password the server cannot check — a hash — is refused
 #   SLAPD_TLS_PRIORITY GnuTLS priority string for the server's TLS (TLSCipherSuite), e.g.
 #                      NORMAL:-VERS-ALL:+VERS-TLS1.1 for a server that speaks nothing newer
+#   SLAPD_SUFFIX       the base DN, dc=... components only (default dc=example,dc=com); a second
+#                      server with another suffix is a second, distinct directory
 #
 # The server listens on 127.0.0.1 only, keeps its data in DIR/db with dbnosync (fast, not
 # durable: test data only) and never touches the system slapd's configuration or port 389.
 set -euo pipefail
 
-SUFFIX="dc=example,dc=com"
+SUFFIX="${SLAPD_SUFFIX:-dc=example,dc=com}"
+SUFFIX_DC="${SUFFIX%%,*}"
+SUFFIX_DC="${SUFFIX_DC#dc=}"
 ROOT_DN="cn=admin,${SUFFIX}"
 BIND_DN="cn=provisiond,ou=services,${SUFFIX}"
 READER_DN="cn=reader,ou=services,${SUFFIX}"
@@ -138,7 +142,7 @@ dn: ${SUFFIX}
 objectClass: top
 objectClass: dcObject
 objectClass: organization
-dc: example
+dc: ${SUFFIX_DC}
 o: Example
 
 dn: ou=people,${SUFFIX}

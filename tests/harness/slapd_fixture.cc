@@ -103,6 +103,9 @@ std::unique_ptr<Slapd> Slapd::start(const SlapdOptions& options) {
                             (options.tls_priority.empty()
                                  ? std::string()
                                  : " SLAPD_TLS_PRIORITY=" + shell_quote(options.tls_priority)) +
+                            (options.suffix.empty()
+                                 ? std::string()
+                                 : " SLAPD_SUFFIX=" + shell_quote(options.suffix)) +
                             " " + shell_quote(slapd_script()) + " start " + shell_quote(dir) + " " +
                             std::to_string(port) + " " + std::to_string(ldaps_port);
     rc = run_command(cmd, &output);

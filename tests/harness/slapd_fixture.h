@@ -43,6 +43,8 @@ struct SlapdOptions {
   int check_quality = 0;
   // GnuTLS priority string for the server's TLS, e.g. "NORMAL:-VERS-ALL:+VERS-TLS1.1".
   std::string tls_priority = "";
+  // The base DN (dc=... components only); empty: dc=example,dc=com.
+  std::string suffix = "";
 };
 
 class Slapd {

@@ -13,7 +13,7 @@
 
 #include "e2e/daemon_fixture.h"
 #include "reliability/reliability_env.h"
-#include "reliability/slapd_restart.h"
+#include "e2e/slapd_restart.h"
 #include "reliability/state_db.h"
 #include "reliability/workforce.h"
 

@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
   Config config;
   config.state_path = work / "state.db";
   config.policy_path = work / "policy.yaml";
-  config.directory = dc.directory_config();
+  config.targets = {dc.directory_config()};
   config.safety.max_destructive = 1000000;
   config.safety.max_destructive_percent = 1000000;
   std::ofstream(config.policy_path) << policy_yaml("OU=" + prov_ou);
@@ -216,13 +216,13 @@ int main(int argc, char** argv) {
   }
   ConnectorRegistry registry;
   register_builtin_connectors(registry);
-  auto connector = registry.create(config.directory);
-  auto lookup_connector = registry.create(config.directory);
+  auto connector = registry.create(config.default_target());
+  auto lookup_connector = registry.create(config.default_target());
   auto store = Store::open(config.state_path);
   SystemClock clock;
   auto engine = std::make_unique<Engine>(*store, connector.get(), clock, config, policy);
   engine->set_lookup_connector(lookup_connector.get());
-  engine->start_executor([&] { return registry.create(config.directory); });
+  engine->start_executor([&](const DirectoryConfig& t) { return registry.create(t); });
 
   // The hires are already in the inbox (not timed): the clock covers planning, the outbox, the
   // executor, the connector and the DC.

@@ -36,10 +36,13 @@ class ProvisionctlTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Runs provisionctl with `env` prepended; returns the exit status, output in `out`.
-  int ctl(const std::string& args, std::string* out, const std::string& env = "") {
-    return test::run_command(env + " " + PROV_BINARY_DIR + "/src/cli/provisionctl --config " +
-                                 (dir_ / "provisiond.yaml").string() + " " + args,
+  // Runs provisionctl with `env` prepended (and without --config when `with_config` is false);
+  // returns the exit status, output in `out`.
+  int ctl(const std::string& args, std::string* out, const std::string& env = "",
+          bool with_config = true) {
+    const std::string config =
+        with_config ? "--config " + (dir_ / "provisiond.yaml").string() + " " : "";
+    return test::run_command(env + " " + PROV_BINARY_DIR + "/src/cli/provisionctl " + config + args,
                              out);
   }
 
@@ -209,6 +212,40 @@ TEST(ProvisionctlOffline, ExplainNeedsOnlyThePolicyAndAWorker) {
   EXPECT_EQ(test::run_command(ctl + "policy explain --worker " + worker, &out), 2) << out;
   EXPECT_NE(out.find("PATH"), std::string::npos) << out;
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace prov
+
+namespace prov {
+namespace {
+
+// With --config, `policy validate` checks the targets a role names against the config's
+// (`directory` here); without it, only their form. Every problem points at file:line:column.
+TEST_F(ProvisionctlTest, PolicyValidateWithTheConfigReportsUnknownTargets) {
+  std::ifstream in(std::string(PROV_SOURCE_DIR) + "/policies/example.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string line = "    groups: [staff]\n";
+  text.insert(text.find(line) + line.size(),
+              "    targets: { directory: { groups: [vpn] }, crm: { groups: [crm-users] } }\n");
+  const fs::path policy = dir_ / "policy.yaml";
+  std::ofstream(policy) << text;
+  // The line of the inserted `targets:` and the column of `crm`.
+  int row = 1;
+  for (std::size_t i = 0; i < text.find("    targets: {"); ++i) row += text[i] == '\n';
+  const int column =
+      1 + static_cast<int>(std::string("    targets: { directory: { groups: [vpn] }, ").size());
+
+  std::string out;
+  EXPECT_EQ(ctl("policy validate " + policy.string(), &out), 1) << out;
+  EXPECT_NE(out.find(policy.string() + ":" + std::to_string(row) + ":" + std::to_string(column) +
+                     ": error: unknown target 'crm' (the config's targets are: directory)"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("'directory'"), std::string::npos) << "directory is configured: " << out;
+
+  EXPECT_EQ(ctl("policy validate " + policy.string(), &out, "", false), 0) << out;
+  EXPECT_NE(out.find("policy OK"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -118,7 +118,7 @@ TEST_F(ConfigHardeningTest, PasswordFolderNeedsAnEncryptedDirectoryConnection) {
 TEST_F(ConfigHardeningTest, InitialPasswordMethodsAreForOpenLdapOnly) {
   const auto method_of = [&](const std::string& yaml) {
     std::ofstream(dir_ / "provisiond.yaml", std::ios::trunc) << yaml;
-    return load_config(dir_ / "provisiond.yaml").directory.password_method;
+    return load_config(dir_ / "provisiond.yaml").targets.front().password_method;
   };
   EXPECT_EQ(method_of(config()), PasswordMethod::HashedInAdd);
   EXPECT_EQ(method_of(config() + "  initial_password: password_modify\n"),
@@ -143,11 +143,11 @@ TEST_F(ConfigHardeningTest, InitialPasswordMethodsAreForOpenLdapOnly) {
   ad.replace(ad.find("type: ldap"), 10, "type: ad");
   EXPECT_EQ(error_of(ad), "no error");
   e = error_of(ad + "  password_in_add: true\n");
-  EXPECT_NE(e.find("directory.password_in_add: applies to directory.type ldap only"),
+  EXPECT_NE(e.find("directory.password_in_add: applies to type ldap only"),
             std::string::npos)
       << e;
   e = error_of(ad + "  initial_password: hashed_in_add\n");
-  EXPECT_NE(e.find("directory.initial_password: applies to directory.type ldap only"),
+  EXPECT_NE(e.find("directory.initial_password: applies to type ldap only"),
             std::string::npos)
       << e;
 }

@@ -4,31 +4,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config_fixture.h"
 #include "prov/config.h"
 
 namespace prov {
 namespace {
 namespace fs = std::filesystem;
 
-class ConfigTest : public ::testing::Test {
+class ConfigTest : public testing::ConfigFolder {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("prov-config-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "policies");
-    std::ofstream(dir_ / "webhook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcy1vZi0yNC1i\n";
-    std::ofstream(dir_ / "bind.secret") << "bind-password\n";
-    std::ofstream(dir_ / "ca.pem") << "-----BEGIN CERTIFICATE-----\n";
-    unsetenv("CREDENTIALS_DIRECTORY");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path write(const std::string& yaml) {
-    auto p = dir_ / "provisiond.yaml";
-    std::ofstream(p) << yaml;
-    return p;
-  }
   static std::string base(const std::string& directory_extra = "") {
     return "state: { path: state/state.db }\n"
            "hr:\n  webhook: { listen: 127.0.0.1:8080, secret_file: webhook.secret }\n"
@@ -38,15 +22,6 @@ class ConfigTest : public ::testing::Test {
            "  base_dn: dc=example,dc=com\n  tls: { ca_file: ca.pem }\n" +
            directory_extra;
   }
-  std::string error_of(const std::string& yaml) {
-    try {
-      load_config(write(yaml));
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "no error";
-  }
-  fs::path dir_;
 };
 
 TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
@@ -54,9 +29,9 @@ TEST_F(ConfigTest, LoadsContractKeysAndResolvesRelativePaths) {
   EXPECT_EQ(c.state_path, dir_ / "state/state.db");
   EXPECT_EQ(c.policy_path, dir_ / "policies");
   EXPECT_EQ(c.webhook.secret, "secret-key-bytes-of-24-b");  // whsec_ is base64-decoded
-  EXPECT_EQ(c.directory.password, "bind-password");   // newline stripped
-  EXPECT_EQ(c.directory.tls.mode, "ldaps");
-  EXPECT_TRUE(c.directory.tls.verify);
+  EXPECT_EQ(c.default_target().password, "bind-password");   // newline stripped
+  EXPECT_EQ(c.default_target().tls.mode, "ldaps");
+  EXPECT_TRUE(c.default_target().tls.verify);
   EXPECT_EQ(c.webhook.tolerance_s, 300);
   EXPECT_EQ(c.webhook.max_body_bytes, 1u << 20);
   EXPECT_EQ(c.admin_listen, "127.0.0.1:8081");
@@ -148,7 +123,7 @@ TEST_F(ConfigTest, SecretsNotAskedForAreNotRead) {
   EXPECT_NE(error_of(base()).find("hr.webhook.secret_file"), std::string::npos);
   Config c = load_config(write(base()), ConfigSecrets{false, false});
   EXPECT_TRUE(c.webhook.secret.empty());
-  EXPECT_TRUE(c.directory.password.empty());
+  EXPECT_TRUE(c.default_target().password.empty());
   EXPECT_EQ(c.state_path, dir_ / "state/state.db");
   try {
     load_config(write(base()), ConfigSecrets{false, true});
@@ -167,7 +142,7 @@ TEST_F(ConfigTest, CredentialsDirectoryWins) {
   fs::create_directories(dir_ / "creds");
   std::ofstream(dir_ / "creds/bind.secret") << "from-systemd";
   setenv("CREDENTIALS_DIRECTORY", (dir_ / "creds").c_str(), 1);
-  EXPECT_EQ(load_config(write(base())).directory.password, "from-systemd");
+  EXPECT_EQ(load_config(write(base())).default_target().password, "from-systemd");
   unsetenv("CREDENTIALS_DIRECTORY");
 }
 
@@ -188,10 +163,10 @@ TEST_F(ConfigTest, PlainLdapNeedsAnExplicitOptOut) {
   b.replace(b.find("ldaps://ldap.example.com:636"), 28, "ldap://ldap.example.com:389");
   EXPECT_NE(error_of(b).find("plain ldap://"), std::string::npos);
   std::string starttls = b + "  start_tls: true\n";
-  EXPECT_EQ(load_config(write(starttls)).directory.tls.mode, "starttls");
+  EXPECT_EQ(load_config(write(starttls)).default_target().tls.mode, "starttls");
   std::string b2 = b;
   b2.replace(b2.find("tls: { ca_file: ca.pem }"), 24, "tls: { mode: none }");
-  EXPECT_EQ(load_config(write(b2)).directory.tls.mode, "none");
+  EXPECT_EQ(load_config(write(b2)).default_target().tls.mode, "none");
 }
 
 TEST_F(ConfigTest, WrongTypeAndBadValuesAreRejected) {

@@ -142,7 +142,7 @@ TEST_F(EngineTest, HireCreatesAccountWithGroupsAndEntitlements) {
   EXPECT_TRUE(e->enabled);
   EXPECT_EQ(e->attributes.at("sn"), "Núñez");
   EXPECT_EQ(dir.groups_of("1"), (std::set<std::string>{"staff", "finance"}));
-  auto acc = store_->account("1");
+  auto acc = store_->account(kDefaultTarget, "1");
   ASSERT_TRUE(acc);
   EXPECT_EQ(acc->applied.dn, dir.dn_of("1"));
   EXPECT_EQ(acc->applied.groups, (std::set<std::string>{"staff", "finance"}));

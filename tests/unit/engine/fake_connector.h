@@ -24,6 +24,7 @@ class FakeDirectory final : public DirectoryConnector {
   std::vector<Operation> applied;                       // every operation that reached us
   std::deque<Outcome> scripted;                         // returned instead of applying
   bool refuse_connect = false;
+  bool refuse_lookups = false;  // username questions fail, as with a server that went away
   bool bad_credentials = false;
   int throw_next = 0;  // the next n apply() calls throw, as a connector with a bug would
   // When set, questions asked while this store holds its write lock are counted: a directory
@@ -69,6 +70,7 @@ class FakeDirectory final : public DirectoryConnector {
   Result<std::optional<std::string>> username_holder(const std::string& username) override {
     ++usernames_asked;
     if (store && store->in_transaction()) ++asked_in_transaction;
+    if (refuse_lookups) return Error{"can't contact LDAP server", true};
     return DirectoryConnector::username_holder(username);
   }
   std::string dn_of(const std::string& worker_id) const {

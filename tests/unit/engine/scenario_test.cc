@@ -393,7 +393,7 @@ TEST_F(RehireNewAccount, ReplacesTheEntryAndAuditsTheDecision) {
   ASSERT_NE(del, kinds.end());
   EXPECT_NE(std::find(del, kinds.end(), OpKind::Create), kinds.end());
   // What the engine knows matches the directory, and nothing more is planned.
-  auto row = store->account("7");
+  auto row = store->account(kDefaultTarget, "7");
   ASSERT_TRUE(row);
   EXPECT_EQ(row->applied.anchor, entry->anchor);
   EXPECT_EQ(row->planned.anchor, entry->anchor);
@@ -438,7 +438,7 @@ TEST_F(RehireNewAccount, RejectedDeleteKeepsAndReusesTheOldAccount) {
   int creates = 0;
   for (const auto& op : directory.applied) creates += op.kind == OpKind::Create;
   EXPECT_EQ(creates, 1);
-  auto row = store->account("7");
+  auto row = store->account(kDefaultTarget, "7");
   ASSERT_TRUE(row);
   EXPECT_EQ(row->applied.anchor, first_anchor);
 }

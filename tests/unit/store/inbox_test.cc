@@ -216,7 +216,7 @@ TEST_F(StoreTest, PlannedAndAppliedAccountsAreKeptApart) {
   const Account planned = make_account("w1", "jnunez");
   store_->put_planned(planned);
 
-  auto row = store_->account("w1");
+  auto row = store_->account(kDefaultTarget, "w1");
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->planned.username, "jnunez");
   EXPECT_EQ(row->planned.attributes, planned.attributes);
@@ -227,7 +227,7 @@ TEST_F(StoreTest, PlannedAndAppliedAccountsAreKeptApart) {
   applied.anchor = "5f1c-uuid";
   applied.groups = {"staff"};
   store_->put_applied(applied);
-  row = store_->account("w1");
+  row = store_->account(kDefaultTarget, "w1");
   ASSERT_TRUE(row.has_value());
   EXPECT_TRUE(row->applied.exists);
   EXPECT_EQ(row->applied.anchor, "5f1c-uuid");
@@ -244,7 +244,7 @@ TEST_F(StoreTest, PlannedAndAppliedAccountsAreKeptApart) {
 TEST_F(StoreTest, AppliedWithoutPlannedCreatesTheRow) {
   const Account found = make_account("w7", "found");
   store_->put_applied(found);
-  const auto row = store_->account("w7");
+  const auto row = store_->account(kDefaultTarget, "w7");
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->planned.username, "found");
   EXPECT_EQ(row->applied.dn, found.dn);

@@ -149,13 +149,13 @@ TEST_F(StoreTest, DestructiveWorkersSinceCountsRecentUnheldDestructiveOps) {
       store_->enqueue(make_op("F", OpKind::Disable), OpStatus::Pending, "", at_ms(400));
   store_->set_op_status(done, OpStatus::Done, "");
 
-  EXPECT_EQ(store_->destructive_workers_since(at_ms(0)), 3);    // A, B, F (C is held)
-  EXPECT_EQ(store_->destructive_workers_since(at_ms(150)), 2);  // B, F
-  EXPECT_EQ(store_->destructive_workers_since(at_ms(401)), 0);
-  EXPECT_TRUE(store_->destructive_worker_since("A", at_ms(0)));
-  EXPECT_FALSE(store_->destructive_worker_since("A", at_ms(150)));
-  EXPECT_FALSE(store_->destructive_worker_since("C", at_ms(0)));  // held: not through yet
-  EXPECT_FALSE(store_->destructive_worker_since("D", at_ms(0)));  // an update destroys nothing
+  EXPECT_EQ(store_->destructive_workers_since(kDefaultTarget, at_ms(0)), 3);    // A, B, F (C is held)
+  EXPECT_EQ(store_->destructive_workers_since(kDefaultTarget, at_ms(150)), 2);  // B, F
+  EXPECT_EQ(store_->destructive_workers_since(kDefaultTarget, at_ms(401)), 0);
+  EXPECT_TRUE(store_->destructive_worker_since(kDefaultTarget, "A", at_ms(0)));
+  EXPECT_FALSE(store_->destructive_worker_since(kDefaultTarget, "A", at_ms(150)));
+  EXPECT_FALSE(store_->destructive_worker_since(kDefaultTarget, "C", at_ms(0)));  // held: not through yet
+  EXPECT_FALSE(store_->destructive_worker_since(kDefaultTarget, "D", at_ms(0)));  // an update destroys nothing
 }
 
 TEST_F(StoreTest, DestructiveWorkersSinceCountsPeopleNotSteps) {
@@ -164,8 +164,8 @@ TEST_F(StoreTest, DestructiveWorkersSinceCountsPeopleNotSteps) {
                     OpStatus::Pending, "", at_ms(100));
   store_->enqueue(make_op("B", OpKind::Disable), OpStatus::Pending, "", at_ms(200));
   store_->enqueue(make_op("C", OpKind::Disable), OpStatus::Held, "", at_ms(200));
-  EXPECT_EQ(store_->destructive_workers_since(at_ms(0)), 2);  // A and B; C is held
-  EXPECT_EQ(store_->destructive_workers_since(at_ms(150)), 1);
+  EXPECT_EQ(store_->destructive_workers_since(kDefaultTarget, at_ms(0)), 2);  // A and B; C is held
+  EXPECT_EQ(store_->destructive_workers_since(kDefaultTarget, at_ms(150)), 1);
 }
 
 // What SQLite did for one statement the store ran: its text and the work counters of that run.
@@ -244,10 +244,10 @@ TEST_F(StoreTest, ReadyOperationsWalkIndexesWhateverTheOutboxHolds) {
   const std::vector<Case> cases = {
       {"next_operations", [&] { return store_->next_operations(at_ms(1), kBatch); }, "w0", "w255"},
       {"ready_operations(Writes)",
-       [&] { return store_->ready_operations(at_ms(1), kBatch, Store::Lane::Writes); }, "w0",
+       [&] { return store_->ready_operations(kDefaultTarget, at_ms(1), kBatch, Store::Lane::Writes); }, "w0",
        "w255"},
       {"ready_operations(Locks)",
-       [&] { return store_->ready_operations(at_ms(1), kBatch, Store::Lane::Locks); }, "w0",
+       [&] { return store_->ready_operations(kDefaultTarget, at_ms(1), kBatch, Store::Lane::Locks); }, "w0",
        "w255"},
   };
   for (const auto& c : cases) {

@@ -170,12 +170,12 @@ TEST(SchemaMigrate, Version5RecordsTheGroupsProvisiondGranted) {
           .run();
   }
   auto store = Store::open(path);
-  auto one = store->account("1");
+  auto one = store->account(kDefaultTarget, "1");
   ASSERT_TRUE(one);
   EXPECT_EQ(one->planned.granted, (std::set<std::string>{"staff"}));
   EXPECT_EQ(one->applied.granted, (std::set<std::string>{"staff"}));
   EXPECT_EQ(one->planned.groups, (std::set<std::string>{"staff", "vpn"}));
-  auto two = store->account("2");
+  auto two = store->account(kDefaultTarget, "2");
   ASSERT_TRUE(two);
   EXPECT_EQ(two->planned.granted, (std::set<std::string>{"staff"}));
   EXPECT_FALSE(two->applied.exists);  // still nothing confirmed

@@ -1,4 +1,4 @@
-#include "reliability/slapd_restart.h"
+#include "e2e/slapd_restart.h"
 
 #include <chrono>
 #include <fstream>

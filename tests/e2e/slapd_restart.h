@@ -1,5 +1,5 @@
 #pragma once
-// Directory outages for the reliability tests. The harness can start a fresh server and stop it,
+// Directory outages for the reliability and end-to-end tests. The harness can start a fresh server and stop it,
 // but a restart must keep the data and the ports: this runs the same slapd binary again with the
 // configuration, data folder and listener URLs the harness wrote, exactly as an operator's
 // `systemctl start slapd` would after a crash or maintenance.

@@ -1,0 +1,136 @@
+// `targets:` in the config: a list of {name, type, ...}; `directory:` stays the one target named
+// `directory`; both at once, duplicate or malformed names and bad options are errors naming the
+// key (targets[1].url).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "config_fixture.h"
+#include "prov/config.h"
+
+namespace prov {
+namespace {
+
+class TargetsConfigTest : public testing::ConfigFolder {
+ protected:
+  void SetUp() override {
+    ConfigFolder::SetUp();
+    std::ofstream(dir_ / "crm.secret") << "second-password\n";
+  }
+
+  static std::string head() {
+    return "state: { path: state.db }\n"
+           "hr:\n  webhook: { listen: 127.0.0.1:8080, secret_file: webhook.secret }\n"
+           "policy: { path: policies }\n";
+  }
+  // One list item: an LDAP target with every required key; `extra` adds or overrides keys.
+  static std::string item(const std::string& name, const std::string& secret,
+                          const std::string& extra = "") {
+    return "- name: " + name +
+           "\n  type: ldap\n  url: ldaps://" + name + ".example.com:636\n"
+           "  bind_dn: cn=svc,dc=example,dc=com\n  password_file: " + secret +
+           "\n  base_dn: dc=" + name + ",dc=com\n" + extra;
+  }
+  Config load(const std::string& yaml) { return load_config(write(yaml)); }
+};
+
+TEST_F(TargetsConfigTest, ListOfTargetsInOrderWithTheirOwnOptions) {
+  const Config c = load(head() + "targets:\n" + item("main", "bind.secret") +
+                        item("crm", "crm.secret", "  timeout_ms: 2000\n"));
+  ASSERT_EQ(c.targets.size(), 2u);
+  EXPECT_EQ(c.targets[0].name, "main");
+  EXPECT_EQ(c.targets[0].key, "targets[0]");
+  EXPECT_EQ(c.targets[0].password, "bind-password");
+  EXPECT_EQ(c.targets[1].name, "crm");
+  EXPECT_EQ(c.targets[1].base_dn, "dc=crm,dc=com");
+  EXPECT_EQ(c.targets[1].password, "second-password");
+  EXPECT_EQ(c.targets[1].timeout_ms, 2000);
+  EXPECT_EQ(c.default_target().name, "main");
+  ASSERT_NE(c.target("crm"), nullptr);
+  EXPECT_EQ(c.target("crm")->url, "ldaps://crm.example.com:636");
+  EXPECT_EQ(c.target("nope"), nullptr);
+}
+
+TEST_F(TargetsConfigTest, DirectorySectionIsTheTargetNamedDirectory) {
+  const Config c = load(head() +
+                        "directory:\n  type: ldap\n  url: ldaps://ldap.example.com:636\n"
+                        "  bind_dn: cn=svc,dc=example,dc=com\n  password_file: bind.secret\n"
+                        "  base_dn: dc=example,dc=com\n");
+  ASSERT_EQ(c.targets.size(), 1u);
+  EXPECT_EQ(c.targets[0].name, "directory");
+  EXPECT_EQ(c.targets[0].key, "directory");
+  EXPECT_EQ(c.targets[0].password, "bind-password");
+}
+
+TEST_F(TargetsConfigTest, DirectoryAndTargetsTogetherAreAnError) {
+  const std::string e = error_of(head() +
+                                 "directory:\n  type: ldap\n  url: ldaps://ldap.example.com:636\n"
+                                 "  bind_dn: cn=svc,dc=example,dc=com\n"
+                                 "  password_file: bind.secret\n  base_dn: dc=example,dc=com\n"
+                                 "targets:\n" + item("crm", "crm.secret"));
+  EXPECT_NE(e.find("targets: cannot be used together with directory"), std::string::npos) << e;
+}
+
+TEST_F(TargetsConfigTest, NeitherIsAnError) {
+  EXPECT_NE(error_of(head()).find("targets: is required"), std::string::npos) << error_of(head());
+  EXPECT_NE(error_of(head() + "targets: []\n").find("targets: must be a list of at least one"),
+            std::string::npos);
+}
+
+TEST_F(TargetsConfigTest, ErrorsNameTheTargetsKey) {
+  std::string bad_url = item("crm", "crm.secret");
+  bad_url.replace(bad_url.find("ldaps://"), 8, "https://");
+  std::string e = error_of(head() + "targets:\n" + item("main", "bind.secret") + bad_url);
+  EXPECT_NE(e.find("targets[1].url: must start with ldap:// or ldaps://"), std::string::npos) << e;
+
+  e = error_of(head() + "targets:\n" + item("main", "bind.secret") +
+               item("crm", "crm.secret", "  colour: blue\n"));
+  EXPECT_NE(e.find("targets[1].colour: unknown key"), std::string::npos) << e;
+
+  e = error_of(head() + "targets:\n" + item("main", "missing.secret"));
+  EXPECT_NE(e.find("targets[0].password_file: cannot read"), std::string::npos) << e;
+
+  e = error_of(head() + "targets:\n" + item("main", "bind.secret", "  tls: { mode: sometimes }\n"));
+  EXPECT_NE(e.find("targets[0].tls.mode: must be ldaps, starttls or none"), std::string::npos) << e;
+}
+
+TEST_F(TargetsConfigTest, NamesAreRequiredUniqueAndLowercase) {
+  std::string e = error_of(head() + "targets:\n" + item("main", "bind.secret") +
+                           item("main", "crm.secret"));
+  EXPECT_NE(e.find("targets[1].name: 'main' is the name of an earlier target"), std::string::npos)
+      << e;
+  for (const std::string name : {"CRM", "crm_app", "crm app", "crm.app"}) {
+    e = error_of(head() + "targets:\n" + item("\"" + name + "\"", "bind.secret"));
+    EXPECT_NE(e.find("targets[0].name: '" + name + "' must be 1-63 characters of a-z, 0-9 and -"),
+              std::string::npos)
+        << name << ": " << e;
+  }
+  std::string nameless = item("main", "bind.secret");
+  nameless.replace(0, nameless.find('\n') + 1, "- type: ldap\n");
+  nameless.replace(nameless.find("  type: ldap\n"), 13, "");
+  e = error_of(head() + "targets:\n" + nameless);
+  EXPECT_NE(e.find("targets[0].name: is required"), std::string::npos) << e;
+  EXPECT_TRUE(is_target_name("crm-2"));
+  EXPECT_FALSE(is_target_name(""));
+  EXPECT_FALSE(is_target_name(std::string(64, 'a')));
+}
+
+TEST_F(TargetsConfigTest, TypeIsRequiredInTheList) {
+  std::string typeless = item("main", "bind.secret");
+  typeless.replace(typeless.find("  type: ldap\n"), 13, "");
+  const std::string e = error_of(head() + "targets:\n" + typeless);
+  EXPECT_NE(e.find("targets[0].type: is required"), std::string::npos) << e;
+}
+
+TEST_F(TargetsConfigTest, EachTargetsInsecureChoiceIsWarnedAboutByItsKey) {
+  const Config c = load(head() + "targets:\n" + item("main", "bind.secret") +
+                        item("crm", "crm.secret", "  tls: { verify: false }\n"));
+  const auto warnings = startup_warnings(c);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].rfind("targets[1].tls.verify is false", 0), 0u) << warnings[0];
+}
+
+}  // namespace
+}  // namespace prov

@@ -1,0 +1,95 @@
+// Per-target grants: a role's `targets: { NAME: { groups: [...] } }` next to its plain `groups:`
+// (the default target's); names checked against the config with file:line:column.
+#include <gmock/gmock.h>
+
+#include "policy/compiled_policy.h"
+#include "policy/explain.h"
+#include "policy_fixture.h"
+
+namespace prov::policy::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kRoles = std::string(kLadder) +
+                           "roles:\n"
+                           "  - name: staff\n"
+                           "    groups: [staff]\n"
+                           "    targets: { crm: { groups: [crm-users] } }\n"
+                           "  - name: finance\n"
+                           "    when: { department: Finance }\n"
+                           "    targets:\n"
+                           "      crm: { groups: [crm-finance, crm-users] }\n"
+                           "      erp: { groups: [ap-clerk] }\n";
+
+class TargetsPolicyTest : public PolicyTest {};
+
+TEST_F(TargetsPolicyTest, RolesGrantPerTargetAndPlainGroupsStayTheDefaultTargets) {
+  const auto p = load(kRoles);
+  const Json rec = {{"workerId", "1"}, {"firstName", "Ana"}, {"lastName", "Lima"},
+                    {"department", "Finance"}};
+  const Evaluation ev = p->evaluate(worker(rec), context());
+  EXPECT_EQ(ev.account.groups, (std::set<std::string>{"staff"}));
+  EXPECT_EQ(ev.target_groups.at("crm"), (std::set<std::string>{"crm-users", "crm-finance"}));
+  EXPECT_EQ(ev.target_groups.at("erp"), (std::set<std::string>{"ap-clerk"}));
+  EXPECT_EQ(ev.target_group_sources.at("crm").at("crm-users"), "staff, finance");
+
+  EXPECT_EQ(granted_groups_in(ev, "main", true), (std::set<std::string>{"staff"}));
+  EXPECT_EQ(granted_groups_in(ev, "crm", false),
+            (std::set<std::string>{"crm-users", "crm-finance"}));
+  EXPECT_TRUE(granted_groups_in(ev, "other", false).empty());
+  EXPECT_EQ(managed_groups_in(*p, "main", true), (std::set<std::string>{"staff"}));
+  EXPECT_EQ(managed_groups_in(*p, "erp", false), (std::set<std::string>{"ap-clerk"}));
+
+  const Json other = {{"workerId", "2"}, {"firstName", "Bo"}, {"lastName", "Berg"},
+                      {"department", "Sales"}};
+  const Evaluation ev2 = p->evaluate(worker(other), context());
+  EXPECT_EQ(ev2.target_groups.at("crm"), (std::set<std::string>{"crm-users"}));
+  EXPECT_EQ(ev2.target_groups.count("erp"), 0u);
+}
+
+TEST_F(TargetsPolicyTest, ExplainShowsEachTargetsGroups) {
+  const auto p = load(kRoles);
+  const Json rec = {{"workerId", "1"}, {"firstName", "Ana"}, {"lastName", "Lima"},
+                    {"department", "Finance"}};
+  const Worker w = worker(rec);
+  const Evaluation ev = p->evaluate(w, context());
+  const std::string text = explain_text(*p, w, ev);
+  EXPECT_THAT(text, HasSubstr("groups in target crm:\n"));
+  EXPECT_THAT(text, HasSubstr("crm-finance  granted by finance"));
+  EXPECT_THAT(text, HasSubstr("groups in target erp:\n  ap-clerk"));
+  const Json j = explain_json(*p, w, ev);
+  EXPECT_EQ(j["targets"]["erp"]["groups"][0]["name"], "ap-clerk");
+  EXPECT_EQ(j["targets"]["erp"]["groups"][0]["granted_by"], "finance");
+}
+
+TEST_F(TargetsPolicyTest, UnknownTargetsAreReportedWhereTheyAreNamed) {
+  const auto p = load(kRoles);
+  EXPECT_TRUE(unknown_targets(*p, {"main", "crm", "erp"}).empty());
+  const auto d = unknown_targets(*p, {"main", "crm"});
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].file, (dir_.path() / "policy.yaml").string());
+  EXPECT_EQ(d[0].line, 17);
+  EXPECT_EQ(d[0].column, 7);
+  EXPECT_EQ(d[0].message, "unknown target 'erp'");
+  EXPECT_THAT(d[0].to_string(), HasSubstr("policy.yaml:17:7: error: unknown target 'erp'"));
+  EXPECT_THAT(d[0].hint, HasSubstr("main, crm"));
+}
+
+TEST_F(TargetsPolicyTest, MalformedTargetGrantsAreErrors) {
+  auto d = errors(std::string(kLadder) + "roles:\n  - name: a\n    targets: [crm]\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "role 'targets' must be a map of target: grants");
+  d = errors(std::string(kLadder) + "roles:\n  - name: a\n    targets: { CRM: { groups: [x] } }\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "'CRM' is not a target name");
+  d = errors(std::string(kLadder) + "roles:\n  - name: a\n    targets: { crm: { grups: [x] } }\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "unknown target grant 'grups'");
+  d = errors(std::string(kLadder) + "roles:\n  - name: a\n    targets: { crm: [x] }\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "the grants of target 'crm' must be a map");
+}
+
+}  // namespace
+}  // namespace prov::policy::testing
