@@ -15,7 +15,10 @@
 // level ends when its N events are acknowledged (or after --seconds); it then reports the
 // inbox backlog and its drain time, and how far the directory was behind.
 //
-//   ingest_bench [--connections 1,16,64,256] [--seconds 5] [--hires N]
+// --inbox-high-water N sets hr.webhook.inbox_high_water (default 100,000): a burst larger than
+// the engine can drain meanwhile reaches it and is answered 503 from there on.
+//
+//   ingest_bench [--connections 1,16,64,256] [--seconds 5] [--hires N] [--inbox-high-water N]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -60,10 +63,12 @@ int main(int argc, char** argv) {
   std::vector<int> levels{1, 16, 64, 256};
   int seconds = 0;
   int hires = 0;  // > 0: that many pre-signed HIREs per level instead of dated-ahead CHANGEs
+  long high_water = 0;  // > 0: hr.webhook.inbox_high_water
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--connections") == 0) levels = parse_list(argv[i + 1]);
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--hires") == 0) hires = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--inbox-high-water") == 0) high_water = std::atol(argv[i + 1]);
   }
   if (seconds <= 0) seconds = hires > 0 ? 60 : env_int("PROV_BENCH_SECONDS", 5);  // HIREs: a cap
   SlapdOptions slapd_options;
@@ -72,6 +77,7 @@ int main(int argc, char** argv) {
   // Every load connection comes from 127.0.0.1: lift the per-address cap to the largest level.
   DaemonOptions options;
   options.webhook_yaml = "max_connections: 1024, max_connections_per_source: 1024";
+  if (high_water > 0) options.webhook_yaml += ", inbox_high_water: " + std::to_string(high_water);
   options.tolerance_s = 900;  // pre-signed HIREs are signed before their level starts
   Daemon daemon(*slapd, options);
   daemon.start();
