@@ -93,8 +93,10 @@ std::vector<OutboxRow> SqliteStore::ready_operations(const std::string& target, 
                                                      int limit, Lane lane) {
   // Locks walk outbox_pending_locks (pending locks only). Writes walk every pending row in id
   // order like next_operations, but a membership change is not blocked by older membership
-  // changes of other groups: those commute, so they go out together. Two changes of the same
-  // group never do (an add then a remove must reach the directory in that order).
+  // changes of other groups of the same event: those commute, so they go out together. Two
+  // changes of the same group never do (an add then a remove must reach the directory in that
+  // order), and neither do changes of different events: a worker's events reach the directory in
+  // the order HR sent them (a termination's removals never overtake the change before it).
   static const std::string locks = select_ops(
       "INDEXED BY outbox_pending_locks "
       "WHERE o.status = 'pending' AND o.kind = 'disable' AND o.next_attempt_at <= ?1 "
@@ -109,7 +111,7 @@ std::vector<OutboxRow> SqliteStore::ready_operations(const std::string& target, 
       "AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status IN ('pending', 'held') "
       "AND p.worker_id = o.worker_id AND p.target = o.target AND p.id < o.id "
       "AND (p.status = 'held' OR p.kind NOT IN ('add_member', 'remove_member') "
-      "OR o.kind NOT IN ('add_member', 'remove_member') "
+      "OR o.kind NOT IN ('add_member', 'remove_member') OR p.event_id <> o.event_id "
       "OR json_extract(p.payload, '$.group') = json_extract(o.payload, '$.group'))) "
       "ORDER BY o.id LIMIT ?2");
   auto q = db_.query(lane == Lane::Locks ? locks : writes);

@@ -63,6 +63,26 @@ TEST_F(StoreTest, NextOperationsKeepsPerWorkerOrder) {
   EXPECT_EQ(ids(store_->next_operations(at_ms(10), 1)), (std::vector<std::int64_t>{a2}));
 }
 
+// Memberships of different groups commute, so one event's go out together; a later event's wait
+// for them (a worker's events reach the directory in the order HR sent them: a termination's
+// group removals never overtake the group additions of the change before it).
+TEST_F(StoreTest, MembershipsCommuteWithinAnEventNotAcrossEvents) {
+  const auto add_finance =
+      store_->enqueue(make_op("W", OpKind::AddMember, "finance"), OpStatus::Pending, "e1", at_ms(0));
+  const auto add_erp =
+      store_->enqueue(make_op("W", OpKind::AddMember, "erp"), OpStatus::Pending, "e1", at_ms(0));
+  const auto remove_staff =
+      store_->enqueue(make_op("W", OpKind::RemoveMember, "staff"), OpStatus::Pending, "e2", at_ms(0));
+  const auto ready = [&] {
+    return ids(store_->ready_operations(kDefaultTarget, at_ms(10), 10, Store::Lane::Writes));
+  };
+  EXPECT_EQ(ready(), (std::vector<std::int64_t>{add_finance, add_erp}));
+  store_->set_op_status(add_finance, OpStatus::Done, "");
+  EXPECT_EQ(ready(), (std::vector<std::int64_t>{add_erp}));
+  store_->set_op_status(add_erp, OpStatus::Done, "");
+  EXPECT_EQ(ready(), (std::vector<std::int64_t>{remove_staff}));
+}
+
 TEST_F(StoreTest, HeldOperationBlocksOnlyItsWorker) {
   const auto a1 = store_->enqueue(make_op("A", OpKind::Disable), OpStatus::Held, "", at_ms(0));
   store_->enqueue(make_op("A", OpKind::Update), OpStatus::Pending, "", at_ms(0));
