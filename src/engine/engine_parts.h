@@ -13,6 +13,17 @@ namespace prov {
 // in different targets make it "" (an entry of nobody in particular: taken for everyone).
 void merge_holder(std::optional<std::string>& into, const std::optional<std::string>& seen);
 
+// The brake's rules, shared by the planner (targets.cc) and the what-if (what_if.cc) so that a
+// preview holds exactly what a deploy would.
+// An operation that takes access away: a destructive kind, or the move into the termination OU.
+bool takes_access_away(const Operation& op, const Policy& policy);
+// The policy's `brake:` holds `op` whatever the count (always, or because a policy change
+// planned it).
+bool held_by_brake_rule(const Operation& op, const Policy& policy, bool policy_change);
+// The mass-change brake trips: `people` affected against safety.max_destructive, or against
+// safety.max_destructive_percent of `managed` people (from kBrakePercentFloor people on).
+bool over_brake_limits(std::int64_t people, std::int64_t managed, const SafetyConfig& safety);
+
 AuditRecord audit_of(const std::string& action, const std::string& worker_id,
                      const std::string& event_id, TimePoint at, Json detail = Json::object());
 

@@ -95,13 +95,9 @@ int Engine::enqueue_target(TargetPlan& tp, const std::shared_ptr<const Policy>& 
                            bool policy_change, TimePoint now) {
   const Target& t = *tp.target;
   const auto& rules = pol->brake();
-  auto destructive = [&](const Operation& op) {
-    return is_destructive(op.kind) ||
-           (op.kind == OpKind::Move && op.ou == pol->lifecycle().termination_move_to);
-  };
+  auto destructive = [&](const Operation& op) { return takes_access_away(op, *pol); };
   auto held_by_rule = [&](const Operation& op) {
-    const HoldRule r = rules.rule(op.kind);
-    return r == HoldRule::Always || (r == HoldRule::PolicyChange && policy_change);
+    return held_by_brake_rule(op, *pol, policy_change);
   };
   int destructive_count = 0;
   bool counted = false;  // some destructive operation is up to the mass-change brake
@@ -159,7 +155,6 @@ bool Engine::safety_allows(const std::string& target, const std::string& worker_
   // a share to mean anything, against a share of the target's managed accounts.
   const auto people = store_.destructive_workers_since(target, since) +
                       (store_.destructive_worker_since(target, worker_id, since) ? 0 : 1);
-  if (people > s.max_destructive) return false;
   // The share's denominator: counted at most once a second (a count of every account per
   // destructive plan would make a mass termination quadratic); a second's staleness moves it by
   // a few accounts of thousands. Every target holds an account per managed worker, so a
@@ -170,11 +165,24 @@ bool Engine::safety_allows(const std::string& target, const std::string& worker_
     managed_counted_ = steady;
   }
   const auto managed = managed_accounts_ / static_cast<std::int64_t>(targets_.size());
-  if (people >= kBrakePercentFloor && managed > 0 &&
-      100.0 * static_cast<double>(people) / static_cast<double>(managed) >
-          s.max_destructive_percent)
-    return false;
-  return true;
+  return !over_brake_limits(people, managed, s);
+}
+
+bool takes_access_away(const Operation& op, const Policy& policy) {
+  return is_destructive(op.kind) ||
+         (op.kind == OpKind::Move && op.ou == policy.lifecycle().termination_move_to);
+}
+
+bool held_by_brake_rule(const Operation& op, const Policy& policy, bool policy_change) {
+  const HoldRule r = policy.brake().rule(op.kind);
+  return r == HoldRule::Always || (r == HoldRule::PolicyChange && policy_change);
+}
+
+bool over_brake_limits(std::int64_t people, std::int64_t managed, const SafetyConfig& safety) {
+  if (people > safety.max_destructive) return true;
+  return people >= kBrakePercentFloor && managed > 0 &&
+         100.0 * static_cast<double>(people) / static_cast<double>(managed) >
+             safety.max_destructive_percent;
 }
 
 }  // namespace prov

@@ -1,36 +1,32 @@
 #include "prov/what_if.h"
 
+#include <algorithm>
+
+#include "engine_parts.h"
+
 namespace prov {
 
 WhatIf what_if(Store& store, const Config& config, std::shared_ptr<const Policy> candidate,
                const Clock& clock) {
   WhatIf w;
-  const auto& rules = candidate->brake();
-  const std::string& termination_ou = candidate->lifecycle().termination_move_to;
   // The daemon's own planner without a connector: nothing can be written anywhere.
   Engine engine(store, nullptr, clock, config, candidate);
   for (auto& p : engine.plan_all()) {
     bool affected = false;
     for (const auto& op : p.operations) {
       w.summary.add(op);
-      // As the engine's brake counts: what takes access away, the move into the termination OU
-      // included.
-      const bool destructive =
-          is_destructive(op.kind) || (op.kind == OpKind::Move && op.ou == termination_ou);
-      if (!destructive) continue;
+      // As the engine's brake counts and holds: a deploy is a policy change.
+      if (!takes_access_away(op, *candidate)) continue;
       affected = true;
-      const HoldRule r = rules.rule(op.kind);
-      if (r == HoldRule::Always || r == HoldRule::PolicyChange) ++w.held_by_rule;
+      if (held_by_brake_rule(op, *candidate, true)) ++w.held_by_rule;
     }
     if (affected) ++w.people_affected;
     if (!p.operations.empty() || p.hold_reason) w.plans.push_back(std::move(p));
   }
-  w.managed_accounts = store.queue_counts().accounts;
-  const auto& s = config.safety;
-  w.mass_brake = w.people_affected > s.max_destructive ||
-                 (w.people_affected >= kBrakePercentFloor && w.managed_accounts > 0 &&
-                  100.0 * w.people_affected / static_cast<double>(w.managed_accounts) >
-                      s.max_destructive_percent);
+  // People, as the brake's share counts them: every target holds an account per managed worker.
+  const auto targets = std::max<std::int64_t>(1, static_cast<std::int64_t>(config.targets.size()));
+  w.managed_accounts = store.queue_counts().accounts / targets;
+  w.mass_brake = over_brake_limits(w.people_affected, w.managed_accounts, config.safety);
   return w;
 }
 
