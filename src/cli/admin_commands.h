@@ -17,7 +17,9 @@ struct Args {
   std::string worker_file;
   std::string policy_path;  // --policy: explain without a config; plan: a candidate policy
   std::string since;        // audit export --since TIME
-  std::string format;       // audit export --format jsonl|csv
+  std::string format;       // audit export --format jsonl|csv; report --format text|csv|json
+  std::string group;        // report access --group G
+  std::string target;       // report access --target T
   int limit = 50;
 };
 
@@ -35,5 +37,7 @@ int entitlements(const Config& c, const Args& a, std::ostream& out, std::ostream
 int accounts(const Config& c, const Args& a, std::ostream& out);
 // Exit 0: the directory matches; 1: drift found (with --apply: handed to the daemon to correct).
 int reconcile(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
+// report access | report retrieve
+int report(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
 
 }  // namespace prov::cli

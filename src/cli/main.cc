@@ -42,6 +42,10 @@ commands:
   audit export [--since TIME] [--format jsonl|csv]
                                  the audit for a SIEM, hashes included
   entitlements --worker-id ID    licences and hardware allocated / to retrieve
+  report access [--group G | --worker-id ID | --target T] [--format text|csv|json]
+                                 every person's groups per target, the role granting each,
+                                 and what an account holds that no role grants
+  report retrieve [--since TIME] entitlements released by leavers and movers, to retrieve
   reconcile [--apply]            compare every target with what provisiond applied (exit 1 on
                                  drift); --apply has the running daemon correct the drift
   secret new webhook [FILE]      write a webhook signing key (whsec_..., mode 0600); FILE
@@ -85,6 +89,10 @@ int main(int argc, char** argv) {
       (s == "--worker" ? a.worker_file : a.worker_id) = args[++i];
     } else if (s == "--since" && i + 1 < args.size()) {
       a.since = args[++i];
+    } else if (s == "--group" && i + 1 < args.size()) {
+      a.group = args[++i];
+    } else if (s == "--target" && i + 1 < args.size()) {
+      a.target = args[++i];
     } else if (s == "--format" && i + 1 < args.size()) {
       a.format = args[++i];
     } else if (s == "--policy" && i + 1 < args.size()) {
@@ -170,6 +178,7 @@ int main(int argc, char** argv) {
     if (cmd == "audit") return cli::audit(c, a, std::cout);
     if (cmd == "entitlements") return cli::entitlements(c, a, std::cout, std::cerr);
     if (cmd == "reconcile") return cli::reconcile(c, a, std::cout, std::cerr);
+    if (cmd == "report") return cli::report(c, a, std::cout, std::cerr);
   } catch (const ConfigError& e) {
     std::cerr << "provisionctl: config error: " << e.what() << "\n";
     return 1;
