@@ -4,9 +4,11 @@
 // observed, one left over from a retired role). The answer to an access review's "who has group X,
 // and why", and to "this HR person holds a finance group".
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "prov/account_spill.h"
 #include "prov/clock.h"
 #include "prov/policy.h"
 #include "prov/store.h"
@@ -24,8 +26,10 @@ struct AccessRow {
   std::string granted_by;
   // granted:   the account holds it and a role grants it;
   // pending:   a role grants it, the account does not hold it yet (queued or held operations);
-  // revoking:  the account still holds it, provisiond is taking it away (leaver, role lost);
-  // ungranted: the account holds it and no role grants it — outside the policy.
+  // revoking:  the account still holds what provisiond gave it, and provisiond is taking it away
+  //            (a leaver, a role lost; the removal queued or held by the brake);
+  // ungranted: the account holds it and no role grants it — outside the policy (added by hand,
+  //            or by another tool).
   std::string status;
 };
 
@@ -37,9 +41,13 @@ struct AccessFilter {
 
 // The rows for every stored worker, one worker at a time in worker-id order (memory stays flat).
 // `targets` are the configured target names, the first being the one the roles' plain `groups:`
-// grant in. What an account holds is what provisiond applied or reconcile last observed.
+// grant in. What an account holds is what provisiond applied, or, for a target with an entry in
+// `observed`, what that target's directory holds now (read ahead into the spill, as reconcile
+// does): then groups added by hand show as `ungranted`, and accounts carrying a worker id
+// provisiond has never seen are reported last, with worker_state `unknown`.
 void access_report(Store& store, const Policy& policy, const std::vector<std::string>& targets,
                    const AccessFilter& filter, TimePoint now,
-                   const std::function<void(const AccessRow&)>& visit);
+                   const std::function<void(const AccessRow&)>& visit,
+                   const std::map<std::string, AccountSpill*>& observed = {});
 
 }  // namespace prov

@@ -13,6 +13,7 @@ struct Args {
   bool json = false;
   bool all = false;
   bool apply = false;  // reconcile --apply
+  bool live = false;   // report access --live: read the directories
   std::string worker_id;
   std::string worker_file;
   std::string policy_path;  // --policy: explain without a config; plan: a candidate policy

@@ -42,9 +42,10 @@ commands:
   audit export [--since TIME] [--format jsonl|csv]
                                  the audit for a SIEM, hashes included
   entitlements --worker-id ID    licences and hardware allocated / to retrieve
-  report access [--group G | --worker-id ID | --target T] [--format text|csv|json]
+  report access [--group G | --worker-id ID | --target T] [--format text|csv|json] [--live]
                                  every person's groups per target, the role granting each,
-                                 and what an account holds that no role grants
+                                 and what an account holds that no role grants; --live reads
+                                 what the directories hold now instead of what was applied
   report retrieve [--since TIME] entitlements released by leavers and movers, to retrieve
   reconcile [--apply]            compare every target with what provisiond applied (exit 1 on
                                  drift); --apply has the running daemon correct the drift
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
       a.all = true;
     } else if (s == "--apply") {
       a.apply = true;
+    } else if (s == "--live") {
+      a.live = true;
     } else if ((s == "--worker-id" || s == "--worker") && i + 1 < args.size()) {
       (s == "--worker" ? a.worker_file : a.worker_id) = args[++i];
     } else if (s == "--since" && i + 1 < args.size()) {
@@ -152,7 +155,7 @@ int main(int argc, char** argv) {
       Config c = load_config(config_path, cli::secrets_needed(cmd));
       return cmd_explain(*w, c.policy_path, a.json, std::cout, std::cerr);
     }
-    Config c = load_config(config_path, cli::secrets_needed(cmd));
+    Config c = load_config(config_path, cli::secrets_needed(cmd, a.live));
     if (cmd == "explain") {
       if (a.worker_id.empty()) {
         std::cerr << "explain needs --worker FILE.json or --worker-id ID\n";

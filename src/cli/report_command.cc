@@ -7,6 +7,7 @@
 #include "cli/csv.h"
 #include "cli/progress.h"
 #include "prov/access_report.h"
+#include "prov/connector.h"
 #include "prov/store.h"
 
 namespace prov::cli {
@@ -31,6 +32,29 @@ int report_access(const Config& c, const Args& a, std::ostream& out, std::ostrea
   }
   auto store = Store::open_read_only(c.state_path);
   auto policy = Policy::load(c.policy_path);
+  // --live: what each directory holds now, read ahead into a temporary file as reconcile does.
+  std::vector<std::unique_ptr<AccountSpill>> spills;
+  std::map<std::string, AccountSpill*> observed;
+  if (a.live) {
+    ConnectorRegistry registry;
+    register_builtin_connectors(registry);
+    for (const auto& target : c.targets) {
+      if (!a.target.empty() && target.name != a.target) continue;
+      auto directory = registry.create(target);
+      auto& spill = spills.emplace_back(std::make_unique<AccountSpill>());
+      Status s = directory->connect();
+      if (s.ok())
+        s = directory->for_each_account([&](const Account& acc) {
+          if (!acc.worker_id.empty()) spill->put(acc);
+        });
+      if (!s.ok()) {
+        err << "report access: cannot read target " << target.name << ": " << s.error().message
+            << "\n";
+        return 2;
+      }
+      observed[target.name] = spill.get();
+    }
+  }
   if (*format == "csv")
     out << "target,worker_id,username,worker_state,account,group,granted_by,status\n";
   Progress progress("memberships");
@@ -61,7 +85,8 @@ int report_access(const Config& c, const Args& a, std::ostream& out, std::ostrea
                         << std::setw(20) << r.group << ' ' << std::setw(10) << r.status << ' '
                         << (r.granted_by.empty() ? "-" : "role " + r.granted_by) << "\n";
                   }
-                });
+                },
+                observed);
   if (*format == "text")
     out << progress.count() << " membership(s), " << ungranted << " not granted by any role\n";
   return 0;

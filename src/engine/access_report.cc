@@ -7,10 +7,8 @@
 namespace prov {
 namespace {
 
-std::string account_state(const AccountRow& row) {
-  const Account& a = row.applied;
-  if (!a.exists) return row.applied.username.empty() && row.applied.dn.empty() ? "not created"
-                                                                                : "deleted";
+std::string account_state(const Account& a) {
+  if (!a.exists) return a.username.empty() && a.dn.empty() ? "not created" : "deleted";
   return a.enabled ? "enabled" : "locked";
 }
 
@@ -33,7 +31,8 @@ bool same_group(const std::string& a, const std::string& b) {
 
 void access_report(Store& store, const Policy& policy, const std::vector<std::string>& targets,
                    const AccessFilter& filter, TimePoint now,
-                   const std::function<void(const AccessRow&)>& visit) {
+                   const std::function<void(const AccessRow&)>& visit,
+                   const std::map<std::string, AccountSpill*>& observed) {
   EvalContext ctx;
   ctx.now = now;
   ctx.is_manager = [&](const std::string& id) { return !store.reports_of(id).empty(); };
@@ -56,8 +55,14 @@ void access_report(Store& store, const Policy& policy, const std::vector<std::st
       // and what it holds.
       const std::set<std::string> intended =
           row->planned.exists ? row->planned.groups : std::set<std::string>{};
+      Account holder = row->applied;
+      if (auto spill = observed.find(target); spill != observed.end()) {
+        auto seen = spill->second->take(worker.worker_id);
+        holder = seen ? *seen : Account{};
+        if (!seen) holder.exists = false;
+      }
       const std::set<std::string> held =
-          row->applied.exists ? row->applied.groups : std::set<std::string>{};
+          holder.exists ? holder.groups : std::set<std::string>{};
       std::set<std::string> all = intended;
       all.insert(held.begin(), held.end());
       for (const auto& g : all) {
@@ -67,7 +72,7 @@ void access_report(Store& store, const Policy& policy, const std::vector<std::st
         r.worker_id = worker.worker_id;
         r.username = row->planned.username;
         r.worker_state = std::string(to_string(worker.state));
-        r.account = account_state(*row);
+        r.account = account_state(holder);
         r.group = g;
         const bool holds = held.count(g) > 0, meant = intended.count(g) > 0;
         // A role's grant counts only while the engine still means the account to hold it.
@@ -76,7 +81,7 @@ void access_report(Store& store, const Policy& policy, const std::vector<std::st
           r.status = "pending";
         else if (!r.granted_by.empty())
           r.status = "granted";
-        else if (!meant && is_managed(g))
+        else if (!meant && is_managed(g) && row->applied.exists && row->applied.groups.count(g))
           r.status = "revoking";
         else
           r.status = "ungranted";
@@ -86,9 +91,21 @@ void access_report(Store& store, const Policy& policy, const std::vector<std::st
   };
   if (!filter.worker_id.empty()) {
     if (auto w = store.worker(filter.worker_id)) report_worker(*w);
-    return;
+  } else {
+    store.for_each_worker(report_worker);
   }
-  store.for_each_worker(report_worker);
+  // What is left in a spill carries a worker id provisiond has never seen (or was filtered out).
+  for (const auto& [target, spill] : observed) {
+    if (!filter.target.empty() && target != filter.target) continue;
+    spill->for_each([&](const Account& a) {
+      if (!filter.worker_id.empty() && a.worker_id != filter.worker_id) return;
+      if (store.account(target, a.worker_id)) return;  // a known worker left out by the filter
+      for (const auto& g : a.groups) {
+        if (!filter.group.empty() && !same_group(filter.group, g)) continue;
+        visit({target, a.worker_id, a.username, "unknown", account_state(a), g, "", "ungranted"});
+      }
+    });
+  }
 }
 
 }  // namespace prov
