@@ -430,12 +430,12 @@ Result<DirectoryConnector::Holders> LdapConnector::username_holders(
 
 Status LdapConnector::for_each_account(const std::function<void(const Account&)>& visit) {
   if (Status s = ensure_session(); !s.ok()) return s;
-  // Memberships a batch of accounts at a time: one search for the groups naming any of the
-  // batch's entries, asking (RFC 3876) for just those member values. Reading every group's
-  // members up front held each member DN of the directory in memory — gigabytes at a million
-  // people, and a group of a million members in one answer. The group searches go over a
-  // connection of their own: slapd keeps one paged search per connection, and a search between
-  // two pages of another invalidates its cookie.
+  // Memberships a batch of accounts at a time: per account one search for the groups naming it
+  // (an index look-up on `member`; with `sortvals member` slapd checks a big group's values by
+  // binary search), pipelined over a connection of their own — slapd keeps one paged search per
+  // connection, and a search between two pages of another invalidates its cookie. Reading every
+  // group's members up front held every member DN of the directory in memory: gigabytes at a
+  // million people, and a group of a million members in one answer.
   auto opened = Session::open(session_options(config_));
   if (!opened.ok()) return opened.error();
   std::unique_ptr<Session> members = std::move(opened.value());
@@ -443,39 +443,37 @@ Status LdapConnector::for_each_account(const std::function<void(const Account&)>
     return Error{"ldap bind as " + config_.bind_dn + " to list groups: " + b.describe(),
                  openldap_result_codes().kind(b.code) == Outcome::Kind::Retryable};
   }
-  constexpr std::size_t kBatch = 250;
+  constexpr std::size_t kBatch = 250, kWindow = 32;
   std::vector<Account> page;
-  std::map<std::string, std::size_t> index_of;  // normalised DN → position in `page`
   Status failed = Status::Ok();
   const auto flush = [&]() -> bool {
     if (page.empty()) return true;
-    std::vector<std::string> dns;
-    for (const auto& a : page) dns.push_back(a.dn);
-    std::string wanted;  // the page's member values only
-    for (const auto& dn : dns) wanted += equality_filter("member", dn);
-    SearchRequest groups;
-    groups.base = groups_parent();
-    groups.filter = "(&(objectClass=groupOfNames)" + any_of_filter("member", dns) + ")";
-    groups.attrs = {"cn", "member"};
-    // The control filters every attribute asked for: (cn=*) keeps the group's name.
-    if (auto vrf = values_return_filter_control("((cn=*)" + wanted + ")")) groups.controls = {*vrf};
-    LdapResult gr = members->search_each(groups, [&](const Entry& g) {
-      const auto cn = g.first("cn");
-      if (!cn) return true;
-      // Without the control's support every member comes back: keep the page's own.
-      for (const auto& m : g.values("member"))
-        if (auto it = index_of.find(normalize_dn(m)); it != index_of.end())
-          page[it->second].groups.insert(*cn);
-      return true;
-    });
-    if (!gr.ok() && gr.code != code::kNoSuchObject) {
-      failed = Error{"ldap list groups: " + gr.describe(),
-                     openldap_result_codes().kind(gr.code) == Outcome::Kind::Retryable};
-      return false;
+    std::vector<std::optional<Result<Reply>>> replies;
+    ldap::pipeline(*members, page.size(), kWindow, [&](std::size_t i) {
+      SearchRequest groups;
+      groups.base = groups_parent();
+      groups.filter =
+          "(&(objectClass=groupOfNames)" + equality_filter("member", page[i].dn) + ")";
+      groups.attrs = {"cn"};
+      return members->submit_search(groups);
+    }, replies);
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      const auto& reply = replies[i];
+      if (!reply || !reply->ok()) {
+        failed = reply ? reply->error() : Error{"ldap list groups: no answer", true};
+        return false;
+      }
+      const LdapResult& gr = (*reply)->result;
+      if (!gr.ok() && gr.code != code::kNoSuchObject) {
+        failed = Error{"ldap list groups of " + page[i].dn + ": " + gr.describe(),
+                       openldap_result_codes().kind(gr.code) == Outcome::Kind::Retryable};
+        return false;
+      }
+      for (const auto& g : (*reply)->entries)
+        if (auto cn = g.first("cn")) page[i].groups.insert(*cn);
     }
     for (const auto& a : page) visit(a);
     page.clear();
-    index_of.clear();
     return true;
   };
   SearchRequest req;
@@ -483,7 +481,6 @@ Status LdapConnector::for_each_account(const std::function<void(const Account&)>
   req.filter = "(&(objectClass=inetOrgPerson)(employeeNumber=*))";
   req.attrs = account_attrs();
   LdapResult r = session_->search_each(req, [&](const Entry& e) {
-    index_of.emplace(normalize_dn(e.dn), page.size());
     page.push_back(to_account(e));
     return page.size() < kBatch || flush();
   });

@@ -233,20 +233,6 @@ const ResultCodeTable& ResultCodeTable::standard() {
 
 Control permissive_modify_control() { return Control{kPermissiveModifyOid, {}, false}; }
 
-std::optional<Control> values_return_filter_control(const std::string& filter) {
-  BerElement* ber = ber_alloc_t(LBER_USE_DER);
-  if (ber == nullptr) return std::nullopt;
-  std::optional<Control> out;
-  berval* value = nullptr;
-  if (ldap_put_vrFilter(ber, filter.c_str()) == 0 && ber_flatten(ber, &value) == 0) {
-    out = Control{LDAP_CONTROL_VALUESRETURNFILTER, std::string(value->bv_val, value->bv_len),
-                  false};
-    ber_bvfree(value);
-  }
-  ber_free(ber, 1);
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Entry
 
@@ -768,7 +754,7 @@ LdapResult Session::search_page(const SearchRequest& request, std::string& cooki
 
   const bool paged = request.scope != Scope::Base;
   LDAPControl* page_ctrl = nullptr;
-  ControlArray ctrls(request.controls);
+  ControlArray ctrls({});
   if (paged) {
     berval cookie_bv = as_berval(cookie);
     const int rc = ldap_create_page_control(ld_, static_cast<ber_int_t>(request.page_size),

@@ -92,11 +92,6 @@ struct Control {
 // AD: modify "add existing value" / "delete missing value" succeed instead of 20/16.
 inline constexpr const char* kPermissiveModifyOid = "1.2.840.113556.1.4.1413";
 Control permissive_modify_control();
-// RFC 3876 ValuesReturnFilter, not critical: of the attributes asked for, only the values that
-// match `filter` come back, e.g. "((member=uid=a,...)(member=uid=b,...))" returns of a group of a
-// million members just those two. A server without the control returns every value, so callers
-// must still pick what they asked for. Empty when the filter cannot be encoded.
-std::optional<Control> values_return_filter_control(const std::string& filter);
 
 struct Modification {
   enum class Op { Add, Replace, Delete };
@@ -134,7 +129,6 @@ struct SearchRequest {
   // Non-base searches always send the paged-results control with this page size, so servers
   // with a size limit (slapd: 500 for non-root binds, AD: 1000) return every entry.
   int page_size = 250;
-  std::vector<Control> controls;  // sent with every page
 };
 
 struct SearchResult {
