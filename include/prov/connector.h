@@ -109,7 +109,7 @@ class ConnectorRegistry {
   std::map<std::string, ConnectorFactory> factories_;
 };
 
-// Registers `ldap` and `ad`.
+// Registers `ldap`, `scim` and `ad`.
 void register_builtin_connectors(ConnectorRegistry& registry);
 
 // Once at start-up, before any connector writes: removes the temporary one-time password files

@@ -1,0 +1,77 @@
+#pragma once
+// A real SCIM 2.0 service for tests: tests/harness/scim/server.mjs (SCIMMY with in-memory
+// Users and Groups), started with node on 127.0.0.1 on a port it picks itself, with a bearer
+// token of its own, optionally over TLS with a certificate made for it. Stopped (and its folder
+// removed) when the ScimServer object dies.
+//
+//   auto app = prov::testing::ScimServer::start();
+//   auto connector = make_scim_connector(app->target_config("app"));
+//
+// The test's own view of the app goes through curl, not through the connector under test.
+// Start-up failures throw std::runtime_error with the server's output.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "prov/config.h"
+#include "prov/model.h"
+
+namespace prov::testing {
+
+struct ScimServerOptions {
+  bool tls = false;  // https with a self-signed certificate (ca_file() trusts it)
+};
+
+struct ScimReply {
+  int status = 0;  // 0: no answer at all
+  Json body;       // parsed JSON, null when the body was not JSON
+};
+
+class ScimServer {
+ public:
+  static std::unique_ptr<ScimServer> start(const ScimServerOptions& options = {});
+  ~ScimServer();
+  ScimServer(const ScimServer&) = delete;
+  ScimServer& operator=(const ScimServer&) = delete;
+
+  std::string url() const;  // http(s)://127.0.0.1:PORT/scim/v2
+  const std::string& token() const { return token_; }
+  const std::string& token_file() const { return token_file_; }
+  const std::string& ca_file() const { return ca_file_; }  // "" without TLS
+  const std::string& dir() const { return dir_; }
+
+  // A `type: scim` target for this server, as load_config() would produce it.
+  DirectoryConfig target_config(const std::string& name = "app") const;
+  // The same as an item of a config's `targets:` list (absolute paths).
+  std::string target_yaml(const std::string& name) const;
+
+  // The next `count` SCIM requests (0: all until clear_failures) are answered `status` with
+  // Retry-After: retry_after_s.
+  void fail_requests(int status, int retry_after_s, int count = 0);
+  void clear_failures();
+  // SCIM requests must carry `token` from now on (the token file is left as it is).
+  void accept_token(const std::string& token);
+  // {"requests": n, "refused": n, "users": n, "groups": n}
+  Json stats() const;
+
+  // A request with the server's token, as any client would send it (path below url()).
+  ScimReply request(const std::string& method, const std::string& path,
+                    const Json& body = nullptr) const;
+  std::optional<Json> user_by_external_id(const std::string& worker_id) const;
+  // displayNames of the groups that list `user_id` as a member.
+  std::set<std::string> groups_of(const std::string& user_id) const;
+
+  void stop();
+
+ private:
+  ScimServer() = default;
+  ScimReply call(const std::string& method, const std::string& url, const Json& body) const;
+  std::string base() const;  // http(s)://127.0.0.1:PORT
+
+  std::string dir_, token_, token_file_, ca_file_;
+  int port_ = 0;
+  int pid_ = 0;
+  bool tls_ = false;
+};
+
+}  // namespace prov::testing
