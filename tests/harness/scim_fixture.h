@@ -11,6 +11,7 @@
 // Start-up failures throw std::runtime_error with the server's output.
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "prov/config.h"
