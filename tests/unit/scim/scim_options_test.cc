@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
+
+#include "prov/model.h"
 
 namespace prov::scim {
 namespace {
