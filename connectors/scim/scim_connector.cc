@@ -115,7 +115,8 @@ class ScimConnector final : public DirectoryConnector {
       } catch (const Json::exception&) {
         return Outcome::retryable("scim:body", what + ": the answer is not JSON");
       }
-      if (!reply->header("etag").empty() && out->is_object())
+      // The resource's version is meta.version; a server may say it only in the ETag header.
+      if (!reply->header("etag").empty() && out->is_object() && version_of(*out).empty())
         (*out)["meta"]["version"] = reply->header("etag");
     }
     return o;
@@ -131,22 +132,29 @@ class ScimConnector final : public DirectoryConnector {
     return resource["meta"].value("version", "");
   }
 
-  // `out` is null when nobody matches.
+  // The resource whose `attribute` is exactly `value`; `out` is null when nobody's is.
   Outcome first_where(const std::string& endpoint, const std::string& attribute,
                       const std::string& value, Json* out) {
-    Json page;
-    Outcome o = send("GET", endpoint + "?" + scim::eq_filter_query(attribute, value), nullptr, {},
-                     &page, "GET " + endpoint + " where " + attribute);
     *out = Json();
-    if (!o.is_ok()) return o;
-    for (const auto& r : page.value("Resources", Json::array())) {
-      // A server that ignored or misread the filter must not hand us someone else.
-      if (r.value(attribute, "") == value) {
-        *out = r;
-        break;
+    const std::string filter = scim::lookup_filter_query(attribute, value);
+    for (long start = 1;;) {
+      Json page;
+      Outcome o = send("GET",
+                       endpoint + "?" + filter + "&startIndex=" + std::to_string(start) +
+                           "&count=" + std::to_string(options_.page_size),
+                       nullptr, {}, &page, "GET " + endpoint + " where " + attribute);
+      if (!o.is_ok()) return o;
+      const Json resources = page.value("Resources", Json::array());
+      for (const auto& r : resources) {
+        // Compared here too: a server that misread the filter must not hand us someone else.
+        if (r.value(attribute, "") == value) {
+          *out = r;
+          return o;
+        }
       }
+      start += static_cast<long>(resources.size());
+      if (resources.empty() || start > page.value("totalResults", 0L)) return o;
     }
-    return o;
   }
 
   Outcome user_where(const std::string& attribute, const std::string& value, Json* out) {

@@ -115,6 +115,14 @@ std::string eq_filter_query(std::string_view attribute, std::string_view value) 
   return "filter=" + percent_encode(std::string(attribute) + " eq " + filter_literal(value));
 }
 
+std::string lookup_filter_query(std::string_view attribute, std::string_view value) {
+  const auto special = value.find_first_of("\"\\");
+  if (special == std::string_view::npos) return eq_filter_query(attribute, value);
+  if (special == 0) return "filter=" + percent_encode(std::string(attribute) + " pr");
+  return "filter=" + percent_encode(std::string(attribute) + " sw " +
+                                    filter_literal(value.substr(0, special)));
+}
+
 Json user_resource(const std::string& username, const std::string& worker_id, bool active,
                    const std::map<std::string, std::string>& attributes,
                    const std::vector<AttributeMapping>& mappings) {

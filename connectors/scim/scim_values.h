@@ -25,6 +25,11 @@ std::string filter_literal(std::string_view value);
 // `attribute eq "value"`, percent-encoded for a query string.
 std::string eq_filter_query(std::string_view attribute, std::string_view value);
 std::string percent_encode(std::string_view s);
+// The filter a look-up of `attribute` = `value` sends. Servers disagree on escapes inside
+// filter strings (SCIMMY 1.3 reads neither \" nor \\), so a value containing " or \ is asked
+// for by its longest prefix without them (`sw`, or `pr` when that prefix is empty) and the
+// caller compares the answers exactly; any other value by `eq`.
+std::string lookup_filter_query(std::string_view attribute, std::string_view value);
 
 // The User resource for a create or a replace: userName, externalId = worker id, active, and
 // every mapped attribute that has a value.

@@ -107,7 +107,10 @@ const bearer = (req) => {
 };
 
 const app = express();
-app.use("/_test", express.json(), (req, res, next) =>
+// Express's own ETag is a hash of the body, not the resource's version: SCIM clients would send
+// it back in If-Match and be refused. meta.version is the version.
+app.set("etag", false);
+app.use("/_test", express.json({type: ["application/json", "application/scim+json"]}), (req, res, next) =>
   bearer(req) ? next() : res.status(401).json({detail: "bad token"}));
 app.post("/_test/fail", (req, res) => {
   failure = {status: req.body.status ?? 429, retryAfter: req.body.retryAfter ?? 1,

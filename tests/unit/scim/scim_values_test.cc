@@ -19,6 +19,13 @@ TEST(FilterLiteral, TheWholeFilterIsPercentEncoded) {
   EXPECT_EQ(eq_filter_query("userName", ") or ("), "filter=userName%20eq%20%22%29%20or%20%28%22");
 }
 
+TEST(LookupFilter, AValueWithQuotesOrBackslashesIsAskedForByItsPlainPrefix) {
+  EXPECT_EQ(lookup_filter_query("externalId", "100"), eq_filter_query("externalId", "100"));
+  EXPECT_EQ(lookup_filter_query("externalId", "ab\\c\"d"),
+            "filter=externalId%20sw%20%22ab%22");
+  EXPECT_EQ(lookup_filter_query("userName", "\"x"), "filter=userName%20pr");
+}
+
 TEST(UserResource, MapsAttributesIntoCoreAndEnterprisePlaces) {
   const Json u = user_resource("jnunez", "100234", false,
                                {{"givenName", "José"},
