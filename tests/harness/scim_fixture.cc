@@ -122,9 +122,9 @@ DirectoryConfig ScimServer::target_config(const std::string& name) const {
 }
 
 std::string ScimServer::target_yaml(const std::string& name) const {
-  std::string y = "  - name: " + name + "\n    type: scim\n    url: " + url() +
-                  "\n    token_file: " + token_file_ + "\n    timeout_ms: 5000\n";
-  if (tls_) y += "    tls: { ca_file: " + ca_file_ + " }\n";
+  std::string y = "- name: " + name + "\n  type: scim\n  url: " + url() +
+                  "\n  token_file: " + token_file_ + "\n  timeout_ms: 5000\n";
+  if (tls_) y += "  tls: { ca_file: " + ca_file_ + " }\n";
   return y;
 }
 
