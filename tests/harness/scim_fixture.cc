@@ -133,7 +133,7 @@ ScimReply ScimServer::call(const std::string& method, const std::string& url,
   const std::string body_file = dir_ + "/request-" + std::to_string(::getpid()) + ".json";
   std::string cmd = "curl -sS --max-time 10 -o - -w '\\n%{http_code}' -X " + method +
                     " -H " + shell_quote("Authorization: Bearer " + token_) +
-                    " -H 'Content-Type: application/scim+json'";
+                    " -H 'Content-Type: application/scim+json' -H 'X-Harness-Observer: 1'";
   if (!ca_file_.empty()) cmd += " --cacert " + shell_quote(ca_file_);
   if (!body.is_null()) {
     std::ofstream(body_file) << body.dump();

@@ -55,7 +55,8 @@ class ScimServer {
   // {"requests": n, "refused": n, "users": n, "groups": n}
   Json stats() const;
 
-  // A request with the server's token, as any client would send it (path below url()).
+  // A request with the server's token (path below url()), marked as the test's own look: the
+  // switches above never refuse it and stats() does not count it.
   ScimReply request(const std::string& method, const std::string& path,
                     const Json& body = nullptr) const;
   std::optional<Json> user_by_external_id(const std::string& worker_id) const;

@@ -10,6 +10,8 @@
 //   POST /_test/clear  normal answers again
 //   POST /_test/token  {"token": "…"}   the token SCIM requests must carry from now on
 //   GET  /_test/stats  {"requests": n, "refused": n, "users": n, "groups": n}
+// A SCIM request with the header X-Harness-Observer: 1 (the test looking) is never refused or
+// counted.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
@@ -123,6 +125,8 @@ app.get("/_test/stats", (req, res) =>
   res.json({...stats, users: users.size, groups: groups.size}));
 
 app.use("/scim/v2", (req, res, next) => {
+  // The harness's own reads (what a test asserts on) are not the client under test.
+  if (req.header("X-Harness-Observer") === "1") return next();
   stats.requests++;
   if (!failure) return next();
   stats.refused++;
