@@ -49,7 +49,9 @@ struct HttpClient::Impl {
   beast::flat_buffer buffer;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*secure) : *plain; }
-  bool is_open() { return (tls ? secure.has_value() : plain.has_value()) && lowest().socket().is_open(); }
+  bool is_open() {
+    return (tls ? secure.has_value() : plain.has_value()) && lowest().socket().is_open();
+  }
 
   // Runs what `start` began on ioc until it completes (or the stream's expiry cancels it).
   template <class Start>
@@ -107,8 +109,8 @@ struct HttpClient::Impl {
       drop();
       // A certificate we do not trust is a setting to fix, not an outage to wait out.
       if (options.verify && verify != X509_V_OK)
-        return permanent("TLS certificate of " + host + " not trusted: " +
-                         X509_verify_cert_error_string(verify));
+        return permanent("TLS certificate of " + host +
+                         " not trusted: " + X509_verify_cert_error_string(verify));
       return retryable("TLS handshake with " + host + " failed: " + ec.message());
     }
     return Status::Ok();

@@ -42,8 +42,7 @@ class ScimConnector final : public DirectoryConnector {
 
   Result<std::optional<Account>> find(const Anchor& anchor) override {
     Json user;
-    Outcome o = anchor.kind == Anchor::Kind::Username
-                    ? user_where("userName", anchor.value, &user)
+    Outcome o = anchor.kind == Anchor::Kind::Username ? user_where("userName", anchor.value, &user)
                 : anchor.kind == Anchor::Kind::EmployeeId
                     ? user_where("externalId", anchor.value, &user)
                     : user_by_id(anchor.value, &user);
@@ -54,19 +53,26 @@ class ScimConnector final : public DirectoryConnector {
 
   Outcome apply(const Operation& op) override {
     switch (op.kind) {
-      case OpKind::Create: return create(op);
-      case OpKind::Update: return update(op);
+      case OpKind::Create:
+        return create(op);
+      case OpKind::Update:
+        return update(op);
       case OpKind::Move: {
         // Placement is a directory notion; a SCIM app has nowhere to move an account to.
         Outcome o = Outcome::ok(op.dn, op.anchor);
         o.already_done = true;
         return o;
       }
-      case OpKind::Enable: return set_active(op, true);
-      case OpKind::Disable: return set_active(op, false);
-      case OpKind::AddMember: return add_member(op);
-      case OpKind::RemoveMember: return remove_member(op);
-      case OpKind::Delete: return remove(op);
+      case OpKind::Enable:
+        return set_active(op, true);
+      case OpKind::Disable:
+        return set_active(op, false);
+      case OpKind::AddMember:
+        return add_member(op);
+      case OpKind::RemoveMember:
+        return remove_member(op);
+      case OpKind::Delete:
+        return remove(op);
     }
     return Outcome::permanent("scim:op", "unknown operation");
   }
@@ -94,8 +100,8 @@ class ScimConnector final : public DirectoryConnector {
       if (auto st = connect(); !st.ok())
         return st.error().retryable ? Outcome::retryable("scim:net", st.error().message)
                                     : Outcome::permanent("scim:connect", st.error().message);
-    HttpCall call{method, target, {{"Authorization", "Bearer " + options_.token},
-                                   {"Accept", kScimJson}}, {}};
+    HttpCall call{
+        method, target, {{"Authorization", "Bearer " + options_.token}, {"Accept", kScimJson}}, {}};
     if (body) {
       call.headers.emplace_back("Content-Type", kScimJson);
       call.body = body->dump();
@@ -103,10 +109,9 @@ class ScimConnector final : public DirectoryConnector {
     if (!if_match.empty()) call.headers.emplace_back("If-Match", if_match);
     auto reply = client_->send(call);
     if (!reply.ok())
-      return reply.error().retryable ? Outcome::retryable("scim:net", what + ": " +
-                                                                          reply.error().message)
-                                     : Outcome::permanent("scim:tls", what + ": " +
-                                                                          reply.error().message);
+      return reply.error().retryable
+                 ? Outcome::retryable("scim:net", what + ": " + reply.error().message)
+                 : Outcome::permanent("scim:tls", what + ": " + reply.error().message);
     if (reply->status == 401) token_checked_ = false;  // the next connect() checks the token
     Outcome o = outcome_of(*reply, what);
     if (o.is_ok() && out) {
@@ -286,11 +291,12 @@ class ScimConnector final : public DirectoryConnector {
       const std::string gid = group.value("id", "");
       const Json patch = scim::patch_members(true, id);
       Json patched;
-      o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, version_of(group),
-               &patched, "add_member " + op.group);
+      o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, version_of(group), &patched,
+               "add_member " + op.group);
       return o.is_ok() ? done(user, false) : o;
     }
-    return Outcome::retryable("scim:409", "add_member " + op.group + ": group appeared concurrently");
+    return Outcome::retryable("scim:409",
+                              "add_member " + op.group + ": group appeared concurrently");
   }
 
   Outcome remove_member(const Operation& op) {

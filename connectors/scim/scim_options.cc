@@ -32,8 +32,8 @@ std::string string_at(const nlohmann::json& map, const std::string& name, const 
   return it->get<std::string>();
 }
 
-int int_at(const nlohmann::json& map, const std::string& name, const std::string& key,
-           int fallback, int min, int max) {
+int int_at(const nlohmann::json& map, const std::string& name, const std::string& key, int fallback,
+           int min, int max) {
   auto it = map.find(name);
   if (it == map.end() || it->is_null()) return fallback;
   if (!it->is_number_integer()) fail(key + "." + name, "must be a whole number");
@@ -53,22 +53,38 @@ std::filesystem::path resolve(const DirectoryConfig& t, const std::string& p) {
 }  // namespace
 
 const std::vector<std::string>& known_attributes() {
-  static const std::vector<std::string> names{
-      "displayName",          "nickName",           "title",
-      "userType",             "preferredLanguage",  "locale",
-      "timezone",             "profileUrl",         "name.givenName",
-      "name.familyName",      "name.middleName",    "name.formatted",
-      "emails.work",          "phoneNumbers.work",  "enterprise.employeeNumber",
-      "enterprise.costCenter", "enterprise.organization", "enterprise.division",
-      "enterprise.department", "enterprise.manager"};
+  static const std::vector<std::string> names{"displayName",
+                                              "nickName",
+                                              "title",
+                                              "userType",
+                                              "preferredLanguage",
+                                              "locale",
+                                              "timezone",
+                                              "profileUrl",
+                                              "name.givenName",
+                                              "name.familyName",
+                                              "name.middleName",
+                                              "name.formatted",
+                                              "emails.work",
+                                              "phoneNumbers.work",
+                                              "enterprise.employeeNumber",
+                                              "enterprise.costCenter",
+                                              "enterprise.organization",
+                                              "enterprise.division",
+                                              "enterprise.department",
+                                              "enterprise.manager"};
   return names;
 }
 
 std::vector<AttributeMapping> default_attributes() {
-  return {{"name.givenName", "givenName"},   {"name.familyName", "sn"},
-          {"displayName", "displayName"},    {"title", "title"},
-          {"emails.work", "mail"},           {"enterprise.employeeNumber", "employeeNumber"},
-          {"enterprise.department", "department"}, {"enterprise.costCenter", "costCenter"},
+  return {{"name.givenName", "givenName"},
+          {"name.familyName", "sn"},
+          {"displayName", "displayName"},
+          {"title", "title"},
+          {"emails.work", "mail"},
+          {"enterprise.employeeNumber", "employeeNumber"},
+          {"enterprise.department", "department"},
+          {"enterprise.costCenter", "costCenter"},
           {"enterprise.manager", "manager"}};
 }
 
@@ -97,7 +113,8 @@ ScimOptions parse_options(const DirectoryConfig& t) {
   s.page_size = int_at(o, "page_size", key, 100, 1, 1000);
   const std::string token_file = string_at(o, "token_file", key);
   if (t.read_secrets) {
-    s.token = read_secret(key + ".token_file", resolve(t, token_file), "token-" + t.name + ".secret");
+    s.token =
+        read_secret(key + ".token_file", resolve(t, token_file), "token-" + t.name + ".secret");
   }
   if (auto it = o.find("attributes"); it != o.end() && !it->is_null()) {
     if (!it->is_object() || it->empty())
@@ -105,8 +122,8 @@ ScimOptions parse_options(const DirectoryConfig& t) {
     for (const auto& [scim, attr] : it->items()) {
       const auto& known = known_attributes();
       if (std::find(known.begin(), known.end(), scim) == known.end())
-        fail(key + ".attributes." + scim, "not a SCIM attribute provisiond writes (known: " +
-                                              list_of(known) + ")");
+        fail(key + ".attributes." + scim,
+             "not a SCIM attribute provisiond writes (known: " + list_of(known) + ")");
       if (!attr.is_string() || attr.get<std::string>().empty())
         fail(key + ".attributes." + scim, "must name an account attribute");
       s.attributes.push_back({scim, attr.get<std::string>()});

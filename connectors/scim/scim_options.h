@@ -20,7 +20,7 @@ struct AttributeMapping {
 
 struct ScimOptions {
   HttpClientOptions http;
-  std::string token;  // bearer token from token_file; never logged
+  std::string token;    // bearer token from token_file; never logged
   int page_size = 100;  // Users per page when listing every account (reconcile)
   std::vector<AttributeMapping> attributes;
 };

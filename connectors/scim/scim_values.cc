@@ -29,9 +29,15 @@ Json work_entry(const std::string& value) {
 
 void put(Json& user, const Place& p, const std::string& value) {
   switch (p.kind) {
-    case Place::Kind::Core: user[p.outer] = value; break;
-    case Place::Kind::Sub: user[p.outer][p.inner] = value; break;
-    case Place::Kind::Work: user[p.outer] = work_entry(value); break;
+    case Place::Kind::Core:
+      user[p.outer] = value;
+      break;
+    case Place::Kind::Sub:
+      user[p.outer][p.inner] = value;
+      break;
+    case Place::Kind::Work:
+      user[p.outer] = work_entry(value);
+      break;
     case Place::Kind::Enterprise:
       // manager is complex: its value is the manager's resource id.
       if (p.outer == "manager") {
@@ -52,7 +58,8 @@ std::optional<std::string> string_in(const Json& j, const std::string& name) {
 
 std::optional<std::string> get(const Json& user, const Place& p) {
   switch (p.kind) {
-    case Place::Kind::Core: return string_in(user, p.outer);
+    case Place::Kind::Core:
+      return string_in(user, p.outer);
     case Place::Kind::Sub:
       return user.contains(p.outer) ? string_in(user[p.outer], p.inner) : std::nullopt;
     case Place::Kind::Work: {
@@ -76,10 +83,14 @@ std::optional<std::string> get(const Json& user, const Place& p) {
 // The PatchOp path of a place (RFC 7644 §3.5.2): extension attributes by their schema URN.
 std::string path_of(const Place& p, bool removing) {
   switch (p.kind) {
-    case Place::Kind::Core: return p.outer;
-    case Place::Kind::Sub: return p.outer + "." + p.inner;
-    case Place::Kind::Work: return removing ? p.outer + "[type eq \"work\"]" : p.outer;
-    case Place::Kind::Enterprise: return std::string(kEnterpriseSchema) + ":" + p.outer;
+    case Place::Kind::Core:
+      return p.outer;
+    case Place::Kind::Sub:
+      return p.outer + "." + p.inner;
+    case Place::Kind::Work:
+      return removing ? p.outer + "[type eq \"work\"]" : p.outer;
+    case Place::Kind::Enterprise:
+      return std::string(kEnterpriseSchema) + ":" + p.outer;
   }
   return p.outer;
 }
@@ -119,8 +130,8 @@ std::string lookup_filter_query(std::string_view attribute, std::string_view val
   const auto special = value.find_first_of("\"\\");
   if (special == std::string_view::npos) return eq_filter_query(attribute, value);
   if (special == 0) return "filter=" + percent_encode(std::string(attribute) + " pr");
-  return "filter=" + percent_encode(std::string(attribute) + " sw " +
-                                    filter_literal(value.substr(0, special)));
+  return "filter=" +
+         percent_encode(std::string(attribute) + " sw " + filter_literal(value.substr(0, special)));
 }
 
 Json user_resource(const std::string& username, const std::string& worker_id, bool active,
@@ -215,9 +226,9 @@ Outcome outcome_of(const HttpReply& reply, const std::string& what) {
   } catch (const Json::exception&) {
     // Not a SCIM error body (a proxy's page): the status alone decides.
   }
-  const std::string message =
-      what + ": HTTP " + std::to_string(s) + (scim_type.empty() ? "" : " " + scim_type) +
-      (detail.empty() ? "" : ": " + detail);
+  const std::string message = what + ": HTTP " + std::to_string(s) +
+                              (scim_type.empty() ? "" : " " + scim_type) +
+                              (detail.empty() ? "" : ": " + detail);
   if (s == 429 || s == 503) {
     Outcome o = Outcome::retryable("scim:" + std::to_string(s), message);
     o.retry_after = retry_after(reply.header("retry-after"), std::chrono::system_clock::now());

@@ -15,30 +15,12 @@
 namespace prov::testing {
 namespace {
 
-// The example policy with grants in the target `app`: every employee is in app-users there,
-// finance people in app-finance too; the plain `groups:` stay the directory's.
-std::string write_policy(const std::string& dir) {
-  std::ifstream in(std::string(PROV_SOURCE_DIR) + "/policies/example.yaml");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto add_after = [&](const std::string& line, const std::string& extra) {
-    const auto at = text.find(line);
-    if (at == std::string::npos) throw std::runtime_error("example policy changed: " + line);
-    text.insert(at + line.size(), extra);
-  };
-  add_after("    groups: [staff]\n", "    targets: { app: { groups: [app-users] } }\n");
-  add_after("    groups: [finance, erp-users]\n",
-            "    targets: { app: { groups: [app-finance] } }\n");
-  const std::string path = dir + "/policy.yaml";
-  std::ofstream(path) << text;
-  return path;
-}
-
 class ScimTarget : public ::testing::Test {
  protected:
   void SetUp() override {
     app_ = ScimServer::start({.tls = true});
     DaemonOptions d;
-    d.policy_path = write_policy(app_->dir());
+    d.policy_path = write_policy_with_grants(app_->dir(), "app", "[app-users]", "[app-finance]");
     d.more_targets_yaml = app_->target_yaml("app");
     // Retries of the throttled app come back within seconds, not a minute.
     d.executor_yaml = "retry_max_ms: 2000";
@@ -49,8 +31,8 @@ class ScimTarget : public ::testing::Test {
 
   const SlapdInfo& slapd() const { return Slapd::shared().info(); }
   // The worker's user in the app with exactly `groups` (and `active`); null if never.
-  Json wait_for_user(const std::string& worker_id, const std::set<std::string>& groups,
-                     bool active, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  Json wait_for_user(const std::string& worker_id, const std::set<std::string>& groups, bool active,
+                     std::chrono::milliseconds limit = std::chrono::seconds(20)) {
     Json found;
     eventually(
         [&] {
@@ -87,9 +69,9 @@ Json finance_worker(const std::string& id, const std::string& first, const std::
 }
 
 TEST_F(ScimTarget, HireLandsInSlapdAndTheAppAndTerminationLocksBoth) {
-  ASSERT_EQ(daemon_->send_event("scim-hire-1", "HIRE", finance_worker("310001", "Nora", "Lind"))
-                .status,
-            202);
+  ASSERT_EQ(
+      daemon_->send_event("scim-hire-1", "HIRE", finance_worker("310001", "Nora", "Lind")).status,
+      202);
   const std::string dn = wait_for_entry("310001", {"staff", "finance", "erp-users"});
   ASSERT_FALSE(dn.empty());
   const Json user = wait_for_user("310001", {"app-users", "app-finance"}, true);
@@ -109,10 +91,10 @@ TEST_F(ScimTarget, HireLandsInSlapdAndTheAppAndTerminationLocksBoth) {
     if (a.value("worker_id", "") == "310001") targets.insert(a.value("target", ""));
   EXPECT_EQ(targets, (std::set<std::string>{"directory", "app"})) << out;
 
-  ASSERT_EQ(daemon_->send_event("scim-term-1", "TERMINATION",
-                                finance_worker("310001", "Nora", "Lind"))
-                .status,
-            202);
+  ASSERT_EQ(
+      daemon_->send_event("scim-term-1", "TERMINATION", finance_worker("310001", "Nora", "Lind"))
+          .status,
+      202);
   EXPECT_TRUE(eventually([&] { return locked_out("310001", pw); }))
       << "the leaver can still bind in slapd";
   EXPECT_FALSE(wait_for_user("310001", {}, false).is_null())

@@ -65,10 +65,10 @@ std::unique_ptr<ScimServer> ScimServer::start(const ScimServerOptions& options) 
     tls_args = " --tls-cert " + shell_quote(s->ca_file_) + " --tls-key " + shell_quote(key);
   }
   const std::string ready = s->dir_ + "/ready", log = s->dir_ + "/server.log";
-  const std::string cmd = "node " + shell_quote(std::string(PROV_HARNESS_DIR) + "/scim/server.mjs") +
-                          " --port 0 --token-file " + shell_quote(s->token_file_) +
-                          " --ready-file " + shell_quote(ready) + tls_args + " >" +
-                          shell_quote(log) + " 2>&1 </dev/null & echo $!";
+  const std::string cmd =
+      "node " + shell_quote(std::string(PROV_HARNESS_DIR) + "/scim/server.mjs") +
+      " --port 0 --token-file " + shell_quote(s->token_file_) + " --ready-file " +
+      shell_quote(ready) + tls_args + " >" + shell_quote(log) + " 2>&1 </dev/null & echo $!";
   if (run_command(cmd, &output) != 0) throw std::runtime_error("cannot start node: " + output);
   s->pid_ = std::atoi(output.c_str());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -79,8 +79,10 @@ std::unique_ptr<ScimServer> ScimServer::start(const ScimServerOptions& options) 
       break;
     }
     if (!alive(s->pid_) || std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("the SCIM server did not start (is `scripts/deps` run, so that "
-                               "tests/harness/node_modules exists?): " + slurp(log));
+      throw std::runtime_error(
+          "the SCIM server did not start (is `scripts/deps` run, so that "
+          "tests/harness/node_modules exists?): " +
+          slurp(log));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return s;
@@ -131,8 +133,8 @@ std::string ScimServer::target_yaml(const std::string& name) const {
 ScimReply ScimServer::call(const std::string& method, const std::string& url,
                            const Json& body) const {
   const std::string body_file = dir_ + "/request-" + std::to_string(::getpid()) + ".json";
-  std::string cmd = "curl -sS --max-time 10 -o - -w '\\n%{http_code}' -X " + method +
-                    " -H " + shell_quote("Authorization: Bearer " + token_) +
+  std::string cmd = "curl -sS --max-time 10 -o - -w '\\n%{http_code}' -X " + method + " -H " +
+                    shell_quote("Authorization: Bearer " + token_) +
                     " -H 'Content-Type: application/scim+json' -H 'X-Harness-Observer: 1'";
   if (!ca_file_.empty()) cmd += " --cacert " + shell_quote(ca_file_);
   if (!body.is_null()) {

@@ -1,6 +1,8 @@
 // The scim connector against a real SCIM 2.0 service (SCIMMY, started by the harness): every
 // assertion reads the service through its own HTTP API or checks an outcome the executor acts
 // on.
+#include "scim/scim_connector.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,7 +11,6 @@
 #include "harness/scim_fixture.h"
 #include "harness/slapd_fixture.h"
 #include "prov/connector.h"
-#include "scim/scim_connector.h"
 
 namespace prov::testing {
 namespace {
@@ -127,8 +128,8 @@ TEST_F(ScimConnectorTest, UpdateReplacesAndRemovesAttributes) {
   ASSERT_TRUE(created.is_ok());
   Operation up = op_of(OpKind::Update, w, name);
   up.anchor = created.anchor;
-  up.attributes = {{"title", "Director"}, {"mail", ""}, {"department", "Finance"},
-                   {"givenName", "Augusta"}};
+  up.attributes = {
+      {"title", "Director"}, {"mail", ""}, {"department", "Finance"}, {"givenName", "Augusta"}};
   const Outcome o = connector_->apply(up);
   ASSERT_TRUE(o.is_ok()) << o.message;
   const Json u = user(w);
@@ -225,9 +226,9 @@ TEST_F(ScimConnectorTest, ListingEveryAccountPagesPastOnePage) {
   ASSERT_TRUE(paged->connect().ok());
   const std::string prefix = unique("page");
   for (int i = 0; i < 23; ++i)
-    ASSERT_TRUE(paged->apply(create_op(prefix + "-" + std::to_string(i), prefix + "u" +
-                                                                         std::to_string(i)))
-                    .is_ok());
+    ASSERT_TRUE(
+        paged->apply(create_op(prefix + "-" + std::to_string(i), prefix + "u" + std::to_string(i)))
+            .is_ok());
   std::map<std::string, int> seen;
   std::size_t visited = 0;
   const Status s = paged->for_each_account([&](const Account& a) {
@@ -259,8 +260,8 @@ TEST_F(ScimConnectorTest, LookupsWithFilterSyntaxInTheValueFindOnlyTheirOwnUser)
   // Someone else whose userName any loosened filter would match.
   const std::string bystander = unique("w");
   ASSERT_TRUE(connector_->apply(create_op(bystander, unique("by"))).is_ok());
-  for (const std::string tail : {" eq x", ") or (userName pr", "\" or userName pr \"",
-                                 "back\\slash", "q\"uote"}) {
+  for (const std::string tail :
+       {" eq x", ") or (userName pr", "\" or userName pr \"", "back\\slash", "q\"uote"}) {
     const std::string w = unique("w") + tail;
     auto before = connector_->find(Anchor{Anchor::Kind::EmployeeId, w});
     // Nobody has this id yet: never the bystander, whatever the server makes of the filter.

@@ -1,10 +1,10 @@
 #include "scim/scim_options.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "prov/model.h"
 
@@ -14,8 +14,7 @@ namespace {
 class ScimOptionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scim-options-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("scim-options-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ / "app.token") << "s3cret\n";
   }
@@ -44,8 +43,8 @@ class ScimOptionsTest : public ::testing::Test {
 };
 
 TEST_F(ScimOptionsTest, ReadsUrlTokenRelativeToTheConfigAndDefaults) {
-  const ScimOptions o =
-      parse_options(target({{"url", "https://app.example.com/scim/v2"}, {"token_file", "app.token"}}));
+  const ScimOptions o = parse_options(
+      target({{"url", "https://app.example.com/scim/v2"}, {"token_file", "app.token"}}));
   EXPECT_EQ(o.http.url, "https://app.example.com/scim/v2");
   EXPECT_EQ(o.token, "s3cret");
   EXPECT_TRUE(o.http.verify);
@@ -68,11 +67,10 @@ TEST_F(ScimOptionsTest, ErrorsNameTheKey) {
   EXPECT_EQ(error_of({{"url", "https://x"}, {"token_file", "app.token"}, {"page_size", 0}})
                 .rfind("targets[1].page_size: must be between", 0),
             0u);
-  EXPECT_EQ(error_of({{"url", "https://x"},
-                      {"token_file", "app.token"},
-                      {"tls", {{"verify", "no"}}}})
-                .rfind("targets[1].tls.verify:", 0),
-            0u);
+  EXPECT_EQ(
+      error_of({{"url", "https://x"}, {"token_file", "app.token"}, {"tls", {{"verify", "no"}}}})
+          .rfind("targets[1].tls.verify:", 0),
+      0u);
   EXPECT_EQ(error_of({{"url", "https://x"},
                       {"token_file", "app.token"},
                       {"attributes", {{"name.nickname", "cn"}}}})

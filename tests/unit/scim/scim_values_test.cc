@@ -14,15 +14,13 @@ TEST(FilterLiteral, EscapesQuotesBackslashesAndControlCharacters) {
 }
 
 TEST(FilterLiteral, TheWholeFilterIsPercentEncoded) {
-  EXPECT_EQ(eq_filter_query("externalId", "1 & 2"),
-            "filter=externalId%20eq%20%221%20%26%202%22");
+  EXPECT_EQ(eq_filter_query("externalId", "1 & 2"), "filter=externalId%20eq%20%221%20%26%202%22");
   EXPECT_EQ(eq_filter_query("userName", ") or ("), "filter=userName%20eq%20%22%29%20or%20%28%22");
 }
 
 TEST(LookupFilter, AValueWithQuotesOrBackslashesIsAskedForByItsPlainPrefix) {
   EXPECT_EQ(lookup_filter_query("externalId", "100"), eq_filter_query("externalId", "100"));
-  EXPECT_EQ(lookup_filter_query("externalId", "ab\\c\"d"),
-            "filter=externalId%20sw%20%22ab%22");
+  EXPECT_EQ(lookup_filter_query("externalId", "ab\\c\"d"), "filter=externalId%20sw%20%22ab%22");
   EXPECT_EQ(lookup_filter_query("userName", "\"x"), "filter=userName%20pr");
 }
 
@@ -70,9 +68,9 @@ TEST(UserResource, ReadsBackAsTheSameAccount) {
 }
 
 TEST(PatchAttributes, ReplacesChangedAndRemovesEmptiedAttributes) {
-  const Json p = patch_attributes({{"title", "Boss"}, {"mail", ""}, {"department", "Ops"},
-                                   {"unmapped", "x"}},
-                                  default_attributes());
+  const Json p =
+      patch_attributes({{"title", "Boss"}, {"mail", ""}, {"department", "Ops"}, {"unmapped", "x"}},
+                       default_attributes());
   EXPECT_EQ(p["schemas"][0], kPatchOpSchema);
   const Json& ops = p["Operations"];
   ASSERT_EQ(ops.size(), 3u);
