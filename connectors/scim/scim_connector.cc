@@ -17,7 +17,11 @@ class ScimConnector final : public DirectoryConnector {
   ScimConnector(const DirectoryConfig& config)
       : name_(config.name), options_(scim::parse_options(config)) {}
 
-  Capabilities capabilities() const override { return {}; }
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.flat = true;
+    return c;
+  }
 
   Status connect() override {
     if (!client_) {

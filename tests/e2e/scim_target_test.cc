@@ -91,6 +91,12 @@ TEST_F(ScimTarget, HireLandsInSlapdAndTheAppAndTerminationLocksBoth) {
     if (a.value("worker_id", "") == "310001") targets.insert(a.value("target", ""));
   EXPECT_EQ(targets, (std::set<std::string>{"directory", "app"})) << out;
 
+  // Reconcile reads slapd and the app and finds both accounts as provisiond applied them.
+  ASSERT_EQ(daemon_->ctl("reconcile --json", &out), 0) << out;
+  const Json report = Json::parse(out);
+  EXPECT_EQ(report["compared"], 2) << out;
+  EXPECT_TRUE(report["drifts"].empty()) << out;
+
   ASSERT_EQ(
       daemon_->send_event("scim-term-1", "TERMINATION", finance_worker("310001", "Nora", "Lind"))
           .status,
