@@ -120,7 +120,7 @@ struct HttpClient::Impl {
   Result<HttpReply> exchange(const HttpCall& call, bool* stale) {
     http::request<http::string_body> req;
     req.method(http::string_to_verb(call.method));
-    req.target(base_path + call.target);
+    req.target(base_path + call.target == "" ? "/" : base_path + call.target);
     req.version(11);
     const bool default_port = port == (tls ? "443" : "80");
     req.set(http::field::host, default_port ? host : host + ":" + port);

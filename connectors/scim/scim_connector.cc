@@ -2,6 +2,7 @@
 
 #include "prov/log.h"
 #include "scim/http_client.h"
+#include "scim/scim_auth.h"
 #include "scim/scim_options.h"
 #include "scim/scim_values.h"
 
@@ -15,7 +16,10 @@ constexpr const char* kScimJson = "application/scim+json";
 class ScimConnector final : public DirectoryConnector {
  public:
   ScimConnector(const DirectoryConfig& config)
-      : name_(config.name), options_(scim::parse_options(config)) {}
+      : name_(config.name),
+        options_(scim::parse_options(config)),
+        credentials_(options_.oauth ? scim::Credentials::client_credentials(*options_.oauth)
+                                    : scim::Credentials::fixed(options_.token)) {}
 
   Capabilities capabilities() const override {
     Capabilities c;
@@ -37,6 +41,8 @@ class ScimConnector final : public DirectoryConnector {
       token_checked_ = true;
       return Status::Ok();
     }
+    if (o.code == "scim:oauth" && o.kind == Outcome::Kind::Permanent)
+      return Error{o.message + " (target " + name_ + "); check its oauth settings", false};
     if (o.code == "scim:401" || o.code == "scim:403")
       return Error{"the SCIM service refused the token of target " + name_ + " (" + o.message +
                        "); replace the token file",
@@ -116,7 +122,10 @@ class ScimConnector final : public DirectoryConnector {
       return reply.error().retryable
                  ? Outcome::retryable("scim:net", what + ": " + reply.error().message)
                  : Outcome::permanent("scim:tls", what + ": " + reply.error().message);
-    if (reply->status == 401) token_checked_ = false;  // the next connect() checks the token
+    if (reply->status == 401) {
+      token_checked_ = false;    // the next connect() checks the token ...
+      credentials_->refused();  // ... a new one, when it comes from an OAuth grant
+    }
     Outcome o = outcome_of(*reply, what);
     if (o.is_ok() && out) {
       try {
@@ -334,6 +343,7 @@ class ScimConnector final : public DirectoryConnector {
 
   std::string name_;
   scim::ScimOptions options_;
+  std::unique_ptr<scim::Credentials> credentials_;
   std::unique_ptr<HttpClient> client_;
   bool token_checked_ = false;
 };

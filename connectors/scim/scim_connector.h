@@ -9,10 +9,12 @@
 // Every write is idempotent: the current resource is read first, and a write whose effect is
 // already there is not sent (SCIM servers differ in what a repeated PATCH add does).
 //
-// Authentication: a bearer token read from token_file. A 401 on any request makes the next
-// connect() check the token again; a token the server refuses there is a permanent connect
-// error, which stops this target's executor (the operations wait, nothing is dropped) until the
-// token is replaced. Not thread-safe; the executor owns one per lane.
+// Authentication: a bearer token read from token_file, or one an OAuth 2.0 client credentials
+// grant gives (renewed before it expires). A 401 on any request makes the next connect() check
+// the token again (with a new one from the grant); a token the server refuses there, or a grant
+// the token endpoint refuses, is a permanent connect error, which stops this target's executor
+// (the operations wait, nothing is dropped) until the setting is fixed. Not thread-safe; the
+// executor owns one per lane.
 #include <memory>
 
 #include "prov/connector.h"

@@ -91,7 +91,8 @@ std::vector<AttributeMapping> default_attributes() {
 ScimOptions parse_options(const DirectoryConfig& t) {
   const std::string& key = t.key;
   const nlohmann::json& o = t.options;
-  check_keys(o, key, {"url", "token_file", "tls", "timeout_ms", "page_size", "attributes"});
+  check_keys(o, key,
+             {"url", "token_file", "oauth", "tls", "timeout_ms", "page_size", "attributes"});
   ScimOptions s;
   s.http.url = string_at(o, "url", key);
   if (s.http.url.empty()) fail(key + ".url", "is required (https://host/scim/v2)");
@@ -112,7 +113,25 @@ ScimOptions parse_options(const DirectoryConfig& t) {
   s.http.timeout = std::chrono::milliseconds(int_at(o, "timeout_ms", key, 10000, 100, 600000));
   s.page_size = int_at(o, "page_size", key, 100, 1, 1000);
   const std::string token_file = string_at(o, "token_file", key);
-  if (t.read_secrets) {
+  if (auto it = o.find("oauth"); it != o.end() && !it->is_null()) {
+    if (!token_file.empty())
+      fail(key + ".oauth", "and " + key + ".token_file exclude each other: choose one");
+    const std::string at = key + ".oauth";
+    check_keys(*it, at, {"token_url", "client_id", "client_secret_file", "scope"});
+    OAuthOptions oauth;
+    oauth.token_url = string_at(*it, "token_url", at);
+    if (!oauth.token_url.starts_with("https://") && !oauth.token_url.starts_with("http://"))
+      fail(at + ".token_url", "is required and must start with https://");
+    oauth.client_id = string_at(*it, "client_id", at);
+    if (oauth.client_id.empty()) fail(at + ".client_id", "is required");
+    oauth.scope = string_at(*it, "scope", at);
+    if (t.read_secrets)
+      oauth.client_secret = read_secret(at + ".client_secret_file",
+                                        resolve(t, string_at(*it, "client_secret_file", at)),
+                                        "oauth-" + t.name + ".secret");
+    oauth.http = s.http;  // the same trust anchors and timeout as the service
+    s.oauth = std::move(oauth);
+  } else if (t.read_secrets) {
     s.token =
         read_secret(key + ".token_file", resolve(t, token_file), "token-" + t.name + ".secret");
   }

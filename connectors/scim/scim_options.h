@@ -1,11 +1,13 @@
 #pragma once
 // The keys of a `type: scim` target, validated by the connector itself (the config file keeps
 // them as written: DirectoryConfig::options). Errors name the key: "targets[1].url: …".
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "prov/config.h"
 #include "scim/http_client.h"
+#include "scim/scim_auth.h"
 
 namespace prov::scim {
 

@@ -64,6 +64,12 @@ std::unique_ptr<ScimServer> ScimServer::start(const ScimServerOptions& options) 
       throw std::runtime_error("cannot make the SCIM server's certificate: " + output);
     tls_args = " --tls-cert " + shell_quote(s->ca_file_) + " --tls-key " + shell_quote(key);
   }
+  std::string oauth_args;
+  if (options.oauth) {
+    s->oauth_secret_file_ = s->dir_ + "/oauth.secret";
+    std::ofstream(s->oauth_secret_file_) << random_token() << "\n";
+    oauth_args = " --client-id provisiond --client-secret-file " + shell_quote(s->oauth_secret_file_);
+  }
   const std::string ready = s->dir_ + "/ready", log = s->dir_ + "/server.log";
   const std::string cmd =
       "node " + shell_quote(std::string(PROV_HARNESS_DIR) + "/scim/server.mjs") +
@@ -112,6 +118,13 @@ std::string ScimServer::base() const {
 
 std::string ScimServer::url() const { return base() + "/scim/v2"; }
 
+std::string ScimServer::oauth_token_url() const { return base() + "/oauth/token"; }
+
+void ScimServer::expire_oauth_tokens() {
+  if (call("POST", base() + "/_test/expire", Json::object()).status != 204)
+    throw std::runtime_error("SCIM server: /_test/expire failed");
+}
+
 DirectoryConfig ScimServer::target_config(const std::string& name) const {
   DirectoryConfig c;
   c.name = name;
@@ -119,6 +132,12 @@ DirectoryConfig ScimServer::target_config(const std::string& name) const {
   c.type = "scim";
   c.url = url();
   c.options = {{"url", url()}, {"token_file", token_file_}, {"timeout_ms", 5000}};
+  if (!oauth_secret_file_.empty()) {
+    c.options.erase("token_file");
+    c.options["oauth"] = {{"token_url", oauth_token_url()},
+                          {"client_id", "provisiond"},
+                          {"client_secret_file", oauth_secret_file_}};
+  }
   if (tls_) c.options["tls"] = {{"ca_file", ca_file_}};
   return c;
 }

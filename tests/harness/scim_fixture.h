@@ -21,6 +21,10 @@ namespace prov::testing {
 
 struct ScimServerOptions {
   bool tls = false;  // https with a self-signed certificate (ca_file() trusts it)
+  int keep_alive_ms = 0;  // > 0: idle connections are closed after this long (node: 5000)
+  // An OAuth 2.0 token endpoint (client credentials) at oauth_token_url(), for the client
+  // "provisiond" whose secret is in oauth_secret_file().
+  bool oauth = false;
 };
 
 struct ScimReply {
@@ -39,9 +43,14 @@ class ScimServer {
   const std::string& token() const { return token_; }
   const std::string& token_file() const { return token_file_; }
   const std::string& ca_file() const { return ca_file_; }  // "" without TLS
+  std::string oauth_token_url() const;
+  const std::string& oauth_secret_file() const { return oauth_secret_file_; }
+  // Every token the OAuth endpoint gave is refused from now on (as when they expire).
+  void expire_oauth_tokens();
   const std::string& dir() const { return dir_; }
 
-  // A `type: scim` target for this server, as load_config() would produce it.
+  // A `type: scim` target for this server, as load_config() would produce it (with oauth: its
+  // oauth keys instead of token_file).
   DirectoryConfig target_config(const std::string& name = "app") const;
   // The same as an item of a config's `targets:` list (absolute paths).
   std::string target_yaml(const std::string& name) const;
@@ -52,7 +61,8 @@ class ScimServer {
   void clear_failures();
   // SCIM requests must carry `token` from now on (the token file is left as it is).
   void accept_token(const std::string& token);
-  // {"requests": n, "refused": n, "users": n, "groups": n}
+  // {"requests": n, "refused": n, "users": n, "groups": n, "connections": n (open now, the
+  // asking one included)}
   Json stats() const;
 
   // A request with the server's token (path below url()), marked as the test's own look: the
@@ -70,7 +80,7 @@ class ScimServer {
   ScimReply call(const std::string& method, const std::string& url, const Json& body) const;
   std::string base() const;  // http(s)://127.0.0.1:PORT
 
-  std::string dir_, token_, token_file_, ca_file_;
+  std::string dir_, token_, token_file_, ca_file_, oauth_secret_file_;
   int port_ = 0;
   int pid_ = 0;
   bool tls_ = false;

@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
 #include <random>
+#include <thread>
 
 #include "harness/scim_fixture.h"
 #include "harness/slapd_fixture.h"
@@ -18,6 +22,16 @@ namespace {
 ScimServer& shared_app() {
   static std::unique_ptr<ScimServer> app = ScimServer::start();
   return *app;
+}
+
+// Polls `condition` every 10 ms until it holds or 10 s pass.
+bool eventually(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 // Unique per process and call: tests share one server.
@@ -315,6 +329,39 @@ TEST(ScimConnectorAuth, ARefusedTokenIsPermanentAtConnectAndStopsTheTarget) {
   EXPECT_FALSE(f.error().retryable);
 }
 
+TEST(ScimConnectorOAuth, AClientCredentialsGrantGivesTheTokenAndARefusedOneIsRenewed) {
+  auto app = ScimServer::start({.oauth = true});
+  auto connector = make_scim_connector(app->target_config("app"));
+  const Status s = connector->connect();
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_TRUE(connector->apply(create_op("oauth-1", "oauth1")).is_ok());
+  EXPECT_TRUE(app->user_by_external_id("oauth-1").has_value());
+  EXPECT_EQ(app->stats()["tokensIssued"], 1);
+  // Expired on the server: refused once (kept as a retry), then a new grant on reconnect.
+  app->expire_oauth_tokens();
+  const Outcome refused = connector->apply(create_op("oauth-2", "oauth2"));
+  EXPECT_EQ(refused.code, "scim:401");
+  ASSERT_TRUE(connector->connect().ok());
+  ASSERT_TRUE(connector->apply(create_op("oauth-2", "oauth2")).is_ok());
+  EXPECT_TRUE(app->user_by_external_id("oauth-2").has_value());
+  EXPECT_EQ(app->stats()["tokensIssued"], 2);
+}
+
+TEST(ScimConnectorOAuth, AWrongClientSecretIsPermanentAtConnect) {
+  auto app = ScimServer::start({.oauth = true});
+  DirectoryConfig c = app->target_config("app");
+  const std::string wrong = app->dir() + "/wrong.secret";
+  std::ofstream(wrong) << "not-the-secret\n";
+  c.options["oauth"]["client_secret_file"] = wrong;
+  auto connector = make_scim_connector(c);
+  const Status s = connector->connect();
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(s.error().retryable);
+  EXPECT_NE(s.error().message.find("invalid_client"), std::string::npos) << s.error().message;
+  EXPECT_EQ(s.error().message.find("not-the-secret"), std::string::npos);
+  EXPECT_EQ(app->stats()["users"], 0);
+}
+
 TEST(ScimConnectorTls, AnUntrustedCertificateIsRefusedAndATrustedOneAccepted) {
   auto app = ScimServer::start({.tls = true});
   DirectoryConfig trusted = app->target_config("app");
@@ -333,6 +380,21 @@ TEST(ScimConnectorTls, AnUntrustedCertificateIsRefusedAndATrustedOneAccepted) {
   EXPECT_NE(s.error().message.find("not trusted"), std::string::npos) << s.error().message;
   EXPECT_EQ(refused->apply(create_op("tls-2", "tlsuser2")).kind, Outcome::Kind::Permanent);
   EXPECT_FALSE(app->user_by_external_id("tls-2").has_value());
+}
+
+// The connector keeps its connection open between requests; a server closes an idle one after
+// its keep-alive timeout. The next request goes out on a new connection, not as an error.
+TEST(ScimConnectorNetwork, AConnectionTheServerClosedWhileIdleIsOpenedAgain) {
+  auto app = ScimServer::start({.keep_alive_ms = 100});
+  auto connector = make_scim_connector(app->target_config("app"));
+  ASSERT_TRUE(connector->connect().ok());
+  ASSERT_TRUE(connector->apply(create_op("idle-1", "idle1")).is_ok());
+  // Only the asking connection is left: the connector's was closed by the server.
+  ASSERT_TRUE(eventually([&] { return app->stats()["connections"] == 1; }));
+  const Outcome o = connector->apply(create_op("idle-2", "idle2"));
+  EXPECT_TRUE(o.is_ok()) << o.message;
+  EXPECT_EQ(o.code, "");
+  EXPECT_TRUE(app->user_by_external_id("idle-2").has_value());
 }
 
 TEST(ScimConnectorNetwork, AnUnreachableServiceIsRetryable) {

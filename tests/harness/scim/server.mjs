@@ -3,13 +3,20 @@
 // switches a test needs (answer 429 / 503 for a while, change the accepted token).
 //
 //   node server.mjs --port N --token-file F [--tls-cert C --tls-key K] [--ready-file R]
+//                   [--keep-alive-ms MS]   (how long an idle connection stays open; node: 5000)
+//                   [--client-id ID --client-secret-file F [--token-ttl-s N]]
+//
+// With a client id, POST /oauth/token answers an OAuth 2.0 client credentials grant (RFC 6749
+// §4.4, client authenticated with HTTP Basic) with a fresh token valid for N seconds (default
+// 3600), accepted next to the token file's.
 //
 // SCIM lives under /scim/v2; the test switches under /_test (same bearer token):
 //   POST /_test/fail   {"status": 429, "retryAfter": 2, "count": 3}   next 3 SCIM requests get
 //                      429 with Retry-After: 2 (count 0 or absent: until /_test/clear)
 //   POST /_test/clear  normal answers again
 //   POST /_test/token  {"token": "…"}   the token SCIM requests must carry from now on
-//   GET  /_test/stats  {"requests": n, "refused": n, "users": n, "groups": n}
+//   GET  /_test/stats  {"requests": n, "refused": n, "users": n, "groups": n, "connections": n}
+//                      (connections: open now, this one included)
 // A SCIM request with the header X-Harness-Observer: 1 (the test looking) is never refused or
 // counted.
 import crypto from "node:crypto";
@@ -29,7 +36,11 @@ const port = Number(args.port ?? 0);
 const users = new Map();   // id → stored user (plain object)
 const groups = new Map();  // id → stored group
 let failure = null;        // {status, retryAfter, count}
-const stats = {requests: 0, refused: 0};
+const stats = {requests: 0, refused: 0, tokensIssued: 0};
+const issued = new Map();  // OAuth access token → expiry (ms since the epoch)
+const client = args["client-id"] ? {id: args["client-id"],
+  secret: fs.readFileSync(args["client-secret-file"], "utf8").trim()} : null;
+const tokenTtl = Number(args["token-ttl-s"] ?? 3600);
 
 const clone = (v) => JSON.parse(JSON.stringify(v));
 const now = () => new Date().toISOString();
@@ -102,10 +113,12 @@ SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
 });
 SCIMMY.Config.set({patch: true, filter: {supported: true, maxResults: 200}, etag: true});
 
+const same = (a, b) => a.length === b.length && crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
 const bearer = (req) => {
   const got = req.header("Authorization") ?? "";
-  const want = `Bearer ${token}`;
-  return got.length === want.length && crypto.timingSafeEqual(Buffer.from(got), Buffer.from(want));
+  if (same(got, `Bearer ${token}`)) return true;
+  const expires = got.startsWith("Bearer ") ? issued.get(got.slice(7)) : undefined;
+  return expires !== undefined && expires > Date.now();
 };
 
 const app = express();
@@ -122,7 +135,26 @@ app.post("/_test/fail", (req, res) => {
 app.post("/_test/clear", (req, res) => { failure = null; res.status(204).end(); });
 app.post("/_test/token", (req, res) => { token = String(req.body.token); res.status(204).end(); });
 app.get("/_test/stats", (req, res) =>
-  res.json({...stats, users: users.size, groups: groups.size}));
+  server.getConnections((err, connections) =>
+    res.json({...stats, users: users.size, groups: groups.size, connections})));
+
+if (client) {
+  app.post("/oauth/token", express.urlencoded({extended: false}), (req, res) => {
+    const [scheme, encoded] = (req.header("Authorization") ?? "").split(" ");
+    const [id, secret] = Buffer.from(encoded ?? "", "base64").toString().split(":")
+      .map((p) => decodeURIComponent(p ?? ""));
+    if (scheme !== "Basic" || id !== client.id || !same(secret ?? "", client.secret))
+      return res.status(401).json({error: "invalid_client"});
+    if (req.body.grant_type !== "client_credentials")
+      return res.status(400).json({error: "unsupported_grant_type"});
+    const access = crypto.randomBytes(24).toString("hex");
+    issued.set(access, Date.now() + tokenTtl * 1000);
+    stats.tokensIssued++;
+    res.set("Cache-Control", "no-store").json({access_token: access, token_type: "Bearer",
+      expires_in: tokenTtl});
+  });
+  app.post("/_test/expire", (req, res) => { issued.clear(); res.status(204).end(); });
+}
 
 app.use("/scim/v2", (req, res, next) => {
   // The harness's own reads (what a test asserts on) are not the client under test.
@@ -149,6 +181,7 @@ app.use("/scim/v2", new SCIMMYRouters({
 const server = args["tls-cert"]
   ? https.createServer({cert: fs.readFileSync(args["tls-cert"]), key: fs.readFileSync(args["tls-key"])}, app)
   : http.createServer(app);
+if (args["keep-alive-ms"]) server.keepAliveTimeout = Number(args["keep-alive-ms"]);
 server.listen(port, "127.0.0.1", () => {
   const line = `PORT=${server.address().port}\n`;
   if (args["ready-file"]) fs.writeFileSync(args["ready-file"], line);

@@ -78,6 +78,33 @@ TEST_F(ScimOptionsTest, ErrorsNameTheKey) {
             0u);
 }
 
+TEST_F(ScimOptionsTest, OAuthClientCredentialsInsteadOfATokenFile) {
+  std::ofstream(dir_ / "oauth.secret") << "client-secret\n";
+  const Json oauth = {{"token_url", "https://login.example.com/oauth/token"},
+                      {"client_id", "provisiond"},
+                      {"client_secret_file", "oauth.secret"},
+                      {"scope", "scim"}};
+  const ScimOptions o = parse_options(target({{"url", "https://x"}, {"oauth", oauth}}));
+  ASSERT_TRUE(o.oauth.has_value());
+  EXPECT_EQ(o.oauth->client_id, "provisiond");
+  EXPECT_EQ(o.oauth->client_secret, "client-secret");
+  EXPECT_EQ(o.oauth->scope, "scim");
+  EXPECT_TRUE(o.token.empty());
+  EXPECT_EQ(error_of({{"url", "https://x"}, {"token_file", "app.token"}, {"oauth", oauth}})
+                .rfind("targets[1].oauth: and targets[1].token_file exclude each other", 0),
+            0u);
+  Json no_id = oauth;
+  no_id.erase("client_id");
+  EXPECT_EQ(error_of({{"url", "https://x"}, {"oauth", no_id}})
+                .rfind("targets[1].oauth.client_id: is required", 0),
+            0u);
+  Json no_secret = oauth;
+  no_secret["client_secret_file"] = "missing.secret";
+  EXPECT_EQ(error_of({{"url", "https://x"}, {"oauth", no_secret}})
+                .rfind("targets[1].oauth.client_secret_file:", 0),
+            0u);
+}
+
 TEST_F(ScimOptionsTest, AnAttributesMapReplacesTheDefaults) {
   const ScimOptions o = parse_options(target({{"url", "https://x"},
                                               {"token_file", "app.token"},
