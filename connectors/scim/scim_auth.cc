@@ -33,8 +33,8 @@ class ClientCredentials final : public Credentials {
       client_ = std::move(made.value());
     }
     // RFC 6749 §2.3.1: client id and secret form-encoded, then as HTTP Basic credentials.
-    const std::string basic =
-        base64_encode(percent_encode(options_.client_id) + ":" + percent_encode(options_.client_secret));
+    const std::string basic = base64_encode(percent_encode(options_.client_id) + ":" +
+                                            percent_encode(options_.client_secret));
     HttpCall call{"POST",
                   "",
                   {{"Authorization", "Basic " + basic},
@@ -47,8 +47,7 @@ class ClientCredentials final : public Credentials {
       return Error{"OAuth token endpoint: " + reply.error().message, reply.error().retryable};
     nlohmann::json body = nlohmann::json::parse(reply->body, nullptr, false);
     if (reply->status != 200) {
-      const std::string why =
-          body.is_object() ? body.value("error", "") : std::string();
+      const std::string why = body.is_object() ? body.value("error", "") : std::string();
       const bool retry = reply->status == 429 || reply->status >= 500;
       return Error{"OAuth token endpoint refused the client credentials grant: HTTP " +
                        std::to_string(reply->status) + (why.empty() ? "" : " " + why),

@@ -12,7 +12,7 @@
 namespace prov::scim {
 
 struct OAuthOptions {
-  std::string token_url;      // https://…/oauth/token
+  std::string token_url;  // https://…/oauth/token
   std::string client_id;
   std::string client_secret;  // from client_secret_file; never logged
   std::string scope;          // optional

@@ -110,8 +110,12 @@ class ScimConnector final : public DirectoryConnector {
       if (auto st = connect(); !st.ok())
         return st.error().retryable ? Outcome::retryable("scim:net", st.error().message)
                                     : Outcome::permanent("scim:connect", st.error().message);
+    auto token = credentials_->bearer();
+    if (!token.ok())
+      return token.error().retryable ? Outcome::retryable("scim:oauth", token.error().message)
+                                     : Outcome::permanent("scim:oauth", token.error().message);
     HttpCall call{
-        method, target, {{"Authorization", "Bearer " + options_.token}, {"Accept", kScimJson}}, {}};
+        method, target, {{"Authorization", "Bearer " + token.value()}, {"Accept", kScimJson}}, {}};
     if (body) {
       call.headers.emplace_back("Content-Type", kScimJson);
       call.body = body->dump();
@@ -123,7 +127,7 @@ class ScimConnector final : public DirectoryConnector {
                  ? Outcome::retryable("scim:net", what + ": " + reply.error().message)
                  : Outcome::permanent("scim:tls", what + ": " + reply.error().message);
     if (reply->status == 401) {
-      token_checked_ = false;    // the next connect() checks the token ...
+      token_checked_ = false;   // the next connect() checks the token ...
       credentials_->refused();  // ... a new one, when it comes from an OAuth grant
     }
     Outcome o = outcome_of(*reply, what);

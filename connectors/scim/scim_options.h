@@ -22,8 +22,9 @@ struct AttributeMapping {
 
 struct ScimOptions {
   HttpClientOptions http;
-  std::string token;    // bearer token from token_file; never logged
-  int page_size = 100;  // Users per page when listing every account (reconcile)
+  std::string token;                  // bearer token from token_file; never logged
+  std::optional<OAuthOptions> oauth;  // instead of token_file: a client credentials grant
+  int page_size = 100;                // Users per page when listing every account (reconcile)
   std::vector<AttributeMapping> attributes;
 };
 

@@ -68,13 +68,17 @@ std::unique_ptr<ScimServer> ScimServer::start(const ScimServerOptions& options) 
   if (options.oauth) {
     s->oauth_secret_file_ = s->dir_ + "/oauth.secret";
     std::ofstream(s->oauth_secret_file_) << random_token() << "\n";
-    oauth_args = " --client-id provisiond --client-secret-file " + shell_quote(s->oauth_secret_file_);
+    oauth_args =
+        " --client-id provisiond --client-secret-file " + shell_quote(s->oauth_secret_file_);
   }
   const std::string ready = s->dir_ + "/ready", log = s->dir_ + "/server.log";
   const std::string cmd =
       "node " + shell_quote(std::string(PROV_HARNESS_DIR) + "/scim/server.mjs") +
       " --port 0 --token-file " + shell_quote(s->token_file_) + " --ready-file " +
-      shell_quote(ready) + tls_args + " >" + shell_quote(log) + " 2>&1 </dev/null & echo $!";
+      shell_quote(ready) + tls_args + oauth_args +
+      (options.keep_alive_ms > 0 ? " --keep-alive-ms " + std::to_string(options.keep_alive_ms)
+                                 : std::string()) +
+      " >" + shell_quote(log) + " 2>&1 </dev/null & echo $!";
   if (run_command(cmd, &output) != 0) throw std::runtime_error("cannot start node: " + output);
   s->pid_ = std::atoi(output.c_str());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -20,7 +20,7 @@
 namespace prov::testing {
 
 struct ScimServerOptions {
-  bool tls = false;  // https with a self-signed certificate (ca_file() trusts it)
+  bool tls = false;       // https with a self-signed certificate (ca_file() trusts it)
   int keep_alive_ms = 0;  // > 0: idle connections are closed after this long (node: 5000)
   // An OAuth 2.0 token endpoint (client credentials) at oauth_token_url(), for the client
   // "provisiond" whose secret is in oauth_secret_file().
