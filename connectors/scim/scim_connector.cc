@@ -88,17 +88,12 @@ class ScimConnector final : public DirectoryConnector {
   }
 
   Status for_each_account(const std::function<void(const Account&)>& visit) override {
-    for (long start = 1;;) {
-      Json page;
-      Outcome o = get("/Users?startIndex=" + std::to_string(start) +
-                          "&count=" + std::to_string(options_.page_size),
-                      &page);
-      if (!o.is_ok()) return Error{o.message, o.kind == Outcome::Kind::Retryable};
-      const Json resources = page.value("Resources", Json::array());
-      for (const auto& user : resources) visit(account(user));
-      start += static_cast<long>(resources.size());
-      if (resources.empty() || start > page.value("totalResults", 0L)) return Status::Ok();
-    }
+    Outcome o = each_page("/Users", "", "GET /Users", [&](const Json& user) {
+      visit(account(user));
+      return true;
+    });
+    if (!o.is_ok()) return Error{o.message, o.kind == Outcome::Kind::Retryable};
+    return Status::Ok();
   }
 
  private:
@@ -158,22 +153,30 @@ class ScimConnector final : public DirectoryConnector {
   Outcome first_where(const std::string& endpoint, const std::string& attribute,
                       const std::string& value, Json* out) {
     *out = Json();
-    const std::string filter = scim::lookup_filter_query(attribute, value);
+    return each_page(endpoint, scim::lookup_filter_query(attribute, value) + "&",
+                     "GET " + endpoint + " where " + attribute, [&](const Json& r) {
+                       // Compared here too: a server that misread the filter must not hand us
+                       // someone else.
+                       if (r.value(attribute, "") != value) return true;
+                       *out = r;
+                       return false;
+                     });
+  }
+
+  // Every resource of `endpoint?<query>startIndex=…&count=…`, page after page, until `visit`
+  // returns false or the last page (`totalResults`) was seen.
+  Outcome each_page(const std::string& endpoint, const std::string& query, const std::string& what,
+                    const std::function<bool(const Json&)>& visit) {
     for (long start = 1;;) {
       Json page;
       Outcome o = send("GET",
-                       endpoint + "?" + filter + "&startIndex=" + std::to_string(start) +
+                       endpoint + "?" + query + "startIndex=" + std::to_string(start) +
                            "&count=" + std::to_string(options_.page_size),
-                       nullptr, {}, &page, "GET " + endpoint + " where " + attribute);
+                       nullptr, {}, &page, what);
       if (!o.is_ok()) return o;
       const Json resources = page.value("Resources", Json::array());
-      for (const auto& r : resources) {
-        // Compared here too: a server that misread the filter must not hand us someone else.
-        if (r.value(attribute, "") == value) {
-          *out = r;
-          return o;
-        }
-      }
+      for (const auto& r : resources)
+        if (!visit(r)) return o;
       start += static_cast<long>(resources.size());
       if (resources.empty() || start > page.value("totalResults", 0L)) return o;
     }
