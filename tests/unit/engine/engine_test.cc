@@ -378,6 +378,24 @@ TEST_F(EngineTest, RetryableFailureWaitsAndIsNeverDropped) {
   EXPECT_EQ(store_->counts().ops_pending, 0);
 }
 
+// A server that says when to come back (HTTP 429/503 with Retry-After) is not asked sooner,
+// even when the executor's own backoff would have tried again already.
+TEST_F(EngineTest, RetryWaitsAtLeastAsLongAsTheServerAsked) {
+  Outcome throttled = Outcome::retryable("scim:429", "too many requests");
+  throttled.retry_after = std::chrono::seconds(30);
+  dir.scripted.push_back(throttled);
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1"), nullptr);
+  clock_.advance(std::chrono::seconds(10));  // far past the backoff (1 s ± 20 %), not 30 s
+  settle();
+  EXPECT_EQ(dir.entry_of("1"), nullptr);
+  clock_.advance(std::chrono::seconds(21));
+  settle();
+  ASSERT_NE(dir.entry_of("1"), nullptr);
+  EXPECT_EQ(store_->counts().ops_pending, 0);
+}
+
 TEST_F(EngineTest, PermanentFailureIsDeadLetteredAndCanBeRedriven) {
   dir.scripted.push_back(Outcome::permanent("ldap:19", "constraint violation"));
   receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
