@@ -87,15 +87,16 @@ TEST_F(ScimTarget, HireLandsInSlapdAndTheAppAndTerminationLocksBoth) {
   std::string out;
   ASSERT_EQ(daemon_->ctl("accounts --json", &out), 0) << out;
   std::set<std::string> targets;
-  for (const auto& a : Json::parse(out))
+  const Json accounts = json_lines(out)["items"];
+  for (const auto& a : accounts)
     if (a.value("worker_id", "") == "310001") targets.insert(a.value("target", ""));
   EXPECT_EQ(targets, (std::set<std::string>{"directory", "app"})) << out;
 
   // Reconcile reads slapd and the app and finds both accounts as provisiond applied them.
   ASSERT_EQ(daemon_->ctl("reconcile --json", &out), 0) << out;
-  const Json report = Json::parse(out);
-  EXPECT_EQ(report["compared"], 2) << out;
-  EXPECT_TRUE(report["drifts"].empty()) << out;
+  const Json report = json_lines(out);
+  EXPECT_EQ(report["summary"]["compared"], 2) << out;
+  EXPECT_TRUE(report["items"].empty()) << out;
 
   ASSERT_EQ(
       daemon_->send_event("scim-term-1", "TERMINATION", finance_worker("310001", "Nora", "Lind"))
