@@ -9,8 +9,8 @@
 
 namespace prov::platform {
 
-std::string sha1(std::string_view data);                          // raw 20 bytes
-std::string sha256(std::string_view data);                        // raw 32 bytes
+std::string sha1(std::string_view data);                               // raw 20 bytes
+std::string sha256(std::string_view data);                             // raw 32 bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
 // Fills `out` from the system's cryptographic generator; throws std::runtime_error on failure.
 void random_bytes(unsigned char* out, std::size_t size);

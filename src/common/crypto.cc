@@ -99,7 +99,8 @@ std::string random_password(std::size_t length) {
     out.push_back(cls[buf[(i * 7 + 3) % sizeof buf] % cls.size()]);
   }
   // Shuffle so the class order is not predictable.
-  for (size_t i = length - 1; i > 0; --i) std::swap(out[i], out[buf[(200 + i) % sizeof buf] % (i + 1)]);
+  for (size_t i = length - 1; i > 0; --i)
+    std::swap(out[i], out[buf[(200 + i) % sizeof buf] % (i + 1)]);
   return out;
 }
 

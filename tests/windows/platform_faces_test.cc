@@ -1,9 +1,8 @@
 // The Windows implementations of the platform faces, run under wine in CI (and on Windows by
 // hand): BCrypt against published vectors, FlushFileBuffers durability, owner-only access lists
 // and the LockFileEx state lock.
-#include <windows.h>
-
 #include <gtest/gtest.h>
+#include <windows.h>
 
 #include <fstream>
 #include <sstream>
@@ -74,7 +73,8 @@ TEST(BcryptCrypto, RandomBytesDiffer) {
   unsigned char a[32] = {}, b[32] = {};
   platform::random_bytes(a, sizeof a);
   platform::random_bytes(b, sizeof b);
-  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 32), std::string(reinterpret_cast<char*>(b), 32));
+  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 32),
+            std::string(reinterpret_cast<char*>(b), 32));
   EXPECT_NE(random_password(), random_password());
 }
 

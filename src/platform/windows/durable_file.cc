@@ -1,9 +1,10 @@
+#include "prov/durable_file.h"
+
 #include <windows.h>
 
 #include <string>
 
 #include "platform/windows/win_error.h"
-#include "prov/durable_file.h"
 
 namespace prov {
 

@@ -1,9 +1,9 @@
+#include "prov/fault.h"
+
 #include <windows.h>
 
 #include <cstdlib>
 #include <string>
-
-#include "prov/fault.h"
 
 namespace prov {
 

@@ -84,8 +84,8 @@ std::string owner_only_problem(const std::filesystem::path& path, const ProcessU
   } else if (dacl == nullptr) {
     problem = " has no access list (everyone may use it)";
   } else if (!(control & SE_DACL_PROTECTED)) {
-    problem = " inherits access from its parent folder; it must grant access to " + user.name() +
-              " only";
+    problem =
+        " inherits access from its parent folder; it must grant access to " + user.name() + " only";
   } else {
     for (DWORD i = 0; i < dacl->AceCount && problem.empty(); ++i) {
       void* ace = nullptr;

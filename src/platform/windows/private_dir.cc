@@ -1,8 +1,9 @@
 // Windows: the private folder is one whose protected access list grants this process's user
 // alone (owner_only_acl.h), the counterpart of a 0700 folder owned by the service user.
+#include "common/private_dir.h"
+
 #include <windows.h>
 
-#include "common/private_dir.h"
 #include "platform/windows/owner_only_acl.h"
 #include "platform/windows/win_error.h"
 #include "prov/config.h"

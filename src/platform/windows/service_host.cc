@@ -79,8 +79,9 @@ class ServiceLife : public ProcessLife {
 
   LifeRequest wait(std::chrono::milliseconds tick) override { return queue_.wait(tick); }
   void ready() override {
-    report(SERVICE_RUNNING, SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN |
-                                SERVICE_ACCEPT_PRESHUTDOWN | SERVICE_ACCEPT_PARAMCHANGE,
+    report(SERVICE_RUNNING,
+           SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN | SERVICE_ACCEPT_PRESHUTDOWN |
+               SERVICE_ACCEPT_PARAMCHANGE,
            0);
   }
   void stopping() override { report(SERVICE_STOP_PENDING, 0, 60000); }
@@ -152,8 +153,7 @@ struct Running {
 Running* g_running = nullptr;
 
 DWORD WINAPI on_control(DWORD code, DWORD, LPVOID, LPVOID) {
-  return g_running && g_running->life ? g_running->life->control(code)
-                                      : ERROR_CALL_NOT_IMPLEMENTED;
+  return g_running && g_running->life ? g_running->life->control(code) : ERROR_CALL_NOT_IMPLEMENTED;
 }
 
 void WINAPI service_main(DWORD, LPWSTR*) {
@@ -180,16 +180,15 @@ Status install_service(const ServiceSpec& spec) {
   ScHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CREATE_SERVICE));
   if (!scm) return failed("cannot open the service control manager (run as an administrator)");
   ScHandle service(CreateServiceW(scm.h, spec.name.c_str(), spec.display_name.c_str(),
-                                  SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
-                                  SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
-                                  spec.command_line.c_str(), nullptr, nullptr, nullptr, nullptr,
-                                  nullptr));
+                                  SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                  SERVICE_ERROR_NORMAL, spec.command_line.c_str(), nullptr, nullptr,
+                                  nullptr, nullptr, nullptr));
   if (!service) return failed("cannot create the service " + narrow(spec.name));
   std::wstring description = spec.description;
   SERVICE_DESCRIPTIONW desc{description.data()};
   SERVICE_DELAYED_AUTO_START_INFO delayed{TRUE};
-  SC_ACTION actions[] = {{SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000},
-                         {SC_ACTION_RESTART, 60000}};
+  SC_ACTION actions[] = {
+      {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}, {SC_ACTION_RESTART, 60000}};
   SERVICE_FAILURE_ACTIONSW failure{};
   failure.dwResetPeriod = 24 * 60 * 60;
   failure.cActions = 3;

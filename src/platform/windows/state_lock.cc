@@ -67,12 +67,11 @@ StateLock StateLock::acquire(const std::filesystem::path& state_path) {
     }
     const pid_t holder = read_pid(fd);
     _close(fd);
-    throw StateInUse("state database " + state_path.string() +
-                         " is in use by another provisiond (PID " +
-                         (holder > 0 ? std::to_string(holder) : std::string("unknown")) +
-                         ", lock " + path.string() +
-                         "); only one daemon may run on a state database",
-                     holder);
+    throw StateInUse(
+        "state database " + state_path.string() + " is in use by another provisiond (PID " +
+            (holder > 0 ? std::to_string(holder) : std::string("unknown")) + ", lock " +
+            path.string() + "); only one daemon may run on a state database",
+        holder);
   }
   write_pid(fd);
   return StateLock(fd);
