@@ -1,7 +1,7 @@
 // A small service built on the same service host and ProcessLife as provisiond.exe, so the
 // service life can be tested under wine's service control manager:
 //   life_probe install NAME LOG   create the service (its command line: life_probe serve NAME LOG)
-//   life_probe start|stop|uninstall NAME
+//   life_probe start|stop|uninstall|query NAME
 //   life_probe control NAME CODE  send a user-defined control (200: the PRESHUTDOWN path)
 //   life_probe serve NAME LOG     what the SCM runs; in a console it runs until Ctrl+C
 // The body logs each step of the daemon's life to LOG, one line each: "starting", "ready",
@@ -30,7 +30,8 @@ int report(const prov::Status& s) {
 }
 
 void log_line(const std::string& log, const std::string& line) {
-  std::ofstream(log, std::ios::app) << line << "\n" << std::flush;
+  // Binary: "\n" line ends, as the test reads them on Linux.
+  std::ofstream(log, std::ios::app | std::ios::binary) << line << "\n" << std::flush;
 }
 
 int body(const std::string& log, prov::ProcessLife& life) {
@@ -64,13 +65,19 @@ int main(int argc, char** argv) {
     wchar_t self[MAX_PATH];
     GetModuleFileNameW(nullptr, self, MAX_PATH);
     const std::wstring log = std::filesystem::absolute(argv[3]).wstring();
-    win::ServiceSpec spec{name, L"provisiond life probe", L"Tests the service host",
+    win::ServiceSpec spec{name, name + L" (provisiond life probe)", L"Tests the service host",
                           L"\"" + std::wstring(self) + L"\" serve " + name + L" \"" + log + L"\""};
     return report(win::install_service(spec));
   }
   if (cmd == "start") return report(win::start_service(name, 30s));
   if (cmd == "stop") return report(win::stop_service(name, 30s));
   if (cmd == "uninstall") return report(win::uninstall_service(name, 30s));
+  if (cmd == "query") {
+    auto state = win::service_state(name);
+    if (!state.ok()) return report(state.error());
+    std::cout << *state << "\n";
+    return 0;
+  }
   if (cmd == "control" && argc == 4)
     return report(win::control_service(name, static_cast<DWORD>(std::stoul(argv[3]))));
   if (cmd == "serve" && argc == 4) {

@@ -55,7 +55,7 @@ OwnerOnlyDescriptor::OwnerOnlyDescriptor(const ProcessUser& user, bool inherit) 
   PACL acl = reinterpret_cast<PACL>(acl_.get());
   const DWORD flags = inherit ? (OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE) : 0;
   ok_ = InitializeAcl(acl, acl_size, ACL_REVISION) &&
-        AddAccessAllowedAceEx(acl, ACL_REVISION, flags, GENERIC_ALL, user.sid()) &&
+        AddAccessAllowedAceEx(acl, ACL_REVISION, flags, FILE_ALL_ACCESS, user.sid()) &&
         InitializeSecurityDescriptor(&descriptor_, SECURITY_DESCRIPTOR_REVISION) &&
         SetSecurityDescriptorOwner(&descriptor_, user.sid(), FALSE) &&
         SetSecurityDescriptorDacl(&descriptor_, TRUE, acl, FALSE) &&
@@ -75,26 +75,30 @@ std::string owner_only_problem(const std::filesystem::path& path, const ProcessU
                                           &owner, nullptr, &dacl, nullptr, &sd);
   if (err != ERROR_SUCCESS) return ": cannot read its access list: " + win_error(err);
   std::string problem;
-  SECURITY_DESCRIPTOR_CONTROL control = 0;
-  DWORD revision = 0;
-  GetSecurityDescriptorControl(sd, &control, &revision);
   if (owner == nullptr || !EqualSid(owner, user.sid())) {
     problem = " is owned by " + (owner ? sid_name(owner) : std::string("nobody")) +
               ", not by this process's user (" + user.name() + ")";
   } else if (dacl == nullptr) {
     problem = " has no access list (everyone may use it)";
-  } else if (!(control & SE_DACL_PROTECTED)) {
-    problem =
-        " inherits access from its parent folder; it must grant access to " + user.name() + " only";
   } else {
+    // Every entry must be the user's own (or LocalSystem's) and none inherited: what the parent
+    // folder grants must not flow in. (The entries are checked rather than the descriptor's
+    // "protected" flag, which wine does not keep.)
     for (DWORD i = 0; i < dacl->AceCount && problem.empty(); ++i) {
       void* ace = nullptr;
       if (!GetAce(dacl, i, &ace)) continue;
       const auto* header = static_cast<ACE_HEADER*>(ace);
       if (header->AceType != ACCESS_ALLOWED_ACE_TYPE) continue;
-      PSID who = &static_cast<ACCESS_ALLOWED_ACE*>(ace)->SidStart;
+      const auto* allowed = static_cast<ACCESS_ALLOWED_ACE*>(ace);
+      if (allowed->Mask == 0) continue;  // grants nothing
+      PSID who = const_cast<DWORD*>(&allowed->SidStart);
+      // LocalSystem may stay: like root on Linux it can read any file on the host anyway.
+      if (IsWellKnownSid(who, WinLocalSystemSid)) continue;
       if (!EqualSid(who, user.sid()))
         problem = " grants access to " + sid_name(who) + "; it must grant access to " +
+                  user.name() + " only";
+      else if (header->AceFlags & INHERITED_ACE)
+        problem = " inherits access from its parent folder; it must grant access to " +
                   user.name() + " only";
     }
   }

@@ -38,8 +38,9 @@ class OwnerOnlyDescriptor {
   bool ok_ = false;
 };
 
-// Empty when `path` is owned by `user` and its access list is protected and grants access to
-// `user` only; otherwise what is wrong, e.g. " grants access to BUILTIN\Users".
+// Empty when `path` is owned by `user` and its access list grants access to `user` (and
+// LocalSystem) only, with no entry inherited from the parent folder; otherwise what is wrong, e.g.
+// " grants access to BUILTIN\Users".
 std::string owner_only_problem(const std::filesystem::path& path, const ProcessUser& user);
 
 }  // namespace prov

@@ -200,7 +200,6 @@ Status install_service(const ServiceSpec& spec) {
     const char* what;
   } settings[] = {
       {SERVICE_CONFIG_DESCRIPTION, &desc, "description"},
-      {SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed, "delayed automatic start"},
       {SERVICE_CONFIG_FAILURE_ACTIONS, &failure, "restart on failure"},
       {SERVICE_CONFIG_PRESHUTDOWN_INFO, &preshutdown, "preshutdown timeout"},
   };
@@ -210,6 +209,14 @@ Status install_service(const ServiceSpec& spec) {
       DeleteService(service.h);
       return err;
     }
+  }
+  // Delayed start keeps provisiond out of the boot rush. An SCM without it (wine's) leaves the
+  // service on plain automatic start, which is still correct.
+  if (!ChangeServiceConfig2W(service.h, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed) &&
+      GetLastError() != ERROR_INVALID_LEVEL) {
+    const Status err = failed("cannot set the service's delayed automatic start");
+    DeleteService(service.h);
+    return err;
   }
   return Status::Ok();
 }
@@ -261,6 +268,38 @@ Status control_service(const std::wstring& name, DWORD control) {
   if (!ControlService(service.h, control, &st))
     return failed("cannot send control " + std::to_string(control) + " to " + narrow(name));
   return Status::Ok();
+}
+
+Result<std::string> service_state(const std::wstring& name) {
+  ScHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+  if (!scm) return failed("cannot open the service control manager").error();
+  ScHandle service(OpenServiceW(scm.h, name.c_str(), SERVICE_QUERY_STATUS));
+  if (!service) {
+    if (GetLastError() == ERROR_SERVICE_DOES_NOT_EXIST) return std::string("absent");
+    return failed("cannot open the service " + narrow(name)).error();
+  }
+  SERVICE_STATUS_PROCESS st{};
+  DWORD needed = 0;
+  if (!QueryServiceStatusEx(service.h, SC_STATUS_PROCESS_INFO, reinterpret_cast<LPBYTE>(&st),
+                            sizeof st, &needed))
+    return failed("cannot query the service " + narrow(name)).error();
+  switch (st.dwCurrentState) {
+    case SERVICE_STOPPED:
+      return std::string("stopped");
+    case SERVICE_START_PENDING:
+      return std::string("start pending");
+    case SERVICE_STOP_PENDING:
+      return std::string("stop pending");
+    case SERVICE_RUNNING:
+      return std::string("running");
+    case SERVICE_CONTINUE_PENDING:
+      return std::string("continue pending");
+    case SERVICE_PAUSE_PENDING:
+      return std::string("pause pending");
+    case SERVICE_PAUSED:
+      return std::string("paused");
+  }
+  return std::string("unknown");
 }
 
 std::optional<int> run_as_service(const std::wstring& name,

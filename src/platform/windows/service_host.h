@@ -26,8 +26,9 @@ struct ServiceSpec {
   std::chrono::milliseconds preshutdown_timeout{60000};
 };
 
-// Creates the service: own process, delayed automatic start, restart on failure (after 5 s,
-// 30 s, 60 s; the count resets after a day), the preshutdown timeout and the description.
+// Creates the service: own process, delayed automatic start (plain automatic start where the
+// SCM lacks it), restart on failure (after 5 s, 30 s, 60 s; the count resets after a day), the
+// preshutdown timeout and the description.
 Status install_service(const ServiceSpec& spec);
 // Stops the service if it runs (waiting up to `wait`), then deletes it.
 Status uninstall_service(const std::wstring& name, std::chrono::milliseconds wait);
@@ -38,6 +39,10 @@ Status start_service(const std::wstring& name, std::chrono::milliseconds wait);
 Status stop_service(const std::wstring& name, std::chrono::milliseconds wait);
 // Sends a user-defined control (128..255).
 Status control_service(const std::wstring& name, DWORD control);
+
+// The service's state: "stopped", "start pending", "running", "stop pending", ..., or "absent"
+// when no such service is installed.
+Result<std::string> service_state(const std::wstring& name);
 
 // A user-defined control that takes the PRESHUTDOWN path. Windows delivers PRESHUTDOWN only
 // when it shuts down, so tests (and wine, which never delivers it) use this code instead.
