@@ -41,13 +41,3 @@ set_target_properties(GTest::gtest_main PROPERTIES IMPORTED_LOCATION ${_deps}/li
                                                    INTERFACE_LINK_LIBRARIES GTest::gtest)
 
 find_package(Threads REQUIRED)
-
-# OpenSSL from Debian's source, for TLS only (the webhook listener's Asio SSL stream, HTTPS
-# snapshot sources); hashing and randomness go through BCrypt (src/platform/windows).
-add_library(OpenSSL::Crypto STATIC IMPORTED GLOBAL)
-set_target_properties(OpenSSL::Crypto PROPERTIES IMPORTED_LOCATION ${_deps}/lib/libcrypto.a
-                                                 INTERFACE_INCLUDE_DIRECTORIES ${_deps}/include
-                                                 INTERFACE_LINK_LIBRARIES "ws2_32;crypt32")
-add_library(OpenSSL::SSL STATIC IMPORTED GLOBAL)
-set_target_properties(OpenSSL::SSL PROPERTIES IMPORTED_LOCATION ${_deps}/lib/libssl.a
-                                              INTERFACE_LINK_LIBRARIES OpenSSL::Crypto)
