@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "platform/state_lock_parts.h"
 #include "platform/windows/win_error.h"
 #include "store/state_lock.h"
 
@@ -23,11 +24,7 @@ pid_t read_pid(int fd) {
   _lseek(fd, 0, SEEK_SET);
   const int n = _read(fd, buf, sizeof buf - 1);
   if (n <= 0) return 0;
-  try {
-    return static_cast<pid_t>(std::stol(std::string(buf, static_cast<std::size_t>(n))));
-  } catch (const std::exception&) {
-    return 0;
-  }
+  return state_lock_parts::parse_pid(std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
 void write_pid(int fd) {
@@ -43,10 +40,6 @@ void write_pid(int fd) {
 constexpr DWORD kLockOffsetHigh = 1;
 
 }  // namespace
-
-std::filesystem::path StateLock::lock_path(const std::filesystem::path& state_path) {
-  return std::filesystem::path(state_path.string() + ".lock");
-}
 
 StateLock StateLock::acquire(const std::filesystem::path& state_path) {
   const auto path = lock_path(state_path);
