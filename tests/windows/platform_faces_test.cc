@@ -9,6 +9,7 @@
 
 #include "common/private_dir.h"
 #include "platform/windows/owner_only_acl.h"
+#include "platform/windows/service_host.h"
 #include "prov/config.h"
 #include "prov/crypto.h"
 #include "prov/crypto_primitives.h"
@@ -157,6 +158,31 @@ TEST(StateLock, ReleasedWhenTheHolderEnds) {
   const auto state = dir.path() / "state.db";
   { auto first = StateLock::acquire(state); }
   EXPECT_NO_THROW(StateLock::acquire(state));
+}
+
+// Wine never delivers SHUTDOWN or PRESHUTDOWN; the mapping that sends them down the orderly stop
+// path is checked here, and the path itself under wine's SCM through the probe control.
+TEST(ServiceControls, ShutdownAndPreshutdownTakeTheStopPath) {
+  using Kind = LifeRequest::Kind;
+  const struct {
+    DWORD control;
+    Kind kind;
+    const char* cause;
+  } cases[] = {
+      {SERVICE_CONTROL_STOP, Kind::Stop, "service stop"},
+      {SERVICE_CONTROL_SHUTDOWN, Kind::Stop, "system shutdown"},
+      {SERVICE_CONTROL_PRESHUTDOWN, Kind::Stop, "system preshutdown"},
+      {windows::kPreshutdownProbeControl, Kind::Stop, "system preshutdown (probe control)"},
+      {SERVICE_CONTROL_PARAMCHANGE, Kind::Reload, "service paramchange"},
+  };
+  for (const auto& c : cases) {
+    const auto request = windows::request_for_control(c.control);
+    ASSERT_TRUE(request.has_value()) << c.control;
+    EXPECT_EQ(request->kind, c.kind) << c.control;
+    EXPECT_EQ(request->cause, c.cause) << c.control;
+  }
+  EXPECT_FALSE(windows::request_for_control(SERVICE_CONTROL_PAUSE).has_value());
+  EXPECT_FALSE(windows::request_for_control(201).has_value());
 }
 
 }  // namespace

@@ -98,31 +98,16 @@ class ServiceLife : public ProcessLife {
   }
 
   DWORD control(DWORD code) {
-    switch (code) {
-      case SERVICE_CONTROL_STOP:
-        return stop("service stop");
-      case SERVICE_CONTROL_SHUTDOWN:
-        return stop("system shutdown");
-      case SERVICE_CONTROL_PRESHUTDOWN:
-        return stop("system preshutdown");
-      case kPreshutdownProbeControl:
-        return stop("system preshutdown (probe control)");
-      case SERVICE_CONTROL_PARAMCHANGE:
-        queue_.push({LifeRequest::Kind::Reload, "service paramchange"});
-        return NO_ERROR;
-      case SERVICE_CONTROL_INTERROGATE:
-        return NO_ERROR;
-    }
-    return ERROR_CALL_NOT_IMPLEMENTED;
+    if (code == SERVICE_CONTROL_INTERROGATE) return NO_ERROR;
+    const std::optional<LifeRequest> request = request_for_control(code);
+    if (!request) return ERROR_CALL_NOT_IMPLEMENTED;
+    // A stop reports STOP_PENDING at once, so the SCM and Windows' shutdown wait for it.
+    if (request->kind == LifeRequest::Kind::Stop) stopping();
+    queue_.push(*request);
+    return NO_ERROR;
   }
 
  private:
-  DWORD stop(const char* cause) {
-    // STOP_PENDING at once, so the SCM and Windows' shutdown wait for the orderly stop.
-    stopping();
-    queue_.push({LifeRequest::Kind::Stop, cause});
-    return NO_ERROR;
-  }
   void report(DWORD state, DWORD accepted, DWORD wait_hint) {
     std::lock_guard l(mu_);
     SERVICE_STATUS st = status_locked(state, accepted, wait_hint);
@@ -175,6 +160,22 @@ void WINAPI service_main(DWORD, LPWSTR*) {
 }
 
 }  // namespace
+
+std::optional<LifeRequest> request_for_control(DWORD control) {
+  switch (control) {
+    case SERVICE_CONTROL_STOP:
+      return LifeRequest{LifeRequest::Kind::Stop, "service stop"};
+    case SERVICE_CONTROL_SHUTDOWN:
+      return LifeRequest{LifeRequest::Kind::Stop, "system shutdown"};
+    case SERVICE_CONTROL_PRESHUTDOWN:
+      return LifeRequest{LifeRequest::Kind::Stop, "system preshutdown"};
+    case kPreshutdownProbeControl:
+      return LifeRequest{LifeRequest::Kind::Stop, "system preshutdown (probe control)"};
+    case SERVICE_CONTROL_PARAMCHANGE:
+      return LifeRequest{LifeRequest::Kind::Reload, "service paramchange"};
+  }
+  return std::nullopt;
+}
 
 Status install_service(const ServiceSpec& spec) {
   ScHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CREATE_SERVICE));

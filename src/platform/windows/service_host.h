@@ -48,6 +48,10 @@ Result<std::string> service_state(const std::wstring& name);
 // when it shuts down, so tests (and wine, which never delivers it) use this code instead.
 inline constexpr DWORD kPreshutdownProbeControl = 200;
 
+// What a service control asks of the daemon: STOP, SHUTDOWN, PRESHUTDOWN and the probe control
+// a Stop, PARAMCHANGE a Reload; nullopt for controls the service does not take.
+std::optional<LifeRequest> request_for_control(DWORD control);
+
 // Runs `body` as the service `name`: blocks until it has returned and STOPPED has been
 // reported, then returns its exit code. Returns nullopt at once when this process was not
 // started by the SCM (run it in the console then).
