@@ -1,5 +1,6 @@
-// provisiond: wires the pieces together and owns process concerns (arguments, signals, systemd
-// notification, orderly shutdown). All provisioning logic lives in the engine.
+// provisiond: wires the pieces together and owns process concerns (arguments, stop and reload
+// requests and readiness through ProcessLife, orderly shutdown). All provisioning logic lives in
+// the engine.
 #include <sys/stat.h>
 #include <unistd.h>
 
