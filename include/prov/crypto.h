@@ -1,5 +1,5 @@
 #pragma once
-// Small OpenSSL wrappers shared by the webhook signature check, the inbox digest and password
+// Small crypto helpers shared by the webhook signature check, the inbox digest and password
 // generation.
 #include <optional>
 #include <string>

@@ -220,7 +220,8 @@ DirectoryConfig parse_target(YAML::Node dir, const std::string& key, const fs::p
   if (d.base_dn.empty()) fail(key + ".base_dn", "is required");
   YAML::Node tls = dir["tls"];
   check_keys(tls, key + ".tls", {"ca_file", "verify", "mode"});
-  d.tls.ca_file = resolve(base, get<std::string>(tls, "ca_file", key + ".tls.ca_file", ""));
+  d.tls.ca_file =
+      resolve(base, get<std::string>(tls, "ca_file", key + ".tls.ca_file", "")).string();
   if (!d.tls.ca_file.empty() && !fs::exists(d.tls.ca_file))
     fail(key + ".tls.ca_file", "file not found: " + d.tls.ca_file);
   d.tls.verify = get<bool>(tls, "verify", key + ".tls.verify", true);
@@ -236,7 +237,8 @@ DirectoryConfig parse_target(YAML::Node dir, const std::string& key, const fs::p
     fail(key + ".tls.mode", "must be ldaps, starttls or none");
   d.groups_ou = get<std::string>(dir, "groups_ou", key + ".groups_ou", d.groups_ou);
   d.lock_method = get<std::string>(dir, "lock_method", key + ".lock_method", d.lock_method);
-  d.password_dir = resolve(base, get<std::string>(dir, "password_dir", key + ".password_dir", ""));
+  d.password_dir =
+      resolve(base, get<std::string>(dir, "password_dir", key + ".password_dir", "")).string();
   // The folder only serves initial passwords, and those are never sent unencrypted: asking for
   // both cannot work, so it is refused here rather than failing every hire later.
   if (!d.password_dir.empty() && d.tls.mode == "none")
@@ -429,9 +431,11 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   check_keys(wtls, "hr.webhook.tls", {"cert_file", "key_file"});
   if (wtls.IsDefined()) {
     c.webhook.tls_cert_file =
-        resolve(base, get<std::string>(wtls, "cert_file", "hr.webhook.tls.cert_file", ""));
+        resolve(base, get<std::string>(wtls, "cert_file", "hr.webhook.tls.cert_file", ""))
+            .string();
     c.webhook.tls_key_file =
-        resolve(base, get<std::string>(wtls, "key_file", "hr.webhook.tls.key_file", ""));
+        resolve(base, get<std::string>(wtls, "key_file", "hr.webhook.tls.key_file", ""))
+            .string();
     if (c.webhook.tls_cert_file.empty() != c.webhook.tls_key_file.empty())
       fail("hr.webhook.tls", "cert_file and key_file must be given together", wtls);
   }
@@ -504,7 +508,7 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
                "sends the token_file's bearer token over plain http://; use https:// or set " +
                    at + ".allow_plain_http: true",
                n);
-        s.ca_file = resolve(base, get<std::string>(n, "ca_file", at + ".ca_file", ""));
+        s.ca_file = resolve(base, get<std::string>(n, "ca_file", at + ".ca_file", "")).string();
       } else if (s.type == "file") {
         s.path = resolve(base, get<std::string>(n, "path", at + ".path", ""));
         if (s.path.empty()) fail(at + ".path", "is required for a file source", n);

@@ -1,72 +1,88 @@
+// The portable part of prov/crypto.h; hashing and randomness come from the platform's crypto
+// library (prov/crypto_primitives.h).
 #include "prov/crypto.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <algorithm>
 
-#include <stdexcept>
+#include "prov/crypto_primitives.h"
 
 namespace prov {
+namespace {
+
+constexpr std::string_view kBase64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+}  // namespace
 
 std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  const std::string md = platform::sha256(data);
   static const char* hex = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
+  out.reserve(md.size() * 2);
+  for (unsigned char c : md) {
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 15]);
   }
   return out;
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return std::string(reinterpret_cast<char*>(md), len);
+  return platform::hmac_sha256(key, data);
 }
 
 std::string base64_encode(std::string_view raw) {
-  std::string out(4 * ((raw.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(raw.data()),
-                          static_cast<int>(raw.size()));
-  out.resize(static_cast<size_t>(n));
+  std::string out;
+  out.reserve(4 * ((raw.size() + 2) / 3));
+  for (std::size_t i = 0; i < raw.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, raw.size() - i);
+    unsigned v = static_cast<unsigned char>(raw[i]) << 16;
+    if (n > 1) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
+    if (n > 2) v |= static_cast<unsigned char>(raw[i + 2]);
+    out.push_back(kBase64[(v >> 18) & 63]);
+    out.push_back(kBase64[(v >> 12) & 63]);
+    out.push_back(n > 1 ? kBase64[(v >> 6) & 63] : '=');
+    out.push_back(n > 2 ? kBase64[v & 63] : '=');
+  }
   return out;
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {
-  // EVP_DecodeBlock accepts garbage silently in places; validate the alphabet and padding first.
+  // Strict: whole quartets, only the alphabet, padding (at most two) only at the end.
   if (text.size() % 4 != 0) return std::nullopt;
-  size_t pad = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/';
-    if (c == '=') {
+  std::size_t pad = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '=') {
       if (i + 2 < text.size()) return std::nullopt;
       ++pad;
       continue;
     }
-    if (!ok || pad) return std::nullopt;
+    if (base64_value(text[i]) < 0 || pad) return std::nullopt;
   }
-  std::string out(3 * text.size() / 4, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  out.resize(static_cast<size_t>(n) - pad);
+  std::string out;
+  out.reserve(3 * text.size() / 4);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    unsigned v = 0;
+    for (std::size_t j = 0; j < 4; ++j)
+      v = (v << 6) | (text[i + j] == '=' ? 0u : static_cast<unsigned>(base64_value(text[i + j])));
+    out.push_back(static_cast<char>((v >> 16) & 255));
+    out.push_back(static_cast<char>((v >> 8) & 255));
+    out.push_back(static_cast<char>(v & 255));
+  }
+  out.resize(out.size() - pad);
   return out;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return platform::constant_time_equal(a, b);
 }
 
 std::string random_password(std::size_t length) {
@@ -76,34 +92,28 @@ std::string random_password(std::size_t length) {
   std::string out;
   out.reserve(length);
   unsigned char buf[256];
-  if (RAND_bytes(buf, sizeof buf) != 1) throw std::runtime_error("RAND_bytes failed");
+  platform::random_bytes(buf, sizeof buf);
   // First one of each class so every directory complexity rule is met, then any class.
   for (size_t i = 0; i < length; ++i) {
     std::string_view cls = kClasses[i < 4 ? i : buf[i % sizeof buf] % 4];
     out.push_back(cls[buf[(i * 7 + 3) % sizeof buf] % cls.size()]);
   }
   // Shuffle so the class order is not predictable.
-  for (size_t i = length - 1; i > 0; --i) std::swap(out[i], out[buf[(200 + i) % sizeof buf] % (i + 1)]);
+  for (size_t i = length - 1; i > 0; --i)
+    std::swap(out[i], out[buf[(200 + i) % sizeof buf] % (i + 1)]);
   return out;
 }
 
 std::string ssha_password(std::string_view password) {
   unsigned char salt[8];
-  if (RAND_bytes(salt, sizeof salt) != 1) throw std::runtime_error("RAND_bytes failed");
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx, password.data(), password.size()) == 1 &&
-                  EVP_DigestUpdate(ctx, salt, sizeof salt) == 1 &&
-                  EVP_DigestFinal_ex(ctx, md, &len) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok) throw std::runtime_error("SHA-1 digest failed");
-  std::string raw(reinterpret_cast<char*>(md), len);
+  platform::random_bytes(salt, sizeof salt);
+  std::string salted(password);
+  salted.append(reinterpret_cast<char*>(salt), sizeof salt);
+  std::string raw = platform::sha1(salted);
   raw.append(reinterpret_cast<char*>(salt), sizeof salt);
   std::string out = "{SSHA}" + base64_encode(raw);
-  OPENSSL_cleanse(raw.data(), raw.size());
-  OPENSSL_cleanse(md, sizeof md);
+  platform::secure_zero(raw.data(), raw.size());
+  platform::secure_zero(salted.data(), salted.size());
   return out;
 }
 

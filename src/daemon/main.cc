@@ -1,6 +1,6 @@
-// provisiond: wires the pieces together and owns process concerns (arguments, signals, systemd
-// notification, orderly shutdown). All provisioning logic lives in the engine.
-#include <signal.h>
+// provisiond: wires the pieces together and owns process concerns (arguments, stop and reload
+// requests and readiness through ProcessLife, orderly shutdown). All provisioning logic lives in
+// the engine.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +12,6 @@
 #include "admin/admin.h"
 #include "common/private_dir.h"
 #include "daemon/missing_secrets.h"
-#include "daemon/notify.h"
 #include "daemon/policy_watch.h"
 #include "hr/webhook.h"
 #include "prov/config.h"
@@ -20,6 +19,7 @@
 #include "prov/engine.h"
 #include "prov/log.h"
 #include "prov/policy.h"
+#include "prov/process_life.h"
 #include "prov/store.h"
 #include "prov/thread_name.h"
 #include "sources/source_runner.h"
@@ -134,14 +134,8 @@ int main(int argc, char** argv) {
   log::init(config.log_level, config.log_format);
   for (const auto& warning : startup_warnings(config)) log::warn(warning);
 
-  // Signals are taken synchronously by this thread; every other thread inherits the block.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts: stop and reload requests are taken by this thread alone.
+  const std::unique_ptr<ProcessLife> life = console_life();
 
   std::unique_ptr<Clock> clock;
   if (start_at) {
@@ -223,21 +217,21 @@ int main(int argc, char** argv) {
                                    {"directory", config.default_target().url},
                                    {"targets", std::to_string(config.targets.size())},
                                    {"state", config.state_path.string()}});
-  sd_notify_state("READY=1");
+  life->ready();
 
   PolicyWatch watch(config.policy_path, target_names);
-  timespec tick{1, 0};
   for (;;) {
-    int sig = sigtimedwait(&signals, nullptr, &tick);
-    if (sig == SIGTERM || sig == SIGINT) {
-      log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    const LifeRequest request = life->wait(std::chrono::seconds(1));
+    if (request.kind == LifeRequest::Kind::Stop) {
+      log::info("shutting down", {{"signal", request.cause}});
       break;
     }
-    if (sig == SIGHUP || watch.changed()) {
-      if (auto p = watch.reload(sig == SIGHUP ? "SIGHUP" : "file changed")) engine->set_policy(p);
+    const bool reload = request.kind == LifeRequest::Kind::Reload;
+    if (reload || watch.changed()) {
+      if (auto p = watch.reload(reload ? request.cause : "file changed")) engine->set_policy(p);
     }
   }
-  sd_notify_state("STOPPING=1");
+  life->stopping();
   // Stop taking events first, then commit what was accepted, then let the engine finish its
   // current transaction.
   webhook->stop();

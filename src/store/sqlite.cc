@@ -93,7 +93,9 @@ Database::Database(const std::filesystem::path& path, Mode mode, const char* vfs
   const int flags =
       SQLITE_OPEN_NOMUTEX |
       (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, vfs);
+  // SQLite takes UTF-8 file names on every platform (Windows paths are wide strings).
+  const std::u8string name = path.u8string();
+  const int rc = sqlite3_open_v2(reinterpret_cast<const char*>(name.c_str()), &db_, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string message = "cannot open state database " + path.string() + ": " +
                           (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));

@@ -1,4 +1,4 @@
-#include "daemon/notify.h"
+#include "platform/posix/notify.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

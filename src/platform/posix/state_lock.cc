@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string>
 
+#include "platform/state_lock_parts.h"
+
 namespace prov {
 namespace {
 
@@ -15,11 +17,7 @@ pid_t read_pid(int fd) {
   char buf[32] = {};
   const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
   if (n <= 0) return 0;
-  try {
-    return static_cast<pid_t>(std::stol(std::string(buf, static_cast<std::size_t>(n))));
-  } catch (const std::exception&) {
-    return 0;
-  }
+  return state_lock_parts::parse_pid(std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
 void write_pid(int fd) {
@@ -31,10 +29,6 @@ void write_pid(int fd) {
 }
 
 }  // namespace
-
-std::filesystem::path StateLock::lock_path(const std::filesystem::path& state_path) {
-  return std::filesystem::path(state_path.string() + ".lock");
-}
 
 StateLock StateLock::acquire(const std::filesystem::path& state_path) {
   const auto path = lock_path(state_path);
@@ -50,12 +44,7 @@ StateLock StateLock::acquire(const std::filesystem::path& state_path) {
     }
     const pid_t holder = read_pid(fd);
     close(fd);
-    throw StateInUse("state database " + state_path.string() +
-                         " is in use by another provisiond (PID " +
-                         (holder > 0 ? std::to_string(holder) : std::string("unknown")) +
-                         ", lock " + path.string() +
-                         "); only one daemon may run on a state database",
-                     holder);
+    state_lock_parts::throw_in_use(state_path, holder);
   }
   write_pid(fd);
   return StateLock(fd);
