@@ -168,7 +168,8 @@ void Daemon::write_config(const std::string& directory_yaml, const std::string& 
       << (options_.webhook_yaml.empty() ? "" : ", " + options_.webhook_yaml) << " }\n"
       << "policy: { path: " << policy << " }\n"
       << directory_yaml
-      << "admin: { listen: 127.0.0.1:" << admin_port_ << " }\n"
+      << "admin: { listen: 127.0.0.1:" << admin_port_
+      << (options_.admin_yaml.empty() ? "" : ", " + options_.admin_yaml) << " }\n"
       << "executor: { retry_initial_ms: 100, retry_max_ms: 1000"
       << (options_.executor_yaml.empty() ? "" : ", " + options_.executor_yaml) << " }\n"
       << "log: { level: debug, format: json }\n"

@@ -45,6 +45,7 @@ struct DaemonOptions {
   std::string directory_yaml;      // more directory keys (slapd), e.g. "password_in_add: true"
   std::string executor_yaml;       // more executor keys, e.g. "batch_size: 1024"
   std::string state_yaml;          // more state keys, e.g. "audit_anchor_file: /tmp/a.jsonl"
+  std::string admin_yaml;          // more admin keys, e.g. "auth_failures_per_minute: 3"
   // More targets (items of the `targets:` list). When set, the slapd is the first target, named
   // `target_name`, in a `targets:` list instead of a `directory:` section.
   std::string more_targets_yaml;
