@@ -271,9 +271,13 @@ std::chrono::seconds parse_duration(const std::string& key, const std::string& t
 namespace {
 
 // admin.tls, admin.socket, admin.socket_roles, admin.tokens_file, admin.auth_failures_per_minute.
-void parse_admin_access(const YAML::Node& admin, const fs::path& base, Config& c) {
+void parse_admin_access(const YAML::Node& section, const fs::path& base, Config& c) {
   AdminConfig& a = c.admin;
-  const YAML::Node tls = admin["tls"];
+  // Non-const nodes: yaml-cpp's const operator[] answers a missing key with a node that throws
+  // at the next look-up. No admin: section at all reads as an empty one.
+  YAML::Node admin =
+      section.IsDefined() && section.IsMap() ? section : YAML::Node(YAML::NodeType::Map);
+  YAML::Node tls = admin["tls"];
   check_keys(tls, "admin.tls", {"cert_file", "key_file"});
   a.tls_cert_file = resolve(base, get<std::string>(tls, "cert_file", "admin.tls.cert_file", ""));
   a.tls_key_file = resolve(base, get<std::string>(tls, "key_file", "admin.tls.key_file", ""));
@@ -286,7 +290,7 @@ void parse_admin_access(const YAML::Node& admin, const fs::path& base, Config& c
   // sockaddr_un holds 107 bytes and a NUL.
   if (a.socket.string().size() > 107)
     fail("admin.socket", "is longer than a Unix socket path may be (107 bytes)", admin["socket"]);
-  const YAML::Node roles = admin["socket_roles"];
+  YAML::Node roles = admin["socket_roles"];
   if (roles.IsDefined() && !roles.IsNull()) {
     if (!roles.IsMap()) fail("admin.socket_roles", "must map user names to roles", roles);
     for (const auto& kv : roles) {

@@ -127,7 +127,8 @@ TEST_F(AdminApi, TokensAreKeptAsHashesAndEveryDecisionNeedsItsRole) {
   const auto held = call("GET", "/v1/held", viewer);
   ASSERT_EQ(held.status, 200) << held.body;
   bool still_held = false;
-  for (const auto& row : held.json()["operations"])
+  const Json held_ops = held.json()["operations"];
+  for (const auto& row : held_ops)
     still_held |= row.value("id", std::int64_t{0}) == op;
   EXPECT_TRUE(still_held) << held.body;
 
@@ -190,7 +191,7 @@ TEST_F(AdminApi, FailedAuthenticationIsRateLimitedPerSource) {
     EXPECT_EQ(call("GET", "/v1/status", "pvd_wrong" + std::to_string(i)).status, 401);
   const auto limited = call("GET", "/v1/status", "pvd_wrong3");
   EXPECT_EQ(limited.status, 429) << limited.body;
-  EXPECT_FALSE(limited.headers["retry-after"].empty());
+  EXPECT_TRUE(limited.headers.count("retry-after")) << limited.body;
   // For the rest of the minute the source is refused whatever it sends, a good token included.
   EXPECT_EQ(call("GET", "/v1/status", token).status, 429);
   // The local socket is another source: its users are named by the kernel, not guessed.
