@@ -276,7 +276,15 @@ HttpResult Daemon::send_event(const std::string& event_id, const std::string& ty
 }
 
 HttpResult Daemon::admin_get(const std::string& target) {
-  return http_request(admin_port_, "GET", target, {}, "");
+  if (target.rfind("/v1/", 0) != 0) return http_request(admin_port_, "GET", target, {}, "");
+  if (viewer_token_.empty()) {
+    std::string out;
+    if (ctl("token new fixture-viewer --role viewer", &out) != 0)
+      throw std::runtime_error("provisionctl token new failed: " + out);
+    viewer_token_ = out.substr(out.find("pvd_"), 68);
+  }
+  return http_request(admin_port_, "GET", target, {{"Authorization", "Bearer " + viewer_token_}},
+                      "");
 }
 
 std::string slapd_target_yaml(const Slapd& slapd, const std::string& name,

@@ -85,6 +85,7 @@ class Daemon {
                   long timestamp_offset_s = 0);
   HttpResult send_event(const std::string& event_id, const std::string& type,
                         const Json& worker, const std::string& effective_at = {});
+  // GET on the admin listener; under /v1/ with a viewer token made for the purpose.
   HttpResult admin_get(const std::string& target);
 
   std::vector<LdapEntry> search(const std::string& base, const std::string& filter) const;
@@ -114,6 +115,7 @@ class Daemon {
   std::string dir_, config_, state_, log_, key_;
   int webhook_port_ = 0, admin_port_ = 0;
   pid_t pid_ = -1;
+  std::string viewer_token_;  // made by the first admin_get under /v1/
 };
 
 // The whole content of a text file ("" when it cannot be read), e.g. a daemon's log.
