@@ -149,6 +149,8 @@ HttpResponse plan(const AdminContext& ctx, const ApiCall& call) {
   return json_response({{"workers", workers}, {"summary", summary.to_string()}});
 }
 
+constexpr int kAuditSearchRows = 100000;
+
 HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
   std::optional<HttpResponse> bad;
   const auto limit = limit_of(call, 200, bad);
@@ -164,9 +166,12 @@ HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
   const auto action = call.query.count("action") ? call.query.at("action") : "";
   const auto actor = call.query.count("actor") ? call.query.at("actor") : "";
   auto store = Store::open_read_only(ctx.state_path);
-  // Newest last, like provisionctl audit: the last `limit` rows that match.
+  // Newest last, like provisionctl audit: the last `limit` rows that match. A filter other than
+  // the worker looks through the newest kAuditSearchRows rows only: the audit of a large
+  // workforce does not fit in memory (provisionctl audit export reads it all, streaming).
+  const bool filtered = !action.empty() || !actor.empty() || since != TimePoint{};
   std::vector<Json> matched;
-  for (const auto& r : store->audit_log(worker, -1)) {
+  for (const auto& r : store->audit_log(worker, filtered ? kAuditSearchRows : *limit)) {
     if (r.at < since) continue;
     if (!action.empty() && r.action != action) continue;
     if (!actor.empty() && (!r.detail.is_object() || r.detail.value("actor", "") != actor))
@@ -177,7 +182,8 @@ HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
   const std::size_t from =
       matched.size() > static_cast<std::size_t>(*limit) ? matched.size() - *limit : 0;
   for (std::size_t i = from; i < matched.size(); ++i) arr.push_back(std::move(matched[i]));
-  return json_response({{"records", arr}, {"matched", matched.size()}});
+  return json_response(
+      {{"records", arr}, {"matched", matched.size()}, {"searched_newest", kAuditSearchRows}});
 }
 
 }  // namespace

@@ -170,6 +170,16 @@ TEST_F(AdminApi, HeldTerminationApprovedThroughTheApiLocksTheAccount) {
   EXPECT_EQ(worker.json().value("state", ""), "terminated") << worker.body;
   EXPECT_FALSE(worker.json()["timeline"].empty()) << worker.body;
   EXPECT_EQ(call("GET", "/v1/workers/nobody-here", token).status, 404);
+  const auto why = call("GET", "/v1/workers/700002/explain", token);
+  ASSERT_EQ(why.status, 200) << why.body;
+  EXPECT_TRUE(why.json().contains("roles")) << why.body;
+  const auto queues = call("GET", "/v1/queues", token);
+  ASSERT_EQ(queues.status, 200) << queues.body;
+  EXPECT_GE(queues.json()["targets"]["directory"].value("held", 0), 1) << queues.body;
+  const auto preview = call("GET", "/v1/plan?worker_id=700002", token);
+  EXPECT_EQ(preview.status, 200) << preview.body;
+  EXPECT_TRUE(preview.json().contains("summary")) << preview.body;
+  EXPECT_EQ(call("GET", "/v1/audit?limit=0", token).status, 400);
 
   const auto approved = call("POST", "/v1/held/approve", token, Json{{"ids", {op}}}.dump());
   ASSERT_EQ(approved.status, 200) << approved.body;
