@@ -60,6 +60,8 @@ class ApiTokenCheck {
   // The token `presented` belongs to, if any. An unreadable file matches nothing (and is
   // logged once per change).
   std::optional<ApiToken> find(std::string_view presented);
+  // The same by the token's SHA-256 (hex): a console session made with a token ends with it.
+  std::optional<ApiToken> find_hash(const std::string& sha256);
 
  private:
   void reload_if_changed();

@@ -1,6 +1,7 @@
 #include "admin/admin.h"
 
 #include "admin/api.h"
+#include "admin/console.h"
 #include "prov/log.h"
 #include "prov/metrics.h"
 
@@ -98,11 +99,22 @@ HttpHandler make_admin_handler(AdminContext ctx) {
       if (req.method != "GET") return respond(problem(405, "Method Not Allowed", "use GET"));
       return respond(open_endpoint(ctx, call.path));
     }
+    if (call.path == "/console" || call.path.starts_with("/console/")) {
+      if (req.method != "GET") return respond(problem(405, "Method Not Allowed", "use GET"));
+      if (auto page = console_file(call.path)) return respond(std::move(*page));
+      return respond(problem(404, "Not Found", "no such console page: " + call.path));
+    }
     if (!call.path.starts_with("/v1/"))
       return respond(problem(404, "Not Found", "no such admin endpoint: " + call.path));
+    if (call.path == "/v1/session" && req.method == "POST")
+      return respond(ctx.auth->login(req));
     auto who = ctx.auth->authenticate(req);
     if (auto* refusal = std::get_if<HttpResponse>(&who)) return respond(std::move(*refusal));
     call.who = std::get<Identity>(who);
+    if (call.path == "/v1/session" && req.method == "GET")
+      return respond(ctx.auth->session_info(req));
+    if (call.path == "/v1/session/logout" && req.method == "POST")
+      return respond(ctx.auth->logout(req));
     if (question != std::string::npos) {
       auto query = parse_query(std::string_view(req.target).substr(question + 1));
       if (!query)

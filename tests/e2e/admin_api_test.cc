@@ -239,6 +239,63 @@ TEST_F(AdminApi, ASocketUserGetsTheRoleTheConfigGivesThem) {
   EXPECT_EQ(approver_of(op), "");
 }
 
+// The console's pages are static, compiled in and locked down by their CSP; a token logs in to
+// an HttpOnly SameSite=Strict session whose state changes need the CSRF token, and whose
+// decisions are audited with the token's name.
+TEST_F(AdminApi, ConsoleSessionNeedsItsCsrfTokenToDecide) {
+  start(braked());
+  const std::string token = new_token("console-user", "approver");
+  const auto page = call("GET", "/console/", "");
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(page.headers.at("content-type"), "text/html; charset=utf-8");
+  const std::string csp = page.headers.at("content-security-policy");
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_EQ(page.body.find("<script>"), std::string::npos) << "no inline scripts";
+  EXPECT_EQ(call("GET", "/console/app.js", "").status, 200);
+  EXPECT_EQ(call("GET", "/console/nothing.js", "").status, 404);
+
+  EXPECT_EQ(call("POST", "/v1/session", "", R"({"token":"pvd_wrong"})").status, 401);
+  const auto login = call("POST", "/v1/session", "", Json{{"token", token}}.dump());
+  ASSERT_EQ(login.status, 200) << login.body;
+  const std::string set_cookie = login.headers.at("set-cookie");
+  EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
+  EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "plain HTTP: " << set_cookie;
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = login.json().value("csrf", "");
+  ASSERT_FALSE(csrf.empty()) << login.body;
+  EXPECT_EQ(login.body.find(token), std::string::npos);
+
+  const auto with_cookie = [&](const std::string& method, const std::string& target,
+                               const std::string& body, const std::string& csrf_header) {
+    std::map<std::string, std::string> headers{{"Cookie", cookie}};
+    if (!body.empty()) headers["Content-Type"] = "application/json";
+    if (!csrf_header.empty()) headers["X-CSRF-Token"] = csrf_header;
+    return http_request(daemon_->admin_port(), method, target, headers, body);
+  };
+  EXPECT_EQ(with_cookie("GET", "/v1/status", "", "").status, 200);
+  EXPECT_EQ(with_cookie("GET", "/v1/session", "", "").json().value("csrf", ""), csrf);
+
+  const std::int64_t op = held_termination("700006");
+  ASSERT_NE(op, 0);
+  const std::string body = Json{{"ids", {op}}}.dump();
+  const auto forged = with_cookie("POST", "/v1/held/approve", body, "");
+  EXPECT_EQ(forged.status, 403) << forged.body;
+  EXPECT_EQ(forged.json().value("field", ""), "x-csrf-token") << forged.body;
+  EXPECT_EQ(with_cookie("POST", "/v1/held/approve", body, csrf + "0").status, 403);
+  EXPECT_EQ(approver_of(op), "");
+  const auto approved = with_cookie("POST", "/v1/held/approve", body, csrf);
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  EXPECT_EQ(approver_of(op), "token:console-user");
+
+  // Revoking the token ends the sessions made with it.
+  std::string out;
+  ASSERT_EQ(daemon_->ctl("token revoke console-user", &out), 0) << out;
+  EXPECT_EQ(with_cookie("GET", "/v1/status", "", "").status, 401);
+}
+
 // Without a running daemon a decision is refused with the reason, and nothing is written.
 TEST_F(AdminApi, DecisionsWithoutTheDaemonAreRefusedClearly) {
   start(braked());
