@@ -106,6 +106,11 @@ HttpHandler make_admin_handler(AdminContext ctx) {
     }
     if (!call.path.starts_with("/v1/"))
       return respond(problem(404, "Not Found", "no such admin endpoint: " + call.path));
+    // Answers hold personal data and session secrets: no cache keeps them.
+    respond = [inner = std::move(respond)](HttpResponse r) {
+      r.headers.emplace_back("Cache-Control", "no-store");
+      inner(std::move(r));
+    };
     if (call.path == "/v1/session" && req.method == "POST")
       return respond(ctx.auth->login(req));
     auto who = ctx.auth->authenticate(req);

@@ -65,10 +65,8 @@ HttpResponse queues(const AdminContext& ctx) {
   Json targets = Json::object();
   for (const auto& t : ctx.config.targets)
     targets[t.name] = {{"pending", 0}, {"held", 0}, {"failed", 0}};
-  for (OpStatus s : {OpStatus::Pending, OpStatus::Held, OpStatus::Failed})
-    for (const auto& r : store->operations(s, 1000000))
-      targets[r.op.target][std::string(to_string(s))] =
-          targets[r.op.target].value(std::string(to_string(s)), 0) + 1;
+  for (const auto& [target, c] : store->queue_counts_by_target())
+    targets[target] = {{"pending", c.ops_pending}, {"held", c.ops_held}, {"failed", c.ops_failed}};
   const auto c = store->counts();
   return json_response({{"inbox_pending", c.inbox_pending},
                         {"schedule_pending", c.schedule_pending},

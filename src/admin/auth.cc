@@ -140,7 +140,6 @@ HttpResponse AdminAuth::login(const HttpRequest& request) {
   r.body = Json{{"identity", s.who.name}, {"role", to_string(s.who.role)}, {"csrf", s.csrf}}.dump();
   r.headers.emplace_back("Set-Cookie", cookie(id, static_cast<int>(std::chrono::seconds(
                                                       kSessionLifetime).count())));
-  r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 
@@ -155,7 +154,6 @@ HttpResponse AdminAuth::session_info(const HttpRequest& request) {
                 {"role", to_string(it->second.who.role)},
                 {"csrf", it->second.csrf}}
                .dump();
-  r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 

@@ -267,6 +267,7 @@ TEST_F(AdminApi, ConsoleSessionNeedsItsCsrfTokenToDecide) {
   const std::string csrf = login.json().value("csrf", "");
   ASSERT_FALSE(csrf.empty()) << login.body;
   EXPECT_EQ(login.body.find(token), std::string::npos);
+  EXPECT_EQ(login.headers.at("cache-control"), "no-store");
 
   const auto with_cookie = [&](const std::string& method, const std::string& target,
                                const std::string& body, const std::string& csrf_header) {

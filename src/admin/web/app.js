@@ -70,51 +70,72 @@ async function loadOverview() {
   $('queues').replaceChildren(...rows);
 }
 
+const decisions = {
+  approve: { path: '/v1/held/approve', label: 'Approve', done: 'approved' },
+  reject: { path: '/v1/held/reject', label: 'Reject', done: 'rejected' },
+  retry: { path: '/v1/failed/retry', label: 'Retry', done: 're-queued' },
+};
+
 async function decide(verb, id) {
-  const path = verb === 'approve' ? '/v1/held/approve' : '/v1/held/reject';
   try {
-    const result = await api('POST', path, { ids: [id] });
-    say(verb + 'd operation ' + id + ' as ' + result.actor +
-        (result.unknown.length ? ' (it was no longer held)' : ''));
+    const result = await api('POST', decisions[verb].path, { ids: [id] });
+    say(decisions[verb].done + ' operation ' + id + ' as ' + result.actor +
+        (result.unknown.length ? ' (it had been decided already)' : ''));
   } catch (e) {
     say(verb + ' ' + id + ': ' + e.message);
   }
   await refresh();
 }
 
+function canDecide() { return state.role === 'approver' || state.role === 'admin'; }
+
+// One table row per operation: id, worker, target, summary, the extra cells, then a button per
+// verb the caller's role allows.
+function operationRow(op, extra, verbs) {
+  const tr = document.createElement('tr');
+  cell(tr, op.id);
+  cell(tr, op.worker_id);
+  cell(tr, op.target);
+  cell(tr, op.summary);
+  for (const text of extra) cell(tr, text);
+  const actions = cell(tr, '', 'actions');
+  if (!canDecide()) return tr;
+  for (const verb of verbs) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = verb;
+    button.textContent = decisions[verb].label;
+    button.dataset.op = String(op.id);
+    button.addEventListener('click', () => decide(verb, op.id));
+    actions.appendChild(button);
+  }
+  return tr;
+}
+
+function summary(operations, what) {
+  const people = new Set(operations.map((op) => op.worker_id));
+  return operations.length === 0
+    ? 'Nothing is ' + what + '.'
+    : operations.length + ' operation(s) ' + what + ', affecting ' + people.size + ' person(s).';
+}
+
 async function loadHeld() {
   const held = await api('GET', '/v1/held');
-  const people = new Set(held.operations.map((op) => op.worker_id));
-  $('held-summary').textContent = held.operations.length === 0
-    ? 'Nothing is held.'
-    : held.operations.length + ' operation(s) held, affecting ' + people.size + ' person(s).';
-  const canDecide = state.role === 'approver' || state.role === 'admin';
-  const rows = held.operations.map((op) => {
-    const tr = document.createElement('tr');
-    cell(tr, op.id);
-    cell(tr, op.worker_id);
-    cell(tr, op.target);
-    cell(tr, op.summary);
-    const actions = cell(tr, '', 'actions');
-    if (canDecide) {
-      for (const verb of ['approve', 'reject']) {
-        const button = document.createElement('button');
-        button.type = 'button';
-        button.className = verb;
-        button.textContent = verb === 'approve' ? 'Approve' : 'Reject';
-        button.dataset.op = String(op.id);
-        button.addEventListener('click', () => decide(verb, op.id));
-        actions.appendChild(button);
-      }
-    }
-    return tr;
-  });
-  $('held').replaceChildren(...rows);
+  $('held-summary').textContent = summary(held.operations, 'held');
+  $('held').replaceChildren(
+    ...held.operations.map((op) => operationRow(op, [], ['approve', 'reject'])));
+}
+
+async function loadFailed() {
+  const failed = await api('GET', '/v1/failed');
+  $('failed-summary').textContent = summary(failed.operations, 'failed');
+  $('failed').replaceChildren(
+    ...failed.operations.map((op) => operationRow(op, [op.last_error || ''], ['retry'])));
 }
 
 async function refresh() {
   try {
-    await Promise.all([loadOverview(), loadHeld()]);
+    await Promise.all([loadOverview(), loadHeld(), loadFailed()]);
   } catch (e) {
     if (e.status === 401) return loggedOut();
     say(e.message);
@@ -129,6 +150,7 @@ function loggedIn(session) {
   show('logout', true);
   show('overview', true);
   show('held-section', true);
+  show('failed-section', true);
   say('');
   return refresh();
 }
@@ -141,6 +163,7 @@ function loggedOut() {
   show('logout', false);
   show('overview', false);
   show('held-section', false);
+  show('failed-section', false);
 }
 
 async function start() {
