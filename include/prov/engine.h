@@ -75,8 +75,10 @@ class Engine {
   // Plans one worker. dry_run: nothing is written (preview for `provisionctl plan`).
   WorkerPlan plan_worker(const std::string& worker_id, bool dry_run,
                          const std::string& event_id = {});
-  // Preview for every known worker.
-  std::vector<WorkerPlan> plan_all();
+  // Preview for every known worker, one at a time as planned: memory stays flat at any
+  // population.
+  void plan_each(const std::function<void(WorkerPlan&&)>& visit);
+  std::vector<WorkerPlan> plan_all();  // plan_each, collected (small populations, tests)
 
   // The worst of the targets' executors.
   ExecutorHealth health() const;

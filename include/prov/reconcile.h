@@ -3,6 +3,7 @@
 // change directories behind provisiond's back (a helpdesk unlocks a leaver, someone removes a
 // group, an entry is deleted by hand); reconcile finds that drift, and repair() hands it to the
 // engine, which plans the correction through the normal path (policy, brake, audit).
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -36,20 +37,25 @@ struct ReconcileReport {
   int directory_accounts = 0;  // accounts with a worker id in the directory
   int checked = 0;             // managed accounts compared
   int in_flight = 0;           // skipped: operations still pending or held for them
-  std::vector<Drift> drifts;
+  std::vector<Drift> drifts;  // empty when reconcile() was given `on_drift`
 };
 
 // Reads every account of `directory`, the connector of `target` (paged), and compares it with
 // the store's applied state of that target. Only `managed_groups` (the target's) are compared:
-// other memberships are not provisiond's business.
+// other memberships are not provisiond's business. Memory stays flat at any directory size: the
+// directory's accounts wait in a temporary file, the state is read a page at a time, and with
+// `on_drift` each drift is handed over as found instead of collected in the report.
 Result<ReconcileReport> reconcile(Store& store, const std::string& target,
                                   DirectoryConnector& directory,
-                                  const std::set<std::string>& managed_groups);
+                                  const std::set<std::string>& managed_groups,
+                                  const std::function<void(Drift&&)>& on_drift = {});
 
 // For every Missing / Unexpected / Changed drift: records the directory's state as the applied
 // (and planned) account, audits `reconcile.drift` with `actor`, and schedules the worker to be
 // planned at `now`; the engine then corrects the directory. Unmanaged accounts are only
 // reported. Returns the number of workers handed to the engine.
 int repair(Store& store, const ReconcileReport& report, TimePoint now, const std::string& actor);
+int repair(Store& store, const std::vector<Drift>& drifts, TimePoint now,
+           const std::string& actor);
 
 }  // namespace prov

@@ -176,6 +176,10 @@ class Store {
   virtual std::optional<Worker> worker(const std::string& worker_id) = 0;
   virtual void put_worker(const Worker& worker) = 0;
   virtual std::vector<Worker> workers() = 0;
+  // Every worker by worker id, read a page at a time: memory stays flat at any population, and
+  // since each page is its own short read, the daemon's writers never wait for a long reader.
+  // `visit` may use the store (each page is read before any worker of it is visited).
+  virtual void for_each_worker(const std::function<void(const Worker&)>& visit) = 0;
   // Workers whose record names `manager_id` as managerId.
   virtual std::vector<std::string> reports_of(const std::string& manager_id) = 0;
 
@@ -187,6 +191,10 @@ class Store {
   virtual void put_planned(const Account& planned) = 0;  // creates the row when missing
   virtual void put_applied(const Account& applied) = 0;
   virtual std::vector<AccountRow> accounts() = 0;  // every target's, by worker then target
+  // Every account of `target` (of every target when empty), by target then worker id, a page at
+  // a time as for_each_worker.
+  virtual void for_each_account(const std::string& target,
+                                const std::function<void(const AccountRow&)>& visit) = 0;
 
   // --- outbox
   virtual std::int64_t enqueue(const Operation& op, OpStatus status, const std::string& event_id,
@@ -211,6 +219,9 @@ class Store {
   virtual std::optional<OutboxRow> operation(std::int64_t id) = 0;
   virtual std::vector<OutboxRow> operations(OpStatus status, int limit) = 0;
   virtual std::vector<OutboxRow> operations_of(const std::string& worker_id) = 0;
+  // Whether this worker has a pending or held operation in `target` (one index probe).
+  virtual bool has_unfinished_operations(const std::string& target,
+                                         const std::string& worker_id) = 0;
   virtual void set_op_status(std::int64_t id, OpStatus status, const std::string& error) = 0;
   virtual void schedule_retry(std::int64_t id, TimePoint next_attempt_at,
                               const std::string& error) = 0;  // attempts + 1
@@ -246,6 +257,9 @@ class Store {
   virtual void release_entitlement(const std::string& worker_id, const std::string& ent,
                                    TimePoint at) = 0;
   virtual std::vector<EntitlementRow> entitlements(const std::string& worker_id) = 0;
+  // Released since `since` across every worker, oldest release first: what to retrieve from
+  // leavers (hardware) or reclaim (licences).
+  virtual std::vector<EntitlementRow> released_entitlements(TimePoint since) = 0;
 
   // --- audit
   // Appends a row to the hash chain: its prev_hash is the newest row's hash, read under the

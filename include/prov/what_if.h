@@ -4,6 +4,7 @@
 // planner, a policy change for the brake), and nothing is written anywhere — not the state, not
 // the directory.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,7 +19,8 @@
 namespace prov {
 
 struct WhatIf {
-  std::vector<WorkerPlan> plans;  // every worker with an operation (or a hold), in worker order
+  std::vector<WorkerPlan> plans;  // every worker with an operation (or a hold), in worker order;
+                                  // empty when what_if() was given a visitor
   PlanSummary summary;
   int people_affected = 0;         // workers with an operation that takes access away
   std::int64_t managed_accounts = 0;
@@ -28,7 +30,10 @@ struct WhatIf {
   std::string to_string() const;
 };
 
+// `visit`, when given, sees each of those plans as it is made instead of collecting them: memory
+// stays flat at any population.
 WhatIf what_if(Store& store, const Config& config, std::shared_ptr<const Policy> candidate,
-               const Clock& clock);
+               const Clock& clock,
+               const std::function<void(const WorkerPlan&)>& visit = {});
 
 }  // namespace prov

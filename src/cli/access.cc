@@ -6,10 +6,10 @@
 
 namespace prov::cli {
 
-ConfigSecrets secrets_needed(const std::string& command) {
+ConfigSecrets secrets_needed(const std::string& command, bool reads_directories) {
   ConfigSecrets s;
   s.hr = false;  // provisionctl never verifies webhooks nor polls HR sources
-  s.directory = command == "reconcile";
+  s.directory = command == "reconcile" || reads_directories;
   return s;
 }
 

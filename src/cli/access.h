@@ -6,10 +6,11 @@
 
 namespace prov::cli {
 
-// The secrets `command` needs: none, except reconcile, which binds to the directory. Everything
-// else reads or decides from the state database only, so an operator who may read the state
-// but not the daemon's secret files can still run it.
-ConfigSecrets secrets_needed(const std::string& command);
+// The secrets `command` needs: none, except reconcile and commands asked to read the directories
+// (`report access --live`), which bind to them. Everything else reads or decides from the state
+// database only, so an operator who may read the state but not the daemon's secret files can
+// still run it.
+ConfigSecrets secrets_needed(const std::string& command, bool reads_directories = false);
 
 // "provisionctl:<name>" for the real user id, from the password database (the numeric id when it
 // has no entry). Never from $USER or $SUDO_USER: the environment is whatever the caller says it

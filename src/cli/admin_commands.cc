@@ -1,4 +1,5 @@
 #include "cli/admin_commands.h"
+#include "cli/csv.h"
 
 #include "cli/access.h"
 
@@ -7,11 +8,8 @@
 #include <iomanip>
 #include <iostream>
 
-#include "prov/connector.h"
 #include "prov/engine.h"
-#include "prov/reconcile.h"
 #include "prov/store.h"
-#include "prov/what_if.h"
 
 namespace prov::cli {
 namespace {
@@ -162,79 +160,6 @@ int status(const Config& c, const Args& a, std::ostream& out) {
   return 0;
 }
 
-namespace {
-
-// Prints each worker's operations (text), and returns them as JSON; empty plans are skipped.
-Json show_plans(const std::vector<WorkerPlan>& plans, bool json, std::ostream& out) {
-  Json arr = Json::array();
-  for (const auto& p : plans) {
-    if (p.operations.empty() && !p.hold_reason) continue;
-    Json ops = Json::array();
-    for (const auto& op : p.operations) {
-      Json o = to_json(op);
-      o["summary"] = describe(op);
-      ops.push_back(o);
-    }
-    Json w{{"worker_id", p.worker_id}, {"state", to_string(p.state)}, {"operations", ops}};
-    if (p.hold_reason) w["held"] = *p.hold_reason;
-    arr.push_back(w);
-    if (!json) {
-      out << "worker " << p.worker_id << " (" << to_string(p.state) << ")\n";
-      if (p.hold_reason) out << "  held: " << *p.hold_reason << "\n";
-      for (const auto& op : p.operations) out << "  " << op.target << ": " << describe(op) << "\n";
-    }
-  }
-  return arr;
-}
-
-// plan --policy CANDIDATE: every stored worker under the candidate, as a deploy would re-plan.
-int plan_candidate(const Config& c, const Args& a, std::ostream& out) {
-  auto store = Store::open_read_only(c.state_path);
-  SystemClock clock;
-  const WhatIf w = what_if(*store, c, Policy::load(a.policy_path), clock);
-  Json arr = show_plans(w.plans, a.json, out);
-  if (a.json) {
-    out << Json{{"policy", a.policy_path},
-                {"workers", arr},
-                {"summary", w.summary.to_string()},
-                {"people_affected", w.people_affected},
-                {"managed_accounts", w.managed_accounts},
-                {"held_by_rule", w.held_by_rule},
-                {"mass_brake", w.mass_brake}}
-                .dump(2)
-        << "\n";
-  } else {
-    out << "what-if " << a.policy_path << ": " << w.to_string() << "\n";
-  }
-  return 0;
-}
-
-}  // namespace
-
-int plan(const Config& c, const Args& a, std::ostream& out) {
-  if (!a.policy_path.empty()) return plan_candidate(c, a, out);
-  auto store = Store::open_read_only(c.state_path);
-  auto policy = Policy::load(c.policy_path);
-  SystemClock clock;
-  // The daemon's own planner with no connector: nothing can be written anywhere.
-  Engine engine(*store, nullptr, clock, c, policy);
-  std::vector<WorkerPlan> plans;
-  if (!a.worker_id.empty())
-    plans.push_back(engine.plan_worker(a.worker_id, true));
-  else
-    plans = engine.plan_all();
-  PlanSummary summary;
-  for (const auto& p : plans)
-    for (const auto& op : p.operations) summary.add(op);
-  Json arr = show_plans(plans, a.json, out);
-  if (a.json) {
-    out << Json{{"workers", arr}, {"summary", summary.to_string()}}.dump(2) << "\n";
-  } else {
-    out << "plan: " << summary.to_string() << "\n";
-  }
-  return 0;
-}
-
 int held(const Config& c, const Args& a, std::ostream& out) {
   return list_ops(c, a, out, OpStatus::Held, "no operations are held");
 }
@@ -281,16 +206,6 @@ int audit_verify(Store& store, const Args& a, std::ostream& out) {
         << check.rows << " rows before it verified)\n";
   }
   return check.intact ? 0 : 1;
-}
-
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char ch : v) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
 }
 
 int audit_export(Store& store, const Args& a, std::ostream& out) {
@@ -387,111 +302,6 @@ int entitlements(const Config& c, const Args& a, std::ostream& out, std::ostream
   if (a.json) out << arr.dump(2) << "\n";
   if (rows.empty() && !a.json) out << "no entitlements recorded for worker " << a.worker_id << "\n";
   return 0;
-}
-
-int accounts(const Config& c, const Args& a, std::ostream& out) {
-  auto store = Store::open_read_only(c.state_path);
-  Json arr = Json::array();
-  for (const auto& r : store->accounts()) {
-    const Account& x = r.applied.username.empty() ? r.planned : r.applied;
-    Json j{{"target", r.planned.target},
-           {"worker_id", r.planned.worker_id},
-           {"username", r.planned.username},
-           {"dn", x.dn},
-           {"exists", x.exists},
-           {"enabled", x.enabled},
-           {"groups", r.applied.groups}};
-    arr.push_back(j);
-    if (!a.json)
-      out << std::left << std::setw(12) << r.planned.target << ' ' << std::setw(10)
-          << r.planned.worker_id << ' ' << std::setw(20)
-          << r.planned.username << ' ' << (x.exists ? (x.enabled ? "enabled " : "locked  ") : "deleted ")
-          << x.dn << "\n";
-  }
-  if (a.json) out << arr.dump(2) << "\n";
-  return 0;
-}
-
-}  // namespace prov::cli
-
-namespace prov::cli {
-
-namespace {
-
-// Every target's report in one: each drift names its target.
-Result<ReconcileReport> reconcile_all(const Config& c, Store& store, const Policy& policy,
-                                      std::ostream& err) {
-  ConnectorRegistry registry;
-  register_builtin_connectors(registry);
-  ReconcileReport all;
-  for (const auto& target : c.targets) {
-    auto directory = registry.create(target);
-    if (Status s = directory->connect(); !s.ok()) {
-      err << "provisionctl: cannot reach target " << target.name << ": " << s.error().message
-          << "\n";
-      return s.error();
-    }
-    const bool first = &target == &c.targets.front();
-    auto report = prov::reconcile(store, target.name, *directory,
-                                  managed_groups_in(policy, target.name, first));
-    if (!report.ok()) {
-      err << "provisionctl: reconcile " << target.name << ": " << report.error().message << "\n";
-      return report.error();
-    }
-    all.directory_accounts += report->directory_accounts;
-    all.checked += report->checked;
-    all.in_flight += report->in_flight;
-    for (auto& d : report->drifts) all.drifts.push_back(std::move(d));
-  }
-  return all;
-}
-
-}  // namespace
-
-int reconcile(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
-  auto policy = Policy::load(c.policy_path);
-  auto store = a.apply ? Store::open(c.state_path) : Store::open_read_only(c.state_path);
-  auto report = reconcile_all(c, *store, *policy, err);
-  if (!report.ok()) return 2;
-  int drifted = 0;
-  Json arr = Json::array();
-  for (const auto& d : report->drifts) {
-    if (d.kind != Drift::Kind::Unmanaged) ++drifted;
-    Json j{{"target", d.target},
-           {"worker_id", d.worker_id},
-           {"kind", std::string(to_string(d.kind))},
-           {"details", d.details}};
-    if (d.observed) j["dn"] = d.observed->dn;
-    arr.push_back(j);
-    if (!a.json) {
-      out << std::left << std::setw(12) << d.target << ' ' << std::setw(10) << d.worker_id << ' '
-          << std::setw(10) << to_string(d.kind) << '\n';
-      for (const auto& line : d.details) out << "    " << line << '\n';
-    }
-  }
-  int handed = 0;
-  if (a.apply && drifted > 0) handed = repair(*store, *report, SystemClock().now(), actor());
-  const std::string summary =
-      std::to_string(report->checked) + " accounts compared, " + std::to_string(drifted) +
-      " drifted, " + std::to_string(report->drifts.size() - static_cast<size_t>(drifted)) +
-      " unmanaged, " + std::to_string(report->in_flight) + " skipped (operations in flight)";
-  if (a.json) {
-    out << Json{{"drifts", arr},
-                {"compared", report->checked},
-                {"drifted", drifted},
-                {"in_flight", report->in_flight},
-                {"directory_accounts", report->directory_accounts},
-                {"handed_to_engine", handed}}
-               .dump(2)
-        << "\n";
-  } else {
-    out << "reconcile: " << summary << "\n";
-    if (a.apply && handed > 0)
-      out << handed << " worker(s) scheduled: provisiond corrects the directory (the brake applies)\n";
-    else if (drifted > 0)
-      out << "run with --apply to have provisiond correct the directory\n";
-  }
-  return drifted > 0 ? 1 : 0;
 }
 
 }  // namespace prov::cli

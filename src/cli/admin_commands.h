@@ -14,11 +14,14 @@ struct Args {
   bool json = false;
   bool all = false;
   bool apply = false;  // reconcile --apply
+  bool live = false;   // report access --live: read the directories
   std::string worker_id;
   std::string worker_file;
   std::string policy_path;  // --policy: explain without a config; plan: a candidate policy
   std::string since;        // audit export --since TIME
-  std::string format;       // audit export --format jsonl|csv
+  std::string format;       // audit export --format jsonl|csv; report --format text|csv|json
+  std::string group;        // report access --group G
+  std::string target;       // report access --target T
   std::string role;         // token new --role viewer|approver|admin
   DaemonAddress daemon;     // --url, --token-file, --ca-file: decide through a remote daemon
   int limit = 50;
@@ -40,5 +43,7 @@ int entitlements(const Config& c, const Args& a, std::ostream& out, std::ostream
 int accounts(const Config& c, const Args& a, std::ostream& out);
 // Exit 0: the directory matches; 1: drift found (with --apply: handed to the daemon to correct).
 int reconcile(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
+// report access | report retrieve
+int report(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
 
 }  // namespace prov::cli

@@ -43,6 +43,11 @@ commands:
   audit export [--since TIME] [--format jsonl|csv]
                                  the audit for a SIEM, hashes included
   entitlements --worker-id ID    licences and hardware allocated / to retrieve
+  report access [--group G | --worker-id ID | --target T] [--format text|csv|json] [--live]
+                                 every person's groups per target, the role granting each,
+                                 and what an account holds that no role grants; --live reads
+                                 what the directories hold now instead of what was applied
+  report retrieve [--since TIME] entitlements released by leavers and movers, to retrieve
   reconcile [--apply]            compare every target with what provisiond applied (exit 1 on
                                  drift); --apply has the running daemon correct the drift
   secret new webhook [FILE]      write a webhook signing key (whsec_..., mode 0600); FILE
@@ -89,10 +94,16 @@ int main(int argc, char** argv) {
       a.all = true;
     } else if (s == "--apply") {
       a.apply = true;
+    } else if (s == "--live") {
+      a.live = true;
     } else if ((s == "--worker-id" || s == "--worker") && i + 1 < args.size()) {
       (s == "--worker" ? a.worker_file : a.worker_id) = args[++i];
     } else if (s == "--since" && i + 1 < args.size()) {
       a.since = args[++i];
+    } else if (s == "--group" && i + 1 < args.size()) {
+      a.group = args[++i];
+    } else if (s == "--target" && i + 1 < args.size()) {
+      a.target = args[++i];
     } else if (s == "--format" && i + 1 < args.size()) {
       a.format = args[++i];
     } else if (s == "--policy" && i + 1 < args.size()) {
@@ -167,7 +178,7 @@ int main(int argc, char** argv) {
       Config c = load_config(config_path, cli::secrets_needed(cmd));
       return cmd_explain(*w, c.policy_path, a.json, std::cout, std::cerr);
     }
-    Config c = load_config(config_path, cli::secrets_needed(cmd));
+    Config c = load_config(config_path, cli::secrets_needed(cmd, a.live));
     if (cmd == "explain") {
       if (a.worker_id.empty()) {
         std::cerr << "explain needs --worker FILE.json or --worker-id ID\n";
@@ -194,6 +205,7 @@ int main(int argc, char** argv) {
     if (cmd == "audit") return cli::audit(c, a, std::cout);
     if (cmd == "entitlements") return cli::entitlements(c, a, std::cout, std::cerr);
     if (cmd == "reconcile") return cli::reconcile(c, a, std::cout, std::cerr);
+    if (cmd == "report") return cli::report(c, a, std::cout, std::cerr);
   } catch (const ConfigError& e) {
     std::cerr << "provisionctl: config error: " << e.what() << "\n";
     return 1;

@@ -442,11 +442,22 @@ void Engine::apply_event(const InboxRow& row) {
 }
 
 void Engine::replan_all() {
-  const auto workers = store_.workers();
-  prefetch_usernames(workers);  // the new policy may name someone who had no free name
-  for (const auto& w : workers)
-    store_.transaction([&] { plan_worker(w.worker_id, false, kPolicyChange); });
-  forget_holders();
+  // In chunks, so a population of millions is never in memory at once; each chunk's names are
+  // asked for ahead (the new policy may name someone who had no free name).
+  constexpr std::size_t kChunk = 1000;
+  std::vector<Worker> chunk;
+  const auto plan_chunk = [&] {
+    prefetch_usernames(chunk);
+    for (const auto& w : chunk)
+      store_.transaction([&] { plan_worker(w.worker_id, false, kPolicyChange); });
+    forget_holders();
+    chunk.clear();
+  };
+  store_.for_each_worker([&](const Worker& w) {
+    chunk.push_back(w);
+    if (chunk.size() == kChunk) plan_chunk();
+  });
+  plan_chunk();
   log::info("re-planned every worker after a policy change");
 }
 
@@ -481,9 +492,13 @@ void Engine::release_groups() {
               {{"accounts", std::to_string(accounts)}, {"groups", Json(released).dump()}});
 }
 
+void Engine::plan_each(const std::function<void(WorkerPlan&&)>& visit) {
+  store_.for_each_worker([&](const Worker& w) { visit(plan_worker(w.worker_id, true)); });
+}
+
 std::vector<WorkerPlan> Engine::plan_all() {
   std::vector<WorkerPlan> out;
-  for (const auto& w : store_.workers()) out.push_back(plan_worker(w.worker_id, true));
+  plan_each([&](WorkerPlan&& p) { out.push_back(std::move(p)); });
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "prov/account_spill.h"
 #include "prov/ascii.h"
 #include "prov/engine.h"
 
@@ -83,66 +84,74 @@ std::string_view to_string(Drift::Kind kind) {
 
 Result<ReconcileReport> reconcile(Store& store, const std::string& target,
                                   DirectoryConnector& directory,
-                                  const std::set<std::string>& managed_groups) {
+                                  const std::set<std::string>& managed_groups,
+                                  const std::function<void(Drift&&)>& on_drift) {
   ReconcileReport report;
-  std::map<std::string, Account> seen;  // by worker id
+  const auto found = [&](Drift&& d) {
+    if (on_drift)
+      on_drift(std::move(d));
+    else
+      report.drifts.push_back(std::move(d));
+  };
+  // The directory's side goes to a temporary file, the state's is read a page at a time: both
+  // can be millions of accounts.
+  AccountSpill seen;
   std::set<std::string> reported;
   Status listed = directory.for_each_account([&](const Account& a) {
     if (a.worker_id.empty()) return;
     ++report.directory_accounts;
     for (const auto& [name, value] : a.attributes) reported.insert(ascii_lower(name));
-    seen.emplace(a.worker_id, a);
+    seen.put(a);
   });
   if (!listed.ok()) return listed.error();
 
-  std::set<std::string> known_workers;
-  for (const auto& row : store.accounts()) {
-    if (row.planned.target != target) continue;
+  store.for_each_account(target, [&](const AccountRow& row) {
     const std::string& id = row.planned.worker_id;
-    known_workers.insert(id);
+    // Taken whether compared or not: what stays in the spill is what provisiond never saw.
+    std::optional<Account> observed = seen.take(id);
     // Operations on their way would make the comparison a race: the next run sees them done.
-    bool busy = false;
-    for (const auto& op : store.operations_of(id))
-      busy |= op.op.target == target &&
-              (op.status == OpStatus::Pending || op.status == OpStatus::Held);
-    if (busy) {
+    if (store.has_unfinished_operations(target, id)) {
       ++report.in_flight;
-      continue;
+      return;
     }
     ++report.checked;
     const Account& known = row.applied;
-    auto it = seen.find(id);
-    if (known.exists && it == seen.end()) {
-      report.drifts.push_back({target, id,
-                               Drift::Kind::Missing,
-                               {"provisiond applied " + known.dn +
-                                "; the directory has no "
-                                "account for this worker"},
-                               std::nullopt});
-    } else if (!known.exists && it != seen.end()) {
-      report.drifts.push_back({target, id,
-                               Drift::Kind::Unexpected,
-                               {"the directory has " + it->second.dn +
-                                " although provisiond deleted or never created it"},
-                               it->second});
-    } else if (it != seen.end()) {
-      auto d = differences(known, it->second, managed_groups, reported);
-      if (!d.empty()) report.drifts.push_back({target, id, Drift::Kind::Changed, d, it->second});
+    if (known.exists && !observed) {
+      found({target, id,
+             Drift::Kind::Missing,
+             {"provisiond applied " + known.dn +
+              "; the directory has no "
+              "account for this worker"},
+             std::nullopt});
+    } else if (!known.exists && observed) {
+      found({target, id,
+             Drift::Kind::Unexpected,
+             {"the directory has " + observed->dn +
+              " although provisiond deleted or never created it"},
+             std::move(observed)});
+    } else if (observed) {
+      auto d = differences(known, *observed, managed_groups, reported);
+      if (!d.empty()) found({target, id, Drift::Kind::Changed, d, std::move(observed)});
     }
-  }
-  for (const auto& [id, account] : seen)
-    if (!known_workers.count(id))
-      report.drifts.push_back({target, id,
-                               Drift::Kind::Unmanaged,
-                               {account.dn + " carries a worker id provisiond has never seen"},
-                               account});
+  });
+  seen.for_each([&](const Account& account) {
+    found({target, account.worker_id,
+           Drift::Kind::Unmanaged,
+           {account.dn + " carries a worker id provisiond has never seen"},
+           account});
+  });
   return report;
 }
 
 int repair(Store& store, const ReconcileReport& report, TimePoint now, const std::string& actor) {
+  return repair(store, report.drifts, now, actor);
+}
+
+int repair(Store& store, const std::vector<Drift>& drifts, TimePoint now,
+           const std::string& actor) {
   int handed = 0;
   store.transaction([&] {
-    for (const auto& d : report.drifts) {
+    for (const auto& d : drifts) {
       if (d.kind == Drift::Kind::Unmanaged) continue;
       auto row = store.account(d.target, d.worker_id);
       if (!row) continue;

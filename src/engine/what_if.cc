@@ -7,11 +7,11 @@
 namespace prov {
 
 WhatIf what_if(Store& store, const Config& config, std::shared_ptr<const Policy> candidate,
-               const Clock& clock) {
+               const Clock& clock, const std::function<void(const WorkerPlan&)>& visit) {
   WhatIf w;
   // The daemon's own planner without a connector: nothing can be written anywhere.
   Engine engine(store, nullptr, clock, config, candidate);
-  for (auto& p : engine.plan_all()) {
+  engine.plan_each([&](WorkerPlan&& p) {
     bool affected = false;
     for (const auto& op : p.operations) {
       w.summary.add(op);
@@ -21,8 +21,12 @@ WhatIf what_if(Store& store, const Config& config, std::shared_ptr<const Policy>
       if (held_by_brake_rule(op, *candidate, true)) ++w.held_by_rule;
     }
     if (affected) ++w.people_affected;
-    if (!p.operations.empty() || p.hold_reason) w.plans.push_back(std::move(p));
-  }
+    if (p.operations.empty() && !p.hold_reason) return;
+    if (visit)
+      visit(p);
+    else
+      w.plans.push_back(std::move(p));
+  });
   // People, as the brake's share counts them: every target holds an account per managed worker.
   const auto targets = std::max<std::int64_t>(1, static_cast<std::int64_t>(config.targets.size()));
   w.managed_accounts = store.queue_counts().accounts / targets;

@@ -2,7 +2,6 @@
 #include "store/sqlite_store.h"
 
 namespace prov {
-namespace {
 
 Json account_to_json(const Account& a) {
   return Json{{"workerId", a.worker_id},
@@ -37,6 +36,8 @@ Account account_from_json(const Json& j, std::string_view where) {
     throw StoreError("unreadable account in " + std::string(where) + ": " + e.what());
   }
 }
+
+namespace {
 
 std::string dump_account(const Account& a) {
   try {
@@ -136,6 +137,28 @@ std::vector<AccountRow> SqliteStore::accounts() {
   std::vector<AccountRow> rows;
   while (q.step()) rows.push_back(read_account(q));
   return rows;
+}
+
+void SqliteStore::for_each_account(const std::string& target,
+                                   const std::function<void(const AccountRow&)>& visit) {
+  // Keyset pages in the primary key's order: each page is one index range, however far in.
+  static const std::string sql =
+      std::string(kSelectAccount) +
+      "WHERE (?1 = '' OR target = ?1) AND (target, worker_id) > (?2, ?3) "
+      "ORDER BY target, worker_id LIMIT ?4";
+  std::string after_target, after_worker;
+  for (;;) {
+    std::vector<AccountRow> page;
+    {
+      auto q = db_.query(sql);
+      q.bind_all(target, after_target, after_worker, kPageRows);
+      while (q.step()) page.push_back(read_account(q));
+    }
+    for (const auto& row : page) visit(row);
+    if (page.size() < static_cast<std::size_t>(kPageRows)) return;
+    after_target = page.back().planned.target;
+    after_worker = page.back().planned.worker_id;
+  }
 }
 
 }  // namespace prov

@@ -23,11 +23,9 @@ void SqliteStore::release_entitlement(const std::string& worker_id, const std::s
       .run();
 }
 
-std::vector<EntitlementRow> SqliteStore::entitlements(const std::string& worker_id) {
-  auto q = db_.query(
-      "SELECT worker_id, entitlement, allocated_at, released_at FROM entitlements "
-      "WHERE worker_id = ?1 ORDER BY id");
-  q.bind(1, worker_id);
+namespace {
+
+std::vector<EntitlementRow> read_entitlements(sql::Query& q) {
   std::vector<EntitlementRow> rows;
   while (q.step()) {
     EntitlementRow row;
@@ -38,6 +36,24 @@ std::vector<EntitlementRow> SqliteStore::entitlements(const std::string& worker_
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+}  // namespace
+
+std::vector<EntitlementRow> SqliteStore::entitlements(const std::string& worker_id) {
+  auto q = db_.query(
+      "SELECT worker_id, entitlement, allocated_at, released_at FROM entitlements "
+      "WHERE worker_id = ?1 ORDER BY id");
+  q.bind(1, worker_id);
+  return read_entitlements(q);
+}
+
+std::vector<EntitlementRow> SqliteStore::released_entitlements(TimePoint since) {
+  auto q = db_.query(
+      "SELECT worker_id, entitlement, allocated_at, released_at FROM entitlements "
+      "WHERE released_at >= ?1 ORDER BY released_at, id");
+  q.bind(1, since);
+  return read_entitlements(q);
 }
 
 }  // namespace prov

@@ -141,6 +141,16 @@ std::vector<OutboxRow> SqliteStore::operations_of(const std::string& worker_id) 
   return read_ops(q);
 }
 
+bool SqliteStore::has_unfinished_operations(const std::string& target,
+                                            const std::string& worker_id) {
+  // The terms repeat the partial index's condition, so SQLite can use it.
+  auto q = db_.query(
+      "SELECT 1 FROM outbox WHERE worker_id = ?1 AND status IN ('pending', 'held') "
+      "AND target = ?2 LIMIT 1");
+  q.bind_all(worker_id, target);
+  return q.step();
+}
+
 void SqliteStore::set_op_status(std::int64_t id, OpStatus status, const std::string& error) {
   db_.query("UPDATE outbox SET status = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")
       .bind_all(id, to_string(status), error, wall_now())

@@ -127,8 +127,10 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, sql::Database::Mode 
   sqlite3_busy_handler(db_.handle(), wait_for_writer, nullptr);
   // Two connections write (ingest, engine), so each finds its page cache stale after the other's
   // commit and reads pages again: memory-mapped reads make that a memcpy instead of a pread
-  // system call per page. Writes still go through the WAL.
-  db_.exec("PRAGMA mmap_size=268435456");
+  // system call per page. Writes still go through the WAL. A reader (provisionctl) reads what
+  // it reads once, and every mapped page it touched would count in its resident memory: a
+  // command walking a million workers stays within its page cache instead.
+  if (mode == sql::Database::Mode::ReadWrite) db_.exec("PRAGMA mmap_size=268435456");
   db_.exec("PRAGMA cache_size=-16384");
   // Checkpoint every ~80 MB of WAL rather than every 4 MB: the inbox, outbox and account pages
   // that every event rewrites are copied back to the database once per interval, not once per

@@ -33,6 +33,14 @@ class WriterTurn {
   std::uint64_t tickets_ = 0;
 };
 
+// Rows per page of the for_each_* readers: big enough that a page costs one index seek among
+// hundreds of rows, small enough that a page of full worker records stays well under a megabyte.
+inline constexpr int kPageRows = 256;
+
+// An account as the accounts table's JSON columns hold it (the target is a column of its own).
+Json account_to_json(const Account& a);
+Account account_from_json(const Json& j, std::string_view where);
+
 // Parses JSON read back from a column; a parse failure means the file was damaged or written by
 // something else, so it is a StoreError naming the row.
 Json parse_json_column(const std::string& text, std::string_view where);
@@ -67,6 +75,7 @@ class SqliteStore final : public Store {
   std::optional<Worker> worker(const std::string& worker_id) override;
   void put_worker(const Worker& worker) override;
   std::vector<Worker> workers() override;
+  void for_each_worker(const std::function<void(const Worker&)>& visit) override;
   std::vector<std::string> reports_of(const std::string& manager_id) override;
 
   std::optional<AccountRow> account(const std::string& target,
@@ -75,6 +84,8 @@ class SqliteStore final : public Store {
   void put_planned(const Account& planned) override;
   void put_applied(const Account& applied) override;
   std::vector<AccountRow> accounts() override;
+  void for_each_account(const std::string& target,
+                        const std::function<void(const AccountRow&)>& visit) override;
 
   std::int64_t enqueue(const Operation& op, OpStatus status, const std::string& event_id,
                        TimePoint now) override;
@@ -84,6 +95,8 @@ class SqliteStore final : public Store {
   std::optional<OutboxRow> operation(std::int64_t id) override;
   std::vector<OutboxRow> operations(OpStatus status, int limit) override;
   std::vector<OutboxRow> operations_of(const std::string& worker_id) override;
+  bool has_unfinished_operations(const std::string& target,
+                                 const std::string& worker_id) override;
   void set_op_status(std::int64_t id, OpStatus status, const std::string& error) override;
   void schedule_retry(std::int64_t id, TimePoint next_attempt_at,
                       const std::string& error) override;
@@ -108,6 +121,7 @@ class SqliteStore final : public Store {
   void release_entitlement(const std::string& worker_id, const std::string& ent,
                            TimePoint at) override;
   std::vector<EntitlementRow> entitlements(const std::string& worker_id) override;
+  std::vector<EntitlementRow> released_entitlements(TimePoint since) override;
 
   std::int64_t audit(const AuditRecord& record) override;
   std::optional<AuditHead> audit_head() override;

@@ -57,6 +57,23 @@ std::vector<Worker> SqliteStore::workers() {
   return rows;
 }
 
+void SqliteStore::for_each_worker(const std::function<void(const Worker&)>& visit) {
+  static const std::string sql =
+      std::string(kSelectWorker) + "WHERE worker_id > ?1 ORDER BY worker_id LIMIT ?2";
+  std::string after;
+  for (;;) {
+    std::vector<Worker> page;
+    {
+      auto q = db_.query(sql);
+      q.bind_all(after, kPageRows);
+      while (q.step()) page.push_back(read_worker(q));
+    }
+    for (const auto& w : page) visit(w);
+    if (page.size() < static_cast<std::size_t>(kPageRows)) return;
+    after = page.back().worker_id;
+  }
+}
+
 std::vector<std::string> SqliteStore::reports_of(const std::string& manager_id) {
   // Same expression as the workers_manager index, so the lookup is an index seek.
   auto q = db_.query(

@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "hr/signature.h"
 #include "prov/crypto.h"
 
@@ -378,6 +380,24 @@ int Daemon::ctl(const std::string& args, std::string* output) const {
   return run_command(std::string(PROV_BINARY_DIR) + "/src/cli/provisionctl --config " + config_ +
                          " " + args,
                      output);
+}
+
+Json json_lines(const std::string& text) {
+  Json out{{"items", Json::array()}, {"summary", nullptr}};
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    Json j = Json::parse(line, nullptr, false);
+    if (j.is_discarded()) {
+      ADD_FAILURE() << "not a JSON line: " << line;
+      continue;
+    }
+    if (j.is_object() && j.size() == 1 && j.contains("summary"))
+      out["summary"] = j["summary"];
+    else
+      out["items"].push_back(std::move(j));
+  }
+  return out;
 }
 
 }  // namespace prov::testing

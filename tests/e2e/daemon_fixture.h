@@ -120,6 +120,10 @@ class Daemon {
 
 // The whole content of a text file ("" when it cannot be read), e.g. a daemon's log.
 std::string read_file(const std::string& path);
+// provisionctl's streaming --json output (one object per line, a last `{"summary": …}` line
+// when the command has totals) as {"items": [...], "summary": …}. A line that is not JSON fails
+// the test.
+Json json_lines(const std::string& text);
 
 // Polls `condition` every 10 ms until it holds or `limit` passes. Returns whether it held.
 bool eventually(const std::function<bool()>& condition,

@@ -113,7 +113,7 @@ TEST_F(TwoTargets, HireLandsInBothWithEachTargetsGroupsAndTerminationLocksBoth) 
 
   std::string out;
   ASSERT_EQ(daemon_->ctl("accounts --json", &out), 0) << out;
-  const Json accounts = Json::parse(out);
+  const Json accounts = json_lines(out)["items"];
   std::set<std::string> targets;
   for (const auto& a : accounts)
     if (a.value("worker_id", "") == "300001") targets.insert(a.value("target", ""));
@@ -121,9 +121,9 @@ TEST_F(TwoTargets, HireLandsInBothWithEachTargetsGroupsAndTerminationLocksBoth) 
 
   // Reconcile reads both directories and finds both accounts as provisiond applied them.
   ASSERT_EQ(daemon_->ctl("reconcile --json", &out), 0) << out;
-  const Json report = Json::parse(out);
-  EXPECT_EQ(report["compared"], 2) << out;
-  EXPECT_TRUE(report["drifts"].empty()) << out;
+  const Json report = json_lines(out);
+  EXPECT_EQ(report["summary"]["compared"], 2) << out;
+  EXPECT_TRUE(report["items"].empty()) << out;
 
   ASSERT_EQ(daemon_->send_event("two-term-1", "TERMINATION", finance_worker("300001", "Nora", "Lind"))
                 .status,

@@ -86,7 +86,7 @@ TEST_F(ProvisionctlTest, PlanOfACandidatePolicyWritesNothingAndRefusesABrokenOne
   EXPECT_NE(out.find("what-if " + example + ": creates 0"), std::string::npos) << out;
   EXPECT_NE(out.find("nothing would be held"), std::string::npos) << out;
   EXPECT_EQ(ctl("plan --policy " + example + " --json", &out), 0) << out;
-  EXPECT_EQ(Json::parse(out).at("people_affected"), 0) << out;
+  EXPECT_EQ(Json::parse(out).at("summary").at("people_affected"), 0) << out;
   std::ofstream(dir_ / "broken.yaml") << "version: 1\nroles:\n  - name: x\n    when: { nope: [ }\n";
   EXPECT_EQ(ctl("plan --policy " + (dir_ / "broken.yaml").string(), &out), 1) << out;
   EXPECT_NE(out.find("broken.yaml:"), std::string::npos) << out;
