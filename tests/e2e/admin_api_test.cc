@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "e2e/running_daemon_test.h"
@@ -227,6 +228,25 @@ TEST_F(AdminApi, ProvisionctlApprovesOverTheSocketAuditedAsThePeersUser) {
   // Already decided: said so, exit 1.
   EXPECT_EQ(daemon_->ctl("approve " + std::to_string(op), &out), 1) << out;
   EXPECT_NE(out.find("not in the expected state"), std::string::npos) << out;
+}
+
+// Remotely, provisionctl sends the token from a file and the audit names the token.
+TEST_F(AdminApi, ProvisionctlWithUrlAndTokenFileDecidesAsTheTokensName) {
+  start(braked());
+  const std::string token_file = daemon_->dir() + "/remote.token";
+  std::ofstream(token_file) << new_token("remote-ops", "approver") << "\n";
+  const std::int64_t op = held_termination("700007");
+  ASSERT_NE(op, 0);
+  const std::string url = "--url http://127.0.0.1:" + std::to_string(daemon_->admin_port());
+  std::string out;
+  EXPECT_EQ(daemon_->ctl("approve " + std::to_string(op) + " " + url, &out), 1) << out;
+  EXPECT_NE(out.find("--token-file"), std::string::npos) << out;
+  ASSERT_EQ(daemon_->ctl("approve " + std::to_string(op) + " " + url + " --token-file " +
+                             token_file,
+                         &out),
+            0)
+      << out;
+  EXPECT_EQ(approver_of(op), "token:remote-ops");
 }
 
 TEST_F(AdminApi, ASocketUserGetsTheRoleTheConfigGivesThem) {
