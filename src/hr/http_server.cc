@@ -416,11 +416,19 @@ long peer_uid_of(local::socket& socket) {
 }
 
 // Binds a Unix socket at `path`: a socket file left by an earlier run is removed (anything else
-// there is not ours to remove), and the mode is set before anyone can connect.
+// there is not ours to remove, nor is a socket someone still listens on), and the mode is set
+// before anyone can connect.
 void bind_unix(local::acceptor& acceptor, const std::string& path, unsigned mode) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::is_socket(fs::symlink_status(path, ec))) fs::remove(path, ec);
+  if (fs::is_socket(fs::symlink_status(path, ec))) {
+    local::socket probe(acceptor.get_executor());
+    beast::error_code connect_ec;
+    probe.connect(local::endpoint(path), connect_ec);
+    if (!connect_ec)
+      throw std::runtime_error("cannot listen on unix:" + path + ": another process listens there");
+    fs::remove(path, ec);
+  }
   const local::endpoint endpoint(path);
   beast::error_code bec;
   acceptor.open(endpoint.protocol(), bec);

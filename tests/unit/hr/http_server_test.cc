@@ -419,6 +419,8 @@ TEST(HttpServer, AUnixSocketListenerNamesThePeersUser) {
   ASSERT_EQ(::mknod(path.c_str(), S_IFSOCK | 0600, 0), 0);  // as a crash leaves it
   options.unix_socket_mode = 0660;
   auto server = HttpServer::start(options, who_is_there());
+  // A socket someone listens on is not stale: a second server does not take it over.
+  EXPECT_THROW(HttpServer::start(options, who_is_there()), std::runtime_error);
   EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
                 std::filesystem::perms::group_read | std::filesystem::perms::group_write);
