@@ -6,6 +6,7 @@
 #include "ldap/ldap_connector.h"
 #include "ldap/password_drop.h"
 #include "prov/connector.h"
+#include "scim/scim_connector.h"
 #ifdef PROV_HAVE_AD
 #include "ad/ad_connector.h"
 #endif
@@ -47,6 +48,9 @@ std::unique_ptr<DirectoryConnector> ConnectorRegistry::create(const DirectoryCon
 void register_builtin_connectors(ConnectorRegistry& registry) {
   registry.add("ldap", [](const DirectoryConfig& config) -> std::unique_ptr<DirectoryConnector> {
     return make_ldap_connector(config);
+  });
+  registry.add("scim", [](const DirectoryConfig& config) -> std::unique_ptr<DirectoryConnector> {
+    return make_scim_connector(config);
   });
 #ifdef PROV_HAVE_AD
   registry.add("ad", [](const DirectoryConfig& config) -> std::unique_ptr<DirectoryConnector> {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -54,7 +55,18 @@ struct DirectoryConfig {
   std::string upn_suffix;                     // ad: userPrincipalName suffix (default from base)
   int timeout_ms = 10000;                     // network timeout per operation
   int pipeline_window = 64;                   // outstanding async operations per connection
+  // A type outside the LDAP family (scim) validates its own keys: `options` are the target's
+  // keys as written (scalars typed as YAML reads them), relative paths in them resolve against
+  // `config_dir`, and `read_secrets` says whether the caller wants its secret files read
+  // (ConfigSecrets::directory). The LDAP fields above stay unset for such a target, except
+  // url and tls.verify, which config.cc copies for messages and start-up warnings.
+  nlohmann::json options;
+  std::filesystem::path config_dir;
+  bool read_secrets = true;
 };
+
+// Whether `type` is one whose keys load_config() parses into DirectoryConfig itself.
+bool is_ldap_family(const std::string& type);
 
 struct WebhookConfig {
   std::string listen = "127.0.0.1:8080";

@@ -24,6 +24,8 @@ struct Capabilities {
   // referential-integrity check; not AD, where `manager` is a linked attribute): a report's
   // create can carry the manager's DN while the manager's own create is still queued.
   bool forward_references = false;
+  // Accounts have no placement (a SCIM application): no OU to compare, a move changes nothing.
+  bool flat = false;
 };
 
 struct Anchor {
@@ -109,7 +111,7 @@ class ConnectorRegistry {
   std::map<std::string, ConnectorFactory> factories_;
 };
 
-// Registers `ldap` and `ad`.
+// Registers `ldap`, `scim` and `ad`.
 void register_builtin_connectors(ConnectorRegistry& registry);
 
 // Once at start-up, before any connector writes: removes the temporary one-time password files

@@ -126,15 +126,18 @@ struct Outcome {
   std::string dn;       // Ok: the account's DN after the operation
   std::string anchor;   // Ok: the account's anchor (entryUUID / objectGUID)
   bool already_done = false;  // Ok because the directory already matched (idempotent replay)
+  // Retryable: the server said when to ask again (HTTP Retry-After); the retry waits at least
+  // this long, longer when the executor's own backoff is longer. Zero: the backoff decides.
+  std::chrono::milliseconds retry_after{0};
 
   static Outcome ok(std::string dn = {}, std::string anchor = {}) {
-    return Outcome{Kind::Ok, {}, {}, std::move(dn), std::move(anchor), false};
+    return Outcome{Kind::Ok, {}, {}, std::move(dn), std::move(anchor), false, {}};
   }
   static Outcome retryable(std::string code, std::string message) {
-    return Outcome{Kind::Retryable, std::move(code), std::move(message), {}, {}, false};
+    return Outcome{Kind::Retryable, std::move(code), std::move(message), {}, {}, false, {}};
   }
   static Outcome permanent(std::string code, std::string message) {
-    return Outcome{Kind::Permanent, std::move(code), std::move(message), {}, {}, false};
+    return Outcome{Kind::Permanent, std::move(code), std::move(message), {}, {}, false, {}};
   }
   bool is_ok() const { return kind == Kind::Ok; }
 };

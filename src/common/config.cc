@@ -88,6 +88,8 @@ std::string read_secret(const std::string& key, const fs::path& path,
   return s;
 }
 
+bool is_ldap_family(const std::string& type) { return type == "ldap" || type == "ad"; }
+
 bool is_target_name(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
   return std::all_of(name.begin(), name.end(), [](char ch) {
@@ -126,8 +128,67 @@ PasswordMethod initial_password_method(const YAML::Node& dir, const std::string&
        "must be hashed_in_add, password_modify or cleartext_in_add, got '" + name + "'", method);
 }
 
+// A YAML subtree as JSON for a connector that validates its own keys: a quoted scalar stays a
+// string, a plain one becomes a bool or an integer when it reads as one.
+nlohmann::json to_json(const YAML::Node& n) {
+  if (n.IsMap()) {
+    auto out = nlohmann::json::object();
+    for (const auto& kv : n) out[kv.first.as<std::string>()] = to_json(kv.second);
+    return out;
+  }
+  if (n.IsSequence()) {
+    auto out = nlohmann::json::array();
+    for (const auto& item : n) out.push_back(to_json(item));
+    return out;
+  }
+  if (!n.IsScalar()) return nullptr;
+  const std::string text = n.Scalar();
+  if (n.Tag() != "!") {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    if (!text.empty() && text.size() < 18 &&
+        std::all_of(text.begin() + (text[0] == '-' ? 1 : 0), text.end(),
+                    [](char c) { return c >= '0' && c <= '9'; }) &&
+        text != "-")
+      return std::stoll(text);
+  }
+  return text;
+}
+
+std::string target_name(const YAML::Node& dir, const std::string& key) {
+  auto name = get<std::string>(dir, "name", key + ".name", "");
+  if (name.empty()) fail(key + ".name", "is required");
+  if (!is_target_name(name))
+    fail(key + ".name", "'" + name + "' must be 1-63 characters of a-z, 0-9 and -", dir["name"]);
+  return name;
+}
+
+// A target whose connector parses its own keys (see DirectoryConfig::options).
+DirectoryConfig connector_target(const YAML::Node& dir, DirectoryConfig d, const fs::path& base,
+                                 const ConfigSecrets& secrets) {
+  d.options = to_json(dir);
+  d.options.erase("name");
+  d.options.erase("type");
+  d.config_dir = base;
+  d.read_secrets = secrets.directory;
+  if (auto url = d.options.find("url"); url != d.options.end() && url->is_string()) d.url = *url;
+  if (auto tls = d.options.find("tls"); tls != d.options.end() && tls->is_object()) {
+    if (auto v = tls->find("verify"); v != tls->end() && v->is_boolean()) d.tls.verify = *v;
+  }
+  d.tls.mode = d.url.starts_with("https://") ? "https" : "none";
+  return d;
+}
+
 DirectoryConfig parse_target(YAML::Node dir, const std::string& key, const fs::path& base,
                              const ConfigSecrets& secrets, bool listed) {
+  if (listed && dir.IsMap() && dir["type"].IsDefined() &&
+      !is_ldap_family(get<std::string>(dir, "type", key + ".type", ""))) {
+    DirectoryConfig d;
+    d.key = key;
+    d.name = target_name(dir, key);
+    d.type = get<std::string>(dir, "type", key + ".type", "");
+    return connector_target(dir, std::move(d), base, secrets);
+  }
   std::set<std::string> keys{"type", "url", "start_tls", "bind_dn", "password_file", "base_dn",
                              "tls", "groups_ou", "lock_method", "password_dir", "initial_password",
                              "password_in_add", "upn_suffix", "timeout_ms", "pipeline_window"};
@@ -137,12 +198,8 @@ DirectoryConfig parse_target(YAML::Node dir, const std::string& key, const fs::p
   DirectoryConfig d;
   d.key = key;
   if (listed) {
-    d.name = get<std::string>(dir, "name", key + ".name", "");
-    if (d.name.empty()) fail(key + ".name", "is required");
-    if (!is_target_name(d.name))
-      fail(key + ".name", "'" + d.name + "' must be 1-63 characters of a-z, 0-9 and -",
-           dir["name"]);
-    if (!dir["type"].IsDefined()) fail(key + ".type", "is required (ldap or ad)");
+    d.name = target_name(dir, key);
+    if (!dir["type"].IsDefined()) fail(key + ".type", "is required (ldap, ad or scim)");
   }
   // Secrets of the target named `directory` keep their credential name; others get their own.
   const std::string credential =

@@ -21,7 +21,10 @@ std::vector<std::string> startup_warnings(const Config& config) {
       out.push_back(t.key +
                     ".tls.verify is false: the directory's certificate is NOT checked; "
                     "anyone on the path can impersonate it");
-    if (t.tls.mode == "none")
+    if (t.tls.mode == "none" && !is_ldap_family(t.type))
+      out.push_back(t.key + ".url is " + t.url +
+                    ": the token and personal data cross the network unencrypted");
+    else if (t.tls.mode == "none")
       out.push_back(t.key +
                     ".tls.mode is none: bind password and personal data cross the network "
                     "unencrypted");

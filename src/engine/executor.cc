@@ -409,7 +409,7 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
     } else if (outcome.kind == Outcome::Kind::Retryable &&
                (config_.executor.max_attempts == 0 ||
                 row.attempts + 1 < config_.executor.max_attempts)) {
-      store_.schedule_retry(op.id, now + backoff(row.attempts),
+      store_.schedule_retry(op.id, now + std::max(backoff(row.attempts), outcome.retry_after),
                             outcome.code + " " + outcome.message);
       m.inc("provisiond_operation_retries_total", {{"kind", kind}, {"target", target_}});
       a.action = "op.retry";

@@ -33,15 +33,16 @@ std::set<std::string> managed_only(const std::set<std::string>& groups,
 }
 
 // `reported`: attribute names (lower case) the connector reports for some account; identity
-// and secret attributes it keeps to itself (employeeNumber, passwords) are not compared.
+// and secret attributes it keeps to itself (employeeNumber, passwords) are not compared. `flat`:
+// the target has no placement (Capabilities::flat), so there is no OU to compare.
 std::vector<std::string> differences(const Account& known, const Account& seen,
                                      const std::set<std::string>& managed,
-                                     const std::set<std::string>& reported) {
+                                     const std::set<std::string>& reported, bool flat) {
   std::vector<std::string> d;
   if (known.enabled != seen.enabled)
     d.push_back("enabled: provisiond " + yes_no(known.enabled) + ", directory " +
                 yes_no(seen.enabled));
-  if (!known.ou.empty() && normal_ou(known.ou) != normal_ou(seen.ou))
+  if (!flat && !known.ou.empty() && normal_ou(known.ou) != normal_ou(seen.ou))
     d.push_back("ou: provisiond " + known.ou + ", directory " + seen.ou);
   if (ascii_lower(known.username) != ascii_lower(seen.username))
     d.push_back("username: provisiond " + known.username + ", directory " + seen.username);
@@ -130,7 +131,8 @@ Result<ReconcileReport> reconcile(Store& store, const std::string& target,
               " although provisiond deleted or never created it"},
              std::move(observed)});
     } else if (observed) {
-      auto d = differences(known, *observed, managed_groups, reported);
+      auto d = differences(known, *observed, managed_groups, reported,
+                           directory.capabilities().flat);
       if (!d.empty()) found({target, id, Drift::Kind::Changed, d, std::move(observed)});
     }
   });

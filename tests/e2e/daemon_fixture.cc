@@ -299,6 +299,25 @@ std::string slapd_target_yaml(const Slapd& slapd, const std::string& name,
          ", verify: true }\n" + (extra.empty() ? "" : "  " + extra + "\n");
 }
 
+std::string write_policy_with_grants(const std::string& dir, const std::string& target,
+                                     const std::string& employee_groups,
+                                     const std::string& finance_groups) {
+  std::ifstream in(std::string(PROV_SOURCE_DIR) + "/policies/example.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto add_after = [&](const std::string& line, const std::string& extra) {
+    const auto at = text.find(line);
+    if (at == std::string::npos) throw std::runtime_error("example policy changed: " + line);
+    text.insert(at + line.size(), extra);
+  };
+  add_after("    groups: [staff]\n",
+            "    targets: { " + target + ": { groups: " + employee_groups + " } }\n");
+  add_after("    groups: [finance, erp-users]\n",
+            "    targets: { " + target + ": { groups: " + finance_groups + " } }\n");
+  const std::string path = dir + "/policy.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
 std::vector<LdapEntry> Daemon::search(const std::string& base, const std::string& filter) const {
   return search_slapd(slapd_->info(), base, filter);
 }

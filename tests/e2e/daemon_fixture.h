@@ -57,6 +57,13 @@ struct DaemonOptions {
 std::string slapd_target_yaml(const Slapd& slapd, const std::string& name,
                               const std::string& extra = {});
 
+// The example policy with grants in the target `target`: every employee gets `employee_groups`
+// there, finance people `finance_groups` too (YAML flow lists, e.g. "[staff-there]"); the plain
+// `groups:` stay the default target's. Written to DIR/policy.yaml; returns its path.
+std::string write_policy_with_grants(const std::string& dir, const std::string& target,
+                                     const std::string& employee_groups,
+                                     const std::string& finance_groups);
+
 // Searches any slapd as its root (what the helpers of Daemon do with the daemon's own slapd).
 std::vector<LdapEntry> search_slapd(const SlapdInfo& slapd, const std::string& base,
                                     const std::string& filter);

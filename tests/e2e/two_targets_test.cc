@@ -14,23 +14,6 @@
 namespace prov::testing {
 namespace {
 
-// The example policy with grants in the target `second`: every employee is in second-staff
-// there, finance people in ledger too; the plain `groups:` stay the first target's.
-std::string write_policy(const std::string& dir) {
-  std::ifstream in(std::string(PROV_SOURCE_DIR) + "/policies/example.yaml");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto add_after = [&](const std::string& line, const std::string& extra) {
-    const auto at = text.find(line);
-    if (at == std::string::npos) throw std::runtime_error("example policy changed: " + line);
-    text.insert(at + line.size(), extra);
-  };
-  add_after("    groups: [staff]\n", "    targets: { second: { groups: [second-staff] } }\n");
-  add_after("    groups: [finance, erp-users]\n", "    targets: { second: { groups: [ledger] } }\n");
-  const std::string path = dir + "/policy.yaml";
-  std::ofstream(path) << text;
-  return path;
-}
-
 Json finance_worker(const std::string& id, const std::string& first, const std::string& last) {
   Json w = make_worker(id, first, last, "Finance");
   w["location"] = "Hamburg";
@@ -46,7 +29,7 @@ class TwoTargets : public ::testing::Test {
     policy_dir_ = second_->info().dir + "/policy";
     std::filesystem::create_directories(policy_dir_);
     DaemonOptions d;
-    d.policy_path = write_policy(policy_dir_);
+    d.policy_path = write_policy_with_grants(policy_dir_, "second", "[second-staff]", "[ledger]");
     d.target_name = "main";
     d.more_targets_yaml = slapd_target_yaml(*second_, "second");
     daemon_ = std::make_unique<Daemon>(Slapd::shared(), d);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "harness/bind_probe.h"
@@ -229,6 +230,49 @@ TEST(LdapConnector, ReadOnlyNonRootBindPagesPastTheSizeLimit) {
   });
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(seen.size(), 1100u);
+}
+
+// Listing reads memberships a page of accounts at a time: every account's groups are right on
+// every page (more accounts than a page, one group holding them all, another every seventh), for
+// names with filter and DN syntax in them too, and a group's other members never leak in.
+TEST(LdapConnector, ListingGivesEveryAccountItsGroupsAcrossPages) {
+  const DirectoryConfig c = Slapd::shared().directory_config();
+  auto connector = connected(c);
+  const std::string prefix = unique("lg");
+  const std::string all = prefix + "-all", seventh = prefix + "-7th";
+  std::vector<Operation> creates;
+  for (int i = 0; i < 600; ++i) {
+    // Every 50th name carries what a filter or a DN must escape.
+    const std::string user = prefix + (i % 50 == 0 ? "(*)\\,+u" : "u") + std::to_string(i);
+    creates.push_back(create_op(prefix + "-" + std::to_string(i), user));
+  }
+  const auto made = connector->apply_batch(creates);
+  std::vector<Operation> members;
+  for (std::size_t i = 0; i < creates.size(); ++i) {
+    ASSERT_TRUE(made[i].is_ok()) << made[i].message;
+    Operation op = creates[i];
+    op.dn = made[i].dn;
+    op.kind = OpKind::AddMember;
+    op.group = all;
+    members.push_back(op);
+    if (i % 7 == 0) {
+      op.group = seventh;
+      members.push_back(op);
+    }
+  }
+  for (const auto& o : connector->apply_batch(members)) ASSERT_TRUE(o.is_ok()) << o.message;
+
+  std::map<std::string, std::set<std::string>> groups;  // ours only
+  const Status s = connector->for_each_account([&](const Account& a) {
+    if (a.worker_id.rfind(prefix + "-", 0) == 0) groups[a.worker_id] = a.groups;
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_EQ(groups.size(), creates.size());
+  for (std::size_t i = 0; i < creates.size(); ++i) {
+    std::set<std::string> want{all};
+    if (i % 7 == 0) want.insert(seventh);
+    EXPECT_EQ(groups[creates[i].worker_id], want) << creates[i].username;
+  }
 }
 
 TEST(LdapConnector, UsernamesWithDnSyntaxAreEscapedInTheDn) {

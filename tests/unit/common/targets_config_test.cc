@@ -132,5 +132,47 @@ TEST_F(TargetsConfigTest, EachTargetsInsecureChoiceIsWarnedAboutByItsKey) {
   EXPECT_EQ(warnings[0].rfind("targets[1].tls.verify is false", 0), 0u) << warnings[0];
 }
 
+// A target outside the LDAP family keeps its keys for its connector to validate (the scim
+// connector's own tests check those); the LDAP keys are not asked of it.
+TEST_F(TargetsConfigTest, AScimTargetKeepsItsOwnKeysForItsConnector) {
+  const Config c = load(head() + "targets:\n" + item("main", "bind.secret") +
+                        "- name: app\n  type: scim\n  url: https://app.example.com/scim/v2\n"
+                        "  token_file: app.token\n  page_size: 50\n"
+                        "  tls: { verify: false }\n  attributes: { title: title }\n");
+  ASSERT_EQ(c.targets.size(), 2u);
+  const DirectoryConfig& app = c.targets[1];
+  EXPECT_EQ(app.type, "scim");
+  EXPECT_EQ(app.key, "targets[1]");
+  EXPECT_EQ(app.url, "https://app.example.com/scim/v2");
+  EXPECT_FALSE(app.tls.verify);
+  EXPECT_EQ(app.options["token_file"], "app.token");
+  EXPECT_EQ(app.options["page_size"], 50);
+  EXPECT_EQ(app.options["tls"]["verify"], false);
+  EXPECT_EQ(app.options["attributes"]["title"], "title");
+  EXPECT_FALSE(app.options.contains("name"));
+  EXPECT_EQ(app.config_dir, dir_);
+  EXPECT_TRUE(app.password.empty());
+  // Its unverified certificate is warned about by its key, as a directory's is.
+  const auto warnings = startup_warnings(c);
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_EQ(warnings[0].rfind("targets[1].tls.verify is false", 0), 0u) << warnings[0];
+}
+
+TEST_F(TargetsConfigTest, AScimTargetWithoutTlsIsWarnedAboutByItsUrl) {
+  const Config c = load(head() + "targets:\n" + item("main", "bind.secret") +
+                        "- name: app\n  type: scim\n  url: http://app.example.com/scim\n");
+  const auto warnings = startup_warnings(c);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "targets[1].url is http://app.example.com/scim: the token and personal data cross "
+            "the network unencrypted");
+}
+
+TEST_F(TargetsConfigTest, AQuotedScalarStaysAString) {
+  const Config c = load(head() + "targets:\n" + item("main", "bind.secret") +
+                        "- name: app\n  type: scim\n  url: https://x\n  page_size: \"50\"\n");
+  EXPECT_EQ(c.targets[1].options["page_size"], "50");
+}
+
 }  // namespace
 }  // namespace prov

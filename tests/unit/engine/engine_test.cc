@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "fake_connector.h"
+#include "prov/access_report.h"
 #include "prov/engine.h"
 #include "prov/what_if.h"
 
@@ -377,6 +378,24 @@ TEST_F(EngineTest, RetryableFailureWaitsAndIsNeverDropped) {
   EXPECT_EQ(store_->counts().ops_pending, 0);
 }
 
+// A server that says when to come back (HTTP 429/503 with Retry-After) is not asked sooner,
+// even when the executor's own backoff would have tried again already.
+TEST_F(EngineTest, RetryWaitsAtLeastAsLongAsTheServerAsked) {
+  Outcome throttled = Outcome::retryable("scim:429", "too many requests");
+  throttled.retry_after = std::chrono::seconds(30);
+  dir.scripted.push_back(throttled);
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  EXPECT_EQ(dir.entry_of("1"), nullptr);
+  clock_.advance(std::chrono::seconds(10));  // far past the backoff (1 s ± 20 %), not 30 s
+  settle();
+  EXPECT_EQ(dir.entry_of("1"), nullptr);
+  clock_.advance(std::chrono::seconds(21));
+  settle();
+  ASSERT_NE(dir.entry_of("1"), nullptr);
+  EXPECT_EQ(store_->counts().ops_pending, 0);
+}
+
 TEST_F(EngineTest, PermanentFailureIsDeadLetteredAndCanBeRedriven) {
   dir.scripted.push_back(Outcome::permanent("ldap:19", "constraint violation"));
   receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
@@ -730,6 +749,56 @@ TEST_F(EngineTest, WhatIfOfACandidatePolicyIsExactlyWhatItsDeployPlans) {
   settle();
   EXPECT_EQ(ops_after(watermark), predicted);
   EXPECT_EQ(store_->operations(OpStatus::Held, 100).size(), 3u);
+}
+
+// The access report: each membership with the role granting it; a group whose removal the brake
+// holds is `revoking`, and a group a role grants while the directory is down is `pending`.
+TEST_F(EngineTest, AccessReportNamesRolesAndWhatIsPendingOrBeingRevoked) {
+  receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_EQ(dir.groups_of("1"), (std::set<std::string>{"finance", "staff"}));
+  const auto report = [&] {
+    std::map<std::string, AccessRow> rows;  // by group
+    access_report(*store_, *engine_->policy(), {"directory"}, {}, clock_.now(),
+                  [&](const AccessRow& r) { rows[r.group] = r; });
+    return rows;
+  };
+  auto rows = report();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows["finance"].status, "granted");
+  EXPECT_EQ(rows["finance"].granted_by, "finance");
+  EXPECT_EQ(rows["staff"].granted_by, "employees");
+  EXPECT_EQ(rows["staff"].account, "enabled");
+  EXPECT_EQ(rows["staff"].worker_state, "active");
+
+  // The finance role now asks for another department: the removal waits for approval.
+  use_policy(replaced(kPolicy, "department: Finance", "department: Accounting"));
+  settle();
+  ASSERT_EQ(store_->operations(OpStatus::Held, 10).size(), 1u);
+  rows = report();
+  EXPECT_EQ(rows["finance"].status, "revoking");
+  EXPECT_EQ(rows["finance"].granted_by, "");
+  EXPECT_EQ(rows["staff"].status, "granted");
+
+  // A new role's group while the directory is unreachable: granted, not yet held.
+  dir.refuse_connect = true;
+  use_policy(replaced(kPolicy, "groups: [staff]", "groups: [staff, wiki]"));
+  settle();
+  rows = report();
+  EXPECT_EQ(rows["wiki"].status, "pending");
+  EXPECT_EQ(rows["wiki"].granted_by, "employees");
+
+  // Filters: one group, case-insensitive; an unknown target has no rows.
+  int n = 0;
+  access_report(*store_, *engine_->policy(), {"directory"}, {"STAFF", "", ""}, clock_.now(),
+                [&](const AccessRow& r) {
+                  EXPECT_EQ(r.group, "staff");
+                  ++n;
+                });
+  EXPECT_EQ(n, 1);
+  access_report(*store_, *engine_->policy(), {"directory"}, {"", "", "elsewhere"}, clock_.now(),
+                [&](const AccessRow&) { ++n; });
+  EXPECT_EQ(n, 1);
 }
 
 }  // namespace

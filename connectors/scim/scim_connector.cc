@@ -1,0 +1,364 @@
+#include "scim/scim_connector.h"
+
+#include "prov/log.h"
+#include "scim/http_client.h"
+#include "scim/scim_auth.h"
+#include "scim/scim_options.h"
+#include "scim/scim_values.h"
+
+namespace prov {
+namespace {
+
+using scim::outcome_of;
+
+constexpr const char* kScimJson = "application/scim+json";
+
+class ScimConnector final : public DirectoryConnector {
+ public:
+  ScimConnector(const DirectoryConfig& config)
+      : name_(config.name),
+        options_(scim::parse_options(config)),
+        credentials_(options_.oauth ? scim::Credentials::client_credentials(*options_.oauth)
+                                    : scim::Credentials::fixed(options_.token)) {}
+
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.flat = true;
+    return c;
+  }
+
+  Status connect() override {
+    if (!client_) {
+      auto made = HttpClient::create(options_.http);
+      if (!made.ok()) return made.error();
+      client_ = std::move(made.value());
+    }
+    if (token_checked_) return Status::Ok();
+    // The cheapest authenticated request: one User, its id only.
+    Json page;
+    Outcome o = get("/Users?startIndex=1&count=1&attributes=id", &page);
+    if (o.is_ok()) {
+      token_checked_ = true;
+      return Status::Ok();
+    }
+    if (o.code == "scim:oauth" && o.kind == Outcome::Kind::Permanent)
+      return Error{o.message + " (target " + name_ + "); check its oauth settings", false};
+    if (o.code == "scim:401" || o.code == "scim:403")
+      return Error{"the SCIM service refused the token of target " + name_ + " (" + o.message +
+                       "); replace the token file",
+                   false};
+    return Error{o.message, o.kind == Outcome::Kind::Retryable};
+  }
+
+  Result<std::optional<Account>> find(const Anchor& anchor) override {
+    Json user;
+    Outcome o = anchor.kind == Anchor::Kind::Username ? user_where("userName", anchor.value, &user)
+                : anchor.kind == Anchor::Kind::EmployeeId
+                    ? user_where("externalId", anchor.value, &user)
+                    : user_by_id(anchor.value, &user);
+    if (!o.is_ok()) return Error{o.message, o.kind == Outcome::Kind::Retryable};
+    if (user.is_null()) return std::optional<Account>{};
+    return std::optional<Account>(account(user));
+  }
+
+  Outcome apply(const Operation& op) override {
+    switch (op.kind) {
+      case OpKind::Create:
+        return create(op);
+      case OpKind::Update:
+        return update(op);
+      case OpKind::Move: {
+        // Placement is a directory notion; a SCIM app has nowhere to move an account to.
+        Outcome o = Outcome::ok(op.dn, op.anchor);
+        o.already_done = true;
+        return o;
+      }
+      case OpKind::Enable:
+        return set_active(op, true);
+      case OpKind::Disable:
+        return set_active(op, false);
+      case OpKind::AddMember:
+        return add_member(op);
+      case OpKind::RemoveMember:
+        return remove_member(op);
+      case OpKind::Delete:
+        return remove(op);
+    }
+    return Outcome::permanent("scim:op", "unknown operation");
+  }
+
+  Status for_each_account(const std::function<void(const Account&)>& visit) override {
+    Outcome o = each_page("/Users", "", "GET /Users", [&](const Json& user) {
+      visit(account(user));
+      return true;
+    });
+    if (!o.is_ok()) return Error{o.message, o.kind == Outcome::Kind::Retryable};
+    return Status::Ok();
+  }
+
+ private:
+  // One request. Every HTTP answer becomes an Outcome through the error table; `out` receives
+  // the parsed body of a 2xx answer (null when it has none).
+  Outcome send(const std::string& method, const std::string& target, const Json* body,
+               const std::string& if_match, Json* out, const std::string& what) {
+    if (!client_)
+      if (auto st = connect(); !st.ok())
+        return st.error().retryable ? Outcome::retryable("scim:net", st.error().message)
+                                    : Outcome::permanent("scim:connect", st.error().message);
+    auto token = credentials_->bearer();
+    if (!token.ok())
+      return token.error().retryable ? Outcome::retryable("scim:oauth", token.error().message)
+                                     : Outcome::permanent("scim:oauth", token.error().message);
+    HttpCall call{
+        method, target, {{"Authorization", "Bearer " + token.value()}, {"Accept", kScimJson}}, {}};
+    if (body) {
+      call.headers.emplace_back("Content-Type", kScimJson);
+      call.body = body->dump();
+    }
+    if (!if_match.empty()) call.headers.emplace_back("If-Match", if_match);
+    auto reply = client_->send(call);
+    if (!reply.ok())
+      return reply.error().retryable
+                 ? Outcome::retryable("scim:net", what + ": " + reply.error().message)
+                 : Outcome::permanent("scim:tls", what + ": " + reply.error().message);
+    if (reply->status == 401) {
+      token_checked_ = false;   // the next connect() checks the token ...
+      credentials_->refused();  // ... a new one, when it comes from an OAuth grant
+    }
+    Outcome o = outcome_of(*reply, what);
+    if (o.is_ok() && out) {
+      try {
+        *out = reply->body.empty() ? Json() : Json::parse(reply->body);
+      } catch (const Json::exception&) {
+        return Outcome::retryable("scim:body", what + ": the answer is not JSON");
+      }
+      // The resource's version is meta.version; a server may say it only in the ETag header.
+      if (!reply->header("etag").empty() && out->is_object() && version_of(*out).empty())
+        (*out)["meta"]["version"] = reply->header("etag");
+    }
+    return o;
+  }
+
+  Outcome get(const std::string& target, Json* out) {
+    return send("GET", target, nullptr, {}, out, "GET " + target.substr(0, target.find('?')));
+  }
+
+  // The version to send as If-Match when the server offers one (RFC 7644 §3.14).
+  static std::string version_of(const Json& resource) {
+    if (!resource.is_object() || !resource.contains("meta")) return {};
+    return resource["meta"].value("version", "");
+  }
+
+  // The resource whose `attribute` is exactly `value`; `out` is null when nobody's is.
+  Outcome first_where(const std::string& endpoint, const std::string& attribute,
+                      const std::string& value, Json* out) {
+    *out = Json();
+    return each_page(endpoint, scim::lookup_filter_query(attribute, value) + "&",
+                     "GET " + endpoint + " where " + attribute, [&](const Json& r) {
+                       // Compared here too: a server that misread the filter must not hand us
+                       // someone else.
+                       if (r.value(attribute, "") != value) return true;
+                       *out = r;
+                       return false;
+                     });
+  }
+
+  // Every resource of `endpoint?<query>startIndex=…&count=…`, page after page, until `visit`
+  // returns false or the last page (`totalResults`) was seen.
+  Outcome each_page(const std::string& endpoint, const std::string& query, const std::string& what,
+                    const std::function<bool(const Json&)>& visit) {
+    for (long start = 1;;) {
+      Json page;
+      Outcome o = send("GET",
+                       endpoint + "?" + query + "startIndex=" + std::to_string(start) +
+                           "&count=" + std::to_string(options_.page_size),
+                       nullptr, {}, &page, what);
+      if (!o.is_ok()) return o;
+      const Json resources = page.value("Resources", Json::array());
+      for (const auto& r : resources)
+        if (!visit(r)) return o;
+      start += static_cast<long>(resources.size());
+      if (resources.empty() || start > page.value("totalResults", 0L)) return o;
+    }
+  }
+
+  Outcome user_where(const std::string& attribute, const std::string& value, Json* out) {
+    return first_where("/Users", attribute, value, out);
+  }
+
+  Outcome user_by_id(const std::string& id, Json* out) {
+    Outcome o = get("/Users/" + scim::percent_encode(id), out);
+    if (o.code == "scim:404") {
+      *out = Json();
+      return Outcome::ok();
+    }
+    return o;
+  }
+
+  // The worker's User: by the id we know, else by externalId.
+  Outcome locate(const Operation& op, Json* user) {
+    if (!op.anchor.empty()) {
+      Outcome o = user_by_id(op.anchor, user);
+      if (!o.is_ok() || !user->is_null()) return o;
+    }
+    return user_where("externalId", op.worker_id, user);
+  }
+
+  Account account(const Json& user) const {
+    Account a = scim::account_from(user, options_.attributes);
+    a.target = name_;
+    return a;
+  }
+
+  static Outcome done(const Json& user, bool already) {
+    const std::string id = user.value("id", "");
+    Outcome o = Outcome::ok(id, id);
+    o.already_done = already;
+    return o;
+  }
+
+  Outcome create(const Operation& op) {
+    const Json wanted = scim::user_resource(op.username, op.worker_id, op.enabled, op.attributes,
+                                            options_.attributes);
+    Json user;
+    Outcome o = user_where("externalId", op.worker_id, &user);
+    if (!o.is_ok()) return o;
+    if (!user.is_null()) {
+      // Created before (a replay after a crash, or a rehire): make it what the create says.
+      const std::string id = user.value("id", "");
+      Json replaced;
+      o = send("PUT", "/Users/" + scim::percent_encode(id), &wanted, version_of(user), &replaced,
+               "create: replace user " + id);
+      return o.is_ok() ? done(user, true) : o;
+    }
+    Json created;
+    o = send("POST", "/Users", &wanted, {}, &created, "create user " + op.username);
+    if (o.is_ok()) {
+      log::debug("scim user created", {{"target", name_}, {"worker_id", op.worker_id}});
+      return done(created, false);
+    }
+    if (o.code != "scim:uniqueness") return o;
+    // The userName is taken. Ours only if it carries this worker's externalId (a concurrent
+    // create); otherwise another account owns the name and we must not touch it.
+    Json holder;
+    if (Outcome h = user_where("userName", op.username, &holder); !h.is_ok()) return h;
+    if (!holder.is_null() && holder.value("externalId", "") == op.worker_id)
+      return done(holder, true);
+    return Outcome::permanent("scim:uniqueness", "create: userName '" + op.username +
+                                                     "' already exists with another owner");
+  }
+
+  Outcome update(const Operation& op) {
+    Json user;
+    Outcome o = locate(op, &user);
+    if (!o.is_ok()) return o;
+    if (user.is_null())
+      return Outcome::permanent("scim:404", "update: no user for worker " + op.worker_id);
+    const Json patch = scim::patch_attributes(op.attributes, options_.attributes);
+    if (patch["Operations"].empty()) return done(user, true);
+    const std::string id = user.value("id", "");
+    Json patched;
+    o = send("PATCH", "/Users/" + scim::percent_encode(id), &patch, version_of(user), &patched,
+             "update user " + id);
+    return o.is_ok() ? done(user, false) : o;
+  }
+
+  Outcome set_active(const Operation& op, bool active) {
+    Json user;
+    Outcome o = locate(op, &user);
+    if (!o.is_ok()) return o;
+    if (user.is_null())
+      return Outcome::permanent("scim:404", std::string(active ? "enable" : "disable") +
+                                                ": no user for worker " + op.worker_id);
+    if (user.value("active", true) == active) return done(user, true);
+    const std::string id = user.value("id", "");
+    const Json patch = scim::patch_active(active);
+    Json patched;
+    o = send("PATCH", "/Users/" + scim::percent_encode(id), &patch, version_of(user), &patched,
+             std::string(active ? "enable" : "disable") + " user " + id);
+    return o.is_ok() ? done(user, false) : o;
+  }
+
+  static bool has_member(const Json& group, const std::string& id) {
+    for (const auto& m : group.value("members", Json::array()))
+      if (m.value("value", "") == id) return true;
+    return false;
+  }
+
+  Outcome add_member(const Operation& op) {
+    if (op.group.empty()) return Outcome::permanent("scim:op", "add_member without a group");
+    Json user;
+    Outcome o = locate(op, &user);
+    if (!o.is_ok()) return o;
+    if (user.is_null())
+      return Outcome::permanent("scim:404", "add_member: no user for worker " + op.worker_id);
+    const std::string id = user.value("id", "");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      Json group;
+      if (o = first_where("/Groups", "displayName", op.group, &group); !o.is_ok()) return o;
+      if (group.is_null()) {
+        // Policy groups are created on first use, with their first member.
+        const Json fresh = {{"schemas", Json::array({scim::kGroupSchema})},
+                            {"displayName", op.group},
+                            {"members", Json::array({{{"value", id}}})}};
+        Json created;
+        o = send("POST", "/Groups", &fresh, {}, &created, "create group " + op.group);
+        if (o.is_ok()) return done(user, false);
+        if (o.code != "scim:uniqueness") return o;
+        continue;  // created concurrently: add the member to it on the second pass
+      }
+      if (has_member(group, id)) return done(user, true);
+      const std::string gid = group.value("id", "");
+      const Json patch = scim::patch_members(true, id);
+      Json patched;
+      o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, version_of(group), &patched,
+               "add_member " + op.group);
+      return o.is_ok() ? done(user, false) : o;
+    }
+    return Outcome::retryable("scim:409",
+                              "add_member " + op.group + ": group appeared concurrently");
+  }
+
+  Outcome remove_member(const Operation& op) {
+    if (op.group.empty()) return Outcome::permanent("scim:op", "remove_member without a group");
+    Json user, group;
+    Outcome o = locate(op, &user);
+    if (!o.is_ok()) return o;
+    if (user.is_null()) return done(Json{{"id", op.anchor}}, true);  // no user: in no group
+    if (o = first_where("/Groups", "displayName", op.group, &group); !o.is_ok()) return o;
+    const std::string id = user.value("id", "");
+    if (group.is_null() || !has_member(group, id)) return done(user, true);
+    const std::string gid = group.value("id", "");
+    const Json patch = scim::patch_members(false, id);
+    Json patched;
+    o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, version_of(group), &patched,
+             "remove_member " + op.group);
+    return o.is_ok() ? done(user, false) : o;
+  }
+
+  Outcome remove(const Operation& op) {
+    Json user;
+    Outcome o = locate(op, &user);
+    if (!o.is_ok()) return o;
+    if (user.is_null()) return done(Json{{"id", op.anchor}}, true);
+    const std::string id = user.value("id", "");
+    o = send("DELETE", "/Users/" + scim::percent_encode(id), nullptr, version_of(user), nullptr,
+             "delete user " + id);
+    if (o.code == "scim:404") return done(user, true);  // gone between our read and the delete
+    return o.is_ok() ? done(user, false) : o;
+  }
+
+  std::string name_;
+  scim::ScimOptions options_;
+  std::unique_ptr<scim::Credentials> credentials_;
+  std::unique_ptr<HttpClient> client_;
+  bool token_checked_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<DirectoryConnector> make_scim_connector(const DirectoryConfig& config) {
+  return std::make_unique<ScimConnector>(config);
+}
+
+}  // namespace prov

@@ -1,0 +1,190 @@
+// A SCIM 2.0 service for tests: SCIMMY does the protocol (routing, filters, PATCH, schemas,
+// list responses, errors); this file only stores Users and Groups in memory and adds the
+// switches a test needs (answer 429 / 503 for a while, change the accepted token).
+//
+//   node server.mjs --port N --token-file F [--tls-cert C --tls-key K] [--ready-file R]
+//                   [--keep-alive-ms MS]   (how long an idle connection stays open; node: 5000)
+//                   [--client-id ID --client-secret-file F [--token-ttl-s N]]
+//
+// With a client id, POST /oauth/token answers an OAuth 2.0 client credentials grant (RFC 6749
+// §4.4, client authenticated with HTTP Basic) with a fresh token valid for N seconds (default
+// 3600), accepted next to the token file's.
+//
+// SCIM lives under /scim/v2; the test switches under /_test (same bearer token):
+//   POST /_test/fail   {"status": 429, "retryAfter": 2, "count": 3}   next 3 SCIM requests get
+//                      429 with Retry-After: 2 (count 0 or absent: until /_test/clear)
+//   POST /_test/clear  normal answers again
+//   POST /_test/token  {"token": "…"}   the token SCIM requests must carry from now on
+//   GET  /_test/stats  {"requests": n, "refused": n, "users": n, "groups": n, "connections": n}
+//                      (connections: open now, this one included)
+// A SCIM request with the header X-Harness-Observer: 1 (the test looking) is never refused or
+// counted.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import express from "express";
+import SCIMMY from "scimmy";
+import SCIMMYRouters from "scimmy-routers";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, a, i, all) =>
+    a.startsWith("--") ? [...pairs, [a.slice(2), all[i + 1]]] : pairs, []));
+let token = fs.readFileSync(args["token-file"], "utf8").trim();
+const port = Number(args.port ?? 0);
+
+const users = new Map();   // id → stored user (plain object)
+const groups = new Map();  // id → stored group
+let failure = null;        // {status, retryAfter, count}
+const stats = {requests: 0, refused: 0, tokensIssued: 0};
+const issued = new Map();  // OAuth access token → expiry (ms since the epoch)
+const client = args["client-id"] ? {id: args["client-id"],
+  secret: fs.readFileSync(args["client-secret-file"], "utf8").trim()} : null;
+const tokenTtl = Number(args["token-ttl-s"] ?? 3600);
+
+const clone = (v) => JSON.parse(JSON.stringify(v));
+const now = () => new Date().toISOString();
+const version = (n) => `W/"${n}"`;
+
+// A write must name the version it changes when the client sends If-Match (RFC 7644 §3.14).
+function checkIfMatch(stored, ctx) {
+  const want = ctx?.ifMatch;
+  if (want && want !== "*" && want !== stored.meta.version)
+    throw new SCIMMY.Types.Error(412, null, `If-Match ${want} does not match ${stored.meta.version}`);
+}
+
+function groupsOf(userId) {
+  return [...groups.values()]
+    .filter((g) => (g.members ?? []).some((m) => m.value === userId))
+    .map((g) => ({value: g.id, display: g.displayName, type: "direct"}));
+}
+
+function store(map, resource, instance, ctx, unique) {
+  const data = clone(instance);
+  delete data.meta;
+  const clash = [...map.values()].find((r) => r.id !== resource.id &&
+    String(r[unique] ?? "").toLowerCase() === String(data[unique] ?? "").toLowerCase());
+  if (clash) throw new SCIMMY.Types.Error(409, "uniqueness", `${unique} ${data[unique]} is already taken`);
+  if (resource.id) {
+    const old = map.get(resource.id);
+    if (!old) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+    checkIfMatch(old, ctx);
+    const n = Number(old.meta.version.match(/\d+/)[0]) + 1;
+    const next = {...data, id: old.id,
+      meta: {...old.meta, lastModified: now(), version: version(n)}};
+    map.set(old.id, next);
+    return next;
+  }
+  const id = crypto.randomUUID();
+  const created = {...data, id, meta: {created: now(), lastModified: now(), version: version(1)}};
+  map.set(id, created);
+  return created;
+}
+
+function read(map, resource, decorate = (r) => r) {
+  if (resource.id) {
+    const one = map.get(resource.id);
+    if (!one) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+    return decorate(clone(one));
+  }
+  const all = [...map.values()].map((r) => decorate(clone(r)));
+  return resource.filter ? resource.filter.match(all) : all;
+}
+
+function remove(map, resource, ctx) {
+  const old = map.get(resource.id);
+  if (!old) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+  checkIfMatch(old, ctx);
+  map.delete(resource.id);
+}
+
+SCIMMY.Resources.declare(SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false), {
+  ingress: (resource, instance, ctx) => store(users, resource, instance, ctx, "userName"),
+  egress: (resource) => read(users, resource, (u) => ({...u, groups: groupsOf(u.id)})),
+  degress: (resource, ctx) => {
+    remove(users, resource, ctx);
+    for (const g of groups.values()) g.members = (g.members ?? []).filter((m) => m.value !== resource.id);
+  },
+});
+SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
+  ingress: (resource, instance, ctx) => store(groups, resource, instance, ctx, "displayName"),
+  egress: (resource) => read(groups, resource),
+  degress: (resource, ctx) => remove(groups, resource, ctx),
+});
+SCIMMY.Config.set({patch: true, filter: {supported: true, maxResults: 200}, etag: true});
+
+const same = (a, b) => a.length === b.length && crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const bearer = (req) => {
+  const got = req.header("Authorization") ?? "";
+  if (same(got, `Bearer ${token}`)) return true;
+  const expires = got.startsWith("Bearer ") ? issued.get(got.slice(7)) : undefined;
+  return expires !== undefined && expires > Date.now();
+};
+
+const app = express();
+// Express's own ETag is a hash of the body, not the resource's version: SCIM clients would send
+// it back in If-Match and be refused. meta.version is the version.
+app.set("etag", false);
+app.use("/_test", express.json({type: ["application/json", "application/scim+json"]}), (req, res, next) =>
+  bearer(req) ? next() : res.status(401).json({detail: "bad token"}));
+app.post("/_test/fail", (req, res) => {
+  failure = {status: req.body.status ?? 429, retryAfter: req.body.retryAfter ?? 1,
+    count: req.body.count ?? 0};
+  res.status(204).end();
+});
+app.post("/_test/clear", (req, res) => { failure = null; res.status(204).end(); });
+app.post("/_test/token", (req, res) => { token = String(req.body.token); res.status(204).end(); });
+app.get("/_test/stats", (req, res) =>
+  server.getConnections((err, connections) =>
+    res.json({...stats, users: users.size, groups: groups.size, connections})));
+
+if (client) {
+  app.post("/oauth/token", express.urlencoded({extended: false}), (req, res) => {
+    const [scheme, encoded] = (req.header("Authorization") ?? "").split(" ");
+    const [id, secret] = Buffer.from(encoded ?? "", "base64").toString().split(":")
+      .map((p) => decodeURIComponent(p ?? ""));
+    if (scheme !== "Basic" || id !== client.id || !same(secret ?? "", client.secret))
+      return res.status(401).json({error: "invalid_client"});
+    if (req.body.grant_type !== "client_credentials")
+      return res.status(400).json({error: "unsupported_grant_type"});
+    const access = crypto.randomBytes(24).toString("hex");
+    issued.set(access, Date.now() + tokenTtl * 1000);
+    stats.tokensIssued++;
+    res.set("Cache-Control", "no-store").json({access_token: access, token_type: "Bearer",
+      expires_in: tokenTtl});
+  });
+  app.post("/_test/expire", (req, res) => { issued.clear(); res.status(204).end(); });
+}
+
+app.use("/scim/v2", (req, res, next) => {
+  // The harness's own reads (what a test asserts on) are not the client under test.
+  if (req.header("X-Harness-Observer") === "1") return next();
+  stats.requests++;
+  if (!failure) return next();
+  stats.refused++;
+  const {status, retryAfter} = failure;
+  if (failure.count > 0 && --failure.count === 0) failure = null;
+  res.status(status).set("Retry-After", String(retryAfter)).type("application/scim+json").send({
+    schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(status),
+    detail: status === 429 ? "too many requests" : "service unavailable"});
+});
+app.use("/scim/v2", new SCIMMYRouters({
+  type: "bearer",
+  docUri: "https://datatracker.ietf.org/doc/html/rfc6750",
+  handler: (req) => {
+    if (!bearer(req)) throw new Error("Bearer token missing or not valid");
+    return "provisiond";
+  },
+  context: (req) => ({ifMatch: req.header("If-Match")}),
+}));
+
+const server = args["tls-cert"]
+  ? https.createServer({cert: fs.readFileSync(args["tls-cert"]), key: fs.readFileSync(args["tls-key"])}, app)
+  : http.createServer(app);
+if (args["keep-alive-ms"]) server.keepAliveTimeout = Number(args["keep-alive-ms"]);
+server.listen(port, "127.0.0.1", () => {
+  const line = `PORT=${server.address().port}\n`;
+  if (args["ready-file"]) fs.writeFileSync(args["ready-file"], line);
+  else process.stdout.write(line);
+});
+for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => server.close(() => process.exit(0)));
