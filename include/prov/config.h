@@ -139,6 +139,23 @@ struct StateConfig {
   std::filesystem::path audit_anchor_file;
 };
 
+// The admin API's access (admin.*; admin.listen is Config::admin_listen). docs/admin-api.md.
+struct AdminConfig {
+  std::string tls_cert_file;  // both set → the admin listener speaks HTTPS only
+  std::string tls_key_file;
+  // The local socket, whose peer's user (SO_PEERCRED) is the identity; "" = none. Default: next
+  // to the state database. Mode 0660: the daemon's user and group connect.
+  std::filesystem::path socket;
+  // Socket users → role. Root and the daemon's own user are admin unless listed; anyone else
+  // not listed is refused.
+  std::map<std::string, std::string> socket_roles;
+  // The named API tokens (SHA-256 hashes; provisionctl token new|list|revoke). Default: next
+  // to the state database.
+  std::filesystem::path tokens_file;
+  // Failed authentications one source may make per minute before it gets 429 for the rest of it.
+  int auth_failures_per_minute = 10;
+};
+
 struct Config {
   std::filesystem::path file;        // the config file itself
   std::filesystem::path state_path;  // state.path
@@ -158,6 +175,7 @@ struct Config {
     return nullptr;
   }
   std::string admin_listen = "127.0.0.1:8081";
+  AdminConfig admin;
   std::string log_level = "info";
   std::string log_format = "json";
   std::string timezone = "UTC";  // engine.timezone

@@ -16,6 +16,11 @@ struct HttpRequest {
   std::string target;                          // "/v1/hr/events"
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
+  // Who is on the other end, as the listener saw it: the client's IP address on a TCP listener,
+  // "unix" on a Unix socket, where peer_uid is the connecting process's user (SO_PEERCRED; the
+  // kernel's word, not the client's). -1 on TCP.
+  std::string peer;
+  long peer_uid = -1;
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? std::string() : it->second;
@@ -39,7 +44,10 @@ using HttpHandler =
     std::function<void(HttpRequest request, std::function<void(HttpResponse)> respond)>;
 
 struct HttpServerOptions {
-  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  // host:port (port 0 picks a free one), or unix:/path for a Unix socket: a stale socket file
+  // there is replaced, and the new one gets `unix_socket_mode` (not the umask's bits).
+  std::string listen = "127.0.0.1:8080";
+  unsigned unix_socket_mode = 0660;
   std::size_t max_body_bytes = 1 << 20;   // larger bodies get 413 before the handler runs
   int request_timeout_ms = 10000;         // per read/write; a slow client is cut off
   std::string tls_cert_file;              // both set → HTTPS

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -280,6 +281,9 @@ class Store {
   // What the engine needs often: the queues (inbox pending; outbox pending, held, failed) and
   // the managed accounts; the other fields of StoreCounts stay 0.
   virtual StoreCounts queue_counts() = 0;
+  // The outbox's queues per target (ops_pending, ops_held, ops_failed; the rest 0), counted in
+  // the database (/v1/queues): targets with nothing queued are absent.
+  virtual std::map<std::string, StoreCounts> queue_counts_by_target() = 0;
 
   // --- retention
   // Deletes what `retention` lets go, as of `now`, in transactions that each look at no more than

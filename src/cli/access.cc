@@ -1,9 +1,8 @@
 #include "cli/access.h"
 
-#include <pwd.h>
 #include <unistd.h>
 
-#include <vector>
+#include "prov/admin_identity.h"
 
 namespace prov::cli {
 
@@ -14,16 +13,6 @@ ConfigSecrets secrets_needed(const std::string& command, bool reads_directories)
   return s;
 }
 
-std::string actor() {
-  const uid_t uid = getuid();
-  long size = sysconf(_SC_GETPW_R_SIZE_MAX);
-  std::vector<char> buf(static_cast<std::size_t>(size > 0 ? size : 16384));
-  passwd entry{};
-  passwd* found = nullptr;
-  if (getpwuid_r(uid, &entry, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
-      found->pw_name != nullptr && found->pw_name[0] != '\0')
-    return std::string("provisionctl:") + found->pw_name;
-  return "provisionctl:uid " + std::to_string(uid);
-}
+std::string actor() { return "provisionctl:" + user_name(getuid()); }
 
 }  // namespace prov::cli

@@ -14,9 +14,8 @@ ConfigSecrets secrets_needed(const std::string& command, bool reads_directories 
 
 // "provisionctl:<name>" for the real user id, from the password database (the numeric id when it
 // has no entry). Never from $USER or $SUDO_USER: the environment is whatever the caller says it
-// is, and this name goes into the audit trail of approvals, rejections and retries. Under sudo
-// the real user is root; run provisionctl as yourself with access to the state database to be
-// recorded by name.
+// is, and this name goes into the audit trail of `reconcile --apply`. (Approvals, rejections and
+// retries go through the daemon, which names the caller itself.)
 std::string actor();
 
 }  // namespace prov::cli

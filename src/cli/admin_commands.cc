@@ -66,18 +66,25 @@ std::vector<std::int64_t> ids_of(const Args& a, std::ostream& err, bool& ok) {
   return ids;
 }
 
-int decide(const Config& c, const Args& a, std::ostream& out, std::ostream& err,
-           OutboxDecision (*fn)(Store&, const std::vector<std::int64_t>&, const std::string&,
-                                TimePoint),
-           const char* verb) {
+// One decision through the daemon's API: the daemon records who decided.
+int decide(const Config* c, const Args& a, std::ostream& out, std::ostream& err,
+           const std::string& path, const char* verb) {
   bool ok;
   auto ids = ids_of(a, err, ok);
   if (!ok) return 2;
-  auto store = Store::open(c.state_path);
-  auto d = fn(*store, ids, actor(), SystemClock().now());
-  out << verb << " " << d.changed << " operation(s)\n";
-  for (auto id : d.unknown) err << "operation " << id << " is not in the expected state\n";
-  return d.unknown.empty() ? 0 : 1;
+  const Json body = ids.empty() ? Json{{"all", true}} : Json{{"ids", ids}};
+  const auto answer = call_daemon(a.daemon, c, "POST", path, body, err);
+  if (!answer) return 1;
+  if (answer->status != 200) {
+    err << "provisionctl: provisiond refused: " << problem_detail(*answer) << "\n";
+    return 1;
+  }
+  const Json d = Json::parse(answer->body);
+  out << verb << " " << d.value("changed", 0) << " operation(s) as " << d.value("actor", "")
+      << "\n";
+  const auto unknown = d.value("unknown", std::vector<std::int64_t>{});
+  for (auto id : unknown) err << "operation " << id << " is not in the expected state\n";
+  return unknown.empty() ? 0 : 1;
 }
 
 }  // namespace
@@ -161,14 +168,14 @@ int failed(const Config& c, const Args& a, std::ostream& out) {
   return list_ops(c, a, out, OpStatus::Failed, "no failed operations");
 }
 
-int approve(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
-  return decide(c, a, out, err, &approve_held, "approved");
+int approve(const Config* c, const Args& a, std::ostream& out, std::ostream& err) {
+  return decide(c, a, out, err, "/v1/held/approve", "approved");
 }
-int reject(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
-  return decide(c, a, out, err, &reject_held, "rejected");
+int reject(const Config* c, const Args& a, std::ostream& out, std::ostream& err) {
+  return decide(c, a, out, err, "/v1/held/reject", "rejected");
 }
-int retry(const Config& c, const Args& a, std::ostream& out, std::ostream& err) {
-  return decide(c, a, out, err, &retry_failed, "re-queued");
+int retry(const Config* c, const Args& a, std::ostream& out, std::ostream& err) {
+  return decide(c, a, out, err, "/v1/failed/retry", "re-queued");
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/daemon_api.h"
 #include "prov/config.h"
 
 namespace prov::cli {
@@ -21,6 +22,8 @@ struct Args {
   std::string format;       // audit export --format jsonl|csv; report --format text|csv|json
   std::string group;        // report access --group G
   std::string target;       // report access --target T
+  std::string role;         // token new --role viewer|approver|admin
+  DaemonAddress daemon;     // --url, --token-file, --ca-file: decide through a remote daemon
   int limit = 50;
 };
 
@@ -30,9 +33,11 @@ int compact(const Config& c, const Args& a, std::ostream& out);
 int plan(const Config& c, const Args& a, std::ostream& out);
 int held(const Config& c, const Args& a, std::ostream& out);
 int failed(const Config& c, const Args& a, std::ostream& out);
-int approve(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
-int reject(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
-int retry(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
+// Decisions go through the running daemon's admin API (cli/daemon_api.h); `c` may be null
+// with --url.
+int approve(const Config* c, const Args& a, std::ostream& out, std::ostream& err);
+int reject(const Config* c, const Args& a, std::ostream& out, std::ostream& err);
+int retry(const Config* c, const Args& a, std::ostream& out, std::ostream& err);
 int audit(const Config& c, const Args& a, std::ostream& out);
 int entitlements(const Config& c, const Args& a, std::ostream& out, std::ostream& err);
 int accounts(const Config& c, const Args& a, std::ostream& out);

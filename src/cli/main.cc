@@ -7,6 +7,7 @@
 #include "cli/admin_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/secret_command.h"
+#include "cli/token_command.h"
 #include "prov/config.h"
 #include "prov/policy.h"
 #include "prov/store.h"
@@ -32,10 +33,10 @@ commands:
                                  stored worker, and whether the brake would hold it (no writes)
   accounts                       accounts provisiond manages (one per worker and target)
   held                           operations held by the brake (mass change or policy rules)
-  approve ID... | --all          release held operations
-  reject ID... | --all           drop held operations
+  approve ID... | --all          release held operations         } through the running daemon,
+  reject ID... | --all           drop held operations            } audited with who you are
   failed                         operations that failed permanently
-  retry ID... | --all            re-drive failed operations
+  retry ID... | --all            re-drive failed operations      }
   audit [--worker-id ID]         the audit trail (newest last)
   audit verify                   walk the audit's hash chain; exit 1 naming the first row that
                                  was changed, removed or inserted
@@ -53,6 +54,13 @@ commands:
                                  defaults to /etc/provisiond/webhook.secret
   secret new bind [FILE]         write a random bind password (/etc/provisiond/bind.secret)
   secret set FILE                write the secret given on stdin (mode 0600)
+  token new NAME --role ROLE     a named admin API token (viewer, approver or admin), printed
+                                 once; only its SHA-256 is kept, in admin.tokens_file
+  token list | token revoke NAME
+
+deciding (approve, reject, retry) asks the running provisiond: over its local socket
+(admin.socket; you are who the kernel says), or with --url URL --token-file FILE
+[--ca-file PEM] over HTTP(S) as the token's name. See docs/admin-api.md.
 
 options: --json  --limit N  --version  --force (secret: replace an existing file)
 config: --config FILE, else $PROVISIOND_CONFIG, else /etc/provisiond/provisiond.yaml
@@ -100,6 +108,14 @@ int main(int argc, char** argv) {
       a.format = args[++i];
     } else if (s == "--policy" && i + 1 < args.size()) {
       a.policy_path = args[++i];
+    } else if (s == "--role" && i + 1 < args.size()) {
+      a.role = args[++i];
+    } else if (s == "--url" && i + 1 < args.size()) {
+      a.daemon.url = args[++i];
+    } else if (s == "--token-file" && i + 1 < args.size()) {
+      a.daemon.token_file = args[++i];
+    } else if (s == "--ca-file" && i + 1 < args.size()) {
+      a.daemon.ca_file = args[++i];
     } else if (s == "--limit" && i + 1 < args.size()) {
       a.limit = std::atoi(args[++i].c_str());
     } else {
@@ -145,7 +161,14 @@ int main(int argc, char** argv) {
   if (cmd == "secret") return cli::cmd_secret(rest, std::cin, std::cout, std::cerr);
   if (config_path.empty()) config_path = "/etc/provisiond/provisiond.yaml";
 
+  const bool decides = cmd == "approve" || cmd == "reject" || cmd == "retry";
   try {
+    // A remote daemon needs no local config: the URL and the token say everything.
+    if (decides && !a.daemon.url.empty()) {
+      if (cmd == "approve") return cli::approve(nullptr, a, std::cout, std::cerr);
+      if (cmd == "reject") return cli::reject(nullptr, a, std::cout, std::cerr);
+      return cli::retry(nullptr, a, std::cout, std::cerr);
+    }
     if (cmd == "explain" && !a.worker_file.empty()) {
       const auto w = read_worker_file(a.worker_file, std::cerr);
       if (!w) return 2;
@@ -175,9 +198,10 @@ int main(int argc, char** argv) {
     if (cmd == "accounts") return cli::accounts(c, a, std::cout);
     if (cmd == "held") return cli::held(c, a, std::cout);
     if (cmd == "failed") return cli::failed(c, a, std::cout);
-    if (cmd == "approve") return cli::approve(c, a, std::cout, std::cerr);
-    if (cmd == "reject") return cli::reject(c, a, std::cout, std::cerr);
-    if (cmd == "retry") return cli::retry(c, a, std::cout, std::cerr);
+    if (cmd == "approve") return cli::approve(&c, a, std::cout, std::cerr);
+    if (cmd == "reject") return cli::reject(&c, a, std::cout, std::cerr);
+    if (cmd == "retry") return cli::retry(&c, a, std::cout, std::cerr);
+    if (cmd == "token") return cli::cmd_token(c, a.positional, a.role, a.json, std::cout, std::cerr);
     if (cmd == "audit") return cli::audit(c, a, std::cout);
     if (cmd == "entitlements") return cli::entitlements(c, a, std::cout, std::cerr);
     if (cmd == "reconcile") return cli::reconcile(c, a, std::cout, std::cerr);

@@ -327,6 +327,50 @@ std::chrono::seconds parse_duration(const std::string& key, const std::string& t
 
 }  // namespace
 
+namespace {
+
+// admin.tls, admin.socket, admin.socket_roles, admin.tokens_file, admin.auth_failures_per_minute.
+void parse_admin_access(const YAML::Node& section, const fs::path& base, Config& c) {
+  AdminConfig& a = c.admin;
+  // Non-const nodes: yaml-cpp's const operator[] answers a missing key with a node that throws
+  // at the next look-up. No admin: section at all reads as an empty one.
+  YAML::Node admin =
+      section.IsDefined() && section.IsMap() ? section : YAML::Node(YAML::NodeType::Map);
+  YAML::Node tls = admin["tls"];
+  check_keys(tls, "admin.tls", {"cert_file", "key_file"});
+  a.tls_cert_file = resolve(base, get<std::string>(tls, "cert_file", "admin.tls.cert_file", ""));
+  a.tls_key_file = resolve(base, get<std::string>(tls, "key_file", "admin.tls.key_file", ""));
+  if (a.tls_cert_file.empty() != a.tls_key_file.empty())
+    fail(a.tls_cert_file.empty() ? "admin.tls.cert_file" : "admin.tls.key_file",
+         "is required with the other admin.tls key", tls);
+  const fs::path state_dir = c.state_path.parent_path();
+  a.socket = resolve(base, get<std::string>(admin, "socket", "admin.socket",
+                                            (state_dir / "admin.sock").string()));
+  // sockaddr_un holds 107 bytes and a NUL.
+  if (a.socket.string().size() > 107)
+    fail("admin.socket", "is longer than a Unix socket path may be (107 bytes)", admin["socket"]);
+  YAML::Node roles = admin["socket_roles"];
+  if (roles.IsDefined() && !roles.IsNull()) {
+    if (!roles.IsMap()) fail("admin.socket_roles", "must map user names to roles", roles);
+    for (const auto& kv : roles) {
+      const std::string user = kv.first.as<std::string>();
+      const std::string role = kv.second.IsScalar() ? kv.second.as<std::string>() : "";
+      if (role != "viewer" && role != "approver" && role != "admin")
+        fail("admin.socket_roles." + user, "must be viewer, approver or admin", kv.second);
+      a.socket_roles[user] = role;
+    }
+  }
+  a.tokens_file = resolve(base, get<std::string>(admin, "tokens_file", "admin.tokens_file",
+                                                 (state_dir / "api-tokens.jsonl").string()));
+  a.auth_failures_per_minute = get<int>(admin, "auth_failures_per_minute",
+                                        "admin.auth_failures_per_minute",
+                                        a.auth_failures_per_minute);
+  if (a.auth_failures_per_minute < 1 || a.auth_failures_per_minute > 10000)
+    fail("admin.auth_failures_per_minute", "must be between 1 and 10000");
+}
+
+}  // namespace
+
 Config load_config(const fs::path& file, ConfigSecrets secrets) {
   YAML::Node root;
   try {
@@ -538,9 +582,11 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
 
   // admin, log, engine
   YAML::Node admin = root["admin"];
-  check_keys(admin, "admin", {"listen"});
+  check_keys(admin, "admin", {"listen", "tls", "socket", "socket_roles", "tokens_file",
+                              "auth_failures_per_minute"});
   c.admin_listen = get<std::string>(admin, "listen", "admin.listen", c.admin_listen);
   validate_listen("admin.listen", c.admin_listen);
+  parse_admin_access(admin, base, c);
   YAML::Node logn = root["log"];
   check_keys(logn, "log", {"level", "format"});
   c.log_level = get<std::string>(logn, "level", "log.level", c.log_level);

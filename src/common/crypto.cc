@@ -21,19 +21,20 @@ int base64_value(char c) {
   return -1;
 }
 
-}  // namespace
-
-std::string sha256_hex(std::string_view data) {
-  const std::string md = platform::sha256(data);
-  static const char* hex = "0123456789abcdef";
+std::string to_hex(std::string_view raw) {
+  static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
-  out.reserve(md.size() * 2);
-  for (unsigned char c : md) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
+  out.reserve(raw.size() * 2);
+  for (unsigned char ch : raw) {
+    out.push_back(kDigits[ch >> 4]);
+    out.push_back(kDigits[ch & 15]);
   }
   return out;
 }
+
+}  // namespace
+
+std::string sha256_hex(std::string_view data) { return to_hex(platform::sha256(data)); }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   return platform::hmac_sha256(key, data);
@@ -83,6 +84,12 @@ std::optional<std::string> base64_decode(std::string_view text) {
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   return platform::constant_time_equal(a, b);
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  platform::random_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
+  return to_hex(raw);
 }
 
 std::string random_password(std::size_t length) {

@@ -33,6 +33,10 @@ std::vector<std::string> startup_warnings(const Config& config) {
     out.push_back("hr.webhook.listen is " + config.webhook.listen +
                   ", beyond loopback, without TLS: HR events (personal data) arrive "
                   "unencrypted; set hr.webhook.tls or put a TLS proxy on loopback in front");
+  if (!is_loopback(config.admin_listen) && config.admin.tls_cert_file.empty())
+    out.push_back("admin.listen is " + config.admin_listen +
+                  ", beyond loopback, without TLS: admin API tokens and personal data cross the "
+                  "network unencrypted; set admin.tls or put a TLS proxy on loopback in front");
   return out;
 }
 

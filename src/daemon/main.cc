@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<Store> store;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<InboxWriter> inbox;
-  std::unique_ptr<HttpServer> webhook, admin;
+  std::unique_ptr<HttpServer> webhook, admin, admin_socket;
   std::unique_ptr<SnapshotSources> snapshots;
   std::unique_ptr<RetentionRunner> retention;
   std::jthread engine_thread;
@@ -191,10 +191,27 @@ int main(int argc, char** argv) {
     HttpServerOptions admin_opts;
     admin_opts.listen = config.admin_listen;
     admin_opts.thread_name = "prov-admin";
+    admin_opts.tls_cert_file = config.admin.tls_cert_file;
+    admin_opts.tls_key_file = config.admin.tls_key_file;
     // Loopback operators and metrics scrapers all come from one address: only the total counts.
     admin_opts.max_connections_per_source = admin_opts.max_connections;
-    admin = HttpServer::start(
-        admin_opts, make_admin_handler({[eng] { return eng->health(); }, config.state_path}));
+    AdminContext admin_ctx;
+    admin_ctx.health = [eng] { return eng->health(); };
+    admin_ctx.state_path = config.state_path;
+    admin_ctx.config = config;
+    admin_ctx.policy = [eng] { return eng->policy(); };
+    admin_ctx.wake = [eng] { eng->wake(); };
+    admin_ctx.auth = std::make_shared<AdminAuth>(config.admin, geteuid());
+    const HttpHandler admin_handler = make_admin_handler(std::move(admin_ctx));
+    admin = HttpServer::start(admin_opts, admin_handler);
+    if (!config.admin.socket.empty()) {
+      HttpServerOptions socket_opts = admin_opts;
+      socket_opts.listen = "unix:" + config.admin.socket.string();
+      socket_opts.tls_cert_file.clear();
+      socket_opts.tls_key_file.clear();
+      socket_opts.thread_name = "prov-admin-sock";
+      admin_socket = HttpServer::start(socket_opts, admin_handler);
+    }
     if (!config.sources.empty())
       snapshots = SnapshotSources::start(config.sources, config.state_path, *inbox, *clock);
     engine_thread = std::jthread([eng](std::stop_token st) {
@@ -214,6 +231,7 @@ int main(int argc, char** argv) {
                                    {"webhook_port", std::to_string(webhook->port())},
                                    {"admin", config.admin_listen},
                                    {"admin_port", std::to_string(admin->port())},
+                                   {"admin_socket", config.admin.socket.string()},
                                    {"directory", config.default_target().url},
                                    {"targets", std::to_string(config.targets.size())},
                                    {"state", config.state_path.string()}});
@@ -241,6 +259,7 @@ int main(int argc, char** argv) {
   engine_thread.request_stop();
   engine_thread.join();
   admin->stop();
+  if (admin_socket) admin_socket->stop();
   log::info("provisiond stopped");
   return 0;
 }

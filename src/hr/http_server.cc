@@ -10,6 +10,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,7 +18,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -41,9 +48,18 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
 using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using UnixStream = beast::basic_stream<local>;
+
+// Who is connected, as the kernel says: the client's address, or on a Unix socket the peer
+// process's user.
+struct Peer {
+  std::string address;  // an IP address, or "unix"
+  long uid = -1;
+};
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 // The most a session reads ahead of the parser. Beast 1.74 bounds the head (kHeaderLimit) and
@@ -74,8 +90,10 @@ class Connection {
 };
 
 template <class Request>
-HttpRequest to_request(Request& req, bool with_body) {
+HttpRequest to_request(Request& req, bool with_body, const Peer& peer = {}) {
   HttpRequest out;
+  out.peer = peer.address;
+  out.peer_uid = peer.uid;
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
   for (const auto& field : req) {
@@ -94,9 +112,11 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
  public:
   template <class... Args>
-  Session(std::shared_ptr<Listener> listener, ConnectionLimits::Slot slot, Args&&... args)
+  Session(std::shared_ptr<Listener> listener, ConnectionLimits::Slot slot, Peer peer,
+          Args&&... args)
       : listener_(std::move(listener)),
         slot_(std::move(slot)),
+        peer_(std::move(peer)),
         stream_(std::forward<Args>(args)...),
         grace_(stream_.get_executor()) {}
 
@@ -126,9 +146,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
  private:
-  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+  auto& lowest() { return beast::get_lowest_layer(stream_); }
   void arm_timer() {
-    tcp().expires_after(std::chrono::milliseconds(listener_->options.request_timeout_ms));
+    lowest().expires_after(std::chrono::milliseconds(listener_->options.request_timeout_ms));
   }
 
   // stop() waits for in-flight answers, but not forever: past the request timeout the client
@@ -213,10 +233,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     // The last request a connection may carry is answered with Connection: close.
     keep_alive_ = req.keep_alive() &&
                   ++requests_ < std::max(1, listener_->options.max_requests_per_connection);
-    HttpRequest request = to_request(req, true);
+    HttpRequest request = to_request(req, true, peer_);
 
     phase_ = Phase::Handling;
-    tcp().expires_never();  // the handler's own time is not the client's fault
+    lowest().expires_never();  // the handler's own time is not the client's fault
     // Keeps the io_context running while the answer is computed elsewhere, so stop() waits.
     work_.emplace(listener_->io->get_executor());
     answered_ = std::make_shared<std::atomic<bool>>(false);
@@ -293,7 +313,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
           [self = this->shared_from_this()](beast::error_code) { self->close(); });
     } else {
       beast::error_code ignored;
-      tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      lowest().socket().shutdown(asio::socket_base::shutdown_send, ignored);
       if (!drain_after_write_) return close();
       drain();
     }
@@ -314,12 +334,13 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     work_.reset();
     grace_.cancel();
     beast::error_code ignored;
-    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    tcp().close();
+    lowest().socket().shutdown(asio::socket_base::shutdown_both, ignored);
+    lowest().close();
   }
 
   std::shared_ptr<Listener> listener_;
   ConnectionLimits::Slot slot_;  // released when the session ends
+  Peer peer_;
   Stream stream_;
   beast::flat_buffer buffer_{kReadBufferLimit};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -351,11 +372,12 @@ const std::string& busy_answer() {
 
 // Answers 503 and closes a connection beyond the caps: one non-blocking write into the fresh
 // socket's empty send buffer, so a peer that never reads cannot hold the accepting thread.
-void turn_away(tcp::socket& socket) {
+template <class Socket>
+void turn_away(Socket& socket) {
   beast::error_code ignored;
   socket.non_blocking(true, ignored);
   socket.write_some(asio::buffer(busy_answer()), ignored);
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.shutdown(asio::socket_base::shutdown_both, ignored);
   socket.close(ignored);
 }
 
@@ -385,12 +407,42 @@ tcp::endpoint resolve_listen(asio::io_context& io, const std::string& listen) {
   return results.begin()->endpoint();
 }
 
+// The user id of the process at the other end of a Unix socket, -1 when the kernel cannot say.
+long peer_uid_of(local::socket& socket) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+  return static_cast<long>(cred.uid);
+}
+
+// Binds a Unix socket at `path`: a socket file left by an earlier run is removed (anything else
+// there is not ours to remove, nor is a socket someone still listens on), and the mode is set
+// before anyone can connect.
+void bind_unix(local::acceptor& acceptor, const std::string& path, unsigned mode) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_socket(fs::symlink_status(path, ec))) {
+    local::socket probe(acceptor.get_executor());
+    beast::error_code connect_ec;
+    probe.connect(local::endpoint(path), connect_ec);
+    if (!connect_ec)
+      throw std::runtime_error("cannot listen on unix:" + path + ": another process listens there");
+    fs::remove(path, ec);
+  }
+  const local::endpoint endpoint(path);
+  beast::error_code bec;
+  acceptor.open(endpoint.protocol(), bec);
+  if (!bec) acceptor.bind(endpoint, bec);
+  if (!bec && ::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0)
+    throw std::runtime_error("cannot set the mode of " + path + ": " + std::strerror(errno));
+  if (!bec) acceptor.listen(asio::socket_base::max_listen_connections, bec);
+  if (bec) throw std::runtime_error("cannot listen on unix:" + path + ": " + bec.message());
+}
+
 class Server final : public HttpServer {
  public:
   Server(const HttpServerOptions& options, HttpHandler handler)
-      : io_(std::max(1, options.threads)),
-        acceptor_(asio::make_strand(io_)),
-        retry_(acceptor_.get_executor()) {
+      : io_(std::max(1, options.threads)), strand_(asio::make_strand(io_)), retry_(strand_) {
     listener_ = std::make_shared<Listener>();
     listener_->io = &io_;
     listener_->handler = std::move(handler);
@@ -419,16 +471,27 @@ class Server final : public HttpServer {
       }
     }
 
-    const tcp::endpoint endpoint = resolve_listen(io_, options.listen);
-    beast::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + options.listen + ": " + ec.message());
-    port_ = acceptor_.local_endpoint().port();
+    if (options.listen.starts_with("unix:")) {
+      if (tls_) throw std::runtime_error("a Unix socket listener takes no TLS");
+      unix_path_ = options.listen.substr(5);
+      if (unix_path_.empty()) throw std::runtime_error("listen address 'unix:' names no path");
+      unix_acceptor_.emplace(strand_);
+      bind_unix(*unix_acceptor_, unix_path_, options.unix_socket_mode);
+      accept(*unix_acceptor_);
+    } else {
+      const tcp::endpoint endpoint = resolve_listen(io_, options.listen);
+      tcp_acceptor_.emplace(strand_);
+      auto& acceptor = *tcp_acceptor_;
+      beast::error_code ec;
+      acceptor.open(endpoint.protocol(), ec);
+      if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor.bind(endpoint, ec);
+      if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) throw std::runtime_error("cannot listen on " + options.listen + ": " + ec.message());
+      port_ = acceptor.local_endpoint().port();
+      accept(acceptor);
+    }
 
-    accept();
     for (int i = 0; i < std::max(1, options.threads); ++i)
       threads_.emplace_back([this, name = options.thread_name] {
         name_this_thread(name.c_str());
@@ -448,47 +511,66 @@ class Server final : public HttpServer {
       listener_->stopping = true;
       sessions.swap(sessions_);
     }
-    asio::post(acceptor_.get_executor(), [this] {
+    asio::post(strand_, [this] {
       beast::error_code ignored;
-      acceptor_.close(ignored);
+      if (tcp_acceptor_) tcp_acceptor_->close(ignored);
+      if (unix_acceptor_) unix_acceptor_->close(ignored);
       retry_.cancel();
     });
     for (auto& weak : sessions)
       if (auto session = weak.lock()) session->stop_soon();
     for (auto& thread : threads_)
       if (thread.joinable()) thread.join();
+    if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
     std::lock_guard lock(listener_->io_mutex);
     listener_->io_running = false;
   }
 
  private:
-  void accept() {
-    acceptor_.async_accept(
-        asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+  template <class Acceptor>
+  void accept(Acceptor& acceptor) {
+    acceptor.async_accept(
+        asio::make_strand(io_), [this, &acceptor](beast::error_code ec, auto accepted) {
+          using Protocol = typename Acceptor::protocol_type;
+          constexpr bool kUnix = std::is_same_v<Protocol, local>;
+          typename Protocol::socket socket(std::move(accepted));
           if (ec) {
-            if (!acceptor_.is_open() || listener_->stopping) return;
+            if (!acceptor.is_open() || listener_->stopping) return;
             // Out of descriptors and the like: back off instead of spinning.
             log::warn("http: accept failed", {{"error", ec.message()}});
             retry_.expires_after(std::chrono::milliseconds(100));
-            retry_.async_wait([this](beast::error_code wait_ec) {
-              if (!wait_ec && !listener_->stopping) accept();
+            retry_.async_wait([this, &acceptor](beast::error_code wait_ec) {
+              if (!wait_ec && !listener_->stopping) accept(acceptor);
             });
             return;
           }
-          beast::error_code peer_ec;
-          const auto peer = socket.remote_endpoint(peer_ec);
-          auto slot = limits_->admit(peer_ec ? std::string() : peer.address().to_string());
+          Peer peer;
+          if constexpr (kUnix) {
+            peer.address = "unix";
+            peer.uid = peer_uid_of(socket);
+          } else {
+            beast::error_code peer_ec;
+            const auto endpoint = socket.remote_endpoint(peer_ec);
+            if (!peer_ec) peer.address = endpoint.address().to_string();
+          }
+          auto slot = limits_->admit(peer.uid >= 0 ? "uid " + std::to_string(peer.uid)
+                                                   : peer.address);
           if (!slot) {
             turn_away(socket);
-            return accept();
+            return accept(acceptor);
           }
           std::shared_ptr<Connection> session;
-          if (tls_)
-            session = std::make_shared<Session<TlsStream>>(listener_, std::move(slot),
-                                                           std::move(socket), *tls_);
-          else
-            session = std::make_shared<Session<PlainStream>>(listener_, std::move(slot),
-                                                             std::move(socket));
+          if constexpr (kUnix) {
+            session = std::make_shared<Session<UnixStream>>(listener_, std::move(slot),
+                                                            std::move(peer), std::move(socket));
+          } else {
+            if (tls_)
+              session = std::make_shared<Session<TlsStream>>(
+                  listener_, std::move(slot), std::move(peer), std::move(socket), *tls_);
+            else
+              session = std::make_shared<Session<PlainStream>>(
+                  listener_, std::move(slot), std::move(peer), std::move(socket));
+          }
           {
             std::lock_guard lock(mutex_);
             if (listener_->stopping) return;  // dropping `session` closes the socket
@@ -498,13 +580,16 @@ class Server final : public HttpServer {
             sessions_.push_back(session);
           }
           session->start();
-          accept();
+          accept(acceptor);
         });
   }
 
   asio::io_context io_;
+  asio::strand<asio::io_context::executor_type> strand_;  // the acceptors' and retry_'s
   std::optional<ssl::context> tls_;
-  tcp::acceptor acceptor_;
+  std::optional<tcp::acceptor> tcp_acceptor_;
+  std::optional<local::acceptor> unix_acceptor_;
+  std::string unix_path_;  // removed at stop
   asio::steady_timer retry_;
   std::shared_ptr<Listener> listener_;
   std::shared_ptr<ConnectionLimits> limits_;

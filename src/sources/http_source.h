@@ -4,15 +4,14 @@
 // with a readable body is an error and produces no event at all — a failed poll must never look
 // like an empty snapshot in which everybody left.
 //
-// The client is a small blocking HTTP/1.1 one over POSIX sockets and OpenSSL: one GET per poll,
-// `Connection: close`, Content-Length, chunked or read-to-close bodies, no redirects. TLS always
-// verifies the peer certificate and the host name (ca_file, else the system trust store).
+// One GET per poll with the shared client (prov/http_client.h).
 #include <chrono>
 #include <cstddef>
 #include <string>
 
 #include "prov/clock.h"
 #include "prov/config.h"
+#include "prov/http_client.h"
 #include "prov/ingest.h"
 #include "prov/result.h"
 #include "prov/store.h"
@@ -25,12 +24,6 @@ struct HttpGet {
   std::string ca_file;       // https: trust anchors; empty = system store
   std::chrono::milliseconds timeout{60000};  // whole exchange, connect to last byte
   std::size_t max_body_bytes = 256u << 20;
-};
-
-struct HttpAnswer {
-  int status = 0;
-  std::string content_type;
-  std::string body;
 };
 
 // Performs the GET. Network, TLS and protocol failures are errors (retryable); any HTTP status is

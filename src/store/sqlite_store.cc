@@ -313,6 +313,22 @@ StoreCounts SqliteStore::queue_counts() {
   return c;
 }
 
+std::map<std::string, StoreCounts> SqliteStore::queue_counts_by_target() {
+  // Rows written before targets existed name none: they were the one directory's.
+  auto q = db_.query(R"sql(SELECT COALESCE(json_extract(payload, '$.target'), 'directory'),
+                                  status, COUNT(*)
+                             FROM outbox WHERE status IN ('pending', 'held', 'failed')
+                            GROUP BY 1, 2)sql");
+  std::map<std::string, StoreCounts> out;
+  while (q.step()) {
+    StoreCounts& c = out[q.text(0)];
+    const std::string status = q.text(1);
+    (status == "pending" ? c.ops_pending : status == "held" ? c.ops_held : c.ops_failed) =
+        q.int64(2);
+  }
+  return out;
+}
+
 Json parse_json_column(const std::string& text, std::string_view where) {
   try {
     return Json::parse(text);

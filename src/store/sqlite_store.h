@@ -130,6 +130,7 @@ class SqliteStore final : public Store {
 
   StoreCounts counts() override;
   StoreCounts queue_counts() override;
+  std::map<std::string, StoreCounts> queue_counts_by_target() override;
 
   CompactReport compact(const RetentionConfig& retention, TimePoint now) override;
 

@@ -170,7 +170,8 @@ void Daemon::write_config(const std::string& directory_yaml, const std::string& 
       << (options_.webhook_yaml.empty() ? "" : ", " + options_.webhook_yaml) << " }\n"
       << "policy: { path: " << policy << " }\n"
       << directory_yaml
-      << "admin: { listen: 127.0.0.1:" << admin_port_ << " }\n"
+      << "admin: { listen: 127.0.0.1:" << admin_port_
+      << (options_.admin_yaml.empty() ? "" : ", " + options_.admin_yaml) << " }\n"
       << "executor: { retry_initial_ms: 100, retry_max_ms: 1000"
       << (options_.executor_yaml.empty() ? "" : ", " + options_.executor_yaml) << " }\n"
       << "log: { level: debug, format: json }\n"
@@ -277,7 +278,15 @@ HttpResult Daemon::send_event(const std::string& event_id, const std::string& ty
 }
 
 HttpResult Daemon::admin_get(const std::string& target) {
-  return http_request(admin_port_, "GET", target, {}, "");
+  if (target.rfind("/v1/", 0) != 0) return http_request(admin_port_, "GET", target, {}, "");
+  if (viewer_token_.empty()) {
+    std::string out;
+    if (ctl("token new fixture-viewer --role viewer", &out) != 0)
+      throw std::runtime_error("provisionctl token new failed: " + out);
+    viewer_token_ = out.substr(out.find("pvd_"), 68);
+  }
+  return http_request(admin_port_, "GET", target, {{"Authorization", "Bearer " + viewer_token_}},
+                      "");
 }
 
 std::string slapd_target_yaml(const Slapd& slapd, const std::string& name,

@@ -45,6 +45,7 @@ struct DaemonOptions {
   std::string directory_yaml;      // more directory keys (slapd), e.g. "password_in_add: true"
   std::string executor_yaml;       // more executor keys, e.g. "batch_size: 1024"
   std::string state_yaml;          // more state keys, e.g. "audit_anchor_file: /tmp/a.jsonl"
+  std::string admin_yaml;          // more admin keys, e.g. "auth_failures_per_minute: 3"
   // More targets (items of the `targets:` list). When set, the slapd is the first target, named
   // `target_name`, in a `targets:` list instead of a `directory:` section.
   std::string more_targets_yaml;
@@ -91,6 +92,7 @@ class Daemon {
                   long timestamp_offset_s = 0);
   HttpResult send_event(const std::string& event_id, const std::string& type,
                         const Json& worker, const std::string& effective_at = {});
+  // GET on the admin listener; under /v1/ with a viewer token made for the purpose.
   HttpResult admin_get(const std::string& target);
 
   std::vector<LdapEntry> search(const std::string& base, const std::string& filter) const;
@@ -120,6 +122,7 @@ class Daemon {
   std::string dir_, config_, state_, log_, key_;
   int webhook_port_ = 0, admin_port_ = 0;
   pid_t pid_ = -1;
+  std::string viewer_token_;  // made by the first admin_get under /v1/
 };
 
 // The whole content of a text file ("" when it cannot be read), e.g. a daemon's log.

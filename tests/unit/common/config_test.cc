@@ -192,3 +192,30 @@ TEST_F(ConfigTest, TimezoneMustBeAZoneOfTheDatabase) {
 
 }  // namespace
 }  // namespace prov
+
+namespace prov {
+namespace {
+
+TEST_F(ConfigTest, AdminAccessDefaultsNextToTheStateAndRefusesUnknownRoles) {
+  Config c = load_config(write(base()));
+  EXPECT_EQ(c.admin.socket, dir_ / "state/admin.sock");
+  EXPECT_EQ(c.admin.tokens_file, dir_ / "state/api-tokens.jsonl");
+  EXPECT_EQ(c.admin.auth_failures_per_minute, 10);
+  EXPECT_TRUE(c.admin.socket_roles.empty());
+  c = load_config(write(base() + "admin: { socket: '', socket_roles: { alice: approver }, "
+                                 "tokens_file: t.jsonl }\n"));
+  EXPECT_TRUE(c.admin.socket.empty());  // turned off
+  EXPECT_EQ(c.admin.socket_roles.at("alice"), "approver");
+  EXPECT_EQ(c.admin.tokens_file, dir_ / "t.jsonl");
+  EXPECT_NE(error_of(base() + "admin: { socket_roles: { alice: root } }\n")
+                .find("admin.socket_roles.alice: must be viewer, approver or admin"),
+            std::string::npos);
+  EXPECT_NE(error_of(base() + "admin: { tls: { cert_file: a.pem } }\n").find("admin.tls.key_file"),
+            std::string::npos);
+  EXPECT_NE(error_of(base() + "admin: { auth_failures_per_minute: 0 }\n")
+                .find("admin.auth_failures_per_minute"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace prov

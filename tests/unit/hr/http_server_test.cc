@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "prov/http.h"
+#include "prov/http_client.h"
 #include "raw_http_client.h"
 
 namespace prov {
@@ -383,6 +385,65 @@ TEST(HttpServer, ServesHttpsWithTheConfiguredCertificate) {
   ASSERT_TRUE(plain.send(get("/plain")));
   EXPECT_FALSE(plain.read_response());
   server->stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace prov
+
+namespace prov {
+namespace {
+
+// What the handler is told about the other end: its address on TCP, and on a Unix socket the
+// connecting process's user as the kernel reports it.
+HttpHandler who_is_there() {
+  return [](HttpRequest request, std::function<void(HttpResponse)> respond) {
+    HttpResponse r;
+    r.body = Json{{"peer", request.peer}, {"uid", request.peer_uid}}.dump();
+    respond(std::move(r));
+  };
+}
+
+TEST(HttpServer, AUnixSocketListenerNamesThePeersUser) {
+  char tmpl[] = "/tmp/prov-http-unix.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::filesystem::path dir = tmpl;
+  const std::string path = (dir / "admin.sock").string();
+  HttpServerOptions options;
+  // A socket file left by a crash is replaced; anything else there is not ours to remove.
+  ASSERT_EQ(::symlink("/nonexistent", (dir / "not-a-socket").c_str()), 0);
+  options.listen = "unix:" + (dir / "not-a-socket").string();
+  EXPECT_THROW(HttpServer::start(options, who_is_there()), std::runtime_error);
+  options.listen = "unix:" + path;
+  HttpServer::start(options, who_is_there())->stop();
+  ASSERT_EQ(::mknod(path.c_str(), S_IFSOCK | 0600, 0), 0);  // as a crash leaves it
+  options.unix_socket_mode = 0660;
+  auto server = HttpServer::start(options, who_is_there());
+  // A socket someone listens on is not stale: a second server does not take it over.
+  EXPECT_THROW(HttpServer::start(options, who_is_there()), std::runtime_error);
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                std::filesystem::perms::group_read | std::filesystem::perms::group_write);
+  HttpCall call;
+  call.url = "http://localhost/who";
+  call.unix_socket = path;
+  call.timeout = 5s;
+  auto answer = http_call(call);
+  ASSERT_TRUE(answer.ok()) << answer.error().message;
+  const Json body = Json::parse(answer->body);
+  EXPECT_EQ(body["peer"], "unix");
+  EXPECT_EQ(body["uid"], static_cast<long>(::getuid()));
+
+  auto tcp = HttpServer::start(local_options(), who_is_there());
+  call.unix_socket.clear();
+  call.url = "http://127.0.0.1:" + std::to_string(tcp->port()) + "/who";
+  answer = http_call(call);
+  ASSERT_TRUE(answer.ok()) << answer.error().message;
+  EXPECT_EQ(Json::parse(answer->body)["peer"], "127.0.0.1");
+  EXPECT_EQ(Json::parse(answer->body)["uid"], -1);
+
+  server->stop();
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path)));
   std::filesystem::remove_all(dir);
 }
 

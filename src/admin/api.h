@@ -1,0 +1,27 @@
+#pragma once
+// The admin API's endpoints, behind make_admin_handler (which authenticated the caller).
+#include <map>
+#include <optional>
+#include <string>
+
+#include "admin/admin.h"
+
+namespace prov {
+
+struct ApiCall {
+  const HttpRequest& http;
+  std::string path;                          // the target without its query
+  std::map<std::string, std::string> query;  // percent-decoded
+  Identity who;
+};
+
+// 403 naming the role `call` lacks, or nullopt when its identity has it.
+std::optional<HttpResponse> requires_role(const ApiCall& call, Role role);
+
+// nullopt: not one of theirs. Reads need `viewer`; decisions say what they need.
+std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& call);
+std::optional<HttpResponse> api_decide(const AdminContext& ctx, const ApiCall& call);
+
+HttpResponse json_response(const Json& body, int status = 200);
+
+}  // namespace prov
