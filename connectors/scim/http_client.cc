@@ -18,7 +18,7 @@
 
 #include "prov/ascii.h"
 
-namespace prov {
+namespace prov::scim {
 namespace {
 
 namespace asio = boost::asio;
@@ -237,4 +237,4 @@ Result<HttpReply> HttpClient::send(const HttpCall& call) {
 
 void HttpClient::close() { impl_->drop(); }
 
-}  // namespace prov
+}  // namespace prov::scim

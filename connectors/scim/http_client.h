@@ -1,6 +1,8 @@
 #pragma once
 // A small blocking HTTP/1.1 client for connectors that speak to web APIs (SCIM). Only
-// http_client.cc sees Boost.Beast; callers use these plain types.
+// http_client.cc sees Boost.Beast; callers use these plain types. In prov::scim, apart from
+// prov::HttpCall of include/prov/http_client.h: two classes of one name in one program are one
+// class to the linker, and the daemon freed one's strings with the other's destructor.
 //
 // One client keeps one connection open (keep-alive) and reopens it when the server closed it.
 // Every exchange is bounded by the timeout, connect to last byte. https:// verifies the peer's
@@ -16,7 +18,7 @@
 
 #include "prov/result.h"
 
-namespace prov {
+namespace prov::scim {
 
 struct HttpClientOptions {
   std::string url;      // http(s)://host[:port][/base path]; requests are relative to the path
@@ -65,4 +67,4 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace prov
+}  // namespace prov::scim

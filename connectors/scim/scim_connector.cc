@@ -9,6 +9,8 @@
 namespace prov {
 namespace {
 
+using scim::HttpCall;
+using scim::HttpClient;
 using scim::outcome_of;
 
 constexpr const char* kScimJson = "application/scim+json";
