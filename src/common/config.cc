@@ -338,8 +338,10 @@ void parse_admin_access(const YAML::Node& section, const fs::path& base, Config&
       section.IsDefined() && section.IsMap() ? section : YAML::Node(YAML::NodeType::Map);
   YAML::Node tls = admin["tls"];
   check_keys(tls, "admin.tls", {"cert_file", "key_file"});
-  a.tls_cert_file = resolve(base, get<std::string>(tls, "cert_file", "admin.tls.cert_file", ""));
-  a.tls_key_file = resolve(base, get<std::string>(tls, "key_file", "admin.tls.key_file", ""));
+  a.tls_cert_file =
+      resolve(base, get<std::string>(tls, "cert_file", "admin.tls.cert_file", "")).string();
+  a.tls_key_file =
+      resolve(base, get<std::string>(tls, "key_file", "admin.tls.key_file", "")).string();
   if (a.tls_cert_file.empty() != a.tls_key_file.empty())
     fail(a.tls_cert_file.empty() ? "admin.tls.cert_file" : "admin.tls.key_file",
          "is required with the other admin.tls key", tls);
