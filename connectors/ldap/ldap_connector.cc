@@ -586,12 +586,18 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
   // adds. Their files are written, named and flushed first, so no account ever has a password
   // nobody can read.
   std::vector<bool> in_add(adds.size(), false);
+  // The folder is opened and checked once for the batch's files.
+  std::optional<Result<PasswordFolder>> folder;
+  auto stage = [&](const std::string& worker_id, const std::string& password) {
+    if (!folder) folder = PasswordFolder::open(config_.password_dir);
+    if (!folder->ok()) return Result<PasswordDrop>(folder->error());
+    return PasswordDrop::stage(**folder, worker_id, password, PasswordDrop::Durability::Deferred);
+  };
   if (password_in_add() && transport.ok() && !config_.password_dir.empty()) {
     for (std::size_t k = 0; k < adds.size(); ++k) {
       if (!ops[adds[k]].set_initial_password) continue;
       std::string password = random_password();
-      auto drop = PasswordDrop::stage(config_.password_dir, ops[adds[k]].worker_id, password,
-                                      PasswordDrop::Durability::Deferred);
+      auto drop = stage(ops[adds[k]].worker_id, password);
       if (drop.ok() && drop->commit().ok()) {
         entries[k].push_back({"userPassword", {password_value(password)}});
         in_add[k] = true;
@@ -638,8 +644,7 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
     if (!ops[i].set_initial_password || config_.password_dir.empty() || in_add[k]) continue;
     if (!transport.ok()) continue;  // settled below, like a password the server refused
     std::string password = random_password();
-    auto drop = PasswordDrop::stage(config_.password_dir, ops[i].worker_id, password,
-                                    PasswordDrop::Durability::Deferred);
+    auto drop = stage(ops[i].worker_id, password);
     if (drop.ok() && drop->commit().ok()) {
       passwords[k] = std::move(password);
       password_sets.push_back(k);

@@ -43,26 +43,46 @@ std::filesystem::path PasswordDrop::path_for(const std::filesystem::path& dir,
   return dir / final_name(worker_id);
 }
 
+PasswordFolder::PasswordFolder(std::filesystem::path dir, int fd)
+    : dir_(std::move(dir)), fd_(new int(fd), [](const int* p) {
+        ::close(*p);
+        delete p;
+      }) {}
+
+Result<PasswordFolder> PasswordFolder::open(const std::filesystem::path& dir) {
+  if (dir.empty()) return Error{"directory.password_dir is not set", false};
+  auto folder = open_private_dir(dir);
+  if (!folder.ok()) return Error{"password folder " + folder.error().message, false};
+  return PasswordFolder(dir, *folder);
+}
+
 Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
                                          std::string_view worker_id, std::string_view password,
                                          Durability durability) {
   if (dir.empty()) return Error{"directory.password_dir is not set", false};
   if (auto s = check_worker_id(worker_id); !s) return s.error();
-  auto folder = open_private_dir(dir);
-  if (!folder.ok()) return Error{"password folder " + folder.error().message, false};
-  std::random_device rd;
-  const std::string temp =
-      "." + std::string(worker_id) + std::string(kTempInfix) + std::to_string(rd());
+  auto folder = PasswordFolder::open(dir);
+  if (!folder.ok()) return folder.error();
+  return stage(*folder, worker_id, password, durability);
+}
+
+Result<PasswordDrop> PasswordDrop::stage(const PasswordFolder& folder, std::string_view worker_id,
+                                         std::string_view password, Durability durability) {
+  if (auto s = check_worker_id(worker_id); !s) return s.error();
+  // The suffix only keeps two stagings of one worker apart (O_EXCL refuses a clash): it need
+  // not be secret, as nobody but this user can enter the folder.
+  static thread_local std::mt19937_64 suffixes{std::random_device{}()};
+  std::string temp = ".";
+  temp.append(worker_id).append(kTempInfix).append(std::to_string(suffixes()));
   // O_EXCL + O_NOFOLLOW: never write through a link someone planted in the folder.
-  const int fd =
-      ::openat(*folder, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  const int open_errno = errno;
-  ::close(*folder);
+  const int fd = ::openat(*folder.fd_, temp.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Error{"cannot create " + (dir / temp).string() + ": " + errno_text(open_errno), false};
+    return Error{"cannot create " + (folder.path() / temp).string() + ": " + errno_text(errno),
+                 false};
   }
   // From here the drop owns the file: its destructor removes it unless committed.
-  PasswordDrop drop(dir, temp, path_for(dir, worker_id), durability);
+  PasswordDrop drop(folder, temp, path_for(folder.path(), worker_id), durability);
   std::string content(password);
   content.push_back('\n');
   std::size_t done = 0;
@@ -80,7 +100,8 @@ Result<PasswordDrop> PasswordDrop::stage(const std::filesystem::path& dir,
   ::close(fd);
   std::fill(content.begin(), content.end(), '\0');
   if (err != 0)
-    return Error{"cannot write " + (dir / temp).string() + ": " + errno_text(err), false};
+    return Error{"cannot write " + (folder.path() / temp).string() + ": " + errno_text(err),
+                 false};
   return drop;
 }
 
@@ -139,6 +160,7 @@ void PasswordDrop::withdraw(const std::filesystem::path& dir, std::string_view w
 
 PasswordDrop::PasswordDrop(PasswordDrop&& other) noexcept
     : dir_(std::move(other.dir_)),
+      folder_(std::move(other.folder_)),
       temp_name_(std::move(other.temp_name_)),
       final_(std::move(other.final_)),
       durability_(other.durability_) {
@@ -146,28 +168,25 @@ PasswordDrop::PasswordDrop(PasswordDrop&& other) noexcept
 }
 
 PasswordDrop::~PasswordDrop() {
-  if (!temp_name_.empty()) ::unlink((dir_ / temp_name_).c_str());
+  if (!temp_name_.empty() && folder_) ::unlinkat(*folder_, temp_name_.c_str(), 0);
 }
 
 Status PasswordDrop::commit() {
   if (temp_name_.empty()) return Error{"password file already committed", false};
-  auto folder = open_private_dir(dir_);
-  if (!folder.ok()) return Error{"password folder " + folder.error().message, false};
-  const int dir_fd = *folder;
+  const int dir_fd = *folder_;
   const std::string final_file = final_.filename().string();
   if (::renameat(dir_fd, temp_name_.c_str(), dir_fd, final_file.c_str()) != 0) {
     const int err = errno;
-    ::close(dir_fd);
     return Error{"cannot move password file into " + final_.string() + ": " + errno_text(err),
                  true};
   }
   temp_name_.clear();
   // A rename is durable only once the folder is: without this a power cut could bring back
   // the older file (or none) after the directory accepted the new password.
-  int err = 0;
-  if (durability_ == Durability::Synced && ::fsync(dir_fd) != 0) err = errno;
-  ::close(dir_fd);
-  if (err != 0) return Error{"cannot sync " + dir_.string() + ": " + errno_text(err), true};
+  if (durability_ == Durability::Synced && ::fsync(dir_fd) != 0) {
+    const int err = errno;
+    return Error{"cannot sync " + dir_.string() + ": " + errno_text(err), true};
+  }
   return Status::Ok();
 }
 

@@ -6,16 +6,35 @@
 //   staged->commit();   // rename into place       (or just let it go out of scope: discarded)
 //
 // The folder must be a real folder (not a symbolic link) owned by this process's user with mode
-// 0700; it is checked on every stage and commit, and the files are made relative to the folder
-// that was checked, so a folder swapped meanwhile cannot redirect a password.
+// 0700; it is checked when it is opened — by every stage(dir, …), or once for a batch with
+// PasswordFolder — and the files are made relative to the folder that was checked, so a folder
+// swapped meanwhile cannot redirect a password.
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "prov/result.h"
 
 namespace prov::ldap {
+
+// A password folder checked and opened once for a batch of drops. Each file staged through it
+// then costs an openat, a write, a close and a renameat relative to that very folder, instead
+// of also walking and checking the folder's path twice: a bulk hire writes thousands of files
+// into one folder, and the folder's lock serialises every lane that writes there.
+class PasswordFolder {
+ public:
+  // Creates `dir` (0700) if missing and checks it (see open_private_dir).
+  static Result<PasswordFolder> open(const std::filesystem::path& dir);
+  const std::filesystem::path& path() const { return dir_; }
+
+ private:
+  friend class PasswordDrop;
+  PasswordFolder(std::filesystem::path dir, int fd);
+  std::filesystem::path dir_;
+  std::shared_ptr<const int> fd_;  // closed once the folder and every drop staged in it are gone
+};
 
 class PasswordDrop {
  public:
@@ -26,6 +45,10 @@ class PasswordDrop {
   // stages a batch and then calls sync_folder() once before anything depends on the files.
   enum class Durability { Synced, Deferred };
   static Result<PasswordDrop> stage(const std::filesystem::path& dir, std::string_view worker_id,
+                                    std::string_view password,
+                                    Durability durability = Durability::Synced);
+  // The same in a folder opened once for a batch.
+  static Result<PasswordDrop> stage(const PasswordFolder& folder, std::string_view worker_id,
                                     std::string_view password,
                                     Durability durability = Durability::Synced);
   // Flushes every file and name staged or committed in `dir` to disk.
@@ -53,16 +76,18 @@ class PasswordDrop {
                                         std::string_view worker_id);
 
  private:
-  PasswordDrop(std::filesystem::path dir, std::string temp_name, std::filesystem::path final_path,
-               Durability durability)
-      : dir_(std::move(dir)),
+  PasswordDrop(const PasswordFolder& folder, std::string temp_name,
+               std::filesystem::path final_path, Durability durability)
+      : dir_(folder.path()),
+        folder_(folder.fd_),
         temp_name_(std::move(temp_name)),
         final_(std::move(final_path)),
         durability_(durability) {}
 
-  // The folder is opened (and checked) again by commit() rather than held open: a batch may
-  // stage hundreds of files before committing them.
+  // The folder that was checked when the file was staged: commit() renames within it, so the
+  // file can only ever be named in the folder it was written to.
   std::filesystem::path dir_;
+  std::shared_ptr<const int> folder_;
   std::string temp_name_;  // inside dir_; empty once committed
   std::filesystem::path final_;
   Durability durability_;

@@ -77,7 +77,7 @@ struct WebhookConfig {
   int tolerance_s = 300;
   std::size_t max_body_bytes = 1 << 20;
   int request_timeout_ms = 10000;
-  std::size_t inbox_high_water = 100000;  // 503 above this many unprocessed inbox rows
+  std::size_t inbox_high_water = 250000;  // 503 above this many unprocessed inbox rows
   // Listener caps before authentication (see HttpServerOptions).
   int max_connections = 256;
   int max_connections_per_source = 32;

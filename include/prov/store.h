@@ -162,6 +162,10 @@ class Store {
   static std::string inbox_body(const HrEvent& event);
   // Pending events, oldest first.
   virtual std::vector<InboxRow> pending_events(int limit) = 0;
+  // Leavers first: the oldest pending events that take access away (TERMINATION, LEAVE,
+  // RESCIND), at most `limit` of them, each preceded by its worker's older pending events, so
+  // that planning them ahead of the queue never reorders one worker's own events.
+  virtual std::vector<InboxRow> pending_leaver_events(int limit) = 0;
   virtual std::optional<InboxRow> event(const std::string& event_id) = 0;
   // When the event was received, without reading its body: the executor's latency metric asks
   // this for every operation it records.

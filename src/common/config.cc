@@ -500,7 +500,8 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   if (c.webhook.request_timeout_ms < 100 || c.webhook.request_timeout_ms > 60000)
     fail("hr.webhook.request_timeout_ms", "must be between 100 and 60000 ms");
   c.webhook.inbox_high_water =
-      get<std::size_t>(wh, "inbox_high_water", "hr.webhook.inbox_high_water", 100000);
+      get<std::size_t>(wh, "inbox_high_water", "hr.webhook.inbox_high_water",
+                            c.webhook.inbox_high_water);
   c.webhook.max_connections = get<int>(wh, "max_connections", "hr.webhook.max_connections",
                                        c.webhook.max_connections);
   if (c.webhook.max_connections < 1 || c.webhook.max_connections > 65536)

@@ -1,6 +1,7 @@
 #include "prov/engine.h"
 
 #include <algorithm>
+#include <set>
 
 #include "engine_parts.h"
 #include "executor.h"
@@ -206,7 +207,16 @@ std::optional<TimePoint> Engine::next_wakeup() {
 }
 
 int Engine::apply_pending_events(int limit) {
-  auto rows = store_.pending_events(limit);
+  // Leavers first: events that take access away are planned ahead of the queue (each after its
+  // worker's older pending events), so a termination behind a burst of hires has its lock out
+  // within one round instead of after the whole burst. Then the queue in arrival order.
+  auto rows = store_.pending_leaver_events(limit);
+  if (static_cast<int>(rows.size()) < limit) {
+    std::set<std::int64_t> ahead;
+    for (const auto& r : rows) ahead.insert(r.id);
+    for (auto& r : store_.pending_events(limit - static_cast<int>(rows.size())))
+      if (!ahead.count(r.id)) rows.push_back(std::move(r));
+  }
   // Events are committed in groups: each event is still applied all-or-nothing (a crash replays
   // every event of an uncommitted transaction from the inbox), and a burst costs one username
   // query per group of up to 256 events. A transaction ends at the group's end or once it has

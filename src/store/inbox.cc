@@ -1,4 +1,5 @@
 // The inbox: every HR event as received, stored before it is acknowledged.
+#include <set>
 #include <string>
 
 #include "store/sqlite_store.h"
@@ -116,6 +117,37 @@ std::vector<InboxRow> SqliteStore::pending_events(int limit) {
   q.bind(1, limit);
   std::vector<InboxRow> rows;
   while (q.step()) rows.push_back(read_inbox_row(q));
+  return rows;
+}
+
+std::vector<InboxRow> SqliteStore::pending_leaver_events(int limit) {
+  // Both questions are answered by small partial indexes (schema v10): the pending events that
+  // take access away, and the pending events by worker.
+  static const std::string leavers =
+      select_inbox("WHERE status = 'pending' AND event_type IN ('TERMINATION', 'LEAVE', 'RESCIND') "
+                   "ORDER BY id LIMIT ?1");
+  static const std::string older =
+      select_inbox("WHERE status = 'pending' AND worker_id = ?1 AND id < ?2 ORDER BY id");
+  std::vector<InboxRow> found;
+  {
+    auto q = db_.query(leavers);
+    q.bind(1, limit);
+    while (q.step()) found.push_back(read_inbox_row(q));
+  }
+  std::vector<InboxRow> rows;
+  std::set<std::int64_t> taken;
+  for (auto& leaver : found) {
+    if (taken.count(leaver.id)) continue;  // an older event of a worker with two leaver events
+    auto q = db_.query(older);
+    q.bind(1, leaver.event.worker_id);
+    q.bind(2, leaver.id);
+    while (q.step()) {
+      InboxRow r = read_inbox_row(q);
+      if (taken.insert(r.id).second) rows.push_back(std::move(r));
+    }
+    taken.insert(leaver.id);
+    rows.push_back(std::move(leaver));
+  }
   return rows;
 }
 

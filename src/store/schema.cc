@@ -256,6 +256,16 @@ const std::vector<Migration> kMigrations = {
          "ALTER TABLE audit ADD COLUMN prev_hash TEXT",
          "ALTER TABLE audit ADD COLUMN hash TEXT",
      }},
+    // Leavers first in the inbox: the engine plans pending events that take access away ahead of
+    // the queue, with their worker's older pending events before them. Both indexes hold pending
+    // rows only, and the first only those of leavers, so a burst of hires costs one small index
+    // entry per event while it waits.
+    {10,
+     {
+         "CREATE INDEX inbox_pending_leavers ON inbox(id) WHERE status = 'pending' "
+         "AND event_type IN ('TERMINATION', 'LEAVE', 'RESCIND')",
+         "CREATE INDEX inbox_pending_worker ON inbox(worker_id, id) WHERE status = 'pending'",
+     }},
 };
 
 bool has_version_table(sql::Database& db) {

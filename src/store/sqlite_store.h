@@ -65,6 +65,7 @@ class SqliteStore final : public Store {
   using Store::insert_event;
   IngestResult insert_event(const HrEvent& event, const std::string& body) override;
   std::vector<InboxRow> pending_events(int limit) override;
+  std::vector<InboxRow> pending_leaver_events(int limit) override;
   std::optional<InboxRow> event(const std::string& event_id) override;
   std::optional<TimePoint> event_received_at(const std::string& event_id) override;
   void set_event_status(std::int64_t inbox_id, EventStatus status,

@@ -20,6 +20,11 @@
 //     --big-groups  slapd with the settings of a site with big groups (sortvals + mdb multival on
 //                   member)
 //     --batch-size  executor.batch_size for the run (default: the daemon's, 256)
+//     --connections executor.connections for the run (default: the daemon's)
+//     --burst N     after the steady day, N more HIREs as fast as 64 keep-alive connections are
+//                   answered, with a TERMINATION among them every N/100 requests (100 people
+//                   the steady day left alone): TERMINATION sent → bind refused while the inbox holds
+//                   a backlog the engine has not planned yet (leavers first in the inbox)
 //     --initial-password METHOD  slapd: directory.initial_password for the run — hashed_in_add
 //                   (the daemon's default: one write per new account), password_modify (two) or
 //                   cleartext_in_add (one; the test slapd hashes it with ppolicy_hash_cleartext);
@@ -42,6 +47,7 @@
 
 #include "ad/ad_values.h"
 #include "bench/bench_util.h"
+#include "bench/http_load.h"
 #include "e2e/daemon_fixture.h"
 #include "harness/bind_probe.h"
 #include "harness/samba_fixture.h"
@@ -72,6 +78,8 @@ struct Args {
   bool entries_floor_only = false;
   std::string initial_password;  // directory.initial_password; empty: the daemon's default
   int batch_size = 0;
+  int connections = 0;
+  int burst = 0;
 };
 
 // ---- the directory under test
@@ -390,6 +398,10 @@ bool parse_args(int argc, char** argv, Args& a) {
       a.workers = std::atoi(argv[++i]);
     } else if (arg == "--batch-size" && has_value) {
       a.batch_size = std::atoi(argv[++i]);
+    } else if (arg == "--connections" && has_value) {
+      a.connections = std::atoi(argv[++i]);
+    } else if (arg == "--burst" && has_value) {
+      a.burst = std::atoi(argv[++i]);
     } else if (arg == "--rate" && has_value) {
       a.rate = std::atoi(argv[++i]);
     } else if (arg == "--seconds" && has_value) {
@@ -401,6 +413,7 @@ bool parse_args(int argc, char** argv, Args& a) {
   if (a.workers == 0) a.workers = a.samba ? 2000 : 10000;
   if (a.rate == 0) a.rate = a.samba ? 10 : 100;
   return a.workers >= 2 * kTeam && a.workers <= 999999 && a.rate > 0 && a.seconds > 0 &&
+         a.burst >= 0 && a.burst <= 999999 &&
          !(a.samba && (a.big_groups || !a.initial_password.empty()));
 }
 
@@ -410,7 +423,7 @@ int main(int argc, char** argv) {
   Args args;
   if (!parse_args(argc, argv, args)) {
     std::cerr << "usage: workforce_bench [--workers N (20..999999)] [--rate EVENTS_PER_S] "
-                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add] [--batch-size N]\n";
+                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add] [--batch-size N] [--connections N] [--burst N]\n";
     return 2;
   }
   const int n = args.workers;
@@ -444,6 +457,8 @@ int main(int argc, char** argv) {
                       : "unicodePwd in the add")
             << (args.batch_size > 0 ? "; executor.batch_size " + std::to_string(args.batch_size)
                                     : "")
+            << (args.connections > 0 ? "; executor.connections " + std::to_string(args.connections)
+                                     : "")
             << "; steady day " << args.rate << " events/s for " << args.seconds << " s"
             << std::endl;
 
@@ -473,9 +488,23 @@ int main(int argc, char** argv) {
 
   DaemonOptions options;
   options.extra_yaml = kNoBrakeYaml;  // a quarter of the steady day is terminations
+  if (args.burst > 0) {
+    // The burst's connections all come from 127.0.0.1, and it is signed before it is sent; the
+    // inbox takes the whole burst (a backlog is what it measures).
+    options.webhook_yaml = "max_connections: 1024, max_connections_per_source: 1024, "
+                           "inbox_high_water: " + std::to_string(args.burst * 2 + 100000);
+    options.tolerance_s = 900;
+  }
   if (!args.initial_password.empty())
     options.directory_yaml = "initial_password: " + args.initial_password;
-  if (args.batch_size > 0) options.executor_yaml = "batch_size: " + std::to_string(args.batch_size);
+  {
+    std::vector<std::string> executor;
+    if (args.batch_size > 0) executor.push_back("batch_size: " + std::to_string(args.batch_size));
+    if (args.connections > 0)
+      executor.push_back("connections: " + std::to_string(args.connections));
+    for (std::size_t k = 0; k < executor.size(); ++k)
+      options.executor_yaml += (k ? ", " : "") + executor[k];
+  }
   auto daemon = slapd ? std::make_unique<Daemon>(*slapd, options)
                       : std::make_unique<Daemon>(directory_yaml, bind_pw, options);
 
@@ -610,6 +639,78 @@ int main(int argc, char** argv) {
   hires.finish();
   const bool drained = eventually([&] { return db.idle(); }, std::chrono::minutes(10));
   const double drained_s = seconds_since(t0);
+
+  // --- 4. a burst (--burst N)
+  struct {
+    Run run;
+    std::size_t leavers = 0;
+    std::int64_t backlog = 0;
+    double applied_s = 0;
+    bool drained = true;
+    std::vector<double> lockout;
+    int never = 0;
+  } burst;
+  if (args.burst > 0) {
+    // The burst's leavers: people without reports the steady day neither terminated nor
+    // changed (changes take the changers in turn from the front), who can log in now.
+    std::vector<int> spare;
+    std::vector<std::string> spare_pw;
+    for (auto it = changers.rbegin();
+         it != changers.rend() && spare.size() < 100 &&
+         static_cast<std::size_t>(it - changers.rbegin()) + next_change.load() < changers.size();
+         ++it) {
+      const std::string id = worker_id('7', *it);
+      const std::string pw = daemon->password_of(id);
+      if (pw.empty() || !can_log_in(target, dn_of[id], pw)) continue;
+      spare.push_back(*it);
+      spare_pw.push_back(pw);
+    }
+    burst.leavers = spare.size();
+    const int every = spare.empty() ? 0 : std::max(1, args.burst / static_cast<int>(spare.size()));
+    // Signed before the clock starts, so the senders only write bytes.
+    std::vector<std::pair<std::string, std::string>> requests;
+    std::vector<std::ptrdiff_t> leaver_of;  // request → index into leavers, or -1
+    for (int k = 0, next_spare = 0; k < args.burst; ++k) {
+      const std::string id = worker_id('9', k), event_id = "burst-" + id;
+      requests.push_back(signed_request(
+          daemon->secret_key(), event_id,
+          event_body(event_id, "HIRE", person_record(id, k, team_manager(k / kTeam, n)))));
+      leaver_of.push_back(-1);
+      if (every > 0 && k % every == every - 1 && next_spare < static_cast<int>(spare.size())) {
+        const auto l = static_cast<std::size_t>(next_spare++);
+        Json w = records[static_cast<std::size_t>(spare[l])];
+        w["terminationDate"] = now_rfc3339();
+        const std::string term_id = "burst-term-" + worker_id('7', spare[l]);
+        requests.push_back(
+            signed_request(daemon->secret_key(), term_id, event_body(term_id, "TERMINATION", w)));
+        leaver_of.push_back(static_cast<std::ptrdiff_t>(l));
+      }
+    }
+    Poller burst_lockouts(4, [&](const std::vector<Poller::Item>& items) {
+      std::vector<bool> refused;
+      for (const auto& it : items) refused.push_back(!can_log_in(target, it.key, it.secret));
+      return refused;
+    });
+    std::size_t next_request = 0;
+    const auto t_burst = SteadyClock::now();
+    // The clock of each leaver starts when its request is handed to the sender: a little before
+    // its 202, so the figure is, if anything, longer than 202 → refused.
+    burst.run = drive(daemon->webhook_port(), 64, 3600, 202, [&](int, long) {
+      if (next_request >= requests.size()) return std::pair<std::string, std::string>();
+      const std::size_t k = next_request++;
+      if (leaver_of[k] >= 0) {
+        const auto l = static_cast<std::size_t>(leaver_of[k]);
+        burst_lockouts.add({dn_of[worker_id('7', spare[l])], spare_pw[l], SteadyClock::now()});
+      }
+      return std::move(requests[k]);
+    });
+    burst.backlog = db.inbox_pending();
+    burst_lockouts.finish();
+    burst.lockout = burst_lockouts.results();
+    burst.never = burst_lockouts.never();
+    burst.drained = eventually([&] { return db.idle(); }, std::chrono::hours(2));
+    burst.applied_s = seconds_since(t_burst);
+  }
   const long rss_kb = vm_hwm_kb(daemon->pid());
   std::vector<double> applied_ms;
   for (const auto& l : db.applied_latencies())
@@ -659,6 +760,20 @@ int main(int argc, char** argv) {
                static_cast<long long>(kProbeCap.count()), lockouts.never()));
   row("HIRE 202 → entry visible", describe_ms(hire) + text("  (never: %d)", hires.never()));
   row("accepted → operation applied", describe_ms(applied));
+  const auto burst_lock = percentiles(burst.lockout);
+  if (args.burst > 0) {
+    std::string codes;
+    for (const auto& [code, count] : burst.run.other_statuses)
+      codes += text(", %ld answered %d", count, code);
+    row("burst: HIREs + TERMINATIONs",
+        text("%d + %zu sent in %.1f s (%.0f events/s%s); inbox backlog when the load stopped "
+             "%lld; everything applied after %.1f s%s",
+             args.burst, burst.leavers, burst.run.seconds, burst.run.rate(), codes.c_str(),
+             static_cast<long long>(burst.backlog), burst.applied_s,
+             burst.drained ? "" : " (NOT drained)"));
+    row("TERMINATION sent → bind refused", describe_ms(burst_lock) +
+                                               text("  during the burst (never: %d)", burst.never));
+  }
   row("provisiond peak RSS (VmHWM)", text("%.1f MB", static_cast<double>(rss_kb) / 1024));
   row("state database after stop",
       text("%.1f MB (+ WAL %.1f MB)", static_cast<double>(state_bytes) / 1e6,
@@ -674,6 +789,7 @@ int main(int argc, char** argv) {
                      {"initial_password", args.initial_password.empty() ? "hashed_in_add"
                                                                        : args.initial_password},
                      {"batch_size", args.batch_size},
+                     {"connections", args.connections},
                      {"rate", args.rate},
                      {"seconds", args.seconds},
                      {"fill_hires_per_s", fill_rate},
@@ -691,7 +807,15 @@ int main(int argc, char** argv) {
                      {"drained", drained},
                      {"peak_rss_kb", rss_kb},
                      {"state_db_bytes", state_bytes},
-                     {"state_wal_bytes", wal_bytes}};
+                     {"state_wal_bytes", wal_bytes},
+                     {"burst", args.burst > 0 ? Json{{"hires", args.burst},
+                                                     {"terminations", burst.leavers},
+                                                     {"events_per_s", burst.run.rate()},
+                                                     {"backlog", burst.backlog},
+                                                     {"applied_s", burst.applied_s},
+                                                     {"lockout", percentiles_json(burst_lock)},
+                                                     {"lockout_never", burst.never}}
+                                              : Json()}};
   std::cout << "\n" << summary.dump() << "\n";
-  return drained && dn_of.size() == static_cast<std::size_t>(n) ? 0 : 1;
+  return drained && burst.drained && dn_of.size() == static_cast<std::size_t>(n) ? 0 : 1;
 }

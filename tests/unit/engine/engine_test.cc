@@ -555,6 +555,54 @@ TEST_F(EngineTest, UsernameQuestionsNeverHoldTheStoresWriteLock) {
                                           "jsmith9"}));
 }
 
+// Leavers first, already in the inbox: a termination that arrives behind a burst of other
+// events is planned — and its lock sent — in the next round, not after the burst. One round of
+// apply_pending_events plans at most 256 events.
+TEST_F(EngineTest, ATerminationOvertakesTheBacklogAheadOfIt) {
+  receive("hire-ana", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_TRUE(dir.entry_of("1")->enabled);
+  receive_range(EventType::Hire, 100, 699, "2026-01-05T00:00:00Z");
+  receive("term-ana", EventType::Termination, worker("1", "Ana", "Lima"),
+          "2026-06-01T08:00:00Z");
+
+  engine_->apply_pending_events();
+
+  EXPECT_EQ(store_->event("term-ana")->status, EventStatus::Applied);
+  EXPECT_FALSE(dir.entry_of("1")->enabled);  // the lock went out in that same round
+  EXPECT_EQ(store_->event("HIRE-699")->status, EventStatus::Pending);  // the burst waits
+  settle();
+  EXPECT_EQ(store_->event("HIRE-699")->status, EventStatus::Applied);
+  EXPECT_NE(dir.entry_of("699"), nullptr);
+}
+
+// Overtaking never reorders one worker's own events: a leaver's older events in the backlog
+// are planned with the termination, before it, in the order they arrived.
+TEST_F(EngineTest, ALeaversOwnOlderEventsAreAppliedBeforeTheTerminationThatOvertakes) {
+  receive_range(EventType::Hire, 100, 399, "2026-01-05T00:00:00Z");
+  receive("hire-ana", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  receive("move-ana", EventType::Change, worker("1", "Ana", "Lima", "Sales"),
+          "2026-03-01T00:00:00Z");
+  receive("term-ana", EventType::Termination, worker("1", "Ana", "Lima", "Sales"),
+          "2026-06-01T08:00:00Z");
+
+  engine_->apply_pending_events();
+
+  for (const char* id : {"hire-ana", "move-ana", "term-ana"})
+    EXPECT_EQ(store_->event(id)->status, EventStatus::Applied) << id;
+  EXPECT_EQ(store_->event("HIRE-399")->status, EventStatus::Pending);
+  // Applied in arrival order: the audit's event.applied rows of Ana.
+  std::vector<std::string> order;
+  for (const auto& a : store_->audit_log("1", 1000))
+    if (a.action == "event.applied") order.push_back(a.event_id);
+  EXPECT_EQ(order, (std::vector<std::string>{"hire-ana", "move-ana", "term-ana"}));
+  settle();
+  const auto* e = dir.entry_of("1");
+  ASSERT_NE(e, nullptr);
+  EXPECT_FALSE(e->enabled);
+  EXPECT_TRUE(dir.groups_of("1").empty());
+}
+
 TEST_F(EngineTest, DryRunPlanWritesNothing) {
   receive("e1", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
   engine_->apply_pending_events();

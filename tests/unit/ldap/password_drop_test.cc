@@ -118,6 +118,43 @@ TEST_F(PasswordDropTest, RefusesASymbolicLinkInPlaceOfTheFolder) {
   EXPECT_EQ(written, 0u);
 }
 
+// A batch opens the folder once: every file it stages and commits lands in that folder, even
+// when the path is swapped for a link to somewhere else between the files.
+TEST_F(PasswordDropTest, AFolderOpenedForABatchKeepsItsFilesWhenThePathIsSwapped) {
+  auto folder = PasswordFolder::open(dir_);
+  ASSERT_TRUE(folder) << folder.error().message;
+  auto first = PasswordDrop::stage(*folder, "1", "one", PasswordDrop::Durability::Deferred);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->commit());
+
+  const fs::path moved = dir_.string() + "-moved", elsewhere = dir_.string() + "-elsewhere";
+  fs::rename(dir_, moved);
+  fs::create_directories(elsewhere);
+  ::chmod(elsewhere.c_str(), 0700);
+  fs::create_directory_symlink(elsewhere, dir_);
+  auto second = PasswordDrop::stage(*folder, "2", "two", PasswordDrop::Durability::Deferred);
+  const bool staged = static_cast<bool>(second);
+  const bool committed = staged && second->commit().ok();
+  const std::string one = read(moved / "1.password"), two = read(moved / "2.password");
+  const bool leaked = fs::exists(elsewhere / "2.password");
+  fs::remove(dir_);
+  fs::remove_all(moved);
+  fs::remove_all(elsewhere);
+  ASSERT_TRUE(committed);
+  EXPECT_EQ(one, "one\n");
+  EXPECT_EQ(two, "two\n");
+  EXPECT_FALSE(leaked);
+}
+
+// The folder of a batch is checked when it is opened, as a single drop's is.
+TEST_F(PasswordDropTest, AFolderOthersCanEnterIsRefusedForABatch) {
+  fs::create_directories(dir_);
+  ::chmod(dir_.c_str(), 0750);
+  auto folder = PasswordFolder::open(dir_);
+  ASSERT_FALSE(folder);
+  EXPECT_NE(folder.error().message.find("0750"), std::string::npos) << folder.error().message;
+}
+
 TEST_F(PasswordDropTest, RefusesAFolderOfAnotherUser) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to hand the folder to another user";
   fs::create_directories(dir_);
