@@ -15,6 +15,8 @@
 #include <future>
 #include <map>
 #include <set>
+#include <string_view>
+#include <utility>
 
 #include "ldap/escape.h"
 #include "ldap/password_drop.h"
@@ -734,11 +736,24 @@ void LdapConnector::modify_batch(const std::vector<Operation>& ops, std::vector<
       looked.push_back(i);
   }
   if (looked.empty()) return;
-  std::vector<std::optional<Result<Reply>>> found;
+  // One read per worker and DN: a hire's three or four group additions travel in one batch and
+  // would otherwise read the same entry three or four times.
+  std::vector<std::size_t> reads;            // index into looked of each distinct read
+  std::vector<std::size_t> read_of(looked.size());
+  {
+    std::map<std::pair<std::string_view, std::string_view>, std::size_t> seen;
+    for (std::size_t k = 0; k < looked.size(); ++k) {
+      const Operation& op = ops[looked[k]];
+      auto [it, fresh] = seen.try_emplace({op.dn, op.worker_id}, reads.size());
+      if (fresh) reads.push_back(k);
+      read_of[k] = it->second;
+    }
+  }
+  std::vector<std::optional<Result<Reply>>> distinct;
   pipeline(
-      looked.size(),
-      [&](std::size_t k) {
-        const Operation& op = ops[looked[k]];
+      reads.size(),
+      [&](std::size_t r) {
+        const Operation& op = ops[looked[reads[r]]];
         SearchRequest req;
         req.base = op.dn;
         req.scope = Scope::Base;
@@ -747,7 +762,9 @@ void LdapConnector::modify_batch(const std::vector<Operation>& ops, std::vector<
         req.attrs = account_attrs();
         return session_->submit_search(req);
       },
-      found);
+      distinct);
+  std::vector<std::optional<Result<Reply>>> found(looked.size());
+  for (std::size_t k = 0; k < looked.size(); ++k) found[k] = distinct[read_of[k]];
 
   // Round 2: the one modify each simple operation needs. `settle` reads its reply; nullopt
   // leaves the operation to apply() (which starts over: every operation is idempotent).

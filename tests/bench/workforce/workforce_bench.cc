@@ -3,8 +3,9 @@
 // directory set up as a site runs it — slapd: mdb with fsync, ppolicy that locks, indexes on uid,
 // cn, mail, employeeNumber, member; or a Samba AD DC. One run measures:
 //   1. the raw floor on that directory: `ldapadd` of entries equivalent to the ones provisiond
-//      writes (same attributes, initial password), once alone and once followed by the same
-//      memberships (`ldapmodify` member adds into groups of the same sizes);
+//      writes (same attributes, initial password), once alone (then their memberships, one
+//      modify per group per 128 people, as the executor coalesces them) and once followed by
+//      the same memberships one member add each (`ldapmodify` into groups of the same sizes);
 //   2. the fill: N signed hires (Finance / Engineering / Sales / Marketing × Berlin / Munich /
 //      Hamburg evenly, one manager per ten people) until every account is applied: the bulk rate;
 //   3. a steady day: RATE events/s for S seconds — 25 % HIRE, 50 % CHANGE (title; department →
@@ -200,12 +201,17 @@ Json event_body(const std::string& event_id, const std::string& type, const Json
 
 // ---- the raw floor
 
+// People per coalesced membership modify in the raw floor: about what one executor batch holds.
+constexpr std::size_t kCoalesced = 128;
+
 // `ldapadd` input for the people of `records` under OU `kind` ("rawa", "rawb"): the attributes
 // provisiond writes for them (the policy's templates) and an initial password. With `members`, also
 // the groups (under the same OU, created before the clock starts) and one member add per
-// membership, as provisiond sends them.
+// membership; with `coalesced` instead, one modify per group for every kCoalesced people, which is
+// how provisiond's executor sends a batch's memberships.
 void write_raw_ldif(const Target& t, const std::vector<Json>& records, const std::string& kind,
-                    std::ostream& setup, std::ostream& people, std::ostream* members) {
+                    std::ostream& setup, std::ostream& people, std::ostream* members,
+                    std::ostream* coalesced = nullptr) {
   const std::string ou = kind + g_run_tag, parent = "ou=" + ou + "," + t.base_dn;
   std::map<std::string, std::string> dn_of;  // worker id → raw DN
   for (const Json& w : records) {
@@ -213,7 +219,7 @@ void write_raw_ldif(const Target& t, const std::vector<Json>& records, const std
     dn_of[id] = t.ad ? "cn=" + cn + "," + parent : "uid=" + kind + id + "," + parent;
   }
   setup << "dn: " << parent << "\nobjectClass: organizationalUnit\nou: " << ou << "\n\n";
-  if (members) {
+  if (members || coalesced) {
     for (const char* g : kGroups) {
       setup << "dn: cn=" << g << "," << parent << "\ncn: " << g;
       // groupOfNames needs a first member: a placeholder. AD groups may start empty.
@@ -242,10 +248,23 @@ void write_raw_ldif(const Target& t, const std::vector<Json>& records, const std
       *members << "dn: cn=" << g << "," << parent
                << "\nchangetype: modify\nadd: member\nmember: " << dn_of[id] << "\n\n";
   }
+  if (!coalesced) return;
+  for (std::size_t first = 0; first < records.size(); first += kCoalesced) {
+    std::map<std::string, std::vector<std::string>> joiners;  // group → member DNs
+    for (std::size_t k = first; k < std::min(records.size(), first + kCoalesced); ++k)
+      for (const auto& g : groups_for(records[k]))
+        joiners[g].push_back(dn_of[records[k]["workerId"]]);
+    for (const auto& [g, dns] : joiners) {
+      *coalesced << "dn: cn=" << g << "," << parent << "\nchangetype: modify\nadd: member";
+      for (const auto& dn : dns) *coalesced << "\nmember: " << dn;
+      *coalesced << "\n\n";
+    }
+  }
 }
 
 struct RawFloor {
   double entries_s = -1, with_groups_add_s = -1, with_groups_member_s = -1;
+  double coalesced_member_s = -1;  // the entries-only people's memberships, coalesced
 };
 
 // `records` with the managers first, so each `manager` value names an entry that exists.
@@ -255,13 +274,15 @@ RawFloor measure_raw_floor(const Target& t, const std::vector<Json>& records,
   const std::string d = work + "/";
   {
     std::ofstream setup(d + "raw-setup.ldif"), alone(d + "raw-alone.ldif"),
-        people(d + "raw-people.ldif"), members(d + "raw-members.ldif");
-    write_raw_ldif(t, records, "rawa", setup, alone, nullptr);
+        people(d + "raw-people.ldif"), members(d + "raw-members.ldif"),
+        coalesced(d + "raw-coalesced.ldif");
+    write_raw_ldif(t, records, "rawa", setup, alone, nullptr, &coalesced);
     write_raw_ldif(t, records, "rawb", setup, people, &members);
   }
   if (timed_ldap(t.tool("ldapadd"), d + "raw-setup.ldif") < 0) return r;
   r.entries_s = timed_ldap(t.tool("ldapadd"), d + "raw-alone.ldif");
   if (entries_only) return r;
+  r.coalesced_member_s = timed_ldap(t.tool("ldapmodify"), d + "raw-coalesced.ldif");
   r.with_groups_add_s = timed_ldap(t.tool("ldapadd"), d + "raw-people.ldif");
   r.with_groups_member_s = timed_ldap(t.tool("ldapmodify"), d + "raw-members.ldif");
   return r;
@@ -512,7 +533,8 @@ int main(int argc, char** argv) {
   const RawFloor raw =
       measure_raw_floor(target, managers_first, daemon->dir(), args.entries_floor_only);
   if (raw.entries_s < 0 ||
-      (!args.entries_floor_only && (raw.with_groups_add_s < 0 || raw.with_groups_member_s < 0)))
+      (!args.entries_floor_only && (raw.with_groups_add_s < 0 || raw.with_groups_member_s < 0 ||
+                                    raw.coalesced_member_s < 0)))
     return 1;
   std::cout << "raw floor measured" << std::endl;
 
@@ -731,19 +753,27 @@ int main(int argc, char** argv) {
   std::cout << "\n== workforce: " << n << " workers, " << target.name << "\n";
   row("raw ldapadd, entries only",
       text("%.1f s → %.0f entries/s", raw.entries_s, raw_entries_rate));
-  if (args.entries_floor_only)
+  const double raw_coalesced_rate = n / (raw.entries_s + raw.coalesced_member_s);
+  if (args.entries_floor_only) {
     row("raw ldapadd + memberships", "not measured (--entries-floor-only)");
-  else
+  } else {
     row("raw ldapadd + memberships",
         text("%.1f s + %.1f s member adds → %.0f people/s", raw.with_groups_add_s,
              raw.with_groups_member_s, raw_groups_rate));
+    row("raw + coalesced memberships",
+        text("%.1f s + %.1f s (one modify per group per %zu people) → %.0f people/s",
+             raw.entries_s, raw.coalesced_member_s, kCoalesced, raw_coalesced_rate));
+  }
   row("fill through provisiond",
       text("%.1f s (all acknowledged after %.1f s) → %.0f hires/s", fill_s, fill_ack_s, fill_rate));
   if (args.entries_floor_only)
     row("ratio provisiond / raw", text("%.2f vs entries only", fill_rate / raw_entries_rate));
   else
-    row("ratio provisiond / raw", text("%.2f vs entries only, %.2f vs entries + memberships",
-                                       fill_rate / raw_entries_rate, fill_rate / raw_groups_rate));
+    row("ratio provisiond / raw",
+        text("%.2f vs entries only, %.2f vs entries + memberships, %.2f vs entries + "
+             "coalesced memberships",
+             fill_rate / raw_entries_rate, fill_rate / raw_groups_rate,
+             fill_rate / raw_coalesced_rate));
   std::string groups;
   for (const auto& [g, want] : group_wanted)
     groups += text("%s %zu (%zu)  ", g.c_str(), group_sizes[g], want);
@@ -799,6 +829,10 @@ int main(int argc, char** argv) {
                      {"ratio_vs_entries", fill_rate / raw_entries_rate},
                      {"ratio_vs_entries_and_groups",
                       args.entries_floor_only ? Json() : Json(fill_rate / raw_groups_rate)},
+                     {"raw_coalesced_members_s",
+                      args.entries_floor_only ? Json() : Json(raw.coalesced_member_s)},
+                     {"ratio_vs_entries_and_coalesced_groups",
+                      args.entries_floor_only ? Json() : Json(fill_rate / raw_coalesced_rate)},
                      {"lockout", percentiles_json(lock)},
                      {"lockout_never", lockouts.never()},
                      {"hire_visible", percentiles_json(hire)},
