@@ -585,8 +585,8 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
   }
   const Status transport = password_transport(session_->options());
   // directory.initial_password hashed_in_add / cleartext_in_add: the passwords travel inside the
-  // adds. Their files are written, named and flushed first, so no account ever has a password
-  // nobody can read.
+  // adds. Each add's file is written, named and flushed before the add is sent, so no account
+  // ever has a password nobody can read.
   std::vector<bool> in_add(adds.size(), false);
   // The folder is opened and checked once for the batch's files.
   std::optional<Result<PasswordFolder>> folder;
@@ -595,30 +595,62 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
     if (!folder->ok()) return Result<PasswordDrop>(folder->error());
     return PasswordDrop::stage(**folder, worker_id, password, PasswordDrop::Durability::Deferred);
   };
-  if (password_in_add() && transport.ok() && !config_.password_dir.empty()) {
-    for (std::size_t k = 0; k < adds.size(); ++k) {
+  // Writes, names and flushes the password files of adds [first, last); an add whose file is
+  // not durable goes without a password (apply() then delivers one).
+  auto prepare = [&](std::size_t first, std::size_t last) {
+    bool any = false;
+    for (std::size_t k = first; k < last; ++k) {
       if (!ops[adds[k]].set_initial_password) continue;
       std::string password = random_password();
       auto drop = stage(ops[adds[k]].worker_id, password);
       if (drop.ok() && drop->commit().ok()) {
         entries[k].push_back({"userPassword", {password_value(password)}});
-        in_add[k] = true;
+        in_add[k] = any = true;
       }
       std::fill(password.begin(), password.end(), '\0');
     }
-    if (std::find(in_add.begin(), in_add.end(), true) != in_add.end() &&
-        !PasswordDrop::sync_folder(config_.password_dir).ok()) {
-      for (std::size_t k = 0; k < adds.size(); ++k) {  // not durable: no password goes out
-        if (!in_add[k]) continue;
-        std::fill(entries[k].back().second[0].begin(), entries[k].back().second[0].end(), '\0');
-        entries[k].pop_back();
-        in_add[k] = false;
+    if (!any || PasswordDrop::sync_folder(config_.password_dir).ok()) return;
+    for (std::size_t k = first; k < last; ++k) {  // not durable: no password goes out
+      if (!in_add[k]) continue;
+      std::fill(entries[k].back().second[0].begin(), entries[k].back().second[0].end(), '\0');
+      entries[k].pop_back();
+      in_add[k] = false;
+    }
+  };
+  const bool passwords_in_add =
+      password_in_add() && transport.ok() && !config_.password_dir.empty();
+  // Round 2: the adds, a window at a time. The password files of the next window are written
+  // while the server works on this one's adds: a bulk hire writes thousands of files into one
+  // folder, which would otherwise sit between every window and the next.
+  const std::size_t window =
+      static_cast<std::size_t>(config_.pipeline_window > 0 ? config_.pipeline_window : 1);
+  std::vector<std::optional<Result<Reply>>> added(adds.size());
+  if (passwords_in_add) prepare(0, std::min(window, adds.size()));
+  for (std::size_t first = 0; first < adds.size(); first += window) {
+    const std::size_t last = std::min(adds.size(), first + window);
+    std::map<int, std::size_t> index_of;  // msgid → add
+    for (std::size_t k = first; k < last; ++k) {
+      Result<int> id = session_->submit_add(dns[k], entries[k]);
+      if (id.ok()) {
+        index_of[*id] = k;
+      } else {
+        added[k] = Result<Reply>(id.error());
       }
     }
+    if (passwords_in_add && last < adds.size())
+      prepare(last, std::min(adds.size(), last + window));
+    while (!index_of.empty()) {
+      Result<Reply> reply = session_->collect();
+      if (!reply.ok()) {  // the connection failed: everything in flight shares that error
+        for (const auto& [id, k] : index_of) added[k] = Result<Reply>(reply.error());
+        break;
+      }
+      auto it = index_of.find(reply->msgid);
+      if (it == index_of.end()) continue;
+      added[it->second] = std::move(reply);
+      index_of.erase(it);
+    }
   }
-  std::vector<std::optional<Result<Reply>>> added;
-  pipeline(
-      adds.size(), [&](std::size_t k) { return session_->submit_add(dns[k], entries[k]); }, added);
   std::vector<std::size_t> reads;
   for (std::size_t k = 0; k < adds.size(); ++k) {
     if (in_add[k]) {

@@ -111,6 +111,9 @@ class Engine {
   void prefetch_username_holders(const std::vector<InboxRow>& rows, size_t first, size_t last);
   void prefetch_usernames(const std::vector<Worker>& workers);
   bool waits_for_its_date(const InboxRow& row, TimePoint now);
+  // Applies, in one transaction, the pending leavers' events (and their workers' older ones)
+  // that are not in `applied`, and adds them there. Returns how many.
+  int apply_arrived_leavers(std::set<std::int64_t>& applied, int limit);
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
   void sync_store();

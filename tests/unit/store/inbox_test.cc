@@ -136,6 +136,33 @@ TEST_F(StoreTest, PendingEventsOldestFirstWithLimit) {
   EXPECT_EQ(stale->note, "older than applied");
 }
 
+// Leavers first: the pending events that take access away, oldest first, each after its
+// worker's older pending events; nothing already applied, nobody else's events, nothing twice.
+TEST_F(StoreTest, PendingLeaverEventsComeWithTheirWorkersOlderEventsInOrder) {
+  auto event = [&](const std::string& id, const std::string& worker, EventType type) {
+    HrEvent e = make_event(id, worker);
+    e.type = type;
+    ASSERT_EQ(store_->insert_event(e).status, IngestStatus::Stored);
+  };
+  event("a-hire", "a", EventType::Hire);
+  event("b-hire", "b", EventType::Hire);
+  event("a-change", "a", EventType::Change);
+  event("c-change", "c", EventType::Change);
+  event("b-leave", "b", EventType::Leave);
+  event("a-term", "a", EventType::Termination);
+  event("b-term", "b", EventType::Termination);
+  event("a-rehire", "a", EventType::Rehire);  // newer than the termination: not overtaking
+  store_->set_event_status(store_->event("a-hire")->id, EventStatus::Applied, "");
+
+  std::vector<std::string> ids;
+  for (const auto& r : store_->pending_leaver_events(10)) ids.push_back(r.event.event_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"b-hire", "b-leave", "a-change", "a-term", "b-term"}));
+
+  ids.clear();
+  for (const auto& r : store_->pending_leaver_events(1)) ids.push_back(r.event.event_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"b-hire", "b-leave"}));  // one leaver event, whole
+}
+
 TEST_F(StoreTest, SetStatusOfMissingRowThrows) {
   EXPECT_THROW(store_->set_event_status(4242, EventStatus::Applied, ""), StoreError);
 }
