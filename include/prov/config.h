@@ -55,6 +55,7 @@ struct DirectoryConfig {
   std::string upn_suffix;                     // ad: userPrincipalName suffix (default from base)
   int timeout_ms = 10000;                     // network timeout per operation
   int pipeline_window = 64;                   // outstanding async operations per connection
+                                              // (ad: kAdPipelineWindow unless set)
   // A type outside the LDAP family (scim) validates its own keys: `options` are the target's
   // keys as written (scalars typed as YAML reads them), relative paths in them resolve against
   // `config_dir`, and `read_secrets` says whether the caller wants its secret files read
@@ -64,6 +65,9 @@ struct DirectoryConfig {
   std::filesystem::path config_dir;
   bool read_secrets = true;
 };
+
+// directory.pipeline_window of an `ad` target unless the config sets it.
+inline constexpr int kAdPipelineWindow = 8;
 
 // Whether `type` is one whose keys load_config() parses into DirectoryConfig itself.
 bool is_ldap_family(const std::string& type);

@@ -22,6 +22,7 @@
 //                   member)
 //     --batch-size  executor.batch_size for the run (default: the daemon's, 256)
 //     --connections executor.connections for the run (default: the daemon's)
+//     --pipeline-window  directory.pipeline_window for the run (default: the daemon's)
 //     --burst N     after the steady day, N more HIREs as fast as 64 keep-alive connections are
 //                   answered, with a TERMINATION among them every N/100 requests (100 people
 //                   the steady day left alone): TERMINATION sent → bind refused while the inbox holds
@@ -80,6 +81,7 @@ struct Args {
   std::string initial_password;  // directory.initial_password; empty: the daemon's default
   int batch_size = 0;
   int connections = 0;
+  int pipeline_window = 0;
   int burst = 0;
 };
 
@@ -421,6 +423,8 @@ bool parse_args(int argc, char** argv, Args& a) {
       a.batch_size = std::atoi(argv[++i]);
     } else if (arg == "--connections" && has_value) {
       a.connections = std::atoi(argv[++i]);
+    } else if (arg == "--pipeline-window" && has_value) {
+      a.pipeline_window = std::atoi(argv[++i]);
     } else if (arg == "--burst" && has_value) {
       a.burst = std::atoi(argv[++i]);
     } else if (arg == "--rate" && has_value) {
@@ -444,7 +448,7 @@ int main(int argc, char** argv) {
   Args args;
   if (!parse_args(argc, argv, args)) {
     std::cerr << "usage: workforce_bench [--workers N (20..999999)] [--rate EVENTS_PER_S] "
-                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add] [--batch-size N] [--connections N] [--burst N]\n";
+                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add] [--batch-size N] [--connections N] [--pipeline-window N] [--burst N]\n";
     return 2;
   }
   const int n = args.workers;
@@ -480,6 +484,9 @@ int main(int argc, char** argv) {
                                     : "")
             << (args.connections > 0 ? "; executor.connections " + std::to_string(args.connections)
                                      : "")
+            << (args.pipeline_window > 0
+                    ? "; directory.pipeline_window " + std::to_string(args.pipeline_window)
+                    : "")
             << "; steady day " << args.rate << " events/s for " << args.seconds << " s"
             << std::endl;
 
@@ -518,6 +525,11 @@ int main(int argc, char** argv) {
   }
   if (!args.initial_password.empty())
     options.directory_yaml = "initial_password: " + args.initial_password;
+  if (args.pipeline_window > 0) {
+    const std::string key = "pipeline_window: " + std::to_string(args.pipeline_window);
+    options.directory_yaml += (options.directory_yaml.empty() ? "" : "\n  ") + key;
+    directory_yaml += "  " + key + "\n";  // the Samba target's keys
+  }
   {
     std::vector<std::string> executor;
     if (args.batch_size > 0) executor.push_back("batch_size: " + std::to_string(args.batch_size));
@@ -820,6 +832,7 @@ int main(int argc, char** argv) {
                                                                        : args.initial_password},
                      {"batch_size", args.batch_size},
                      {"connections", args.connections},
+                     {"pipeline_window", args.pipeline_window},
                      {"rate", args.rate},
                      {"seconds", args.seconds},
                      {"fill_hires_per_s", fill_rate},

@@ -168,6 +168,22 @@ TEST_F(TargetsConfigTest, AScimTargetWithoutTlsIsWarnedAboutByItsUrl) {
             "the network unencrypted");
 }
 
+// An AD target keeps few requests in flight unless told otherwise, so a lock is never queued on
+// the server behind a lane's whole window of creates; LDAP targets keep the deeper default.
+TEST_F(TargetsConfigTest, AnAdTargetDefaultsToAShallowPipelineWindow) {
+  auto as_ad = [](std::string target) {
+    target.replace(target.find("type: ldap"), 10, "type: ad");
+    return target;
+  };
+  const Config c = load(head() + "targets:\n" + item("main", "bind.secret") +
+                        as_ad(item("corp", "crm.secret")) +
+                        as_ad(item("tuned", "crm.secret", "  pipeline_window: 32\n")));
+  ASSERT_EQ(c.targets.size(), 3u);
+  EXPECT_EQ(c.targets[0].pipeline_window, 64);
+  EXPECT_EQ(c.targets[1].pipeline_window, kAdPipelineWindow);
+  EXPECT_EQ(c.targets[2].pipeline_window, 32);
+}
+
 TEST_F(TargetsConfigTest, AQuotedScalarStaysAString) {
   const Config c = load(head() + "targets:\n" + item("main", "bind.secret") +
                         "- name: app\n  type: scim\n  url: https://x\n  page_size: \"50\"\n");
