@@ -619,38 +619,19 @@ void LdapConnector::create_batch(const std::vector<Operation>& ops, std::vector<
   };
   const bool passwords_in_add =
       password_in_add() && transport.ok() && !config_.password_dir.empty();
-  // Round 2: the adds, a window at a time. The password files of the next window are written
-  // while the server works on this one's adds: a bulk hire writes thousands of files into one
-  // folder, which would otherwise sit between every window and the next.
+  // Round 2: the adds. The password files of each window are written when its first add is
+  // about to go, while the server still works on the previous window's adds: a bulk hire writes
+  // thousands of files into one folder, which would otherwise sit in front of every window.
   const std::size_t window =
       static_cast<std::size_t>(config_.pipeline_window > 0 ? config_.pipeline_window : 1);
-  std::vector<std::optional<Result<Reply>>> added(adds.size());
-  if (passwords_in_add) prepare(0, std::min(window, adds.size()));
-  for (std::size_t first = 0; first < adds.size(); first += window) {
-    const std::size_t last = std::min(adds.size(), first + window);
-    std::map<int, std::size_t> index_of;  // msgid → add
-    for (std::size_t k = first; k < last; ++k) {
-      Result<int> id = session_->submit_add(dns[k], entries[k]);
-      if (id.ok()) {
-        index_of[*id] = k;
-      } else {
-        added[k] = Result<Reply>(id.error());
-      }
-    }
-    if (passwords_in_add && last < adds.size())
-      prepare(last, std::min(adds.size(), last + window));
-    while (!index_of.empty()) {
-      Result<Reply> reply = session_->collect();
-      if (!reply.ok()) {  // the connection failed: everything in flight shares that error
-        for (const auto& [id, k] : index_of) added[k] = Result<Reply>(reply.error());
-        break;
-      }
-      auto it = index_of.find(reply->msgid);
-      if (it == index_of.end()) continue;
-      added[it->second] = std::move(reply);
-      index_of.erase(it);
-    }
-  }
+  std::vector<std::optional<Result<Reply>>> added;
+  pipeline(
+      adds.size(),
+      [&](std::size_t k) {
+        if (passwords_in_add && k % window == 0) prepare(k, std::min(adds.size(), k + window));
+        return session_->submit_add(dns[k], entries[k]);
+      },
+      added);
   std::vector<std::size_t> reads;
   for (std::size_t k = 0; k < adds.size(); ++k) {
     if (in_add[k]) {
