@@ -319,9 +319,12 @@ void Executor::record(Lane& lane, Batch batch) {
   for (std::size_t next = 0; next < rows.size();) {
     const auto until = std::chrono::steady_clock::now() + kRecordBudget;
     store_.transaction([&] {
+      // A worker's rows are adjacent in a batch (a hire's create and group additions): its
+      // account is read once per transaction and kept current here as each outcome lands.
+      KnownAccount known;
       std::size_t i = next;
       do {
-        complete(rows[i], batch.outcomes[i]);
+        complete(rows[i], batch.outcomes[i], known);
         ++i;
       } while (i < rows.size() && std::chrono::steady_clock::now() < until &&
                !store_.writer_waiting());
@@ -354,7 +357,7 @@ std::chrono::milliseconds Executor::backoff(int attempts) const {
   return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng)));
 }
 
-void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
+void Executor::complete(const OutboxRow& row, const Outcome& outcome, KnownAccount& known) {
   const Operation& op = row.op;
   const auto now = clock_.now();
   const std::string kind(to_string(op.kind));
@@ -374,7 +377,11 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
     a.op_id = op.id;
     if (outcome.is_ok()) {
       store_.set_op_status(op.id, OpStatus::Done, "");
-      auto acc = store_.account(target_, op.worker_id);
+      if (known.worker_id != op.worker_id) {
+        known.worker_id = op.worker_id;
+        known.row = store_.account(target_, op.worker_id);
+      }
+      auto& acc = known.row;
       Account applied = acc ? acc->applied : Account{};
       applied.target = target_;
       applied.worker_id = op.worker_id;
@@ -384,11 +391,17 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
         if (!outcome.anchor.empty()) applied.anchor = outcome.anchor;
       }
       store_.put_applied(applied);
-      if (acc) {  // keep the plan's view of DN/anchor current for later operations
-        Account planned = acc->planned;
-        planned.dn = applied.dn;
-        planned.anchor = applied.anchor;
-        store_.put_planned(planned);
+      // Keep the plan's view of DN/anchor current for later operations; a group change leaves
+      // both as they were, and its plan is not written again.
+      if (acc && (acc->planned.dn != applied.dn || acc->planned.anchor != applied.anchor)) {
+        acc->planned.dn = applied.dn;
+        acc->planned.anchor = applied.anchor;
+        store_.put_planned(acc->planned);
+      }
+      if (acc) {
+        acc->applied = applied;
+      } else {  // put_applied made the row, with planned = applied
+        acc = AccountRow{applied, applied};
       }
       if (op.kind == OpKind::Delete) {
         if (auto pol = hooks_.policy ? hooks_.policy() : nullptr; pol && pol->reserve_days() > 0)
@@ -423,8 +436,10 @@ void Executor::complete(const OutboxRow& row, const Outcome& outcome) {
     a.detail["target"] = target_;  // every outcome's record names the target it happened in
     store_.audit(a);
     // A manager's account now has a DN: link every report to it.
-    if (hooks_.relink)
+    if (hooks_.relink && !relink.empty()) {
       for (const auto& report : relink) hooks_.relink(report);
+      known.worker_id.clear();  // re-planning wrote accounts: read again
+    }
   });
   if (outcome.is_ok()) {
     log::info("operation applied", ids);

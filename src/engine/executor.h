@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -85,8 +86,13 @@ class Executor {
   std::vector<OutboxRow> ready_writes(int limit);
   static Batch run(Lane& lane, const std::vector<Operation>& ops);
   void lane_loop(Lane& lane);
+  // The account of the worker whose outcomes are being recorded, as the open transaction has it.
+  struct KnownAccount {
+    std::string worker_id;
+    std::optional<AccountRow> row;
+  };
   void record(Lane& lane, Batch batch);
-  void complete(const OutboxRow& row, const Outcome& outcome);
+  void complete(const OutboxRow& row, const Outcome& outcome, KnownAccount& known);
   void note_connect(const Status& st);
   std::chrono::milliseconds backoff(int attempts) const;
 
