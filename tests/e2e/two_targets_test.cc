@@ -32,9 +32,12 @@ class TwoTargets : public ::testing::Test {
     d.policy_path = write_policy_with_grants(policy_dir_, "second", "[second-staff]", "[ledger]");
     d.target_name = "main";
     d.more_targets_yaml = slapd_target_yaml(*second_, "second");
+    adjust(d);
     daemon_ = std::make_unique<Daemon>(Slapd::shared(), d);
     daemon_->start();
   }
+  // What a fixture deriving from this one changes before the daemon starts.
+  virtual void adjust(DaemonOptions&) {}
   void TearDown() override {
     daemon_.reset();
     if (restarted_) stop_restarted_slapd(second_->info());
@@ -162,6 +165,91 @@ TEST_F(TwoTargets, AStoppedTargetHoldsUpOnlyItselfAndCatchesUpWhenBack) {
     auto s = person_in(second(), "300010");
     return s && s->first("title") == "Staff Engineer" && groups_in(second(), s->dn).empty();
   })) << "the stopped target did not apply what it missed";
+}
+
+// The mass-change brake counts people per target. Finance people who move to Engineering lose
+// `ledger` in the second target only (a destructive change there), while the main target just
+// updates their title: with room for two people, the second target holds the rest of its
+// removals for approval and the main target applies every change meanwhile.
+class TwoTargetsOneBraked : public TwoTargets {
+ protected:
+  void adjust(DaemonOptions& d) override {
+    // Finance grants nothing in the main target here: the move changes only attributes there.
+    std::string text = read_file(d.policy_path);
+    const std::string plain = "    groups: [finance, erp-users]\n";
+    const auto at = text.find(plain);
+    ASSERT_NE(at, std::string::npos) << "example policy changed";
+    text.erase(at, plain.size());
+    std::ofstream(d.policy_path) << text;
+    d.extra_yaml = "safety:\n  max_destructive: 2\n";
+  }
+};
+
+TEST_F(TwoTargetsOneBraked, TheBrakeHoldsOnlyItsTargetWhileTheOtherFlows) {
+  const std::vector<std::string> ids{"300021", "300022", "300023", "300024", "300025"};
+  for (const auto& id : ids) {
+    ASSERT_EQ(daemon_->send_event("brk-hire-" + id, "HIRE", finance_worker(id, "Fin", "N" + id))
+                  .status,
+              202);
+  }
+  for (const auto& id : ids) {
+    ASSERT_FALSE(wait_for_groups(main(), id, {"staff"}).empty()) << id;
+    ASSERT_FALSE(wait_for_groups(second(), id, {"second-staff", "ledger"}).empty()) << id;
+  }
+  for (const auto& id : ids) {
+    Json moved = finance_worker(id, "Fin", "N" + id);
+    moved["department"] = "Engineering";
+    moved["jobTitle"] = "Engineer";
+    ASSERT_EQ(daemon_->send_event("brk-move-" + id, "CHANGE", moved).status, 202);
+  }
+
+  // The second target: two people within the limit, the other three held.
+  std::vector<Json> held;
+  EXPECT_TRUE(eventually([&] {
+    std::string out;
+    if (daemon_->ctl("held --json", &out) != 0) return false;
+    held.clear();
+    for (const auto& op : Json::parse(out)) held.push_back(op);
+    return held.size() == 3;
+  })) << held.size() << " operations held";
+  ASSERT_EQ(held.size(), 3u);
+  std::set<std::string> held_workers;
+  for (const auto& op : held) {
+    EXPECT_EQ(op.value("target", ""), "second") << op.dump();
+    EXPECT_EQ(op.value("kind", ""), "remove_member") << op.dump();
+    EXPECT_EQ(op.value("group", ""), "ledger") << op.dump();
+    held_workers.insert(op.value("worker_id", ""));
+  }
+  EXPECT_EQ(held_workers.size(), 3u);
+
+  // The main target is not held up: every title changes there, and in the second target too
+  // (an update takes nothing away).
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& id : ids) {
+      auto m = person_in(main(), id), s = person_in(second(), id);
+      if (!m || m->first("title") != "Engineer" || !s || s->first("title") != "Engineer")
+        return false;
+    }
+    return true;
+  })) << "a target's brake held up the other target's changes";
+  for (const auto& id : ids) {
+    auto s = person_in(second(), id);
+    ASSERT_TRUE(s) << id;
+    EXPECT_EQ(groups_in(second(), s->dn).count("ledger"), held_workers.count(id))
+        << id << ": only the held people may still be in ledger";
+    EXPECT_EQ(groups_in(main(), person_in(main(), id)->dn), (std::set<std::string>{"staff"}));
+  }
+
+  // Approved, the held removals go out.
+  std::string out;
+  ASSERT_EQ(daemon_->ctl("approve --all", &out), 0) << out;
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& id : ids) {
+      auto s = person_in(second(), id);
+      if (!s || groups_in(second(), s->dn) != std::set<std::string>{"second-staff"}) return false;
+    }
+    return true;
+  })) << "the approved removals did not reach the second target";
 }
 
 }  // namespace
