@@ -184,6 +184,48 @@ class ScimConnector final : public DirectoryConnector {
     }
   }
 
+  // The group named `name` without its member list (a big group's is megabytes), and whether
+  // `user_id` is among its members, asked with a filter instead of read from that list. A name
+  // or id that a filter cannot carry literally (a quote or backslash) is answered from the
+  // whole group instead. `group` is null when there is no such group.
+  Outcome group_with(const std::string& name, const std::string& user_id, Json* group,
+                     bool* member) {
+    *group = Json();
+    *member = false;
+    auto whole_group = [&] {
+      Outcome o = first_where("/Groups", "displayName", name, group);
+      *member = o.is_ok() && !group->is_null() && has_member(*group, user_id);
+      return o;
+    };
+    if (name.find_first_of("\"\\") != std::string::npos ||
+        user_id.find_first_of("\"\\") != std::string::npos)
+      return whole_group();
+    const std::string named = "displayName eq " + scim::filter_literal(name);
+    auto named_group = [&](const std::string& filter, const std::string& attributes) {
+      Json found;
+      Outcome o = each_page("/Groups", "filter=" + scim::percent_encode(filter) + "&" + attributes,
+                            "GET /Groups where displayName", [&](const Json& r) {
+                              if (r.value("displayName", "") != name) return true;
+                              found = r;
+                              return false;
+                            });
+      *group = std::move(found);
+      return o;
+    };
+    Outcome o = named_group(
+        named + " and members[value eq " + scim::filter_literal(user_id) + "]",
+        "attributes=displayName&");
+    // A server that cannot evaluate that filter (SCIMMY fails it on a group without members):
+    // the whole group.
+    if (o.kind == Outcome::Kind::Permanent) return whole_group();
+    if (!o.is_ok()) return o;
+    if (!group->is_null()) {
+      *member = true;
+      return o;
+    }
+    return named_group(named, "excludedAttributes=members&");
+  }
+
   Outcome user_where(const std::string& attribute, const std::string& value, Json* out) {
     return first_where("/Users", attribute, value, out);
   }
@@ -297,7 +339,8 @@ class ScimConnector final : public DirectoryConnector {
     const std::string id = user.value("id", "");
     for (int attempt = 0; attempt < 2; ++attempt) {
       Json group;
-      if (o = first_where("/Groups", "displayName", op.group, &group); !o.is_ok()) return o;
+      bool member = false;
+      if (o = group_with(op.group, id, &group, &member); !o.is_ok()) return o;
       if (group.is_null()) {
         // Policy groups are created on first use, with their first member.
         const Json fresh = {{"schemas", Json::array({scim::kGroupSchema})},
@@ -309,11 +352,13 @@ class ScimConnector final : public DirectoryConnector {
         if (o.code != "scim:uniqueness") return o;
         continue;  // created concurrently: add the member to it on the second pass
       }
-      if (has_member(group, id)) return done(user, true);
+      if (member) return done(user, true);
       const std::string gid = group.value("id", "");
       const Json patch = scim::patch_members(true, id);
-      Json patched;
-      o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, version_of(group), &patched,
+      // No If-Match: adding one member cannot undo what another writer changed meanwhile, and a
+      // busy group's version changes with every join. The answer (the whole group, on many
+      // servers) is not read.
+      o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, {}, nullptr,
                "add_member " + op.group);
       return o.is_ok() ? done(user, false) : o;
     }
@@ -327,13 +372,14 @@ class ScimConnector final : public DirectoryConnector {
     Outcome o = locate(op, &user);
     if (!o.is_ok()) return o;
     if (user.is_null()) return done(Json{{"id", op.anchor}}, true);  // no user: in no group
-    if (o = first_where("/Groups", "displayName", op.group, &group); !o.is_ok()) return o;
     const std::string id = user.value("id", "");
-    if (group.is_null() || !has_member(group, id)) return done(user, true);
+    bool member = false;
+    if (o = group_with(op.group, id, &group, &member); !o.is_ok()) return o;
+    if (group.is_null() || !member) return done(user, true);
     const std::string gid = group.value("id", "");
     const Json patch = scim::patch_members(false, id);
-    Json patched;
-    o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, version_of(group), &patched,
+    // As for add_member: no If-Match, and the answer is not read.
+    o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, {}, nullptr,
              "remove_member " + op.group);
     return o.is_ok() ? done(user, false) : o;
   }

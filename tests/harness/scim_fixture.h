@@ -62,7 +62,7 @@ class ScimServer {
   // SCIM requests must carry `token` from now on (the token file is left as it is).
   void accept_token(const std::string& token);
   // {"requests": n, "refused": n, "users": n, "groups": n, "connections": n (open now, the
-  // asking one included)}
+  // asking one included), "readBytes": n (the bytes of every answer to a GET)}
   Json stats() const;
 
   // A request with the server's token (path below url()), marked as the test's own look: the

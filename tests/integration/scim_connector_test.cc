@@ -201,9 +201,46 @@ TEST_F(ScimConnectorTest, GroupMembershipAddAndRemoveTwice) {
   ASSERT_TRUE(gone.is_ok()) << gone.message;
   EXPECT_FALSE(gone.already_done);
   const Outcome gone_again = connector_->apply(remove);
-  ASSERT_TRUE(gone_again.is_ok());
+  ASSERT_TRUE(gone_again.is_ok()) << gone_again.message;
   EXPECT_TRUE(gone_again.already_done);
   EXPECT_TRUE(app().groups_of(created.anchor).empty());
+}
+
+// A big group's member list is megabytes: joining or leaving it must not read that list.
+TEST_F(ScimConnectorTest, AMembershipChangeInABigGroupDoesNotReadItsMemberList) {
+  const std::string w = unique("w"), name = unique("big"), group = unique("everyone-");
+  Json members = Json::array();
+  for (int i = 0; i < 400; ++i) members.push_back({{"value", unique("member-") + "-00000000"}});
+  const auto made = app().request("POST", "/Groups",
+                                  {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:Group"}},
+                                   {"displayName", group},
+                                   {"members", members}});
+  ASSERT_EQ(made.status, 201) << made.body.dump();
+  const Outcome created = connector_->apply(create_op(w, name));
+  ASSERT_TRUE(created.is_ok()) << created.message;
+
+  Operation add = op_of(OpKind::AddMember, w, name);
+  add.group = group;
+  add.anchor = created.anchor;
+  Operation remove = add;
+  remove.kind = OpKind::RemoveMember;
+  const auto read_before = app().stats().value("readBytes", 0L);
+  const Outcome joined = connector_->apply(add);
+  ASSERT_TRUE(joined.is_ok()) << joined.message;
+  EXPECT_FALSE(joined.already_done);
+  const Outcome again = connector_->apply(add);
+  ASSERT_TRUE(again.is_ok()) << again.message;
+  EXPECT_TRUE(again.already_done);
+  const Outcome left = connector_->apply(remove);
+  ASSERT_TRUE(left.is_ok()) << left.message;
+  EXPECT_FALSE(left.already_done);
+  const auto read = app().stats().value("readBytes", 0L) - read_before;
+  // Four hundred members are about 20 KB each time the group is read whole.
+  EXPECT_LT(read, 8000) << "the connector read the group's member list";
+  EXPECT_TRUE(app().groups_of(created.anchor).empty());
+  const auto listed = app().request("GET", "/Groups?count=1000");
+  for (const auto& g : listed.body["Resources"])
+    if (g["displayName"] == group) EXPECT_EQ(g["members"].size(), 400u);
 }
 
 TEST_F(ScimConnectorTest, DeleteRemovesTheUserAndRepeatsAsAlreadyDone) {

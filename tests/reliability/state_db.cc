@@ -151,4 +151,11 @@ bool StateDb::idle() const {
          c.count("SELECT count(*) FROM outbox WHERE status IN ('pending', 'held')") == 0;
 }
 
+bool StateDb::idle(const std::string& target) const {
+  Connection c(path_);
+  return c.count("SELECT count(*) FROM inbox WHERE status = 'pending'") == 0 &&
+         c.count("SELECT count(*) FROM outbox WHERE status IN ('pending', 'held') AND target = ?1",
+                 {target}) == 0;
+}
+
 }  // namespace prov::testing

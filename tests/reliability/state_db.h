@@ -51,6 +51,8 @@ class StateDb {
 
   // True when nothing is left to do: no pending inbox row, no pending or held operation.
   bool idle() const;
+  // The same for one target's operations (the inbox is shared).
+  bool idle(const std::string& target) const;
 
  private:
   std::string path_;

@@ -53,6 +53,7 @@
 #include "e2e/daemon_fixture.h"
 #include "harness/bind_probe.h"
 #include "harness/samba_fixture.h"
+#include "harness/scim_fixture.h"
 #include "prov/crypto.h"
 #include "reliability/figures.h"
 #include "reliability/reliability_env.h"
@@ -83,6 +84,9 @@ struct Args {
   int connections = 0;
   int pipeline_window = 0;
   int burst = 0;
+  // A SCIM 2.0 app (the harness's SCIMMY server) as a second target, and whether it answers
+  // every request 429 during the steady day.
+  bool scim = false, scim_refuses = false;
 };
 
 // ---- the directory under test
@@ -425,6 +429,10 @@ bool parse_args(int argc, char** argv, Args& a) {
       a.connections = std::atoi(argv[++i]);
     } else if (arg == "--pipeline-window" && has_value) {
       a.pipeline_window = std::atoi(argv[++i]);
+    } else if (arg == "--scim") {
+      a.scim = true;
+    } else if (arg == "--scim-refuses") {
+      a.scim = a.scim_refuses = true;
     } else if (arg == "--burst" && has_value) {
       a.burst = std::atoi(argv[++i]);
     } else if (arg == "--rate" && has_value) {
@@ -439,7 +447,7 @@ bool parse_args(int argc, char** argv, Args& a) {
   if (a.rate == 0) a.rate = a.samba ? 10 : 100;
   return a.workers >= 2 * kTeam && a.workers <= 999999 && a.rate > 0 && a.seconds > 0 &&
          a.burst >= 0 && a.burst <= 999999 &&
-         !(a.samba && (a.big_groups || !a.initial_password.empty()));
+         !(a.samba && (a.big_groups || !a.initial_password.empty() || a.scim));
 }
 
 }  // namespace
@@ -448,7 +456,9 @@ int main(int argc, char** argv) {
   Args args;
   if (!parse_args(argc, argv, args)) {
     std::cerr << "usage: workforce_bench [--workers N (20..999999)] [--rate EVENTS_PER_S] "
-                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add] [--batch-size N] [--connections N] [--pipeline-window N] [--burst N]\n";
+                 "[--seconds S] [--big-groups | --samba] [--entries-floor-only] [--password-in-add] "
+                 "[--batch-size N] [--connections N] [--pipeline-window N] [--burst N] "
+                 "[--scim | --scim-refuses]\n";
     return 2;
   }
   const int n = args.workers;
@@ -538,6 +548,16 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < executor.size(); ++k)
       options.executor_yaml += (k ? ", " : "") + executor[k];
   }
+  std::unique_ptr<ScimServer> app;
+  if (args.scim) {
+    // The example policy with grants in the app: everyone gets all-hands, finance people
+    // finance-team (SCIM groups, PATCHed members).
+    app = ScimServer::start();
+    const std::string dir = app->dir() + "/policy";
+    std::filesystem::create_directories(dir);
+    options.policy_path = write_policy_with_grants(dir, "app", "[all-hands]", "[finance-team]");
+    options.more_targets_yaml = app->target_yaml("app");
+  }
   auto daemon = slapd ? std::make_unique<Daemon>(*slapd, options)
                       : std::make_unique<Daemon>(directory_yaml, bind_pw, options);
 
@@ -558,11 +578,21 @@ int main(int argc, char** argv) {
   load.start();
   load.join();
   const double fill_ack_s = seconds_since(t_fill);
-  if (!eventually([&] { return db.idle(); }, std::chrono::hours(2))) {
+  // With an app, each target's side is timed on its own: the directory's is the bulk rate.
+  double directory_fill_s = -1, app_fill_s = -1;
+  if (!eventually(
+          [&] {
+            if (!app) return db.idle();
+            if (directory_fill_s < 0 && db.idle("directory"))
+              directory_fill_s = seconds_since(t_fill);
+            if (app_fill_s < 0 && db.idle("app")) app_fill_s = seconds_since(t_fill);
+            return directory_fill_s >= 0 && app_fill_s >= 0;
+          },
+          std::chrono::hours(2))) {
     std::cerr << "the fill did not finish within 2 hours\n";
     return 1;
   }
-  const double fill_s = seconds_since(t_fill);
+  const double fill_s = app ? directory_fill_s : seconds_since(t_fill);
   std::map<std::string, std::string> dn_of;
   for (const auto& e :
        ldap_search(target, target.base_dn,
@@ -621,6 +651,8 @@ int main(int argc, char** argv) {
   std::map<int, int> statuses;
   std::atomic<int> next_change{0}, next_leaver{0};
   const auto t0 = SteadyClock::now() + std::chrono::milliseconds(100);
+  // The app refuses everything for the steady day, asking to be tried again in 5 s.
+  if (args.scim_refuses) app->fail_requests(429, 5);
   paced(args.rate, total, 16, t0, [&](int i) {
     const std::string event_id = "wf-" + g_run_tag + std::to_string(i);
     std::string type, probe_dn, probe_pw, hire_id;
@@ -671,6 +703,18 @@ int main(int argc, char** argv) {
   const double offered_s = seconds_since(t0);
   lockouts.finish();
   hires.finish();
+  Json app_refused;  // what the app refused, and how long the catching up took
+  if (args.scim_refuses) {
+    const Json during = app->stats();
+    const bool directory_done = db.idle("directory");
+    app->clear_failures();
+    const auto t_back = SteadyClock::now();
+    const bool caught_up = eventually([&] { return db.idle("app"); }, std::chrono::minutes(10));
+    app_refused = {{"refused", during.value("refused", 0)},
+                   {"directory_done_meanwhile", directory_done},
+                   {"caught_up", caught_up},
+                   {"catch_up_s", seconds_since(t_back)}};
+  }
   const bool drained = eventually([&] { return db.idle(); }, std::chrono::minutes(10));
   const double drained_s = seconds_since(t0);
 
@@ -750,6 +794,35 @@ int main(int argc, char** argv) {
   for (const auto& l : db.applied_latencies())
     if (l.event_id.rfind("wf-", 0) == 0) applied_ms.push_back(static_cast<double>(l.ms));
   daemon->stop();
+  // The app's own rate: a fresh server of the same code, n users POSTed by a direct client over
+  // as many keep-alive connections as the executor has write lanes.
+  double server_users_per_s = -1;
+  if (app) {
+    app->stop();
+    auto bare = ScimServer::start();
+    const std::string url = bare->url();  // http://127.0.0.1:PORT/scim/v2
+    const int port = std::atoi(url.c_str() + url.rfind(':') + 1);
+    const std::string head = "POST /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             "Authorization: Bearer " + bare->token() +
+                             "\r\nContent-Type: application/scim+json\r\n";
+    const Run direct = drive(port, args.connections > 0 ? args.connections : 2, 3600, 201,
+                             [&](int, long k) {
+                               if (k >= n) return std::pair<std::string, std::string>();
+                               const std::string id = std::to_string(k);
+                               const Json user{
+                                   {"schemas", {"urn:ietf:params:scim:schemas:core:2.0:User"}},
+                                   {"userName", "direct" + id},
+                                   {"externalId", "d" + id},
+                                   {"name", {{"givenName", "Wf"}, {"familyName", "W" + id}}},
+                                   {"displayName", "Wf W" + id},
+                                   {"emails", {{{"value", "direct" + id + "@example.com"},
+                                                {"type", "work"},
+                                                {"primary", true}}}},
+                                   {"active", true}};
+                               return std::pair<std::string, std::string>(head, user.dump());
+                             });
+    if (direct.ok == n) server_users_per_s = static_cast<double>(n) / direct.seconds;
+  }
   // After the stop: the database as it stays on disk (the daemon checkpoints its WAL on exit).
   const auto state_bytes = disk_bytes(daemon->state_path());
   const auto wal_bytes = disk_bytes(daemon->state_path() + "-wal");
@@ -776,8 +849,15 @@ int main(int argc, char** argv) {
         text("%.1f s + %.1f s (one modify per group per %zu people) → %.0f people/s",
              raw.entries_s, raw.coalesced_member_s, kCoalesced, raw_coalesced_rate));
   }
-  row("fill through provisiond",
+  row(app ? "fill through provisiond, directory" : "fill through provisiond",
       text("%.1f s (all acknowledged after %.1f s) → %.0f hires/s", fill_s, fill_ack_s, fill_rate));
+  if (app) {
+    row("fill through provisiond, SCIM app",
+        text("%.1f s → %.0f users/s; the server alone (POST /Users, direct client) %.0f users/s "
+             "→ ratio %.2f",
+             app_fill_s, n / app_fill_s, server_users_per_s,
+             n / app_fill_s / server_users_per_s));
+  }
   if (args.entries_floor_only)
     row("ratio provisiond / raw", text("%.2f vs entries only", fill_rate / raw_entries_rate));
   else
@@ -802,6 +882,14 @@ int main(int argc, char** argv) {
                static_cast<long long>(kProbeCap.count()), lockouts.never()));
   row("HIRE 202 → entry visible", describe_ms(hire) + text("  (never: %d)", hires.never()));
   row("accepted → operation applied", describe_ms(applied));
+  if (args.scim_refuses)
+    row("SCIM app refusing (429) all day",
+        text("%d requests refused; directory %s when the day ended; app caught up %.1f s after "
+             "it answered again%s",
+             app_refused.value("refused", 0),
+             app_refused.value("directory_done_meanwhile", false) ? "done" : "NOT done",
+             app_refused.value("catch_up_s", 0.0),
+             app_refused.value("caught_up", false) ? "" : " (NOT caught up)"));
   const auto burst_lock = percentiles(burst.lockout);
   if (args.burst > 0) {
     std::string codes;
@@ -855,6 +943,12 @@ int main(int argc, char** argv) {
                      {"peak_rss_kb", rss_kb},
                      {"state_db_bytes", state_bytes},
                      {"state_wal_bytes", wal_bytes},
+                     {"scim", app ? Json{{"directory_fill_s", directory_fill_s},
+                                         {"app_fill_s", app_fill_s},
+                                         {"app_users_per_s", n / app_fill_s},
+                                         {"server_users_per_s", server_users_per_s},
+                                         {"refusing", app_refused}}
+                                  : Json()},
                      {"burst", args.burst > 0 ? Json{{"hires", args.burst},
                                                      {"terminations", burst.leavers},
                                                      {"events_per_s", burst.run.rate()},

@@ -15,8 +15,9 @@
 //                      429 with Retry-After: 2 (count 0 or absent: until /_test/clear)
 //   POST /_test/clear  normal answers again
 //   POST /_test/token  {"token": "…"}   the token SCIM requests must carry from now on
-//   GET  /_test/stats  {"requests": n, "refused": n, "users": n, "groups": n, "connections": n}
-//                      (connections: open now, this one included)
+//   GET  /_test/stats  {"requests": n, "refused": n, "users": n, "groups": n, "connections": n,
+//                      "readBytes": n} (connections: open now, this one included; readBytes:
+//                      the bytes of every answer to a GET)
 // A SCIM request with the header X-Harness-Observer: 1 (the test looking) is never refused or
 // counted.
 import crypto from "node:crypto";
@@ -36,7 +37,7 @@ const port = Number(args.port ?? 0);
 const users = new Map();   // id → stored user (plain object)
 const groups = new Map();  // id → stored group
 let failure = null;        // {status, retryAfter, count}
-const stats = {requests: 0, refused: 0, tokensIssued: 0};
+const stats = {requests: 0, refused: 0, tokensIssued: 0, readBytes: 0};
 const issued = new Map();  // OAuth access token → expiry (ms since the epoch)
 const client = args["client-id"] ? {id: args["client-id"],
   secret: fs.readFileSync(args["client-secret-file"], "utf8").trim()} : null;
@@ -160,6 +161,9 @@ app.use("/scim/v2", (req, res, next) => {
   // The harness's own reads (what a test asserts on) are not the client under test.
   if (req.header("X-Harness-Observer") === "1") return next();
   stats.requests++;
+  // What the client's reads cost: the bytes of every answer to a GET.
+  if (req.method === "GET")
+    res.on("finish", () => { stats.readBytes += Number(res.getHeader("Content-Length") || 0); });
   if (!failure) return next();
   stats.refused++;
   const {status, retryAfter} = failure;
