@@ -1,5 +1,6 @@
 #include "scim/scim_connector.h"
 
+#include "prov/ascii.h"
 #include "prov/log.h"
 #include "scim/http_client.h"
 #include "scim/scim_auth.h"
@@ -61,6 +62,44 @@ class ScimConnector final : public DirectoryConnector {
     if (!o.is_ok()) return Error{o.message, o.kind == Outcome::Kind::Retryable};
     if (user.is_null()) return std::optional<Account>{};
     return std::optional<Account>(account(user));
+  }
+
+  // Many names in few requests: the planner asks about a whole group of new names, and one
+  // request per name kept it waiting on a slow app. userName is matched without regard to case,
+  // as SCIM compares it (RFC 7643 §4.1.1).
+  Result<Holders> username_holders(const std::vector<std::string>& names) override {
+    constexpr std::size_t kNamesPerRequest = 50;
+    Holders out;
+    std::vector<std::string> plain;
+    for (const auto& name : names) {
+      out[name] = std::nullopt;
+      if (name.find_first_of("\"\\") == std::string::npos) {
+        plain.push_back(name);
+        continue;
+      }
+      auto holder = username_holder(name);  // a filter cannot carry it as it is
+      if (!holder.ok()) return holder.error();
+      out[name] = holder.value();
+    }
+    for (std::size_t first = 0; first < plain.size(); first += kNamesPerRequest) {
+      const std::size_t last = std::min(plain.size(), first + kNamesPerRequest);
+      std::string filter;
+      for (std::size_t k = first; k < last; ++k)
+        filter += (k > first ? " or " : "") + std::string("userName eq ") +
+                  scim::filter_literal(plain[k]);
+      std::map<std::string, std::string> holder_of;  // lower-cased userName → externalId
+      Outcome o = each_page(
+          "/Users", "filter=" + scim::percent_encode(filter) + "&attributes=userName,externalId&",
+          "GET /Users where userName", [&](const Json& r) {
+            holder_of[ascii_lower(r.value("userName", ""))] = r.value("externalId", "");
+            return true;
+          });
+      if (!o.is_ok()) return Error{o.message, o.kind == Outcome::Kind::Retryable};
+      for (std::size_t k = first; k < last; ++k)
+        if (auto it = holder_of.find(ascii_lower(plain[k])); it != holder_of.end())
+          out[plain[k]] = it->second;
+    }
+    return out;
   }
 
   Outcome apply(const Operation& op) override {
@@ -158,8 +197,11 @@ class ScimConnector final : public DirectoryConnector {
     return each_page(endpoint, scim::lookup_filter_query(attribute, value) + "&",
                      "GET " + endpoint + " where " + attribute, [&](const Json& r) {
                        // Compared here too: a server that misread the filter must not hand us
-                       // someone else.
-                       if (r.value(attribute, "") != value) return true;
+                       // someone else. A userName in any case is the same one.
+                       const std::string got = r.value(attribute, "");
+                       if (attribute == "userName" ? ascii_lower(got) != ascii_lower(value)
+                                                   : got != value)
+                         return true;
                        *out = r;
                        return false;
                      });

@@ -114,6 +114,12 @@ class Engine {
   // Applies, in one transaction, the pending leavers' events (and their workers' older ones)
   // that are not in `applied`, and adds them there. Returns how many.
   int apply_arrived_leavers(std::set<std::int64_t>& applied, int limit);
+  // Between the planner's questions to the targets: the leavers who arrived while a (slow)
+  // target answered are planned at once, not after the group being asked about. Only within
+  // apply_pending_events' round, never nested.
+  void plan_leavers_between_questions();
+  std::set<std::int64_t>* round_applied_ = nullptr;
+  bool planning_leavers_ = false;
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
   void sync_store();

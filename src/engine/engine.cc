@@ -228,6 +228,11 @@ int Engine::apply_pending_events(int limit) {
   constexpr size_t kGroup = 256;
   constexpr auto kLockBudget = std::chrono::milliseconds(8);
   std::set<std::int64_t> applied;  // rows applied by this call, in the round or ahead of it
+  round_applied_ = &applied;
+  struct EndOfRound {
+    std::set<std::int64_t>*& round;
+    ~EndOfRound() { round = nullptr; }
+  } end_of_round{round_applied_};
   int count = 0;
   for (size_t first = 0; first < rows.size(); first += kGroup) {
     const size_t last = std::min(rows.size(), first + kGroup);
@@ -258,6 +263,16 @@ int Engine::apply_pending_events(int limit) {
     forget_holders();
   }
   return count;
+}
+
+void Engine::plan_leavers_between_questions() {
+  if (!round_applied_ || planning_leavers_ || store_.in_transaction()) return;
+  planning_leavers_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{planning_leavers_};
+  apply_arrived_leavers(*round_applied_, 256);
 }
 
 int Engine::apply_arrived_leavers(std::set<std::int64_t>& applied, int limit) {
@@ -395,6 +410,7 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
       DirectoryConnector* lookup = t.asks();
       if (!lookup) continue;
       auto holders = lookup->username_holders(unknown);
+      plan_leavers_between_questions();
       if (!holders.ok()) {
         // plan_worker holds those workers and asks again later (not at once: the target is
         // unlikely to answer a moment from now).

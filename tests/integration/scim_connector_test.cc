@@ -206,6 +206,36 @@ TEST_F(ScimConnectorTest, GroupMembershipAddAndRemoveTwice) {
   EXPECT_TRUE(app().groups_of(created.anchor).empty());
 }
 
+// The planner asks about a whole group of new names before it plans them: one request per name
+// kept the engine waiting on a slow app for seconds.
+TEST_F(ScimConnectorTest, UsernameHoldersAsksAboutManyNamesInFewRequests) {
+  std::vector<std::string> names;
+  std::map<std::string, std::string> holder_of;
+  for (int i = 0; i < 3; ++i) {
+    const std::string w = unique("w"), name = unique("held");
+    ASSERT_TRUE(connector_->apply(create_op(w, name)).is_ok());
+    names.push_back(name);
+    holder_of[name] = w;
+  }
+  for (int i = 0; i < 57; ++i) names.push_back(unique("free"));
+  names.push_back("quote\"in" + unique("name"));  // a name a filter cannot carry as it is
+  const auto before = app().stats().value("requests", 0L);
+  auto holders = connector_->username_holders(names);
+  ASSERT_TRUE(holders.ok()) << holders.error().message;
+  const auto asked = app().stats().value("requests", 0L) - before;
+  EXPECT_LE(asked, 4) << "requests for " << names.size() << " names";
+  ASSERT_EQ(holders.value().size(), names.size());
+  for (const auto& name : names) {
+    const auto& got = holders.value().at(name);
+    const auto want = holder_of.find(name);
+    if (want != holder_of.end()) {
+      EXPECT_EQ(got, std::optional<std::string>(want->second)) << name;
+    } else {
+      EXPECT_FALSE(got) << name << " held by " << got.value_or("?");
+    }
+  }
+}
+
 // A big group's member list is megabytes: joining or leaving it must not read that list.
 TEST_F(ScimConnectorTest, AMembershipChangeInABigGroupDoesNotReadItsMemberList) {
   const std::string w = unique("w"), name = unique("big"), group = unique("everyone-");

@@ -36,6 +36,9 @@ const port = Number(args.port ?? 0);
 
 const users = new Map();   // id → stored user (plain object)
 const groups = new Map();  // id → stored group
+// The unique attribute of each store, lower-cased → id: a create checks it without a walk
+// through everyone (a benchmark fills the app with tens of thousands of users).
+const taken = new Map([[users, new Map()], [groups, new Map()]]);
 let failure = null;        // {status, retryAfter, count}
 const stats = {requests: 0, refused: 0, tokensIssued: 0, readBytes: 0};
 const issued = new Map();  // OAuth access token → expiry (ms since the epoch)
@@ -63,9 +66,10 @@ function groupsOf(userId) {
 function store(map, resource, instance, ctx, unique) {
   const data = clone(instance);
   delete data.meta;
-  const clash = [...map.values()].find((r) => r.id !== resource.id &&
-    String(r[unique] ?? "").toLowerCase() === String(data[unique] ?? "").toLowerCase());
-  if (clash) throw new SCIMMY.Types.Error(409, "uniqueness", `${unique} ${data[unique]} is already taken`);
+  const key = String(data[unique] ?? "").toLowerCase();
+  const holder = taken.get(map).get(key);
+  if (holder !== undefined && holder !== resource.id)
+    throw new SCIMMY.Types.Error(409, "uniqueness", `${unique} ${data[unique]} is already taken`);
   if (resource.id) {
     const old = map.get(resource.id);
     if (!old) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
@@ -74,11 +78,14 @@ function store(map, resource, instance, ctx, unique) {
     const next = {...data, id: old.id,
       meta: {...old.meta, lastModified: now(), version: version(n)}};
     map.set(old.id, next);
+    taken.get(map).delete(String(old[unique] ?? "").toLowerCase());
+    taken.get(map).set(key, old.id);
     return next;
   }
   const id = crypto.randomUUID();
   const created = {...data, id, meta: {created: now(), lastModified: now(), version: version(1)}};
   map.set(id, created);
+  taken.get(map).set(key, id);
   return created;
 }
 
@@ -88,29 +95,35 @@ function read(map, resource, decorate = (r) => r) {
     if (!one) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
     return decorate(clone(one));
   }
-  const all = [...map.values()].map((r) => decorate(clone(r)));
-  return resource.filter ? resource.filter.match(all) : all;
+  // The stored resources are filtered first and only the matches copied and decorated: a
+  // look-up must not copy everyone. A filter on what decorate adds (a user's groups) needs
+  // everyone decorated.
+  if (resource.filter && JSON.stringify(resource.filter).includes('"groups"'))
+    return resource.filter.match([...map.values()].map((r) => decorate(clone(r))));
+  const hits = resource.filter ? resource.filter.match([...map.values()]) : [...map.values()];
+  return hits.map((r) => decorate(clone(r)));
 }
 
-function remove(map, resource, ctx) {
+function remove(map, resource, ctx, unique) {
   const old = map.get(resource.id);
   if (!old) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
   checkIfMatch(old, ctx);
   map.delete(resource.id);
+  taken.get(map).delete(String(old[unique] ?? "").toLowerCase());
 }
 
 SCIMMY.Resources.declare(SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false), {
   ingress: (resource, instance, ctx) => store(users, resource, instance, ctx, "userName"),
   egress: (resource) => read(users, resource, (u) => ({...u, groups: groupsOf(u.id)})),
   degress: (resource, ctx) => {
-    remove(users, resource, ctx);
+    remove(users, resource, ctx, "userName");
     for (const g of groups.values()) g.members = (g.members ?? []).filter((m) => m.value !== resource.id);
   },
 });
 SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
   ingress: (resource, instance, ctx) => store(groups, resource, instance, ctx, "displayName"),
   egress: (resource) => read(groups, resource),
-  degress: (resource, ctx) => remove(groups, resource, ctx),
+  degress: (resource, ctx) => remove(groups, resource, ctx, "displayName"),
 });
 SCIMMY.Config.set({patch: true, filter: {supported: true, maxResults: 200}, etag: true});
 

@@ -2,6 +2,8 @@
 // and a hand-set clock: every timing rule is exercised without sleeping.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <filesystem>
 #include <fstream>
 
@@ -574,6 +576,32 @@ TEST_F(EngineTest, ATerminationOvertakesTheBacklogAheadOfIt) {
   settle();
   EXPECT_EQ(store_->event("HIRE-699")->status, EventStatus::Applied);
   EXPECT_NE(dir.entry_of("699"), nullptr);
+}
+
+// A directory that is slow to answer the planner's username questions (a SaaS app under load)
+// must not hold up a leaver who arrives meanwhile: the termination is planned before the hires
+// whose names were being asked about.
+TEST_F(EngineTest, ALeaverWhoArrivesWhileNamesAreBeingAskedIsPlannedFirst) {
+  receive("hire-ana", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_TRUE(dir.entry_of("1")->enabled);
+  receive_range(EventType::Hire, 100, 199, "2026-01-05T00:00:00Z");
+  dir.on_username_question = [&] {
+    receive("term-ana", EventType::Termination, worker("1", "Ana", "Lima"),
+            "2026-06-01T08:00:00Z");
+  };
+
+  engine_->apply_pending_events();
+
+  ASSERT_EQ(store_->event("term-ana")->status, EventStatus::Applied);
+  std::int64_t lock = 0, first_create = std::numeric_limits<std::int64_t>::max();
+  for (const auto& r : store_->operations_of("1"))
+    if (r.op.kind == OpKind::Disable) lock = r.op.id;
+  for (int i = 100; i <= 199; ++i)
+    for (const auto& r : store_->operations_of(std::to_string(i)))
+      if (r.op.kind == OpKind::Create) first_create = std::min(first_create, r.op.id);
+  ASSERT_NE(lock, 0);
+  EXPECT_LT(lock, first_create) << "the lock was planned after some of the hires";
 }
 
 // Overtaking never reorders one worker's own events: a leaver's older events in the backlog
