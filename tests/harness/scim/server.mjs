@@ -39,6 +39,42 @@ const groups = new Map();  // id → stored group
 // The unique attribute of each store, lower-cased → id: a create checks it without a walk
 // through everyone (a benchmark fills the app with tens of thousands of users).
 const taken = new Map([[users, new Map()], [groups, new Map()]]);
+// The attributes clients look resources up by, lower-cased value → ids: a look-up narrows the
+// resources to those before the library's filter decides (see candidates()).
+const indexes = new Map([[users, {userName: new Map(), externalId: new Map()}],
+  [groups, {displayName: new Map()}]]);
+function indexed(map, resource, add) {
+  for (const [attribute, index] of Object.entries(indexes.get(map))) {
+    const key = String(resource[attribute] ?? "").toLowerCase();
+    if (!key) continue;
+    if (add) {
+      if (!index.has(key)) index.set(key, new Set());
+      index.get(key).add(resource.id);
+    } else {
+      index.get(key)?.delete(resource.id);
+      if (index.get(key)?.size === 0) index.delete(key);
+    }
+  }
+}
+// The resources `filter` can match: when each of its alternatives requires an indexed
+// attribute to equal a value, the holders of those values; otherwise everyone. The library's
+// filter then decides among them, so what matches is still its answer.
+function candidates(map, filter) {
+  const byName = indexes.get(map);
+  const ids = new Set();
+  for (const alternative of filter) {
+    let index = null;  // null: this alternative names no indexed attribute with eq
+    for (const [attribute, test] of Object.entries(alternative)) {
+      const name = Object.keys(byName).find((a) => a.toLowerCase() === attribute.toLowerCase());
+      if (!name || !Array.isArray(test) || test[0] !== "eq") continue;
+      index = byName[name].get(String(test[1]).toLowerCase()) ?? new Set();
+      break;
+    }
+    if (index === null) return [...map.values()];
+    for (const id of index) ids.add(id);
+  }
+  return [...ids].map((id) => map.get(id));
+}
 let failure = null;        // {status, retryAfter, count}
 const stats = {requests: 0, refused: 0, tokensIssued: 0, readBytes: 0};
 const issued = new Map();  // OAuth access token → expiry (ms since the epoch)
@@ -78,6 +114,8 @@ function store(map, resource, instance, ctx, unique) {
     const next = {...data, id: old.id,
       meta: {...old.meta, lastModified: now(), version: version(n)}};
     map.set(old.id, next);
+    indexed(map, old, false);
+    indexed(map, next, true);
     taken.get(map).delete(String(old[unique] ?? "").toLowerCase());
     taken.get(map).set(key, old.id);
     return next;
@@ -85,6 +123,7 @@ function store(map, resource, instance, ctx, unique) {
   const id = crypto.randomUUID();
   const created = {...data, id, meta: {created: now(), lastModified: now(), version: version(1)}};
   map.set(id, created);
+  indexed(map, created, true);
   taken.get(map).set(key, id);
   return created;
 }
@@ -100,7 +139,8 @@ function read(map, resource, decorate = (r) => r) {
   // everyone decorated.
   if (resource.filter && JSON.stringify(resource.filter).includes('"groups"'))
     return resource.filter.match([...map.values()].map((r) => decorate(clone(r))));
-  const hits = resource.filter ? resource.filter.match([...map.values()]) : [...map.values()];
+  const hits = resource.filter ? resource.filter.match(candidates(map, resource.filter))
+    : [...map.values()];
   return hits.map((r) => decorate(clone(r)));
 }
 
@@ -109,6 +149,7 @@ function remove(map, resource, ctx, unique) {
   if (!old) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
   checkIfMatch(old, ctx);
   map.delete(resource.id);
+  indexed(map, old, false);
   taken.get(map).delete(String(old[unique] ?? "").toLowerCase());
 }
 
