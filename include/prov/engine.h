@@ -120,6 +120,13 @@ class Engine {
   void plan_leavers_between_questions();
   std::set<std::int64_t>* round_applied_ = nullptr;
   bool planning_leavers_ = false;
+  // Asks a target's dedicated look-up connection on a helper thread; meanwhile this thread plans
+  // the leavers who arrive and keeps the executors going, so a slow target holds up neither
+  // locks nor outcomes. While a question is out, no other is asked (a leaver's own pending hire
+  // is then planned again once the answer is in).
+  Result<DirectoryConnector::Holders> ask_meanwhile(
+      const std::function<Result<DirectoryConnector::Holders>()>& question);
+  bool asking_ = false;
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
   void sync_store();

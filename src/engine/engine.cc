@@ -1,6 +1,7 @@
 #include "prov/engine.h"
 
 #include <algorithm>
+#include <future>
 #include <set>
 
 #include "engine_parts.h"
@@ -265,6 +266,21 @@ int Engine::apply_pending_events(int limit) {
   return count;
 }
 
+Result<DirectoryConnector::Holders> Engine::ask_meanwhile(
+    const std::function<Result<DirectoryConnector::Holders>()>& question) {
+  asking_ = true;
+  struct Asked {
+    bool& flag;
+    ~Asked() { flag = false; }
+  } asked{asking_};
+  auto answer = std::async(std::launch::async, question);
+  while (answer.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+    plan_leavers_between_questions();
+    pump_executor();
+  }
+  return answer.get();
+}
+
 void Engine::plan_leavers_between_questions() {
   if (!round_applied_ || planning_leavers_ || store_.in_transaction()) return;
   planning_leavers_ = true;
@@ -376,7 +392,7 @@ void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t
 // directory has not answered yet, so a name deep in the ladder costs one round per name taken
 // before it — and one query for the whole group, not one per worker.
 void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
-  if (!can_ask_targets() || workers.empty()) return;
+  if (!can_ask_targets() || workers.empty() || asking_) return;
   auto pol = policy();
   const auto now = clock_.now();
   std::vector<const Worker*> naming;
@@ -409,7 +425,8 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
     for (const auto& t : targets_) {
       DirectoryConnector* lookup = t.asks();
       if (!lookup) continue;
-      auto holders = lookup->username_holders(unknown);
+      auto holders = t.lookup ? ask_meanwhile([&] { return lookup->username_holders(unknown); })
+                              : lookup->username_holders(unknown);
       plan_leavers_between_questions();
       if (!holders.ok()) {
         // plan_worker holds those workers and asks again later (not at once: the target is
