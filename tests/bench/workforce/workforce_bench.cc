@@ -33,6 +33,13 @@
 //                   --password-in-add is cleartext_in_add
 //     --samba       a Samba AD DC (directory.type: ad) on 127.0.0.1:389/636 instead of slapd; the
 //                   raw floor goes over LDAPS, as provisiond does
+//     --scim        the harness's SCIM app (SCIMMY) as a second target `app` (the example policy
+//                   with grants there: all-hands, finance-team): each target's side of the fill is
+//                   timed, and the app's own rate is measured afterwards on a fresh server of the
+//                   same code (n users POSTed over executor.connections keep-alive connections)
+//     --scim-refuses  --scim, and the app answers every request 429 (Retry-After: 5) for the
+//                   whole steady day: the directory's lock-outs against a run with --scim, and
+//                   how long the app takes to catch up once it answers again
 #include <sys/stat.h>
 
 #include <atomic>
