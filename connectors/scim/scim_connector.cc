@@ -191,10 +191,13 @@ class ScimConnector final : public DirectoryConnector {
   }
 
   // The resource whose `attribute` is exactly `value`; `out` is null when nobody's is.
+  // `query` (default: the look-up filter for attribute = value) may ask for more or less than
+  // that; only resources whose attribute is the value count.
   Outcome first_where(const std::string& endpoint, const std::string& attribute,
-                      const std::string& value, Json* out) {
+                      const std::string& value, Json* out, const std::string& query = {}) {
     *out = Json();
-    return each_page(endpoint, scim::lookup_filter_query(attribute, value) + "&",
+    return each_page(endpoint,
+                     (query.empty() ? scim::lookup_filter_query(attribute, value) : query) + "&",
                      "GET " + endpoint + " where " + attribute, [&](const Json& r) {
                        // Compared here too: a server that misread the filter must not hand us
                        // someone else. A userName in any case is the same one.
@@ -244,19 +247,12 @@ class ScimConnector final : public DirectoryConnector {
       return whole_group();
     const std::string named = "displayName eq " + scim::filter_literal(name);
     auto named_group = [&](const std::string& filter, const std::string& attributes) {
-      Json found;
-      Outcome o = each_page("/Groups", "filter=" + scim::percent_encode(filter) + "&" + attributes,
-                            "GET /Groups where displayName", [&](const Json& r) {
-                              if (r.value("displayName", "") != name) return true;
-                              found = r;
-                              return false;
-                            });
-      *group = std::move(found);
-      return o;
+      return first_where("/Groups", "displayName", name, group,
+                         "filter=" + scim::percent_encode(filter) + "&" + attributes);
     };
     Outcome o = named_group(
         named + " and members[value eq " + scim::filter_literal(user_id) + "]",
-        "attributes=displayName&");
+        "attributes=displayName");
     // A server that cannot evaluate that filter (SCIMMY fails it on a group without members):
     // the whole group.
     if (o.kind == Outcome::Kind::Permanent) return whole_group();
@@ -265,7 +261,7 @@ class ScimConnector final : public DirectoryConnector {
       *member = true;
       return o;
     }
-    return named_group(named, "excludedAttributes=members&");
+    return named_group(named, "excludedAttributes=members");
   }
 
   Outcome user_where(const std::string& attribute, const std::string& value, Json* out) {

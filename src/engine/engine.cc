@@ -16,6 +16,9 @@
 namespace prov {
 namespace {
 
+// Events planned per round of apply_pending_events (one username question per target each).
+constexpr std::size_t kPlanningGroup = 256;
+
 // The event id of plans a policy change makes: the brake's `policy_change` rules apply to them.
 constexpr const char* kPolicyChange = "policy-reload";
 
@@ -226,7 +229,7 @@ int Engine::apply_pending_events(int limit) {
   // hand-over of the lock with the ingest writer, while costly ones (hires that plan accounts)
   // never keep a webhook's 202 waiting long. A commit here only writes the log (the ingest
   // writer's sync makes it durable), so committing often costs little.
-  constexpr size_t kGroup = 256;
+  constexpr size_t kGroup = kPlanningGroup;
   constexpr auto kLockBudget = std::chrono::milliseconds(8);
   std::set<std::int64_t> applied;  // rows applied by this call, in the round or ahead of it
   round_applied_ = &applied;
@@ -288,7 +291,7 @@ void Engine::plan_leavers_between_questions() {
     bool& flag;
     ~Done() { flag = false; }
   } done{planning_leavers_};
-  apply_arrived_leavers(*round_applied_, 256);
+  apply_arrived_leavers(*round_applied_, static_cast<int>(kPlanningGroup));
 }
 
 int Engine::apply_arrived_leavers(std::set<std::int64_t>& applied, int limit) {

@@ -36,11 +36,9 @@ const port = Number(args.port ?? 0);
 
 const users = new Map();   // id → stored user (plain object)
 const groups = new Map();  // id → stored group
-// The unique attribute of each store, lower-cased → id: a create checks it without a walk
-// through everyone (a benchmark fills the app with tens of thousands of users).
-const taken = new Map([[users, new Map()], [groups, new Map()]]);
 // The attributes clients look resources up by, lower-cased value → ids: a look-up narrows the
-// resources to those before the library's filter decides (see candidates()).
+// resources to those before the library's filter decides (see candidates()), and a write checks
+// uniqueness without a walk through everyone (a benchmark fills the app with thousands).
 const indexes = new Map([[users, {userName: new Map(), externalId: new Map()}],
   [groups, {displayName: new Map()}]]);
 function indexed(map, resource, add) {
@@ -102,9 +100,8 @@ function groupsOf(userId) {
 function store(map, resource, instance, ctx, unique) {
   const data = clone(instance);
   delete data.meta;
-  const key = String(data[unique] ?? "").toLowerCase();
-  const holder = taken.get(map).get(key);
-  if (holder !== undefined && holder !== resource.id)
+  const holders = indexes.get(map)[unique].get(String(data[unique] ?? "").toLowerCase()) ?? [];
+  if ([...holders].some((id) => id !== resource.id))
     throw new SCIMMY.Types.Error(409, "uniqueness", `${unique} ${data[unique]} is already taken`);
   if (resource.id) {
     const old = map.get(resource.id);
@@ -116,15 +113,12 @@ function store(map, resource, instance, ctx, unique) {
     map.set(old.id, next);
     indexed(map, old, false);
     indexed(map, next, true);
-    taken.get(map).delete(String(old[unique] ?? "").toLowerCase());
-    taken.get(map).set(key, old.id);
     return next;
   }
   const id = crypto.randomUUID();
   const created = {...data, id, meta: {created: now(), lastModified: now(), version: version(1)}};
   map.set(id, created);
   indexed(map, created, true);
-  taken.get(map).set(key, id);
   return created;
 }
 
@@ -144,27 +138,26 @@ function read(map, resource, decorate = (r) => r) {
   return hits.map((r) => decorate(clone(r)));
 }
 
-function remove(map, resource, ctx, unique) {
+function remove(map, resource, ctx) {
   const old = map.get(resource.id);
   if (!old) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
   checkIfMatch(old, ctx);
   map.delete(resource.id);
   indexed(map, old, false);
-  taken.get(map).delete(String(old[unique] ?? "").toLowerCase());
 }
 
 SCIMMY.Resources.declare(SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false), {
   ingress: (resource, instance, ctx) => store(users, resource, instance, ctx, "userName"),
   egress: (resource) => read(users, resource, (u) => ({...u, groups: groupsOf(u.id)})),
   degress: (resource, ctx) => {
-    remove(users, resource, ctx, "userName");
+    remove(users, resource, ctx);
     for (const g of groups.values()) g.members = (g.members ?? []).filter((m) => m.value !== resource.id);
   },
 });
 SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
   ingress: (resource, instance, ctx) => store(groups, resource, instance, ctx, "displayName"),
   egress: (resource) => read(groups, resource),
-  degress: (resource, ctx) => remove(groups, resource, ctx, "displayName"),
+  degress: (resource, ctx) => remove(groups, resource, ctx),
 });
 SCIMMY.Config.set({patch: true, filter: {supported: true, maxResults: 200}, etag: true});
 
