@@ -1,7 +1,6 @@
 #include "prov/engine.h"
 
 #include <algorithm>
-#include <future>
 #include <set>
 
 #include "engine_parts.h"
@@ -15,9 +14,6 @@
 
 namespace prov {
 namespace {
-
-// Events planned per round of apply_pending_events (one username question per target each).
-constexpr std::size_t kPlanningGroup = 256;
 
 // The event id of plans a policy change makes: the brake's `policy_change` rules apply to them.
 constexpr const char* kPolicyChange = "policy-reload";
@@ -229,14 +225,9 @@ int Engine::apply_pending_events(int limit) {
   // hand-over of the lock with the ingest writer, while costly ones (hires that plan accounts)
   // never keep a webhook's 202 waiting long. A commit here only writes the log (the ingest
   // writer's sync makes it durable), so committing often costs little.
-  constexpr size_t kGroup = kPlanningGroup;
+  constexpr size_t kGroup = 256;
   constexpr auto kLockBudget = std::chrono::milliseconds(8);
   std::set<std::int64_t> applied;  // rows applied by this call, in the round or ahead of it
-  round_applied_ = &applied;
-  struct EndOfRound {
-    std::set<std::int64_t>*& round;
-    ~EndOfRound() { round = nullptr; }
-  } end_of_round{round_applied_};
   int count = 0;
   for (size_t first = 0; first < rows.size(); first += kGroup) {
     const size_t last = std::min(rows.size(), first + kGroup);
@@ -267,31 +258,6 @@ int Engine::apply_pending_events(int limit) {
     forget_holders();
   }
   return count;
-}
-
-Result<DirectoryConnector::Holders> Engine::ask_meanwhile(
-    const std::function<Result<DirectoryConnector::Holders>()>& question) {
-  asking_ = true;
-  struct Asked {
-    bool& flag;
-    ~Asked() { flag = false; }
-  } asked{asking_};
-  auto answer = std::async(std::launch::async, question);
-  while (answer.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
-    plan_leavers_between_questions();
-    pump_executor();
-  }
-  return answer.get();
-}
-
-void Engine::plan_leavers_between_questions() {
-  if (!round_applied_ || planning_leavers_ || store_.in_transaction()) return;
-  planning_leavers_ = true;
-  struct Done {
-    bool& flag;
-    ~Done() { flag = false; }
-  } done{planning_leavers_};
-  apply_arrived_leavers(*round_applied_, static_cast<int>(kPlanningGroup));
 }
 
 int Engine::apply_arrived_leavers(std::set<std::int64_t>& applied, int limit) {
@@ -395,7 +361,7 @@ void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t
 // directory has not answered yet, so a name deep in the ladder costs one round per name taken
 // before it — and one query for the whole group, not one per worker.
 void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
-  if (!can_ask_targets() || workers.empty() || asking_) return;
+  if (!can_ask_targets() || workers.empty()) return;
   auto pol = policy();
   const auto now = clock_.now();
   std::vector<const Worker*> naming;
@@ -428,9 +394,7 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
     for (const auto& t : targets_) {
       DirectoryConnector* lookup = t.asks();
       if (!lookup) continue;
-      auto holders = t.lookup ? ask_meanwhile([&] { return lookup->username_holders(unknown); })
-                              : lookup->username_holders(unknown);
-      plan_leavers_between_questions();
+      auto holders = lookup->username_holders(unknown);
       if (!holders.ok()) {
         // plan_worker holds those workers and asks again later (not at once: the target is
         // unlikely to answer a moment from now).

@@ -2,9 +2,6 @@
 // and a hand-set clock: every timing rule is exercised without sleeping.
 #include <gtest/gtest.h>
 
-#include <limits>
-#include <thread>
-
 #include <filesystem>
 #include <fstream>
 
@@ -577,69 +574,6 @@ TEST_F(EngineTest, ATerminationOvertakesTheBacklogAheadOfIt) {
   settle();
   EXPECT_EQ(store_->event("HIRE-699")->status, EventStatus::Applied);
   EXPECT_NE(dir.entry_of("699"), nullptr);
-}
-
-// A directory that is slow to answer the planner's username questions (a SaaS app under load)
-// must not hold up a leaver who arrives meanwhile: the termination is planned before the hires
-// whose names were being asked about.
-TEST_F(EngineTest, ALeaverWhoArrivesWhileNamesAreBeingAskedIsPlannedFirst) {
-  receive("hire-ana", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
-  settle();
-  ASSERT_TRUE(dir.entry_of("1")->enabled);
-  receive_range(EventType::Hire, 100, 199, "2026-01-05T00:00:00Z");
-  dir.on_username_question = [&] {
-    receive("term-ana", EventType::Termination, worker("1", "Ana", "Lima"),
-            "2026-06-01T08:00:00Z");
-  };
-
-  engine_->apply_pending_events();
-
-  ASSERT_EQ(store_->event("term-ana")->status, EventStatus::Applied);
-  std::int64_t lock = 0, first_create = std::numeric_limits<std::int64_t>::max();
-  for (const auto& r : store_->operations_of("1"))
-    if (r.op.kind == OpKind::Disable) lock = r.op.id;
-  for (int i = 100; i <= 199; ++i)
-    for (const auto& r : store_->operations_of(std::to_string(i)))
-      if (r.op.kind == OpKind::Create) first_create = std::min(first_create, r.op.id);
-  ASSERT_NE(lock, 0);
-  EXPECT_LT(lock, first_create) << "the lock was planned after some of the hires";
-}
-
-// The daemon asks its targets about names on a connection of their own. While such a question
-// is out, the engine goes on planning leavers: a question that only returns once the leaver who
-// arrived meanwhile has been planned is answered, not waited on forever.
-TEST_F(EngineTest, LeaversArePlannedWhileATargetIsStillAnsweringAboutNames) {
-  receive("hire-ana", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
-  settle();
-  ASSERT_TRUE(dir.entry_of("1")->enabled);
-  FakeDirectory asked;  // the look-up connection
-  engine_->set_lookup_connector(&asked);
-  receive_range(EventType::Hire, 100, 199, "2026-01-05T00:00:00Z");
-  auto ingest = Store::open(config_.state_path);  // the webhook's own connection
-  bool planned_while_asked = false;
-  asked.on_username_question = [&] {
-    HrEvent e;
-    e.event_id = "term-ana";
-    e.type = EventType::Termination;
-    e.effective_at = at("2026-06-01T08:00:00Z");
-    e.worker = worker("1", "Ana", "Lima");
-    e.worker_id = "1";
-    e.body_sha256 = "term-ana";
-    e.received_at = clock_.now();
-    ASSERT_EQ(ingest->insert_event(e).status, IngestStatus::Stored);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!planned_while_asked && std::chrono::steady_clock::now() < until) {
-      auto row = ingest->event("term-ana");
-      planned_while_asked = row && row->status == EventStatus::Applied;
-      if (!planned_while_asked) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  };
-
-  engine_->apply_pending_events();
-
-  EXPECT_TRUE(planned_while_asked) << "the leaver waited for the answer";
-  EXPECT_FALSE(dir.entry_of("1")->enabled);
-  EXPECT_EQ(store_->event("HIRE-199")->status, EventStatus::Applied);
 }
 
 // Overtaking never reorders one worker's own events: a leaver's older events in the backlog
