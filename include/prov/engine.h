@@ -114,6 +114,19 @@ class Engine {
   // Applies, in one transaction, the pending leavers' events (and their workers' older ones)
   // that are not in `applied`, and adds them there. Returns how many.
   int apply_arrived_leavers(std::set<std::int64_t>& applied, int limit);
+  // Between the planner's questions to the targets: the leavers who arrived while a (slow)
+  // target answered are planned at once, not after the group being asked about. Only within
+  // apply_pending_events' round, never nested.
+  void plan_leavers_between_questions();
+  std::set<std::int64_t>* round_applied_ = nullptr;
+  bool planning_leavers_ = false;
+  // Asks a target's dedicated look-up connection on a helper thread; meanwhile this thread plans
+  // the leavers who arrive and keeps the executors going, so a slow target holds up neither
+  // locks nor outcomes. While a question is out, no other is asked (a leaver's own pending hire
+  // is then planned again once the answer is in).
+  Result<DirectoryConnector::Holders> ask_meanwhile(
+      const std::function<Result<DirectoryConnector::Holders>()>& question);
+  bool asking_ = false;
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
   void sync_store();

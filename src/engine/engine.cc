@@ -1,6 +1,7 @@
 #include "prov/engine.h"
 
 #include <algorithm>
+#include <future>
 #include <set>
 
 #include "engine_parts.h"
@@ -14,6 +15,9 @@
 
 namespace prov {
 namespace {
+
+// Events planned per round of apply_pending_events (one username question per target each).
+constexpr std::size_t kPlanningGroup = 256;
 
 // The event id of plans a policy change makes: the brake's `policy_change` rules apply to them.
 constexpr const char* kPolicyChange = "policy-reload";
@@ -225,9 +229,14 @@ int Engine::apply_pending_events(int limit) {
   // hand-over of the lock with the ingest writer, while costly ones (hires that plan accounts)
   // never keep a webhook's 202 waiting long. A commit here only writes the log (the ingest
   // writer's sync makes it durable), so committing often costs little.
-  constexpr size_t kGroup = 256;
+  constexpr size_t kGroup = kPlanningGroup;
   constexpr auto kLockBudget = std::chrono::milliseconds(8);
   std::set<std::int64_t> applied;  // rows applied by this call, in the round or ahead of it
+  round_applied_ = &applied;
+  struct EndOfRound {
+    std::set<std::int64_t>*& round;
+    ~EndOfRound() { round = nullptr; }
+  } end_of_round{round_applied_};
   int count = 0;
   for (size_t first = 0; first < rows.size(); first += kGroup) {
     const size_t last = std::min(rows.size(), first + kGroup);
@@ -260,20 +269,51 @@ int Engine::apply_pending_events(int limit) {
   return count;
 }
 
+Result<DirectoryConnector::Holders> Engine::ask_meanwhile(
+    const std::function<Result<DirectoryConnector::Holders>()>& question) {
+  asking_ = true;
+  struct Asked {
+    bool& flag;
+    ~Asked() { flag = false; }
+  } asked{asking_};
+  auto answer = std::async(std::launch::async, question);
+  while (answer.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+    plan_leavers_between_questions();
+    pump_executor();
+  }
+  return answer.get();
+}
+
+void Engine::plan_leavers_between_questions() {
+  if (!round_applied_ || planning_leavers_ || store_.in_transaction()) return;
+  apply_arrived_leavers(*round_applied_, static_cast<int>(kPlanningGroup));
+}
+
 int Engine::apply_arrived_leavers(std::set<std::int64_t>& applied, int limit) {
+  // Never nested: the questions about a leaver's own names would otherwise plan these same
+  // rows meanwhile, and this call would then apply them a second time — the older ones as
+  // stale, behind the termination the nested call had already applied.
+  if (planning_leavers_) return 0;
+  planning_leavers_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{planning_leavers_};
   auto rows = store_.pending_leaver_events(limit);
   std::erase_if(rows, [&](const InboxRow& r) { return applied.count(r.id) > 0; });
   if (rows.empty()) return 0;
   prefetch_username_holders(rows, 0, rows.size());  // a leaver's own older hire needs its names
+  int count = 0;
   event_transaction([&] {
-    for (const auto& r : rows) {
-      applied.insert(r.id);
-      apply_event(r);
-    }
+    for (const auto& r : rows)
+      if (applied.insert(r.id).second) {
+        apply_event(r);
+        ++count;
+      }
   });
   PROV_FAULT_POINT("after_event_commit");
   pump_executor();
-  return static_cast<int>(rows.size());
+  return count;
 }
 
 // Event lines are written once their transaction has committed: a line never reports an event
@@ -361,7 +401,7 @@ void Engine::prefetch_username_holders(const std::vector<InboxRow>& rows, size_t
 // directory has not answered yet, so a name deep in the ladder costs one round per name taken
 // before it — and one query for the whole group, not one per worker.
 void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
-  if (!can_ask_targets() || workers.empty()) return;
+  if (!can_ask_targets() || workers.empty() || asking_) return;
   auto pol = policy();
   const auto now = clock_.now();
   std::vector<const Worker*> naming;
@@ -394,7 +434,9 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
     for (const auto& t : targets_) {
       DirectoryConnector* lookup = t.asks();
       if (!lookup) continue;
-      auto holders = lookup->username_holders(unknown);
+      auto holders = t.lookup ? ask_meanwhile([&] { return lookup->username_holders(unknown); })
+                              : lookup->username_holders(unknown);
+      plan_leavers_between_questions();
       if (!holders.ok()) {
         // plan_worker holds those workers and asks again later (not at once: the target is
         // unlikely to answer a moment from now).

@@ -2,6 +2,9 @@
 // and a hand-set clock: every timing rule is exercised without sleeping.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <thread>
+
 #include <filesystem>
 #include <fstream>
 
@@ -574,6 +577,113 @@ TEST_F(EngineTest, ATerminationOvertakesTheBacklogAheadOfIt) {
   settle();
   EXPECT_EQ(store_->event("HIRE-699")->status, EventStatus::Applied);
   EXPECT_NE(dir.entry_of("699"), nullptr);
+}
+
+// A directory that is slow to answer the planner's username questions (a SaaS app under load)
+// must not hold up a leaver who arrives meanwhile: the termination is planned before the hires
+// whose names were being asked about.
+TEST_F(EngineTest, ALeaverWhoArrivesWhileNamesAreBeingAskedIsPlannedFirst) {
+  receive("hire-ana", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_TRUE(dir.entry_of("1")->enabled);
+  receive_range(EventType::Hire, 100, 199, "2026-01-05T00:00:00Z");
+  dir.on_username_question = [&] {
+    receive("term-ana", EventType::Termination, worker("1", "Ana", "Lima"),
+            "2026-06-01T08:00:00Z");
+  };
+
+  engine_->apply_pending_events();
+
+  ASSERT_EQ(store_->event("term-ana")->status, EventStatus::Applied);
+  std::int64_t lock = 0, first_create = std::numeric_limits<std::int64_t>::max();
+  for (const auto& r : store_->operations_of("1"))
+    if (r.op.kind == OpKind::Disable) lock = r.op.id;
+  for (int i = 100; i <= 199; ++i)
+    for (const auto& r : store_->operations_of(std::to_string(i)))
+      if (r.op.kind == OpKind::Create) first_create = std::min(first_create, r.op.id);
+  ASSERT_NE(lock, 0);
+  EXPECT_LT(lock, first_create) << "the lock was planned after some of the hires";
+}
+
+// The daemon asks its targets about names on a connection of their own. While such a question
+// is out, the engine goes on planning leavers: a question that only returns once the leaver who
+// arrived meanwhile has been planned is answered, not waited on forever.
+TEST_F(EngineTest, LeaversArePlannedWhileATargetIsStillAnsweringAboutNames) {
+  receive("hire-ana", EventType::Hire, worker("1", "Ana", "Lima"), "2026-01-05T00:00:00Z");
+  settle();
+  ASSERT_TRUE(dir.entry_of("1")->enabled);
+  FakeDirectory asked;  // the look-up connection
+  engine_->set_lookup_connector(&asked);
+  receive_range(EventType::Hire, 100, 199, "2026-01-05T00:00:00Z");
+  auto ingest = Store::open(config_.state_path);  // the webhook's own connection
+  bool planned_while_asked = false;
+  asked.on_username_question = [&] {
+    HrEvent e;
+    e.event_id = "term-ana";
+    e.type = EventType::Termination;
+    e.effective_at = at("2026-06-01T08:00:00Z");
+    e.worker = worker("1", "Ana", "Lima");
+    e.worker_id = "1";
+    e.body_sha256 = "term-ana";
+    e.received_at = clock_.now();
+    ASSERT_EQ(ingest->insert_event(e).status, IngestStatus::Stored);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!planned_while_asked && std::chrono::steady_clock::now() < until) {
+      auto row = ingest->event("term-ana");
+      planned_while_asked = row && row->status == EventStatus::Applied;
+      if (!planned_while_asked) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  };
+
+  engine_->apply_pending_events();
+
+  EXPECT_TRUE(planned_while_asked) << "the leaver waited for the answer";
+  EXPECT_FALSE(dir.entry_of("1")->enabled);
+  EXPECT_EQ(store_->event("HIRE-199")->status, EventStatus::Applied);
+}
+
+// A leaver who arrives mid-round is planned between the round's transactions; the names that
+// leaver's own pending hire needs are asked about first, and leavers who arrive during that
+// question are planned meanwhile. Those are the same leaver's events: each is applied once, in
+// arrival order, and none is applied again afterwards (which would mark the hire stale, as
+// older than the termination already applied).
+TEST_F(EngineTest, ALeaverPlannedWhileItsOwnNamesAreAskedIsAppliedOnce) {
+  receive_range(EventType::Hire, 100, 199, "2026-01-05T00:00:00Z");
+  auto ingest = Store::open(config_.state_path);  // the webhook's own connection
+  std::thread webhook;
+  // The clock is read while the round's first event is applied, inside its transaction: the
+  // leaver's hire and termination arrive then, and the webhook waits for the write lock, which
+  // ends the round's transaction after that event.
+  struct ClockWithHook final : Clock {
+    const ManualClock& time;
+    const Store& store;
+    std::function<void()> hook;  // runs once, the first time the clock is read in a transaction
+    ClockWithHook(const ManualClock& t, const Store& s) : time(t), store(s) {}
+    TimePoint now() const override {
+      if (hook && store.in_transaction())
+        std::exchange(const_cast<ClockWithHook*>(this)->hook, nullptr)();
+      return time.now();
+    }
+  } clock(clock_, *store_);
+  Engine engine(*store_, &dir, clock, config_, Policy::load(dir_ / "policy.yaml"));
+  clock.hook = [&] {
+    receive("hire-zoe", EventType::Hire, worker("2", "Zoe", "Park"), "2026-01-05T00:00:00Z");
+    receive("term-zoe", EventType::Termination, worker("2", "Zoe", "Park"),
+            "2026-06-01T08:00:00Z");
+    webhook = std::thread([&] { ingest->transaction([] {}); });
+    while (!store_->writer_waiting()) std::this_thread::yield();
+  };
+
+  engine.apply_pending_events();
+  webhook.join();
+
+  EXPECT_EQ(store_->event("hire-zoe")->status, EventStatus::Applied)
+      << store_->event("hire-zoe")->note;
+  EXPECT_EQ(store_->event("term-zoe")->status, EventStatus::Applied);
+  std::vector<std::string> order;
+  for (const auto& a : store_->audit_log("2", 1000))
+    if (a.action == "event.applied" || a.action == "event.stale") order.push_back(a.event_id);
+  EXPECT_EQ(order, (std::vector<std::string>{"hire-zoe", "term-zoe"}));
 }
 
 // Overtaking never reorders one worker's own events: a leaver's older events in the backlog

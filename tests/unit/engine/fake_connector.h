@@ -3,8 +3,10 @@
 // which run against real servers). It applies operations to a map the tests inspect, and can be
 // told to fail the next operations the way a directory would.
 #include <deque>
+#include <functional>
 #include <map>
 #include <stdexcept>
+#include <utility>
 
 #include "prov/connector.h"
 #include "prov/store.h"
@@ -32,6 +34,7 @@ class FakeDirectory final : public DirectoryConnector {
   const Store* store = nullptr;
   int asked_in_transaction = 0;
   int usernames_asked = 0;
+  std::function<void()> on_username_question;  // runs once, while the next question is asked
   int created = 0;  // entries ever created: anchors are never reused
 
   bool forward_references = false;  // like OpenLDAP: a DN value may name an entry not yet made
@@ -69,6 +72,8 @@ class FakeDirectory final : public DirectoryConnector {
   }
   Result<std::optional<std::string>> username_holder(const std::string& username) override {
     ++usernames_asked;
+    // What happens while the directory is being asked (once: the hook is taken first).
+    if (on_username_question) std::exchange(on_username_question, nullptr)();
     if (store && store->in_transaction()) ++asked_in_transaction;
     if (refuse_lookups) return Error{"can't contact LDAP server", true};
     return DirectoryConnector::username_holder(username);
