@@ -128,6 +128,17 @@ class ScimConnector final : public DirectoryConnector {
     return Outcome::permanent("scim:op", "unknown operation");
   }
 
+  // Membership changes of one group travel together (see memberships_together); everything
+  // else, and whatever a shared request could not settle, one operation at a time.
+  std::vector<Outcome> apply_batch(const std::vector<Operation>& ops) override {
+    std::vector<Outcome> out(ops.size());
+    std::vector<bool> done(ops.size(), false);
+    memberships_together(ops, out, done);
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      if (!done[i]) out[i] = apply(ops[i]);
+    return out;
+  }
+
   Status for_each_account(const std::function<void(const Account&)>& visit) override {
     Outcome o = each_page("/Users", "", "GET /Users", [&](const Json& user) {
       visit(account(user));
@@ -262,6 +273,162 @@ class ScimConnector final : public DirectoryConnector {
       return o;
     }
     return named_group(named, "excludedAttributes=members");
+  }
+
+  // A filter carries these as they are; a quote or backslash sends an operation down the
+  // one-at-a-time path, which has its own way with them.
+  static bool literal(const std::string& s) { return s.find_first_of("\"\\") == std::string::npos; }
+
+  // A batch's joiners of one group in one PATCH, and its leavers in another, instead of three
+  // or four requests per member: a bulk hire puts hundreds of people into the same few groups,
+  // and a SCIM app's cost per group request grows with the group. Only changes whose user id is
+  // known go this way (the executor passes the id the create returned as the anchor), 50 per
+  // request, so a filter never grows past what servers take.
+  void memberships_together(const std::vector<Operation>& ops, std::vector<Outcome>& out,
+                            std::vector<bool>& done) {
+    constexpr std::size_t kMembersPerRequest = 50;
+    std::map<std::pair<std::string, bool>, std::vector<std::size_t>> by_group;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Operation& op = ops[i];
+      const bool add = op.kind == OpKind::AddMember;
+      if ((add || op.kind == OpKind::RemoveMember) && !op.group.empty() && !op.anchor.empty() &&
+          literal(op.group) && literal(op.anchor))
+        by_group[{op.group, add}].push_back(i);
+    }
+    for (const auto& [key, members] : by_group) {
+      if (members.size() < 2) continue;  // alone: apply() as before
+      for (std::size_t first = 0; first < members.size(); first += kMembersPerRequest) {
+        const std::vector<std::size_t> part(
+            members.begin() + static_cast<std::ptrdiff_t>(first),
+            members.begin() + static_cast<std::ptrdiff_t>(std::min(members.size(), first + kMembersPerRequest)));
+        if (key.second)
+          join_together(ops, key.first, part, out, done);
+        else
+          leave_together(ops, key.first, part, out, done);
+      }
+    }
+  }
+
+  // The group `name` if any of the users of `part` is among its members; null when none is
+  // (or when there is no such group). One filter question, however many users.
+  Outcome any_member(const std::vector<Operation>& ops, const std::string& name,
+                     const std::vector<std::size_t>& part, Json* group) {
+    std::string any;
+    for (std::size_t i : part)
+      any += (any.empty() ? "" : " or ") + std::string("members[value eq ") +
+             scim::filter_literal(ops[i].anchor) + "]";
+    const std::string filter = "displayName eq " + scim::filter_literal(name) + " and (" + any + ")";
+    return first_where("/Groups", "displayName", name, group,
+                       "filter=" + scim::percent_encode(filter) + "&attributes=displayName");
+  }
+
+  // Settles every operation of `part` with `o` (Ok: the user's id as DN and anchor).
+  static void settle(const std::vector<Operation>& ops, const std::vector<std::size_t>& part,
+                     const Outcome& o, bool already, std::vector<Outcome>& out,
+                     std::vector<bool>& done) {
+    for (std::size_t i : part) {
+      out[i] = o.is_ok() ? Outcome::ok(ops[i].anchor, ops[i].anchor) : o;
+      out[i].already_done = o.is_ok() && already;
+      done[i] = true;
+    }
+  }
+
+  // What a shared request's failure means for its members: a retryable one is theirs too; a
+  // permanent one may be one member's alone (a user the app no longer has), so each is tried
+  // on its own.
+  static void settle_failure(const std::vector<Operation>& ops, const std::vector<std::size_t>& part,
+                             const Outcome& o, std::vector<Outcome>& out, std::vector<bool>& done) {
+    if (o.kind == Outcome::Kind::Retryable) settle(ops, part, o, false, out, done);
+  }
+
+  // Splits `part` into the users already members of `name` and the others: one question for
+  // all of them, and halves of the ones where someone is (a replay), until each is placed.
+  Outcome split_by_membership(const std::vector<Operation>& ops, const std::string& name,
+                              const std::vector<std::size_t>& part, std::vector<std::size_t>& in,
+                              std::vector<std::size_t>& not_in) {
+    Json group;
+    Outcome o = any_member(ops, name, part, &group);
+    if (!o.is_ok()) return o;
+    if (group.is_null()) {
+      not_in.insert(not_in.end(), part.begin(), part.end());
+      return o;
+    }
+    if (part.size() == 1) {
+      in.push_back(part.front());
+      return o;
+    }
+    const auto half = part.begin() + static_cast<std::ptrdiff_t>(part.size() / 2);
+    if (o = split_by_membership(ops, name, {part.begin(), half}, in, not_in); !o.is_ok()) return o;
+    return split_by_membership(ops, name, {half, part.end()}, in, not_in);
+  }
+
+  void join_together(const std::vector<Operation>& ops, const std::string& name,
+                     const std::vector<std::size_t>& part, std::vector<Outcome>& out,
+                     std::vector<bool>& done) {
+    // Members already are not added again: servers that keep duplicates would list them twice.
+    std::vector<std::size_t> in, joining;
+    Outcome o = split_by_membership(ops, name, part, in, joining);
+    if (!o.is_ok()) return settle_failure(ops, part, o, out, done);
+    settle(ops, in, o, true, out, done);
+    if (joining.empty()) return;
+    std::vector<std::string> ids;
+    for (std::size_t i : joining) ids.push_back(ops[i].anchor);
+    std::string gid;
+    if (o = group_id(name, &gid); !o.is_ok()) return settle_failure(ops, joining, o, out, done);
+    if (gid.empty()) {
+      // Policy groups are created on first use, with their first members.
+      Json members = Json::array();
+      for (const auto& id : ids) members.push_back({{"value", id}});
+      const Json fresh = {{"schemas", Json::array({scim::kGroupSchema})},
+                          {"displayName", name},
+                          {"members", std::move(members)}};
+      o = send("POST", "/Groups", &fresh, {}, nullptr, "create group " + name);
+      if (o.is_ok()) return settle(ops, joining, o, false, out, done);
+      return settle_failure(ops, joining, o, out, done);  // made meanwhile: apply() joins it
+    }
+    // As for one member: no If-Match, and the answer is not read.
+    const Json patch = scim::patch_members(true, ids);
+    o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, {}, nullptr,
+             "add " + std::to_string(ids.size()) + " members to " + name);
+    if (o.code == "scim:404") group_ids_.erase(name);  // gone or made again: apply() finds it
+    if (o.is_ok()) return settle(ops, joining, o, false, out, done);
+    settle_failure(ops, joining, o, out, done);
+  }
+
+  void leave_together(const std::vector<Operation>& ops, const std::string& name,
+                      const std::vector<std::size_t>& part, std::vector<Outcome>& out,
+                      std::vector<bool>& done) {
+    Json group;
+    Outcome o = any_member(ops, name, part, &group);
+    if (!o.is_ok()) return settle_failure(ops, part, o, out, done);
+    if (group.is_null()) return settle(ops, part, o, true, out, done);  // none is a member
+    std::vector<std::string> ids;
+    for (std::size_t i : part) ids.push_back(ops[i].anchor);
+    const std::string gid = group.value("id", "");
+    const Json patch = scim::patch_members(false, ids);
+    o = send("PATCH", "/Groups/" + scim::percent_encode(gid), &patch, {}, nullptr,
+             "remove " + std::to_string(ids.size()) + " members from " + name);
+    // A server that refuses to remove a value that is not there (noTarget) refuses the whole
+    // request: then each leaver goes on its own.
+    if (o.is_ok()) return settle(ops, part, o, false, out, done);
+    settle_failure(ops, part, o, out, done);
+  }
+
+  // The id of the group named `name` ("" when there is none), remembered: a group's id does not
+  // change, and a PATCH that finds it gone forgets it.
+  Outcome group_id(const std::string& name, std::string* id) {
+    if (auto it = group_ids_.find(name); it != group_ids_.end()) {
+      *id = it->second;
+      return Outcome::ok();
+    }
+    Json group;
+    Outcome o = first_where("/Groups", "displayName", name, &group,
+                            "filter=" + scim::percent_encode("displayName eq " + scim::filter_literal(name)) +
+                                "&excludedAttributes=members");
+    if (!o.is_ok()) return o;
+    *id = group.is_null() ? "" : group.value("id", "");
+    if (!id->empty()) group_ids_[name] = *id;
+    return o;
   }
 
   Outcome user_where(const std::string& attribute, const std::string& value, Json* out) {
@@ -439,6 +606,7 @@ class ScimConnector final : public DirectoryConnector {
   std::unique_ptr<scim::Credentials> credentials_;
   std::unique_ptr<HttpClient> client_;
   bool token_checked_ = false;
+  std::map<std::string, std::string> group_ids_;  // displayName → id, see group_id()
 };
 
 }  // namespace

@@ -177,11 +177,20 @@ Json patch_active(bool active) {
 }
 
 Json patch_members(bool add, const std::string& user_id) {
-  if (add)
-    return patch_message(Json::array(
-        {{{"op", "add"}, {"path", "members"}, {"value", Json::array({{{"value", user_id}}})}}}));
-  return patch_message(Json::array(
-      {{{"op", "remove"}, {"path", "members[value eq " + filter_literal(user_id) + "]"}}}));
+  return patch_members(add, std::vector<std::string>{user_id});
+}
+
+Json patch_members(bool add, const std::vector<std::string>& user_ids) {
+  Json ops = Json::array();
+  if (add) {
+    Json values = Json::array();
+    for (const auto& id : user_ids) values.push_back({{"value", id}});
+    ops.push_back({{"op", "add"}, {"path", "members"}, {"value", std::move(values)}});
+  } else {
+    for (const auto& id : user_ids)
+      ops.push_back({{"op", "remove"}, {"path", "members[value eq " + filter_literal(id) + "]"}});
+  }
+  return patch_message(std::move(ops));
 }
 
 Account account_from(const Json& user, const std::vector<AttributeMapping>& mappings) {

@@ -43,6 +43,9 @@ Json patch_attributes(const std::map<std::string, std::string>& changed,
                       const std::vector<AttributeMapping>& mappings);
 Json patch_active(bool active);
 Json patch_members(bool add, const std::string& user_id);
+// Several members in one PatchOp: one `add` with every value, or one `remove` per member (a
+// value filter each), so the request changes the group once.
+Json patch_members(bool add, const std::vector<std::string>& user_ids);
 
 // An Account from a User resource: anchor and dn are the resource id, worker_id the externalId,
 // groups the displayNames of its `groups`.

@@ -90,6 +90,17 @@ TEST(PatchMembers, RemovesByAnEscapedValueFilter) {
   EXPECT_EQ(add["Operations"][0]["value"][0]["value"], "u1");
 }
 
+TEST(PatchMembers, ManyMembersChangeTheGroupInOneMessage) {
+  const Json add = patch_members(true, std::vector<std::string>{"u1", "u2", "u3"});
+  ASSERT_EQ(add["Operations"].size(), 1u);
+  EXPECT_EQ(add["Operations"][0]["value"].size(), 3u);
+  EXPECT_EQ(add["Operations"][0]["value"][2]["value"], "u3");
+  const Json remove = patch_members(false, std::vector<std::string>{"u1", "u2"});
+  ASSERT_EQ(remove["Operations"].size(), 2u);
+  EXPECT_EQ(remove["Operations"][1]["op"], "remove");
+  EXPECT_EQ(remove["Operations"][1]["path"], "members[value eq \"u2\"]");
+}
+
 HttpReply reply(int status, const std::string& body = {},
                 std::map<std::string, std::string> headers = {}) {
   HttpReply r;
