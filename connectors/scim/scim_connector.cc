@@ -1,5 +1,7 @@
 #include "scim/scim_connector.h"
 
+#include <chrono>
+
 #include "prov/ascii.h"
 #include "prov/log.h"
 #include "scim/http_client.h"
@@ -161,6 +163,11 @@ class ScimConnector final : public DirectoryConnector {
     if (!token.ok())
       return token.error().retryable ? Outcome::retryable("scim:oauth", token.error().message)
                                      : Outcome::permanent("scim:oauth", token.error().message);
+    // Right after an attempt that found nobody answering, the requests behind it fail at once:
+    // a hung service (or a black-holing load balancer) costs a batch one timeout, not one per
+    // operation, and a shutdown never waits for more.
+    if (std::chrono::steady_clock::now() < unreachable_until_)
+      return Outcome::retryable("scim:net", what + ": " + unreachable_reason_);
     HttpCall call{
         method, target, {{"Authorization", "Bearer " + token.value()}, {"Accept", kScimJson}}, {}};
     if (body) {
@@ -169,6 +176,11 @@ class ScimConnector final : public DirectoryConnector {
     }
     if (!if_match.empty()) call.headers.emplace_back("If-Match", if_match);
     auto reply = client_->send(call);
+    if (!reply.ok() && reply.error().retryable) {
+      // Counted from the end of the attempt, which may have taken the whole timeout.
+      unreachable_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      unreachable_reason_ = reply.error().message;
+    }
     if (!reply.ok())
       return reply.error().retryable
                  ? Outcome::retryable("scim:net", what + ": " + reply.error().message)
@@ -607,6 +619,8 @@ class ScimConnector final : public DirectoryConnector {
   std::unique_ptr<HttpClient> client_;
   bool token_checked_ = false;
   std::map<std::string, std::string> group_ids_;  // displayName → id, see group_id()
+  std::chrono::steady_clock::time_point unreachable_until_{};  // see send()
+  std::string unreachable_reason_;
 };
 
 }  // namespace
