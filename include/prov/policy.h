@@ -106,6 +106,12 @@ struct Evaluation {
   // account's own `groups` are the default target's. With explanations: which roles grant them.
   std::map<std::string, std::set<std::string>> target_groups;
   std::map<std::string, std::map<std::string, std::string>> target_group_sources;
+  // Attributes a target gets differently (the policy's `targets: {NAME: {attributes: ...}}` and
+  // a role's `targets: {NAME: {attributes: ...}}`): the value replaces the account's in that
+  // target; an empty value means the target gets no such attribute. With explanations: where
+  // each value came from.
+  std::map<std::string, std::map<std::string, std::string>> target_attributes;
+  std::map<std::string, std::map<std::string, ValueTrace>> target_attribute_sources;
   std::vector<RoleTrace> roles;
   std::map<std::string, ValueTrace> attributes;
   std::map<std::string, std::string> group_sources;        // group -> role
@@ -154,6 +160,9 @@ std::vector<PolicyDiagnostic> unknown_targets(const Policy& policy,
 // roles' plain `groups:` too.
 std::set<std::string> managed_groups_in(const Policy& policy, const std::string& target,
                                         bool default_target);
+// The account's attributes in `target`: the evaluation's, with that target's own values.
+std::map<std::string, std::string> attributes_in(const Evaluation& evaluation,
+                                                 const std::string& target);
 // Groups an evaluation grants in `target`, by the same rule.
 std::set<std::string> granted_groups_in(const Evaluation& evaluation, const std::string& target,
                                         bool default_target);

@@ -645,6 +645,7 @@ WorkerPlan Engine::plan_worker(const std::string& worker_id, bool dry_run,
     d = ev.account;
     d.worker_id = worker_id;
     d.groups = granted_groups_in(ev, parts[i].target->name, parts[i].target->is_default);
+    if (!ev.target_attributes.empty()) d.attributes = attributes_in(ev, parts[i].target->name);
     apply_decision(d, decision);
     needs_create |= d.exists && (parts[i].fresh_account || !(parts[i].known && parts[i].known->exists));
   }

@@ -78,6 +78,16 @@ void CompiledPolicy::choose_username(Scope& scope, const EvalContext& ctx, Evalu
                     " candidates are taken or unusable; add a candidate or free a name";
 }
 
+// The template an attribute takes: the first matching role's override, else its base (null
+// when neither), and the name of that role (null for the base).
+std::pair<const Template*, const std::string*> CompiledPolicy::choose(
+    const std::optional<Template>& base, const std::vector<AttributeDefinition::Override>& overrides,
+    const char* matched) const {
+  for (const auto& o : overrides)
+    if (matched[o.role]) return {&o.value, &roles_[o.role].name};
+  return {base ? &*base : nullptr, nullptr};
+}
+
 Evaluation CompiledPolicy::evaluate(const Worker& worker, const EvalContext& ctx) const {
   Evaluation ev;
   DesiredAccount& account = ev.account;
@@ -164,15 +174,7 @@ Evaluation CompiledPolicy::evaluate(const Worker& worker, const EvalContext& ctx
       continue;
     }
     const AttributeDefinition& attr = attributes_[static_cast<std::size_t>(step)];
-    const Template* chosen = attr.base ? &*attr.base : nullptr;
-    const std::string* role_name = nullptr;
-    for (const auto& o : attr.overrides) {
-      if (matched[o.role]) {
-        chosen = &o.value;
-        role_name = &roles_[o.role].name;
-        break;
-      }
-    }
+    const auto [chosen, role_name] = choose(attr.base, attr.overrides, matched);
     if (chosen == nullptr) continue;
     std::string& value = scope.attributes[static_cast<std::size_t>(step)];
     chosen->render(scope, value);
@@ -185,6 +187,20 @@ Evaluation CompiledPolicy::evaluate(const Worker& worker, const EvalContext& ctx
     ev.attributes.emplace(attr.name, std::move(trace));
   }
   account.username = scope.username;
+  // Each target's own values, once every attribute they may read is known.
+  for (const auto& [target, defs] : target_attributes_) {
+    for (const auto& attr : defs) {
+      const auto [chosen, role_name] = choose(attr.base, attr.overrides, matched);
+      if (chosen == nullptr) continue;
+      std::string value;
+      chosen->render(scope, value);
+      if (ctx.explain) {
+        ev.target_attribute_sources[target][attr.name] = ValueTrace{
+            value, role_name ? "role " + *role_name + ": " + chosen->source() : chosen->source()};
+      }
+      ev.target_attributes[target][attr.name] = std::move(value);
+    }
+  }
   account.attributes["employeeNumber"] = account.worker_id;
   if (ctx.explain) {
     ev.attributes["employeeNumber"] = ValueTrace{account.worker_id, "workerId (always set)"};
@@ -232,6 +248,21 @@ std::set<std::string> managed_groups_in(const Policy& policy, const std::string&
   if (default_target) out = policy.managed_groups();
   if (auto it = policy.target_groups().find(target); it != policy.target_groups().end())
     out.insert(it->second.begin(), it->second.end());
+  return out;
+}
+
+std::map<std::string, std::string> attributes_in(const Evaluation& evaluation,
+                                                 const std::string& target) {
+  std::map<std::string, std::string> out = evaluation.account.attributes;
+  const auto own = evaluation.target_attributes.find(target);
+  if (own == evaluation.target_attributes.end()) return out;
+  for (const auto& [name, value] : own->second) {
+    if (value.empty()) {
+      out.erase(name);
+    } else {
+      out[name] = value;
+    }
+  }
   return out;
 }
 

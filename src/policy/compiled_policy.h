@@ -36,6 +36,15 @@ struct AttributeDefinition {
   std::vector<Override> overrides;  // in role order; the first matching role wins
 };
 
+// An attribute one target gets differently: the policy's `targets: {NAME: {attributes:}}` value
+// and the roles' (`targets: {NAME: {attributes:}}` in a role; the first matching role wins).
+// Evaluated after every other attribute, so it may read them, its own name included.
+struct TargetAttributeDefinition {
+  std::string name;
+  std::optional<Template> base;
+  std::vector<AttributeDefinition::Override> overrides;
+};
+
 struct UsernameRules {
   std::vector<Template> candidates;
   std::vector<char> counted;      // candidates[i] uses {{ n }}
@@ -74,8 +83,12 @@ class CompiledPolicy final : public Policy {
   bool try_username(const Template& candidate, bool counted, Scope& scope, const EvalContext& ctx,
                     Evaluation& out) const;
   void choose_username(Scope& scope, const EvalContext& ctx, Evaluation& out) const;
+  std::pair<const Template*, const std::string*> choose(
+      const std::optional<Template>& base,
+      const std::vector<AttributeDefinition::Override>& overrides, const char* matched) const;
 
   std::vector<AttributeDefinition> attributes_;
+  std::map<std::string, std::vector<TargetAttributeDefinition>> target_attributes_;
   std::vector<int> order_;  // evaluation order: attribute index, or -1 for the username
   UsernameRules username_;
   std::string default_ou_;

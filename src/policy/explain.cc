@@ -76,6 +76,16 @@ std::string explain_text(const Policy& policy, const Worker& worker, const Evalu
     const std::size_t tw = width_of(sources, 12);
     for (const auto& [g, role] : sources) out << "  " << pad(g, tw) << "granted by " << role << "\n";
   }
+  // A target's own attribute values; the attributes above are what every other target gets.
+  for (const auto& [target, values] : ev.target_attribute_sources) {
+    out << "attributes in target " << target << ":\n";
+    std::size_t tw = 12;
+    for (const auto& [name, t] : values) tw = std::max(tw, name.size() + 2);
+    for (const auto& [name, t] : values) {
+      out << "  " << pad(name, tw) << "= " << (t.value.empty() ? "(none)" : t.value) << "\n"
+          << "  " << std::string(tw, ' ') << "  from " << t.source << "\n";
+    }
+  }
   out << "entitlements:\n";
   if (ev.entitlement_sources.empty()) out << "  (none)\n";
   const std::size_t ew = width_of(ev.entitlement_sources, 12);
@@ -120,6 +130,12 @@ Json explain_json(const Policy& policy, const Worker& worker, const Evaluation& 
     Json list = Json::array();
     for (const auto& [g, role] : sources) list.push_back({{"name", g}, {"granted_by", role}});
     targets[target] = {{"groups", std::move(list)}};
+  }
+  for (const auto& [target, values] : ev.target_attribute_sources) {
+    Json own = Json::object();
+    for (const auto& [name, t] : values) own[name] = {{"value", t.value}, {"source", t.source}};
+    targets[target]["attributes"] = std::move(own);
+    if (!targets[target].contains("groups")) targets[target]["groups"] = Json::array();
   }
   j["targets"] = std::move(targets);
   Json ents = Json::array();

@@ -71,7 +71,9 @@ namespace policy {
 namespace {
 const std::vector<std::string> kTopKeys = {"version",  "attributes", "username",
                                            "ou",       "roles",      "lifecycle",
-                                           "password", "brake",      "release_groups"};
+                                           "password", "brake",      "release_groups",
+                                           "targets"};
+const std::vector<std::string> kTargetKeys = {"attributes"};
 const std::vector<std::string> kBrakeKeys = {"disable", "remove_member", "move", "delete"};
 constexpr HoldRule kHoldRules[] = {HoldRule::OverThreshold, HoldRule::PolicyChange,
                                    HoldRule::Always};
@@ -79,7 +81,7 @@ const std::vector<std::string> kUsernameKeys = {"candidates", "transform", "max_
                                                 "reserve_days"};
 const std::vector<std::string> kRoleKeys = {"name", "when",       "groups", "entitlements",
                                             "ou",   "attributes", "targets"};
-const std::vector<std::string> kRoleTargetKeys = {"groups"};
+const std::vector<std::string> kRoleTargetKeys = {"groups", "attributes"};
 const std::vector<std::string> kLifecycleKeys = {"prehire_days", "leave", "termination", "rehire"};
 const std::vector<std::string> kTerminationKeys = {"lock", "remove_groups", "move_to",
                                                    "delete_after_days"};
@@ -115,6 +117,13 @@ struct ParsedAttribute {
   bool has_base = false;
 };
 
+// A value one target gets instead of the account's (see TargetAttributeDefinition).
+struct ParsedTargetAttribute {
+  std::string target;
+  std::string name;
+  ParsedTemplate value;
+};
+
 struct ParsedRole {
   RoleDefinition def;
   const SourceFile* file = nullptr;
@@ -122,6 +131,7 @@ struct ParsedRole {
   YAML::Mark name_mark;
   YAML::Mark when_mark;
   std::vector<std::pair<std::string, ParsedTemplate>> attributes;
+  std::vector<ParsedTargetAttribute> target_attributes;
 };
 
 }  // namespace
@@ -212,6 +222,10 @@ class PolicyLoader {
                    }
                    if (key == "roles") {
                      parse_roles(file, v);
+                     return;
+                   }
+                   if (key == "targets") {
+                     parse_policy_targets(file, v, k);
                      return;
                    }
                    // Single-valued sections may appear in one file only.
@@ -501,7 +515,7 @@ class PolicyLoader {
             } else if (key == "groups") {
               role.def.groups = string_list(file, vv, kk, key);
             } else if (key == "targets") {
-              parse_role_targets(file, vv, kk, role.def);
+              parse_role_targets(file, vv, kk, role);
             } else if (key == "entitlements") {
               role.def.entitlements = string_list(file, vv, kk, key);
             } else if (key == "ou") {
@@ -548,35 +562,95 @@ class PolicyLoader {
     }
   }
 
+  // One `NAME: { ... }` of a `targets:` map: its name when it is a target name whose value is a
+  // map (recorded where it is named, for unknown_targets), else "" after reporting why.
+  std::string target_key(const SourceFile& file, const YAML::const_iterator::value_type& t,
+                         const std::string& what, const std::string& example) {
+    const std::string name = t.first.IsScalar() ? t.first.Scalar() : "";
+    if (!is_target_name(name)) {
+      sink_.error(file, t.first.Mark(), "'" + name + "' is not a target name",
+                  "target names are 1-63 characters of a-z, 0-9 and -");
+      return "";
+    }
+    const YAML::Mark m = t.first.Mark();
+    policy_->target_references_.push_back(
+        {name, PolicyDiagnostic{file.display, m.line + 1, m.column + 1, "", ""}});
+    if (!t.second.IsMap()) {
+      sink_.error(file, mark_of(t.second, t.first),
+                  "the " + what + " of target '" + name + "' must be a map",
+                  "e.g. " + name + ": " + example);
+      return "";
+    }
+    return name;
+  }
+
   // A role's `targets: { NAME: { groups: [...] } }`. Whether NAME is one of the config's
   // targets is checked where the config is known (unknown_targets); here only its form.
   void parse_role_targets(const SourceFile& file, const YAML::Node& v, const YAML::Node& k,
-                          RoleDefinition& def) {
+                          ParsedRole& role) {
+    RoleDefinition& def = role.def;
     if (!v.IsMap()) {
       sink_.error(file, mark_of(v, k), "role 'targets' must be a map of target: grants",
                   "e.g. targets: { crm: { groups: [sales] } }");
       return;
     }
     for (const auto& t : v) {
-      const std::string name = t.first.IsScalar() ? t.first.Scalar() : "";
-      if (!is_target_name(name)) {
-        sink_.error(file, t.first.Mark(), "'" + name + "' is not a target name",
-                    "target names are 1-63 characters of a-z, 0-9 and -");
-        continue;
-      }
-      const YAML::Mark m = t.first.Mark();
-      policy_->target_references_.push_back(
-          {name, PolicyDiagnostic{file.display, m.line + 1, m.column + 1, "", ""}});
-      if (!t.second.IsMap()) {
-        sink_.error(file, mark_of(t.second, t.first), "the grants of target '" + name +
-                    "' must be a map", "e.g. " + name + ": { groups: [staff] }");
-        continue;
-      }
+      const std::string name = target_key(file, t, "grants", "{ groups: [staff] }");
+      if (name.empty()) continue;
       auto& groups = def.target_groups[name];
       for_each_key(file, t.second, kRoleTargetKeys, "target grant",
                    [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+                     if (key == "attributes") {
+                       parse_target_attributes(file, vv, kk, name, role.target_attributes);
+                       return;
+                     }
                      for (auto& g : string_list(file, vv, kk, key)) groups.push_back(std::move(g));
                    });
+    }
+  }
+
+  // The policy's `targets: { NAME: { attributes: { name: template } } }`: what one target gets
+  // instead of the account's attributes. May be split across files; each value once.
+  void parse_policy_targets(const SourceFile& file, const YAML::Node& v, const YAML::Node& k) {
+    if (!v.IsMap()) {
+      sink_.error(file, mark_of(v, k), "'targets' must be a map of target: settings",
+                  "e.g. targets: { slack: { attributes: { title: \"{{ worker.jobTitle }}\" } } }");
+      return;
+    }
+    for (const auto& t : v) {
+      const std::string name =
+          target_key(file, t, "settings", "{ attributes: { title: \"{{ worker.jobTitle }}\" } }");
+      if (name.empty()) continue;
+      for_each_key(file, t.second, kTargetKeys, "target setting",
+                   [&](const std::string&, const YAML::Node& kk, const YAML::Node& vv) {
+                     const std::size_t before = target_attributes_.size();
+                     parse_target_attributes(file, vv, kk, name, target_attributes_);
+                     for (std::size_t i = before; i < target_attributes_.size(); ++i) {
+                       const auto& a = target_attributes_[i];
+                       const auto [it, fresh] = target_attribute_origin_.try_emplace(
+                           name + '\0' + a.name, where(file, a.value.mark));
+                       if (fresh) continue;
+                       sink_.error(file, a.value.mark,
+                                   "attribute '" + a.name + "' of target '" + name +
+                                       "' is already defined at " + it->second,
+                                   "define it once; roles may override it");
+                     }
+                   });
+    }
+  }
+
+  void parse_target_attributes(const SourceFile& file, const YAML::Node& v, const YAML::Node& k,
+                               const std::string& target, std::vector<ParsedTargetAttribute>& out) {
+    if (!v.IsMap()) {
+      sink_.error(file, mark_of(v, k), "a target's 'attributes' must be a map of name: template",
+                  "e.g. attributes: { title: \"{{ worker.jobTitle }}\" }; \"\" sends none");
+      return;
+    }
+    for (const auto& kv : v) {
+      if (!check_attribute_name(file, kv.first)) continue;
+      const std::string name = kv.first.Scalar();  // employeeNumber refused above: the owner link
+      if (auto t = parse_template(file, kv.second, kv.first, name))
+        out.push_back({target, name, std::move(*t)});
     }
   }
 
@@ -723,6 +797,27 @@ class PolicyLoader {
         defs[i].overrides.push_back({r, std::move(t.value)});
       }
     }
+    // A target's own values run after every attribute, so they may read any, their own name
+    // included (the account's value): nothing to order.
+    std::set<int> after_everything;
+    auto target_definition = [&](const std::string& target,
+                                 const std::string& name) -> TargetAttributeDefinition& {
+      auto& defs = policy_->target_attributes_[target];
+      auto it = std::find_if(defs.begin(), defs.end(),
+                             [&](const TargetAttributeDefinition& d) { return d.name == name; });
+      if (it != defs.end()) return *it;
+      defs.push_back({name, std::nullopt, {}});
+      return defs.back();
+    };
+    for (auto& a : target_attributes_) {
+      resolve(a.value, TemplateUse::Attribute, "", slot, after_everything);
+      target_definition(a.target, a.name).base = std::move(a.value.value);
+    }
+    for (std::size_t r = 0; r < roles_.size(); ++r)
+      for (auto& a : roles_[r].target_attributes) {
+        resolve(a.value, TemplateUse::Attribute, "", slot, after_everything);
+        target_definition(a.target, a.name).overrides.push_back({r, std::move(a.value.value)});
+      }
     bool counted = false;
     for (auto& c : candidates_) {
       resolve(c, TemplateUse::Candidate, "", slot, deps[n_attr]);
@@ -780,6 +875,11 @@ class PolicyLoader {
       for (auto& o : a.overrides) o.value.for_each_var(assign);
     }
     for (auto& c : policy_->username_.candidates) c.for_each_var(assign);
+    for (auto& [target, defs] : policy_->target_attributes_)
+      for (auto& d : defs) {
+        if (d.base) d.base->for_each_var(assign);
+        for (auto& o : d.overrides) o.value.for_each_var(assign);
+      }
     policy_->field_slots_ = slots_.size();
   }
 
@@ -925,6 +1025,8 @@ class PolicyLoader {
   std::map<std::string, std::string> attribute_origin_;
   std::map<std::string, std::string> role_origin_;
   std::vector<ParsedAttribute> attributes_;
+  std::vector<ParsedTargetAttribute> target_attributes_;  // the policy's `targets:`
+  std::map<std::string, std::string> target_attribute_origin_;  // target \0 name → where
   std::vector<ParsedRole> roles_;
   std::vector<ParsedTemplate> candidates_;
   bool candidates_ok_ = true;

@@ -185,5 +185,29 @@ TEST_F(TargetsEngineTest, OneTargetsBurstIsHeldWhileTheOtherFlows) {
       << "main's grants did not change";
 }
 
+// A target with attribute values of its own: created with them, and a change of the HR record
+// that moves only that target's value updates only that target.
+TEST_F(TargetsEngineTest, ATargetIsWrittenWithItsOwnAttributeValues) {
+  std::ofstream(dir_ / "policy.yaml", std::ios::trunc)
+      << kPolicy
+      << "targets:\n  crm:\n    attributes:\n      sn: \"\"\n"
+         "      title: \"{{ sn }} in {{ worker.department }}\"\n";
+  engine_->set_policy(Policy::load(dir_ / "policy.yaml"));
+  receive("h1", EventType::Hire, "1", "Finance");
+  settle();
+  ASSERT_TRUE(main_.entry_of("1") && crm_.entry_of("1"));
+  EXPECT_EQ(main_.entry_of("1")->attributes.at("sn"), "Orker1");
+  EXPECT_EQ(main_.entry_of("1")->attributes.count("title"), 0u);
+  EXPECT_EQ(crm_.entry_of("1")->attributes.count("sn"), 0u);
+  EXPECT_EQ(crm_.entry_of("1")->attributes.at("title"), "Orker1 in Finance");
+
+  const auto main_writes = main_.applied.size();
+  receive("c1", EventType::Change, "1", "Sales");
+  settle();
+  EXPECT_EQ(crm_.entry_of("1")->attributes.at("title"), "Orker1 in Sales");
+  for (std::size_t i = main_writes; i < main_.applied.size(); ++i)
+    EXPECT_NE(main_.applied[i].kind, OpKind::Update) << "main's attributes did not change";
+}
+
 }  // namespace
 }  // namespace prov

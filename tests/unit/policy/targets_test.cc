@@ -91,5 +91,83 @@ TEST_F(TargetsPolicyTest, MalformedTargetGrantsAreErrors) {
   EXPECT_EQ(d[0].message, "the grants of target 'crm' must be a map");
 }
 
+// A target's own attribute values: the policy's `targets:` section replaces, adds or drops a
+// value there (reading the account's attributes, its own name included), and a role's
+// `targets: { NAME: { attributes: } }` overrides it for the workers the role matches.
+const std::string kTargetAttributes =
+    std::string(kLadder) +
+    "attributes:\n"
+    "  sn: \"{{ worker.lastName }}\"\n"
+    "  title: \"{{ worker.jobTitle }}\"\n"
+    "targets:\n"
+    "  crm:\n"
+    "    attributes:\n"
+    "      title: \"{{ title }} ({{ worker.department }})\"\n"
+    "      sn: \"\"\n"
+    "      nickName: \"{{ username }}\"\n"
+    "roles:\n"
+    "  - name: finance\n"
+    "    when: { department: Finance }\n"
+    "    targets: { crm: { attributes: { title: \"Ledger {{ title }}\" } } }\n";
+
+TEST_F(TargetsPolicyTest, ATargetGetsItsOwnAttributeValues) {
+  const auto p = load(kTargetAttributes);
+  const Json sales = {{"workerId", "2"}, {"firstName", "Bo"}, {"lastName", "Berg"},
+                      {"department", "Sales"}, {"jobTitle", "Rep"}};
+  const Evaluation ev = p->evaluate(worker(sales), context());
+  EXPECT_EQ(ev.account.attributes.at("title"), "Rep");
+  const auto main = attributes_in(ev, "main");
+  EXPECT_EQ(main.at("sn"), "Berg");
+  EXPECT_EQ(main.at("title"), "Rep");
+  EXPECT_EQ(main.count("nickName"), 0u);
+  const auto crm = attributes_in(ev, "crm");
+  EXPECT_EQ(crm.count("sn"), 0u) << "an empty value: crm gets no sn";
+  EXPECT_EQ(crm.at("title"), "Rep (Sales)");
+  EXPECT_EQ(crm.at("nickName"), "bberg");
+  EXPECT_EQ(crm.at("employeeNumber"), "2") << "the owner link is the same everywhere";
+
+  const Json finance = {{"workerId", "1"}, {"firstName", "Ana"}, {"lastName", "Lima"},
+                        {"department", "Finance"}, {"jobTitle", "Clerk"}};
+  const Worker w = worker(finance);
+  const Evaluation ev2 = p->evaluate(w, context());
+  EXPECT_EQ(attributes_in(ev2, "crm").at("title"), "Ledger Clerk");
+  const std::string text = explain_text(*p, w, ev2);
+  EXPECT_THAT(text, HasSubstr("attributes in target crm:\n"));
+  EXPECT_THAT(text, HasSubstr("= Ledger Clerk\n"));
+  EXPECT_THAT(text, HasSubstr("from role finance: Ledger {{ title }}"));
+  EXPECT_THAT(text, HasSubstr("= (none)\n"));
+  const Json j = explain_json(*p, w, ev2);
+  EXPECT_EQ(j["targets"]["crm"]["attributes"]["title"]["value"], "Ledger Clerk");
+  EXPECT_EQ(j["targets"]["crm"]["attributes"]["sn"]["value"], "");
+}
+
+TEST_F(TargetsPolicyTest, ATargetsSectionNamingAnUnknownTargetIsReportedWhereItIsNamed) {
+  const auto p = load(kTargetAttributes);
+  EXPECT_TRUE(unknown_targets(*p, {"main", "crm"}).empty());
+  const auto d = unknown_targets(*p, {"main"});
+  ASSERT_EQ(d.size(), 2u);  // the policy's section and the role's grant
+  EXPECT_THAT(d[0].to_string(), HasSubstr("policy.yaml:13:3: error: unknown target 'crm'"));
+}
+
+TEST_F(TargetsPolicyTest, MalformedTargetAttributesAreErrors) {
+  auto d = errors(std::string(kLadder) + "targets: [crm]\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "'targets' must be a map of target: settings");
+  d = errors(std::string(kLadder) + "targets: { crm: { atributes: { title: x } } }\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "unknown target setting 'atributes'");
+  d = errors(std::string(kLadder) + "targets:\n  crm:\n    attributes: { employeeNumber: x }\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "employeeNumber is always the workerId");
+  EXPECT_EQ(d[0].line, 11);
+  EXPECT_EQ(d[0].column, 19);
+  d = errors(std::string(kLadder) + "targets: { crm: { attributes: { title: \"{{ nope }}\" } } }\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "unknown variable 'nope'");
+  d = errors(std::string(kLadder) + "roles:\n  - name: a\n    targets: { crm: { attributes: [x] } }\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].message, "a target's 'attributes' must be a map of name: template");
+}
+
 }  // namespace
 }  // namespace prov::policy::testing
