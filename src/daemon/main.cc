@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
     policy = Policy::load(config.policy_path);
     if (auto unknown = unknown_targets(*policy, target_names); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
+    if (auto d = undeliverable_passwords(*policy, targets_without_password_folder(config.targets));
+        !d.empty())
+      throw PolicyLoadError(std::move(d));
     for (const auto& t : config.targets) {
       // The folder must be the service user's own. An admin checks the config as root (only
       // root reads the secret files) while the folder already belongs to the service's user:
@@ -237,7 +240,8 @@ int main(int argc, char** argv) {
                                    {"state", config.state_path.string()}});
   life->ready();
 
-  PolicyWatch watch(config.policy_path, target_names);
+  PolicyWatch watch(config.policy_path, target_names,
+                    targets_without_password_folder(config.targets));
   for (;;) {
     const LifeRequest request = life->wait(std::chrono::seconds(1));
     if (request.kind == LifeRequest::Kind::Stop) {

@@ -11,8 +11,12 @@
 namespace prov {
 namespace fs = std::filesystem;
 
-PolicyWatch::PolicyWatch(fs::path path, std::vector<std::string> targets)
-    : path_(std::move(path)), targets_(std::move(targets)), last_(fingerprint()) {}
+PolicyWatch::PolicyWatch(fs::path path, std::vector<std::string> targets,
+                         std::vector<std::string> without_password_folder)
+    : path_(std::move(path)),
+      targets_(std::move(targets)),
+      without_password_folder_(std::move(without_password_folder)),
+      last_(fingerprint()) {}
 
 std::string PolicyWatch::fingerprint() const {
   std::string fp;
@@ -52,6 +56,8 @@ std::shared_ptr<const Policy> PolicyWatch::reload(const std::string& why) {
     auto p = Policy::load(path_);
     if (auto unknown = unknown_targets(*p, targets_); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
+    if (auto d = undeliverable_passwords(*p, without_password_folder_); !d.empty())
+      throw PolicyLoadError(std::move(d));
     log::info("policy loaded", {{"path", path_.string()}, {"why", why}, {"digest", p->digest()}});
     Metrics::global().inc("provisiond_policy_reloads_total", {{"result", "ok"}});
     return p;

@@ -12,8 +12,11 @@ namespace prov {
 
 class PolicyWatch {
  public:
-  // `targets`: the config's target names; a policy granting in another is invalid.
-  PolicyWatch(std::filesystem::path path, std::vector<std::string> targets);
+  // `targets`: the config's target names; a policy granting in another is invalid, and so is
+  // one asking for initial passwords while a target in `without_password_folder` (their keys)
+  // cannot deliver them.
+  PolicyWatch(std::filesystem::path path, std::vector<std::string> targets,
+              std::vector<std::string> without_password_folder = {});
   // True when a policy file was added, removed or modified since the last call.
   bool changed();
   // Loads the policy; nullptr (and the errors logged) when it is invalid.
@@ -22,7 +25,7 @@ class PolicyWatch {
  private:
   std::string fingerprint() const;
   std::filesystem::path path_;
-  std::vector<std::string> targets_;
+  std::vector<std::string> targets_, without_password_folder_;
   std::string last_;
 };
 
