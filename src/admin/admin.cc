@@ -80,6 +80,20 @@ HttpResponse json_response(const Json& body, int status) {
   return r;
 }
 
+std::variant<Json, HttpResponse> json_object_body(const HttpRequest& request) {
+  const std::string type = request.header("content-type");
+  if (type.substr(0, type.find(';')) != "application/json")
+    return problem(415, "Unsupported Media Type", "send the body as application/json");
+  Json body;
+  try {
+    body = Json::parse(request.body);
+  } catch (const Json::exception&) {
+    return problem(400, "Bad Request", "the body is not JSON");
+  }
+  if (!body.is_object()) return problem(400, "Bad Request", "the body must be a JSON object");
+  return body;
+}
+
 std::optional<HttpResponse> requires_role(const ApiCall& call, Role role) {
   if (call.who.role >= role) return std::nullopt;
   return problem(403, "Forbidden",

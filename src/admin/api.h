@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "admin/admin.h"
 
@@ -21,7 +22,13 @@ std::optional<HttpResponse> requires_role(const ApiCall& call, Role role);
 // nullopt: not one of theirs. Reads need `viewer`; decisions say what they need.
 std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& call);
 std::optional<HttpResponse> api_decide(const AdminContext& ctx, const ApiCall& call);
+// GET /v1/report/access (viewer) and POST /v1/reconcile (admin).
+std::optional<HttpResponse> api_report(const AdminContext& ctx, const ApiCall& call);
+std::optional<HttpResponse> api_reconcile(const AdminContext& ctx, const ApiCall& call);
 
 HttpResponse json_response(const Json& body, int status = 200);
+
+// A state change's body: a JSON object sent as application/json, or the 415 / 400 to answer.
+std::variant<Json, HttpResponse> json_object_body(const HttpRequest& request);
 
 }  // namespace prov

@@ -149,16 +149,38 @@ HttpResponse plan(const AdminContext& ctx, const ApiCall& call) {
 
 constexpr int kAuditSearchRows = 100000;
 
+// since / until (RFC 3339 or a date) from the query into `out`; a 400 naming the field when
+// malformed.
+std::optional<HttpResponse> time_of(const ApiCall& call, const std::string& field,
+                                    TimePoint& out) {
+  auto it = call.query.find(field);
+  if (it == call.query.end()) return std::nullopt;
+  auto t = parse_time(it->second);
+  if (!t) return problem(400, "Bad Request", field + " must be an RFC 3339 time or a date", field);
+  out = *t;
+  return std::nullopt;
+}
+
 HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
   std::optional<HttpResponse> bad;
   const auto limit = limit_of(call, 200, bad);
   if (!limit) return *bad;
-  TimePoint since{};
-  if (auto it = call.query.find("since"); it != call.query.end()) {
-    auto t = parse_time(it->second);
-    if (!t)
-      return problem(400, "Bad Request", "since must be an RFC 3339 time or a date", "since");
-    since = *t;
+  TimePoint since{}, until = TimePoint::max();
+  if (auto refusal = time_of(call, "since", since)) return *refusal;
+  if (auto refusal = time_of(call, "until", until)) return *refusal;
+  // Paging from the newest: offset=200 skips the newest 200 matches (the console's "older").
+  std::size_t offset = 0;
+  if (auto it = call.query.find("offset"); it != call.query.end()) {
+    try {
+      std::size_t used = 0;
+      const long n = std::stol(it->second, &used);
+      if (used != it->second.size() || n < 0 || n > kAuditSearchRows) throw std::out_of_range("");
+      offset = static_cast<std::size_t>(n);
+    } catch (const std::exception&) {
+      return problem(400, "Bad Request",
+                     "offset must be a whole number from 0 to " + std::to_string(kAuditSearchRows),
+                     "offset");
+    }
   }
   const auto worker = call.query.count("worker_id") ? call.query.at("worker_id") : "";
   const auto action = call.query.count("action") ? call.query.at("action") : "";
@@ -167,21 +189,24 @@ HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
   // Newest last, like provisionctl audit: the last `limit` rows that match. A filter other than
   // the worker looks through the newest kAuditSearchRows rows only: the audit of a large
   // workforce does not fit in memory (provisionctl audit export reads it all, streaming).
-  const bool filtered = !action.empty() || !actor.empty() || since != TimePoint{};
+  const bool filtered = !action.empty() || !actor.empty() || since != TimePoint{} ||
+                        until != TimePoint::max() || offset > 0;
   std::vector<Json> matched;
   for (const auto& r : store->audit_log(worker, filtered ? kAuditSearchRows : *limit)) {
-    if (r.at < since) continue;
+    if (r.at < since || r.at >= until) continue;
     if (!action.empty() && r.action != action) continue;
     if (!actor.empty() && (!r.detail.is_object() || r.detail.value("actor", "") != actor))
       continue;
     matched.push_back(audit_json(r));
   }
   Json arr = Json::array();
-  const std::size_t from =
-      matched.size() > static_cast<std::size_t>(*limit) ? matched.size() - *limit : 0;
-  for (std::size_t i = from; i < matched.size(); ++i) arr.push_back(std::move(matched[i]));
-  return json_response(
-      {{"records", arr}, {"matched", matched.size()}, {"searched_newest", kAuditSearchRows}});
+  const std::size_t end = matched.size() > offset ? matched.size() - offset : 0;
+  const std::size_t from = end > static_cast<std::size_t>(*limit) ? end - *limit : 0;
+  for (std::size_t i = from; i < end; ++i) arr.push_back(std::move(matched[i]));
+  return json_response({{"records", arr},
+                        {"matched", matched.size()},
+                        {"offset", offset},
+                        {"searched_newest", kAuditSearchRows}});
 }
 
 }  // namespace
@@ -197,6 +222,7 @@ std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& cal
   if (p == "/v1/failed") return operations(ctx, call, OpStatus::Failed);
   if (p == "/v1/plan") return plan(ctx, call);
   if (p == "/v1/audit") return audit(ctx, call);
+  if (auto r = api_report(ctx, call)) return r;
   const std::string prefix = "/v1/workers/";
   if (p.starts_with(prefix)) {
     std::string id = p.substr(prefix.size());

@@ -202,6 +202,7 @@ int main(int argc, char** argv) {
     admin_ctx.policy = [eng] { return eng->policy(); };
     admin_ctx.wake = [eng] { eng->wake(); };
     admin_ctx.auth = std::make_shared<AdminAuth>(config.admin, geteuid());
+    admin_ctx.connector = [&registry](const DirectoryConfig& t) { return registry.create(t); };
     const HttpHandler admin_handler = make_admin_handler(std::move(admin_ctx));
     admin = HttpServer::start(admin_opts, admin_handler);
     if (!config.admin.socket.empty()) {
