@@ -157,8 +157,10 @@ async function main() {
     // loaded again until then (the worker page does not refresh by itself).
     const deadline = Date.now() + TIMEOUT_MS;
     for (;;) {
-      const account = await page.$eval('#worker-accounts', (el) => el.textContent);
-      if (account.includes('locked')) break;
+      // The account column of the directory's row (the pending-change column may say
+      // "enabled → locked" before the lock has run).
+      const account = await page.$eval('#worker-accounts tr td:nth-child(3)', (el) => el.textContent);
+      if (account === 'locked') break;
       if (Date.now() > deadline) throw new Error('the worker page never showed the account locked');
       await page.evaluate(() => { delete document.body.dataset.loaded; });
       await page.evaluate(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
@@ -170,7 +172,9 @@ async function main() {
           'the timeline shows the approval with the token name');
     const grants = await page.$eval('#worker-grants', (el) => el.textContent);
     check(grants.length > 0, 'the worker page explains the grants');
-    await page.screenshot({ path: join(artifacts, 'console-worker.png'), fullPage: true });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(artifacts, 'console-worker.png') });
+    await page.screenshot({ path: join(artifacts, 'console-worker-full.png'), fullPage: true });
     console.log('saved ' + join(artifacts, 'console-worker.png'));
 
     // The access report and the audit search.

@@ -18,7 +18,7 @@ async function loadAudit() {
     : 'Showing ' + records.length + ' of ' + found.matched + ' matching record(s), ' +
       (auditPage.offset ? auditPage.offset + ' newer ones skipped.' : 'newest first.');
   $('audit-rows').replaceChildren(...records.map((r) =>
-    row([r.at, workerLink(r.worker_id), r.action, r.op_id || '', detailText(r.detail)])));
+    row([when(r.at), workerLink(r.worker_id), r.action, r.op_id || '', detailText(r.detail)])));
   $('audit-newer').disabled = auditPage.offset === 0;
   $('audit-older').disabled = auditPage.offset + found.records.length >= found.matched;
 }

@@ -77,12 +77,26 @@ function workerLink(id) {
   return a;
 }
 
-// An audit row's detail in one line: "actor=token:alice reason=…".
+// An audit row's detail in one line: who, what, then the rest as key=value. An operation's own
+// JSON is left out when its summary says the same in words.
 function detailText(detail) {
   if (!detail || typeof detail !== 'object') return detail === undefined ? '' : String(detail);
-  return Object.entries(detail)
-    .map(([k, v]) => k + '=' + (typeof v === 'object' ? JSON.stringify(v) : String(v)))
-    .join(' ');
+  const parts = [];
+  if (detail.actor) parts.push('by ' + detail.actor);
+  if (detail.summary) parts.push(detail.summary);
+  else if (detail.op && detail.op.kind)
+    parts.push([detail.op.kind, detail.op.username, detail.op.group || detail.op.ou]
+      .filter(Boolean).join(' '));
+  for (const [k, v] of Object.entries(detail)) {
+    if (k === 'actor' || k === 'summary' || (k === 'op' && (detail.summary || v.kind))) continue;
+    parts.push(k + '=' + (typeof v === 'object' ? JSON.stringify(v) : String(v)));
+  }
+  return parts.join(' · ');
+}
+
+// An RFC 3339 time as people read it: "2026-11-30 01:52:44Z".
+function when(text) {
+  return text ? String(text).replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
 }
 
 function canDecide() { return state.role === 'approver' || state.role === 'admin'; }

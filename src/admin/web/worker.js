@@ -1,7 +1,7 @@
 // The worker page (#/worker/ID): the stored HR record and lifecycle state, the account in every
 // target (what the directory confirmed, and what queued operations will make of it), why the
 // policy grants each group and entitlement (GET /v1/workers/ID/explain), the worker's operations
-// and the timeline of their events and operations, oldest first.
+// and the timeline of their events, operations and decisions, newest first.
 'use strict';
 
 function accountState(a) {
@@ -64,14 +64,15 @@ async function loadWorker(id) {
   $('worker-head').replaceChildren(
     card('worker', w.worker_id), card('lifecycle state', w.state, w.state === 'terminated'),
     card('last HR event', w.last_event_id || '—'),
-    card('effective', w.last_effective_at || '—'));
+    card('effective', when(w.last_effective_at) || '—'));
   renderAccounts(w.accounts || {});
   renderRecord(w.record);
   $('worker-operations').replaceChildren(...(w.operations || []).map((op) =>
-    row([op.id, op.target, op.summary, op.status, op.created_at],
+    row([op.id, op.target, op.summary, op.status, when(op.created_at)],
         op.status === 'held' || op.status === 'failed' ? 'attention' : '')));
-  $('worker-timeline').replaceChildren(...(w.timeline || []).map((r) =>
-    row([r.at, r.action, r.op_id || '', detailText(r.detail)])));
+  // Newest first, as on the audit page: what happened last is what people look for.
+  $('worker-timeline').replaceChildren(...(w.timeline || []).slice().reverse().map((r) =>
+    row([when(r.at), r.action, r.op_id || '', detailText(r.detail)])));
   renderExplain(await api('GET', '/v1/workers/' + encodeURIComponent(id) + '/explain'));
   show('worker-body', true);
 }
