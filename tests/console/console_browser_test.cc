@@ -70,8 +70,11 @@ TEST(ConsoleInBrowser, ApproverApprovesAHeldTerminationAndTheAccountLocks) {
   std::int64_t op = 0;
   ASSERT_TRUE(eventually([&] { return (op = held_disable(daemon, leaver)) != 0; }))
       << "the termination was not held";
-  const auto entry = daemon.person(leaver);
-  ASSERT_TRUE(entry);
+  // The one-time password is delivered as the account is created; the entry may take a moment
+  // longer to answer a search.
+  std::optional<LdapEntry> entry;
+  ASSERT_TRUE(eventually([&] { return (entry = daemon.person(leaver)).has_value(); }))
+      << "no entry for " << leaver;
   const auto& s = Slapd::shared().info();
   const std::string password = daemon.password_of(leaver);
   ASSERT_TRUE(can_bind(s.ldaps_url, entry->dn, password, s.ca_file))

@@ -109,8 +109,7 @@ async function main() {
       () => [...document.querySelectorAll('#counts .card')].some((c) =>
         c.querySelector('.label').textContent === 'held' &&
         Number(c.querySelector('.value').textContent) >= 1));
-    await page.screenshot({ path: join(artifacts, 'console-overview.png') });
-    console.log('saved ' + join(artifacts, 'console-overview.png'));
+    check(true, 'the overview counts the held operations');
 
     // The session cookie: HttpOnly (no script reads it), SameSite=Strict.
     const cookies = await browser.cookies();
@@ -192,9 +191,27 @@ async function main() {
     check(true, 'the audit search finds the approval by action');
     await page.screenshot({ path: join(artifacts, 'console-audit.png') });
 
+    // Back on the overview: the rates come from /metrics, events/s from two samples, so it shows
+    // a number from the second refresh on (every five seconds); the lock-out latency now
+    // includes the approved disable.
+    await goTo(page, 'overview');
+    const cardValue = (label) => page.evaluate((l) => {
+      const c = [...document.querySelectorAll('#counts .card')]
+        .find((x) => x.querySelector('.label').textContent === l);
+      return c ? c.querySelector('.value').textContent : null;
+    }, label);
+    await page.waitForFunction(() => [...document.querySelectorAll('#counts .card')].some((c) =>
+      c.querySelector('.label').textContent === 'events/s' &&
+      /^[0-9.]+$/.test(c.querySelector('.value').textContent)), { timeout: TIMEOUT_MS });
+    const lockout = await cardValue('lock-out p99');
+    check(/^≤ [0-9.]+ (ms|s)$/.test(lockout), 'the overview shows the lock-out p99: ' + lockout);
+    await page.screenshot({ path: join(artifacts, 'console-overview.png') });
+    console.log('saved ' + join(artifacts, 'console-overview.png'));
+
     // On a phone: the overview fits the screen's width (wide tables scroll in their own box).
     // Only the width: isMobile would make puppeteer reload the page.
     await page.setViewport({ width: 390, height: 844 });
+    await goTo(page, 'audit');
     await goTo(page, 'overview');
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth);

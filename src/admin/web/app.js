@@ -6,19 +6,23 @@
 'use strict';
 
 async function loadOverview() {
-  const [status, queues, reconciles] = await Promise.all([
+  const [status, queues, reconciles, rates] = await Promise.all([
     api('GET', '/v1/status'), api('GET', '/v1/queues'),
-    api('GET', '/v1/audit?action=reconcile.run&limit=1')]);
+    api('GET', '/v1/audit?action=reconcile.run&limit=1'), loadRates()]);
   const last = reconciles.records[0];
   $('counts').replaceChildren(
+    ...rates.cards,
     card('workers', status.workers), card('accounts', status.accounts),
     card('inbox pending', status.inbox_pending), card('operations pending', status.ops_pending),
     card('held', status.ops_held, status.ops_held > 0),
     card('failed', status.ops_failed, status.ops_failed > 0),
     card('scheduled', status.schedule_pending), card('audit records', status.audit_records),
-    card('last reconcile', last ? last.at : 'never'));
-  $('queues').replaceChildren(...Object.entries(queues.targets).map(([name, q]) =>
-    row([name, q.pending, q.held, q.failed], q.held > 0 || q.failed > 0 ? 'attention' : '')));
+    card('last reconcile', last ? when(last.at) : 'never'));
+  $('queues').replaceChildren(...Object.entries(queues.targets).map(([name, q]) => {
+    const r = rates.targets[name] || { lockout: '—', errors: '—' };
+    return row([name, q.pending, q.held, q.failed, r.lockout, r.errors],
+               q.held > 0 || q.failed > 0 ? 'attention' : '');
+  }));
   show('reconcile-panel', state.role === 'admin');
 }
 
