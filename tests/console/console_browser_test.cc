@@ -4,6 +4,7 @@
 // checks the security headers, that a state change without the CSRF token is refused, that the
 // pages load without console errors or failed requests, and saves screenshots.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -49,7 +50,9 @@ TEST(ConsoleInBrowser, ApproverApprovesAHeldTerminationAndTheAccountLocks) {
   Daemon daemon(Slapd::shared(), options);
   daemon.start();
   const std::string token = new_token(daemon, "console-approver", "approver");
+  const std::string viewer = new_token(daemon, "console-viewer", "viewer");
   ASSERT_FALSE(token.empty());
+  ASSERT_FALSE(viewer.empty());
 
   // A few people, so that the overview and the access report have something to show.
   const std::vector<Json> people = {
@@ -80,15 +83,20 @@ TEST(ConsoleInBrowser, ApproverApprovesAHeldTerminationAndTheAccountLocks) {
   ASSERT_TRUE(can_bind(s.ldaps_url, entry->dn, password, s.ca_file))
       << "held: the leaver's account must still work until someone decides";
 
-  // The token reaches the browser script in a file of mode 0600, not on a command line.
-  const std::string token_file = daemon.dir() + "/console.token";
-  std::ofstream(token_file) << token << "\n";
-  ::chmod(token_file.c_str(), 0600);
+  // The tokens reach the browser script in files of mode 0600, not on a command line.
+  const auto token_file = [&](const std::string& name, const std::string& value) {
+    const std::string path = daemon.dir() + "/" + name;
+    std::ofstream(path) << value << "\n";
+    ::chmod(path.c_str(), 0600);
+    return path;
+  };
   std::filesystem::create_directories(PROV_CONSOLE_ARTIFACTS);
   const std::string command =
       "CHROMIUM=" + shell_quote(kChromium) +
       " CONSOLE_URL=" + shell_quote("http://127.0.0.1:" + std::to_string(daemon.admin_port())) +
-      " TOKEN_FILE=" + shell_quote(token_file) + " TOKEN_NAME=console-approver" +
+      " TOKEN_FILE=" + shell_quote(token_file("approver.token", token)) +
+      " TOKEN_NAME=console-approver" +
+      " VIEWER_TOKEN_FILE=" + shell_quote(token_file("viewer.token", viewer)) +
       " HELD_OP=" + std::to_string(op) + " WORKER_ID=" + leaver +
       " ARTIFACTS=" + shell_quote(PROV_CONSOLE_ARTIFACTS) + " node " +
       shell_quote(std::string(PROV_CONSOLE_TEST_DIR) + "/console_test.mjs");

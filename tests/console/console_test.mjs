@@ -2,8 +2,8 @@
 // an approver would. Exits 0 when every check held, 1 with the failed check on stderr.
 //
 // Environment: CHROMIUM (the browser), CONSOLE_URL (http://127.0.0.1:PORT, the admin listener),
-// TOKEN_FILE (an approver's token) and TOKEN_NAME (its name), HELD_OP (the held disable's id),
-// WORKER_ID (the leaver), ARTIFACTS (where screenshots go).
+// TOKEN_FILE (an approver's token) and TOKEN_NAME (its name), VIEWER_TOKEN_FILE (a viewer's),
+// HELD_OP (the held disable's id), WORKER_ID (the leaver), ARTIFACTS (where screenshots go).
 //
 // Every wait is for a condition on the page, bounded by a timeout: never a sleep.
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -18,6 +18,7 @@ const env = (name) => {
 const base = env('CONSOLE_URL');
 const token = readFileSync(env('TOKEN_FILE'), 'utf8').trim();
 const tokenName = env('TOKEN_NAME');
+const viewerToken = readFileSync(env('VIEWER_TOKEN_FILE'), 'utf8').trim();
 const heldOp = env('HELD_OP');
 const workerId = env('WORKER_ID');
 const artifacts = env('ARTIFACTS');
@@ -217,6 +218,36 @@ async function main() {
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     check(overflow <= 0, 'at 390 px wide the page needs no sideways scrolling (' + overflow + ')');
     await page.screenshot({ path: join(artifacts, 'console-phone.png') });
+
+    // Log out: the session ends at once, its cookie no longer works.
+    await page.setViewport({ width: 1280, height: 800 });
+    await page.click('#logout');
+    await page.waitForSelector('#login:not([hidden])');
+    const stale = await fetch(base + '/v1/status', { headers: { Cookie: 'prov_session=' + session.value } });
+    check(stale.status === 401, 'after logging out the old session cookie is refused (401)');
+
+    // A viewer sees the held operation without buttons, and the daemon refuses the decision
+    // even when a viewer's session sends it with its CSRF token.
+    await page.type('#token', viewerToken);
+    await page.click('#login-form button[type="submit"]');
+    await waitForPage(page, 'overview');
+    check((await page.$eval('#who', (el) => el.textContent)).includes('(viewer)'),
+          'logged in again as a viewer');
+    check(await page.$eval('#reconcile-panel', (el) => el.hidden), 'a viewer gets no reconcile panel');
+    await goTo(page, 'held');
+    await page.waitForFunction(() => document.querySelectorAll('#held tr').length > 0);
+    check(!(await page.$('#held button')), 'a viewer gets no approve or reject buttons');
+    const viewerCookie = (await browser.cookies()).find((c) => c.name === 'prov_session');
+    const viewerCsrf = await page.evaluate(() => state.csrf);
+    for (const path of ['/v1/held/approve', '/v1/held/reject', '/v1/failed/retry', '/v1/reconcile']) {
+      const refused = await fetch(base + path, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': viewerCsrf,
+                   Cookie: 'prov_session=' + viewerCookie.value },
+        body: JSON.stringify(path === '/v1/reconcile' ? {} : { all: true }),
+      });
+      check(refused.status === 403, 'a viewer\'s ' + path + ' → 403');
+    }
 
     check(problems.length === 0,
           'no console errors or failed requests' + (problems.length ? ':\n  ' + problems.join('\n  ') : ''));
