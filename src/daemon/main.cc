@@ -191,6 +191,9 @@ int main(int argc, char** argv) {
     HttpServerOptions admin_opts;
     admin_opts.listen = config.admin_listen;
     admin_opts.thread_name = "prov-admin";
+    // A second serving thread: a long read or reconcile (seconds on a large directory) must not
+    // keep /healthz, /readyz and the console waiting.
+    admin_opts.threads = 2;
     admin_opts.tls_cert_file = config.admin.tls_cert_file;
     admin_opts.tls_key_file = config.admin.tls_key_file;
     // Loopback operators and metrics scrapers all come from one address: only the total counts.
