@@ -15,6 +15,14 @@ Json account_json(const Account& a) {
               {"groups", a.groups},     {"attributes", a.attributes}};
 }
 
+Json entitlement_json(const EntitlementRow& r) {
+  Json j{{"worker_id", r.worker_id},
+         {"entitlement", r.entitlement},
+         {"allocated_at", format_time(r.allocated_at)}};
+  if (r.released_at) j["released_at"] = format_time(*r.released_at);
+  return j;
+}
+
 Json operation_json(const OutboxRow& r) {
   Json j = to_json(r.op);
   j["summary"] = describe(r.op);
@@ -94,6 +102,8 @@ HttpResponse worker(const AdminContext& ctx, const std::string& id) {
                           {"planned", account_json(a->planned)}};
   Json ops = Json::array();
   for (const auto& r : store->operations_of(id)) ops.push_back(operation_json(r));
+  Json entitlements = Json::array();
+  for (const auto& r : store->entitlements(id)) entitlements.push_back(entitlement_json(r));
   Json timeline = Json::array();
   for (const auto& r : store->audit_log(id, 1000)) timeline.push_back(audit_json(r));
   return json_response({{"worker_id", id},
@@ -102,6 +112,7 @@ HttpResponse worker(const AdminContext& ctx, const std::string& id) {
                         {"last_event_id", w->last_event_id},
                         {"last_effective_at", format_time(w->last_effective_at)},
                         {"accounts", accounts},
+                        {"entitlements", entitlements},
                         {"operations", ops},
                         {"timeline", timeline}});
 }
@@ -209,6 +220,22 @@ HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
                         {"searched_newest", kAuditSearchRows}});
 }
 
+// What leavers and movers released (licences, hardware) since `since`, across workers: the list
+// of `provisionctl report retrieve`.
+HttpResponse retrieve(const AdminContext& ctx, const ApiCall& call) {
+  std::optional<HttpResponse> bad;
+  const auto limit = limit_of(call, 1000, bad);
+  if (!limit) return *bad;
+  TimePoint since{};
+  if (auto refusal = time_of(call, "since", since)) return *refusal;
+  auto store = Store::open_read_only(ctx.state_path);
+  const auto released = store->released_entitlements(since);
+  Json rows = Json::array();
+  for (std::size_t i = 0; i < released.size() && i < static_cast<std::size_t>(*limit); ++i)
+    rows.push_back(entitlement_json(released[i]));
+  return json_response({{"entitlements", rows}, {"matched", released.size()}});
+}
+
 }  // namespace
 
 std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& call) {
@@ -222,6 +249,7 @@ std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& cal
   if (p == "/v1/failed") return operations(ctx, call, OpStatus::Failed);
   if (p == "/v1/plan") return plan(ctx, call);
   if (p == "/v1/audit") return audit(ctx, call);
+  if (p == "/v1/report/retrieve") return retrieve(ctx, call);
   if (auto r = api_report(ctx, call)) return r;
   const std::string prefix = "/v1/workers/";
   if (p.starts_with(prefix)) {

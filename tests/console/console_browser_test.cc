@@ -54,9 +54,10 @@ TEST(ConsoleInBrowser, ApproverApprovesAHeldTerminationAndTheAccountLocks) {
   ASSERT_FALSE(token.empty());
   ASSERT_FALSE(viewer.empty());
 
-  // A few people, so that the overview and the access report have something to show.
+  // A few people, so that the overview and the access report have something to show. The
+  // leaver is in Finance: her ERP licence is released, to be retrieved.
   const std::vector<Json> people = {
-      make_worker("810001", "Ada", "Lovelace"), make_worker("810002", "Grace", "Hopper"),
+      make_worker("810001", "Ada", "Lovelace"), make_worker("810002", "Grace", "Hopper", "Finance"),
       make_worker("810003", "Alan", "Turing", "Finance"),
       make_worker("810004", "Edsger", "Dijkstra", "Engineering", "Contractor"),
       make_worker("810005", "Barbara", "Liskov")};

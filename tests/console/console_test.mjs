@@ -171,7 +171,10 @@ async function main() {
     check(timeline.includes('op.approved') && timeline.includes('token:' + tokenName),
           'the timeline shows the approval with the token name');
     const grants = await page.$eval('#worker-grants', (el) => el.textContent);
-    check(grants.length > 0, 'the worker page explains the grants');
+    check(grants.includes('finance') && grants.includes('license:erp'),
+          'the worker page explains the grants, the finance role\'s licence included');
+    const entitlements = await page.$eval('#worker-entitlements', (el) => el.textContent);
+    check(entitlements.includes('license:erp'), 'the worker page lists the entitlement');
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(artifacts, 'console-worker.png') });
     await page.screenshot({ path: join(artifacts, 'console-worker-full.png'), fullPage: true });
@@ -182,6 +185,9 @@ async function main() {
     await page.click('#access-form button[type="submit"]');
     await page.waitForFunction(() => document.querySelectorAll('#access-rows tr').length > 0);
     check(true, 'the access report lists memberships');
+    await page.waitForFunction((id) => [...document.querySelectorAll('#retrieve-rows tr')]
+      .some((tr) => tr.textContent.includes(id) && tr.textContent.includes('license:erp')), {}, workerId);
+    check(true, "the leaver's ERP licence is on the list of entitlements to retrieve");
     await page.screenshot({ path: join(artifacts, 'console-access.png') });
     await goTo(page, 'audit');
     await page.type('#audit-action', 'op.approved');

@@ -394,6 +394,12 @@ TEST_F(AdminApi, AccessReportIsFilteredAndPaged) {
   EXPECT_EQ(call("GET", "/v1/report/access?offset=-1", viewer).json().value("field", ""),
             "offset");
   EXPECT_EQ(call("GET", "/v1/report/access", "").status, 401);
+  const auto retrieve = call("GET", "/v1/report/retrieve?since=2020-01-01", viewer);
+  ASSERT_EQ(retrieve.status, 200) << retrieve.body;
+  EXPECT_TRUE(retrieve.json()["entitlements"].is_array()) << retrieve.body;
+  EXPECT_EQ(call("GET", "/v1/report/retrieve?since=later", viewer).json().value("field", ""),
+            "since");
+  EXPECT_TRUE(call("GET", "/v1/workers/700011", viewer).json()["entitlements"].is_array());
 
   // The audit pages from the newest match, within a time range.
   const auto newest = call("GET", "/v1/audit?worker_id=700011&limit=2", viewer);

@@ -1,5 +1,6 @@
 // The access report (#/access): every membership per target with the role that grants it,
-// filtered by group, worker or target, a page at a time (GET /v1/report/access).
+// filtered by group, worker or target, a page at a time (GET /v1/report/access); and what
+// leavers and movers released, to retrieve (GET /v1/report/retrieve).
 'use strict';
 
 const accessPage = { offset: 0, limit: 100, next: null };
@@ -26,7 +27,25 @@ async function loadAccess() {
   $('access-next').disabled = accessPage.next === null;
 }
 
+async function loadRetrieve() {
+  const found = await api('GET', '/v1/report/retrieve' + query({ since: $('retrieve-since').value.trim() }));
+  $('retrieve-summary').textContent = found.matched === 0
+    ? 'Nothing to retrieve.'
+    : found.matched + ' entitlement(s) to retrieve' +
+      (found.matched > found.entitlements.length ? ', the first ' + found.entitlements.length + ' shown.' : '.');
+  $('retrieve-rows').replaceChildren(...found.entitlements.map((e) =>
+    row([workerLink(e.worker_id), e.entitlement, when(e.allocated_at), when(e.released_at)])));
+}
+
+async function loadAccessPage() {
+  await Promise.all([loadAccess(), loadRetrieve()]);
+}
+
 function startAccessPage() {
+  $('retrieve-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    loadRetrieve().catch((e) => say('entitlements to retrieve: ' + e.message));
+  });
   $('access-form').addEventListener('submit', (event) => {
     event.preventDefault();
     accessPage.offset = 0;

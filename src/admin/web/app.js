@@ -100,7 +100,7 @@ const pages = {
   held: { load: loadHeld, live: true },
   failed: { load: loadFailed, live: true },
   worker: { load: (id) => loadWorker(id), live: false },
-  access: { load: loadAccess, live: false },
+  access: { load: loadAccessPage, live: false },
   audit: { load: loadAudit, live: false },
 };
 

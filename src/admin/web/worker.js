@@ -67,6 +67,9 @@ async function loadWorker(id) {
     card('effective', when(w.last_effective_at) || '—'));
   renderAccounts(w.accounts || {});
   renderRecord(w.record);
+  $('worker-entitlements').replaceChildren(...(w.entitlements || []).map((e) =>
+    row([e.entitlement, when(e.allocated_at), e.released_at ? when(e.released_at) : '—'],
+        e.released_at ? 'attention' : '')));
   $('worker-operations').replaceChildren(...(w.operations || []).map((op) =>
     row([op.id, op.target, op.summary, op.status, when(op.created_at)],
         op.status === 'held' || op.status === 'failed' ? 'attention' : '')));
