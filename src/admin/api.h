@@ -1,5 +1,6 @@
 #pragma once
 // The admin API's endpoints, behind make_admin_handler (which authenticated the caller).
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,12 @@ std::optional<HttpResponse> api_report(const AdminContext& ctx, const ApiCall& c
 std::optional<HttpResponse> api_reconcile(const AdminContext& ctx, const ApiCall& call);
 
 HttpResponse json_response(const Json& body, int status = 200);
+
+// A whole number in [low, high] from the query, `fallback` when absent; nullopt after putting
+// the 400 naming `field` into `bad`.
+std::optional<std::int64_t> query_number(const ApiCall& call, const std::string& field,
+                                         std::int64_t low, std::int64_t high,
+                                         std::int64_t fallback, std::optional<HttpResponse>& bad);
 
 // A state change's body: a JSON object sent as application/json, or the 415 / 400 to answer.
 std::variant<Json, HttpResponse> json_object_body(const HttpRequest& request);

@@ -45,16 +45,9 @@ Json audit_json(const AuditRecord& r) {
 
 // ?limit=N (1..10000, default `fallback`); nullopt after a 400 into `bad`.
 std::optional<int> limit_of(const ApiCall& call, int fallback, std::optional<HttpResponse>& bad) {
-  auto it = call.query.find("limit");
-  if (it == call.query.end()) return fallback;
-  try {
-    std::size_t used = 0;
-    const int n = std::stoi(it->second, &used);
-    if (used == it->second.size() && n >= 1 && n <= 10000) return n;
-  } catch (const std::exception&) {
-  }
-  bad = problem(400, "Bad Request", "limit must be a whole number from 1 to 10000", "limit");
-  return std::nullopt;
+  const auto n = query_number(call, "limit", 1, 10000, fallback, bad);
+  if (!n) return std::nullopt;
+  return static_cast<int>(*n);
 }
 
 HttpResponse status(const AdminContext& ctx) {
@@ -180,19 +173,9 @@ HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
   if (auto refusal = time_of(call, "since", since)) return *refusal;
   if (auto refusal = time_of(call, "until", until)) return *refusal;
   // Paging from the newest: offset=200 skips the newest 200 matches (the console's "older").
-  std::size_t offset = 0;
-  if (auto it = call.query.find("offset"); it != call.query.end()) {
-    try {
-      std::size_t used = 0;
-      const long n = std::stol(it->second, &used);
-      if (used != it->second.size() || n < 0 || n > kAuditSearchRows) throw std::out_of_range("");
-      offset = static_cast<std::size_t>(n);
-    } catch (const std::exception&) {
-      return problem(400, "Bad Request",
-                     "offset must be a whole number from 0 to " + std::to_string(kAuditSearchRows),
-                     "offset");
-    }
-  }
+  const auto offset_n = query_number(call, "offset", 0, kAuditSearchRows, 0, bad);
+  if (!offset_n) return *bad;
+  const auto offset = static_cast<std::size_t>(*offset_n);
   const auto worker = call.query.count("worker_id") ? call.query.at("worker_id") : "";
   const auto action = call.query.count("action") ? call.query.at("action") : "";
   const auto actor = call.query.count("actor") ? call.query.at("actor") : "";

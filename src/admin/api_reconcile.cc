@@ -82,15 +82,15 @@ HttpResponse run(const AdminContext& ctx, const ApiCall& call, const Request& re
                               if (to_repair.size() >= kRepairBatch) hand_over();
                             });
     if (!report.ok())
-      return problem(502, "Bad Gateway",
-                     "reconcile " + target.name + ": " + report.error().message, "target");
+      return problem(502, "Bad Gateway", "reconcile " + target.name + ": " + report.error().message,
+                     "target");
     compared += report->checked;
     in_flight += report->in_flight;
     accounts += report->directory_accounts;
   }
   hand_over();
-  Json summary{{"compared", compared},   {"drifted", drifted},
-               {"unmanaged", unmanaged}, {"in_flight", in_flight},
+  Json summary{{"compared", compared},           {"drifted", drifted},
+               {"unmanaged", unmanaged},         {"in_flight", in_flight},
                {"directory_accounts", accounts}, {"handed_to_engine", handed}};
   // The run itself is audited, drift or not: "who looked, and when" is part of an access review.
   AuditRecord audit;

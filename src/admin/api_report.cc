@@ -13,30 +13,10 @@ namespace prov {
 namespace {
 
 Json row_json(const AccessRow& r) {
-  return Json{{"target", r.target},   {"worker_id", r.worker_id},
-              {"username", r.username}, {"worker_state", r.worker_state},
-              {"account", r.account}, {"group", r.group},
+  return Json{{"target", r.target},         {"worker_id", r.worker_id},
+              {"username", r.username},     {"worker_state", r.worker_state},
+              {"account", r.account},       {"group", r.group},
               {"granted_by", r.granted_by}, {"status", r.status}};
-}
-
-// A whole number in [low, high] from the query, `fallback` when absent; nullopt after a 400
-// naming the field into `bad`.
-std::optional<std::int64_t> number_of(const ApiCall& call, const std::string& field,
-                                      std::int64_t low, std::int64_t high,
-                                      std::int64_t fallback, std::optional<HttpResponse>& bad) {
-  auto it = call.query.find(field);
-  if (it == call.query.end()) return fallback;
-  try {
-    std::size_t used = 0;
-    const long long n = std::stoll(it->second, &used);
-    if (used == it->second.size() && n >= low && n <= high) return n;
-  } catch (const std::exception&) {
-  }
-  bad = problem(400, "Bad Request",
-                field + " must be a whole number from " + std::to_string(low) + " to " +
-                    std::to_string(high),
-                field);
-  return std::nullopt;
 }
 
 std::string query_value(const ApiCall& call, const std::string& key) {
@@ -49,9 +29,10 @@ std::string query_value(const ApiCall& call, const std::string& key) {
 std::optional<HttpResponse> api_report(const AdminContext& ctx, const ApiCall& call) {
   if (call.path != "/v1/report/access") return std::nullopt;
   std::optional<HttpResponse> bad;
-  const auto limit = number_of(call, "limit", 1, 10000, 1000, bad);
+  const auto limit = query_number(call, "limit", 1, 10000, 1000, bad);
   if (!limit) return *bad;
-  const auto offset = number_of(call, "offset", 0, std::numeric_limits<std::int32_t>::max(), 0, bad);
+  const auto offset =
+      query_number(call, "offset", 0, std::numeric_limits<std::int32_t>::max(), 0, bad);
   if (!offset) return *bad;
   AccessFilter filter{query_value(call, "group"), query_value(call, "worker"),
                       query_value(call, "target")};
@@ -69,8 +50,11 @@ std::optional<HttpResponse> api_report(const AdminContext& ctx, const ApiCall& c
                   if (total >= *offset && total < *offset + *limit) rows.push_back(row_json(r));
                   ++total;
                 });
-  Json answer{{"rows", rows},   {"offset", *offset},        {"limit", *limit},
-              {"total", total}, {"ungranted", ungranted}};
+  Json answer{{"rows", rows},
+              {"offset", *offset},
+              {"limit", *limit},
+              {"total", total},
+              {"ungranted", ungranted}};
   if (*offset + *limit < total) answer["next_offset"] = *offset + *limit;
   return json_response(answer);
 }
