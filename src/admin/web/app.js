@@ -107,7 +107,9 @@ const pages = {
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   const name = pages[parts[0]] ? parts[0] : 'overview';
-  return { name, arg: parts.length > 1 ? decodeURIComponent(parts.slice(1).join('/')) : '' };
+  let arg = parts.slice(1).join('/');
+  try { arg = decodeURIComponent(arg); } catch (e) { /* a hand-typed '%': take it as it is */ }
+  return { name, arg };
 }
 
 async function refresh(firstVisit) {
