@@ -356,6 +356,52 @@ TEST_F(AdminApi, ReconcileNeedsAdminAndIsAuditedWithTheCaller) {
   EXPECT_EQ(audit.json()["records"][0]["detail"].value("apply", true), false);
 }
 
+// A group membership removed by hand: an admin's reconcile through the API finds it, hands it
+// to the engine, which puts the member back; the repair is audited with the token's name.
+TEST_F(AdminApi, ReconcileThroughTheApiCorrectsDriftMadeByHand) {
+  start(braked());
+  const std::string admin = new_token("fixer", "admin");
+  const std::string id = "700031";
+  // Two members, so that removing one leaves the groupOfNames valid.
+  ASSERT_EQ(daemon_->send_event("hire-" + id, "HIRE", make_worker(id, "Rita", "Drift")).status,
+            202);
+  ASSERT_EQ(
+      daemon_->send_event("hire-700032", "HIRE", make_worker("700032", "Sam", "Steady")).status,
+      202);
+  EXPECT_TRUE(eventually([&] { return !daemon_->password_of("700032").empty(); }));
+  std::optional<LdapEntry> rita;
+  ASSERT_TRUE(eventually([&] {
+    rita = daemon_->person(id);
+    return rita && daemon_->groups_of(rita->dn).count("staff") > 0;
+  })) << "no account in staff for " << id;
+  const auto& s = Slapd::shared().info();
+  const std::string ldif = "dn: cn=staff,ou=groups," + s.base_dn +
+                           "\nchangetype: modify\ndelete: member\nmember: " + rita->dn + "\n";
+  std::string out;
+  ASSERT_EQ(run_command("printf '%s' " + shell_quote(ldif) + " | ldapmodify -x -H " +
+                            shell_quote(s.url) + " -D " + shell_quote(s.root_dn) + " -w " +
+                            shell_quote(s.root_pw),
+                        &out),
+            0)
+      << out;
+  ASSERT_FALSE(daemon_->groups_of(rita->dn).count("staff"));
+
+  const auto ran = call("POST", "/v1/reconcile", admin, R"({"apply": true})");
+  ASSERT_EQ(ran.status, 200) << ran.body;
+  const Json report = ran.json();
+  EXPECT_GE(report.value("handed_to_engine", 0), 1) << ran.body;
+  bool found = false;
+  for (const auto& d : report["drifts"])
+    found |= d.value("worker_id", "") == id && d.value("kind", "") == "changed";
+  EXPECT_TRUE(found) << ran.body;
+  EXPECT_TRUE(eventually([&] { return daemon_->groups_of(rita->dn).count("staff") > 0; }))
+      << "the engine did not put the member back";
+  const auto audit =
+      call("GET", "/v1/audit?action=reconcile.drift&worker_id=" + id, admin).json();
+  ASSERT_FALSE(audit["records"].empty()) << audit.dump();
+  EXPECT_EQ(audit["records"][0]["detail"].value("actor", ""), "token:fixer");
+}
+
 // The access report pages through every membership with the role that grants it.
 TEST_F(AdminApi, AccessReportIsFilteredAndPaged) {
   start(braked());
