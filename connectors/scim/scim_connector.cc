@@ -1,6 +1,7 @@
 #include "scim/scim_connector.h"
 
 #include <chrono>
+#include <set>
 
 #include "prov/ascii.h"
 #include "prov/log.h"
@@ -136,8 +137,10 @@ class ScimConnector final : public DirectoryConnector {
     std::vector<Outcome> out(ops.size());
     std::vector<bool> done(ops.size(), false);
     memberships_together(ops, out, done);
+    ask_about_creates(ops);
     for (std::size_t i = 0; i < ops.size(); ++i)
       if (!done[i]) out[i] = apply(ops[i]);
+    without_user_.clear();
     return out;
   }
 
@@ -285,6 +288,34 @@ class ScimConnector final : public DirectoryConnector {
       return o;
     }
     return named_group(named, "excludedAttributes=members");
+  }
+
+  // A bulk hire's creates ask the app about their workers 50 at a time (`externalId eq "a" or
+  // …`): the ones nobody holds are POSTed without a look-up of their own. A worker who has a User
+  // (a replay, a rehire) and one the question could not settle go the usual way.
+  void ask_about_creates(const std::vector<Operation>& ops) {
+    constexpr std::size_t kWorkersPerRequest = 50;
+    std::vector<std::string> workers;
+    for (const auto& op : ops)
+      if (op.kind == OpKind::Create && literal(op.worker_id)) workers.push_back(op.worker_id);
+    if (workers.size() < 2) return;
+    for (std::size_t first = 0; first < workers.size(); first += kWorkersPerRequest) {
+      const std::size_t last = std::min(workers.size(), first + kWorkersPerRequest);
+      std::string filter;
+      for (std::size_t k = first; k < last; ++k)
+        filter += (k > first ? " or " : "") + std::string("externalId eq ") +
+                  scim::filter_literal(workers[k]);
+      std::set<std::string> held;
+      Outcome o = each_page("/Users",
+                            "filter=" + scim::percent_encode(filter) + "&attributes=externalId&",
+                            "GET /Users where externalId", [&](const Json& r) {
+                              held.insert(r.value("externalId", ""));
+                              return true;
+                            });
+      if (!o.is_ok()) continue;  // each create asks for itself
+      for (std::size_t k = first; k < last; ++k)
+        if (!held.count(workers[k])) without_user_.insert(workers[k]);
+    }
   }
 
   // A filter carries these as they are; a quote or backslash sends an operation down the
@@ -482,7 +513,9 @@ class ScimConnector final : public DirectoryConnector {
     const Json wanted = scim::user_resource(op.username, op.worker_id, op.enabled, op.attributes,
                                             options_.attributes);
     Json user;
-    Outcome o = user_where("externalId", op.worker_id, &user);
+    // Asked already with the rest of its batch: nobody holds it (see ask_about_creates).
+    Outcome o = without_user_.erase(op.worker_id) ? Outcome::ok()
+                                                  : user_where("externalId", op.worker_id, &user);
     if (!o.is_ok()) return o;
     if (!user.is_null()) {
       // Created before (a replay after a crash, or a rehire): make it what the create says.
@@ -619,6 +652,7 @@ class ScimConnector final : public DirectoryConnector {
   std::unique_ptr<HttpClient> client_;
   bool token_checked_ = false;
   std::map<std::string, std::string> group_ids_;  // displayName → id, see group_id()
+  std::set<std::string> without_user_;  // workers of this batch the app has no User for
   std::chrono::steady_clock::time_point unreachable_until_{};  // see send()
   std::string unreachable_reason_;
 };

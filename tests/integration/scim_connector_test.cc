@@ -236,6 +236,34 @@ TEST_F(ScimConnectorTest, UsernameHoldersAsksAboutManyNamesInFewRequests) {
   }
 }
 
+// A bulk hire: the batch's creates ask the app about all their workers at once (whether each
+// already has a User, as after a replay), then POST the new ones: about one request per user
+// instead of two. A worker who has a User already is made what the create says, not doubled.
+TEST_F(ScimConnectorTest, ABatchOfCreatesAsksAboutItsWorkersTogether) {
+  const std::string existing = unique("w");
+  const Outcome first = connector_->apply(create_op(existing, unique("early")));
+  ASSERT_TRUE(first.is_ok()) << first.message;
+  std::vector<Operation> creates = {create_op(existing, unique("renamed"))};  // a replay
+  for (int i = 0; i < 60; ++i) creates.push_back(create_op(unique("w"), unique("bulk")));
+  const auto before = app().stats().value("requests", 0L);
+  const auto outcomes = connector_->apply_batch(creates);
+  const auto asked = app().stats().value("requests", 0L) - before;
+  RecordProperty("requests", static_cast<int>(asked));
+
+  ASSERT_EQ(outcomes.size(), creates.size());
+  for (std::size_t i = 0; i < outcomes.size(); ++i)
+    ASSERT_TRUE(outcomes[i].is_ok()) << i << ": " << outcomes[i].message;
+  EXPECT_TRUE(outcomes[0].already_done);
+  EXPECT_EQ(outcomes[0].anchor, first.anchor) << "the worker's one User, made again";
+  EXPECT_EQ(user(existing).value("userName", ""), creates[0].username);
+  for (std::size_t i = 1; i < creates.size(); ++i) {
+    EXPECT_FALSE(outcomes[i].already_done) << i;
+    EXPECT_EQ(user(creates[i].worker_id).value("id", ""), outcomes[i].anchor) << i;
+  }
+  // One at a time: a look-up and a POST each, 122 requests.
+  EXPECT_LE(asked, 66) << "requests for " << creates.size() << " creates";
+}
+
 // The executor hands over a batch: every membership change of one group in it travels in one
 // request, not three or four per member (look up the user, ask the group, PATCH). Members
 // already present or already absent still end right, and a group that does not exist yet is
