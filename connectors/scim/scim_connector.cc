@@ -86,17 +86,12 @@ class ScimConnector final : public DirectoryConnector {
     }
     for (std::size_t first = 0; first < plain.size(); first += kNamesPerRequest) {
       const std::size_t last = std::min(plain.size(), first + kNamesPerRequest);
-      std::string filter;
-      for (std::size_t k = first; k < last; ++k)
-        filter += (k > first ? " or " : "") + std::string("userName eq ") +
-                  scim::filter_literal(plain[k]);
       std::map<std::string, std::string> holder_of;  // lower-cased userName → externalId
-      Outcome o = each_page(
-          "/Users", "filter=" + scim::percent_encode(filter) + "&attributes=userName,externalId&",
-          "GET /Users where userName", [&](const Json& r) {
-            holder_of[ascii_lower(r.value("userName", ""))] = r.value("externalId", "");
-            return true;
-          });
+      Outcome o = users_where_any("userName", plain, first, last, "userName,externalId",
+                                  [&](const Json& r) {
+                                    holder_of[ascii_lower(r.value("userName", ""))] =
+                                        r.value("externalId", "");
+                                  });
       if (!o.is_ok()) return Error{o.message, o.kind == Outcome::Kind::Retryable};
       for (std::size_t k = first; k < last; ++k)
         if (auto it = holder_of.find(ascii_lower(plain[k])); it != holder_of.end())
@@ -290,6 +285,23 @@ class ScimConnector final : public DirectoryConnector {
     return named_group(named, "excludedAttributes=members");
   }
 
+  // The Users whose `attribute` is one of values[first, last), in one filter (`attribute eq "a"
+  // or …`), with only `fields`; values a filter cannot carry literally are the caller's to keep
+  // out. Servers may answer a look-up in any case; `visit` sees what they said.
+  Outcome users_where_any(const std::string& attribute, const std::vector<std::string>& values,
+                          std::size_t first, std::size_t last, const std::string& fields,
+                          const std::function<void(const Json&)>& visit) {
+    std::string filter;
+    for (std::size_t k = first; k < last; ++k)
+      filter += (k > first ? " or " : "") + attribute + " eq " + scim::filter_literal(values[k]);
+    return each_page("/Users",
+                     "filter=" + scim::percent_encode(filter) + "&attributes=" + fields + "&",
+                     "GET /Users where " + attribute, [&](const Json& r) {
+                       visit(r);
+                       return true;
+                     });
+  }
+
   // A bulk hire's creates ask the app about their workers 50 at a time (`externalId eq "a" or
   // …`): the ones nobody holds are POSTed without a look-up of their own. A worker who has a User
   // (a replay, a rehire) and one the question could not settle go the usual way.
@@ -301,17 +313,9 @@ class ScimConnector final : public DirectoryConnector {
     if (workers.size() < 2) return;
     for (std::size_t first = 0; first < workers.size(); first += kWorkersPerRequest) {
       const std::size_t last = std::min(workers.size(), first + kWorkersPerRequest);
-      std::string filter;
-      for (std::size_t k = first; k < last; ++k)
-        filter += (k > first ? " or " : "") + std::string("externalId eq ") +
-                  scim::filter_literal(workers[k]);
       std::set<std::string> held;
-      Outcome o = each_page("/Users",
-                            "filter=" + scim::percent_encode(filter) + "&attributes=externalId&",
-                            "GET /Users where externalId", [&](const Json& r) {
-                              held.insert(r.value("externalId", ""));
-                              return true;
-                            });
+      Outcome o = users_where_any("externalId", workers, first, last, "externalId",
+                                  [&](const Json& r) { held.insert(r.value("externalId", "")); });
       if (!o.is_ok()) continue;  // each create asks for itself
       for (std::size_t k = first; k < last; ++k)
         if (!held.count(workers[k])) without_user_.insert(workers[k]);
