@@ -18,6 +18,7 @@
 #include "prov/connector.h"
 #include "prov/engine.h"
 #include "prov/log.h"
+#include "prov/notify.h"
 #include "prov/policy.h"
 #include "prov/process_life.h"
 #include "prov/store.h"
@@ -152,6 +153,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<HttpServer> webhook, admin, admin_socket;
   std::unique_ptr<SnapshotSources> snapshots;
   std::unique_ptr<RetentionRunner> retention;
+  std::unique_ptr<NotifyRunner> notifications;
   std::jthread engine_thread;
   try {
     std::filesystem::create_directories(config.state_path.parent_path());
@@ -219,6 +221,9 @@ int main(int argc, char** argv) {
       eng->run(st);
     });
     retention = RetentionRunner::start(config.state_path, config.state.retention, {});
+    // Reads what the engine audited; the engine never waits for a mail server.
+    notifications = NotifyRunner::start(config.state_path, config.notifications,
+                                        [eng] { return eng->policy(); }, *clock);
   } catch (const StateInUse& e) {
     log::error("start-up failed", {{"error", e.what()}});
     std::cerr << "provisiond: " << e.what() << "\n";
@@ -255,6 +260,7 @@ int main(int argc, char** argv) {
   webhook->stop();
   if (snapshots) snapshots->stop();
   if (retention) retention->stop();
+  if (notifications) notifications->stop();
   inbox->stop();
   engine_thread.request_stop();
   engine_thread.join();

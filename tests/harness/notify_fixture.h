@@ -1,0 +1,61 @@
+#pragma once
+// Receivers of notifications for tests, started on 127.0.0.1 on ports they pick themselves and
+// stopped (their folders removed) when the object dies:
+//  - SmtpSink: a real SMTP server (Debian's python3-aiosmtpd, tests/harness/notify/smtp_sink.py)
+//    that keeps every message it accepts;
+//  - WebhookReceiver: a node server (tests/harness/notify/webhook_receiver.mjs) that checks each
+//    delivery with the reference Standard Webhooks library and keeps what it got.
+// Start-up failures throw std::runtime_error with the server's output.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prov/model.h"
+
+namespace prov::testing {
+
+struct ReceivedMail {
+  std::string mail_from;
+  std::vector<std::string> rcpt_tos;
+  std::string data;  // the message as received, headers and body
+  // The value of header `name` (case-insensitive), "" when absent.
+  std::string header(const std::string& name) const;
+};
+
+class SmtpSink {
+ public:
+  static std::unique_ptr<SmtpSink> start();
+  ~SmtpSink();
+  int port() const { return port_; }
+  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  // Every message received so far, oldest first.
+  std::vector<ReceivedMail> messages() const;
+
+ private:
+  SmtpSink() = default;
+  std::string dir_;
+  int port_ = 0, pid_ = 0;
+};
+
+struct ReceivedWebhook {
+  std::string id;  // webhook-id
+  bool verified = false;
+  std::string error;  // the library's reason when not verified
+  Json payload;       // the verified body
+};
+
+class WebhookReceiver {
+ public:
+  static std::unique_ptr<WebhookReceiver> start();
+  ~WebhookReceiver();
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hooks"; }
+  const std::string& secret_file() const { return secret_file_; }  // whsec_… as the sender has it
+  std::vector<ReceivedWebhook> received() const;
+
+ private:
+  WebhookReceiver() = default;
+  std::string dir_, secret_file_;
+  int port_ = 0, pid_ = 0;
+};
+
+}  // namespace prov::testing
