@@ -152,4 +152,17 @@ std::vector<ReceivedWebhook> WebhookReceiver::received() const {
   return out;
 }
 
+std::string example_policy_with_notifications(const std::string& rules,
+                                              std::pair<std::string, std::string> edit) {
+  const std::string dir = temp_dir("provisiond-policy");
+  std::string text = slurp(std::string(PROV_SOURCE_DIR) + "/policies/example.yaml");
+  if (!edit.first.empty()) {
+    const auto at = text.find(edit.first);
+    if (at == std::string::npos) throw std::runtime_error("example policy: no " + edit.first);
+    text.replace(at, edit.first.size(), edit.second);
+  }
+  std::ofstream(dir + "/policy.yaml") << text << "\nnotifications:\n" << rules;
+  return dir + "/policy.yaml";
+}
+
 }  // namespace prov::testing

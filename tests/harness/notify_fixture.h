@@ -8,6 +8,7 @@
 // Start-up failures throw std::runtime_error with the server's output.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "prov/model.h"
@@ -57,5 +58,11 @@ class WebhookReceiver {
   std::string dir_, secret_file_;
   int port_ = 0, pid_ = 0;
 };
+
+// The repository's example policy with `rules` (items of a list) appended as its
+// notifications: section, written to a folder of its own; `edit` (from, to) replaces text of the
+// example first. Returns the file's path.
+std::string example_policy_with_notifications(const std::string& rules,
+                                              std::pair<std::string, std::string> edit = {});
 
 }  // namespace prov::testing

@@ -1,0 +1,120 @@
+// Notifications end to end: provisiond as a process against a real slapd, mail to a real SMTP
+// server (aiosmtpd) and webhooks to a receiver that verifies them with the reference Standard
+// Webhooks library.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "e2e/daemon_fixture.h"
+#include "harness/notify_fixture.h"
+
+namespace prov::testing {
+namespace {
+
+Json with_manager(Json worker, const std::string& manager_id) {
+  worker["managerId"] = manager_id;
+  return worker;
+}
+
+const char* kManagerRule = R"Y(  - name: tell-manager
+    on: account_ready
+    mail:
+      to_manager: true
+      subject: "Account ready for {{ worker.firstName }} {{ worker.lastName }}"
+      body: |
+        Hello {{ manager.firstName }},
+        {{ worker.firstName }} can sign in as {{ username }}.
+)Y";
+
+TEST(Notify, HireWithAManagerMailsTheManagerOnce) {
+  auto slapd = Slapd::start();
+  auto smtp = SmtpSink::start();
+  DaemonOptions o;
+  o.policy_path = example_policy_with_notifications(kManagerRule);
+  o.extra_yaml = "notifications:\n  poll_ms: 100\n  smtp: { url: " + smtp->url() +
+                 ", from: provisiond@example.com, tls: none }\n";
+  Daemon daemon(*slapd, o);
+  daemon.start();
+
+  ASSERT_EQ(daemon.send_event("n-hire-boss", "HIRE", make_worker("700001", "Maria", "Boss"))
+                .status,
+            202);
+  ASSERT_TRUE(eventually([&] { return daemon.person("700001").has_value(); }));
+  ASSERT_EQ(daemon
+                .send_event("n-hire-new", "HIRE",
+                            with_manager(make_worker("700002", "Zoe", "Newman"), "700001"))
+                .status,
+            202);
+
+  // The manager's mail: what the policy gave her account (mail: "{{ username }}@example.com").
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& m : smtp->messages())
+      if (m.header("Subject") == "Account ready for Zoe Newman") return true;
+    return false;
+  })) << read_file(daemon.log_path());
+  // Wait until the outbox has marked it sent: from then on nothing may send it again.
+  std::string out;
+  ASSERT_TRUE(eventually([&] {
+    daemon.ctl("notifications --sent --json", &out);
+    return out.find("\"worker_id\":\"700002\"") != std::string::npos;
+  })) << out;
+
+  std::vector<ReceivedMail> to_manager;
+  for (const auto& m : smtp->messages())
+    if (m.header("Subject") == "Account ready for Zoe Newman") to_manager.push_back(m);
+  ASSERT_EQ(to_manager.size(), 1u);
+  const ReceivedMail& mail = to_manager[0];
+  EXPECT_EQ(mail.rcpt_tos, std::vector<std::string>{"mboss@example.com"});
+  EXPECT_EQ(mail.header("To"), "mboss@example.com");
+  EXPECT_EQ(mail.header("From"), "provisiond@example.com");
+  EXPECT_TRUE(mail.header("Message-ID").starts_with("<notification-")) << mail.data;
+  EXPECT_TRUE(mail.header("Message-ID").ends_with("@example.com>")) << mail.data;
+  EXPECT_NE(mail.data.find("Hello Maria,\r\nZoe can sign in as znewman."), std::string::npos)
+      << mail.data;
+  // How the password is handed over, never the password.
+  EXPECT_NE(mail.data.find("password folder"), std::string::npos) << mail.data;
+  const std::string password = daemon.password_of("700002");
+  ASSERT_FALSE(password.empty());
+  EXPECT_EQ(mail.data.find(password), std::string::npos) << "the one-time password was mailed";
+
+  // The manager herself has no manager: kept visible as a failed notification.
+  daemon.ctl("notifications --failed", &out);
+  EXPECT_NE(out.find("no manager mail address for worker 700001"), std::string::npos) << out;
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST(Notify, HeldTerminationPostsAVerifiedStandardWebhook) {
+  auto slapd = Slapd::start();
+  auto receiver = WebhookReceiver::start();
+  DaemonOptions o;
+  // Every lock is held: a termination waits for approval, and the ticket says so.
+  o.policy_path = example_policy_with_notifications(R"Y(  - name: ticket-on-hold
+    on: held
+    webhook: ticketing
+)Y",
+                                            {"disable: over_threshold", "disable: always"});
+  o.extra_yaml = "notifications:\n  poll_ms: 100\n  webhooks:\n    - { name: ticketing, url: " +
+                 receiver->url() + ", secret_file: " + receiver->secret_file() + " }\n";
+  Daemon daemon(*slapd, o);
+  daemon.start();
+  ASSERT_EQ(daemon.send_event("w-hire", "HIRE", make_worker("710001", "Tom", "Leaver")).status,
+            202);
+  ASSERT_TRUE(eventually([&] { return daemon.person("710001").has_value(); }));
+  ASSERT_EQ(daemon.send_event("w-term", "TERMINATION", make_worker("710001", "Tom", "Leaver"))
+                .status,
+            202);
+  ASSERT_TRUE(eventually([&] { return !receiver->received().empty(); }))
+      << read_file(daemon.log_path());
+  const auto got = receiver->received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].verified) << got[0].error;
+  EXPECT_TRUE(got[0].id.starts_with("msg_provisiond_")) << got[0].id;
+  EXPECT_EQ(got[0].payload["type"], "provisiond.held");
+  EXPECT_EQ(got[0].payload["data"]["worker"]["workerId"], "710001");
+  EXPECT_EQ(got[0].payload["data"]["detail"]["op"]["kind"], "disable");
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+}  // namespace
+}  // namespace prov::testing
