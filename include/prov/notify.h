@@ -23,11 +23,10 @@
 #include "prov/clock.h"
 #include "prov/config.h"
 #include "prov/model.h"
+#include "prov/policy.h"
 #include "prov/result.h"
 
 namespace prov {
-
-class Policy;
 
 enum class NotifyTrigger {
   HirePlanned,          // op.planned of a create
@@ -46,6 +45,7 @@ std::string notify_trigger_names();
 struct NotificationRule {
   std::string name;
   std::string location;  // "file:line:column", for messages
+  PolicyDiagnostic at;   // the same place, for diagnostics (message and hint unset)
   NotifyTrigger trigger = NotifyTrigger::AccountReady;
   std::string target;  // only this target's happenings; empty: any target
   // Mail: to the worker's manager and/or fixed addresses; none of them = no mail.
@@ -59,6 +59,11 @@ struct NotificationRule {
   std::function<std::string(const Json& context)> subject, body;
   bool mails() const { return mail_manager || !mail_to.empty(); }
 };
+
+// A rule naming a webhook the config's notifications.webhooks lacks: one diagnostic per place.
+// Such a rule could only ever make failed notifications.
+std::vector<PolicyDiagnostic> unknown_webhooks(const Policy& policy,
+                                               const std::vector<std::string>& webhooks);
 
 enum class NotificationStatus { Pending, Sent, Failed };
 std::string_view to_string(NotificationStatus s);

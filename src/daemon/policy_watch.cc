@@ -7,12 +7,17 @@
 
 #include "prov/log.h"
 #include "prov/metrics.h"
+#include "prov/notify.h"
 
 namespace prov {
 namespace fs = std::filesystem;
 
-PolicyWatch::PolicyWatch(fs::path path, std::vector<std::string> targets)
-    : path_(std::move(path)), targets_(std::move(targets)), last_(fingerprint()) {}
+PolicyWatch::PolicyWatch(fs::path path, std::vector<std::string> targets,
+                         std::vector<std::string> webhooks)
+    : path_(std::move(path)),
+      targets_(std::move(targets)),
+      webhooks_(std::move(webhooks)),
+      last_(fingerprint()) {}
 
 std::string PolicyWatch::fingerprint() const {
   std::string fp;
@@ -51,6 +56,8 @@ std::shared_ptr<const Policy> PolicyWatch::reload(const std::string& why) {
   try {
     auto p = Policy::load(path_);
     if (auto unknown = unknown_targets(*p, targets_); !unknown.empty())
+      throw PolicyLoadError(std::move(unknown));
+    if (auto unknown = unknown_webhooks(*p, webhooks_); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
     log::info("policy loaded", {{"path", path_.string()}, {"why", why}, {"digest", p->digest()}});
     Metrics::global().inc("provisiond_policy_reloads_total", {{"result", "ok"}});

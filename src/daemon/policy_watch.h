@@ -12,8 +12,10 @@ namespace prov {
 
 class PolicyWatch {
  public:
-  // `targets`: the config's target names; a policy granting in another is invalid.
-  PolicyWatch(std::filesystem::path path, std::vector<std::string> targets);
+  // `targets`: the config's target names; a policy granting in another is invalid. `webhooks`:
+  // the config's notification webhooks; a rule naming another is invalid.
+  PolicyWatch(std::filesystem::path path, std::vector<std::string> targets,
+              std::vector<std::string> webhooks = {});
   // True when a policy file was added, removed or modified since the last call.
   bool changed();
   // Loads the policy; nullptr (and the errors logged) when it is invalid.
@@ -22,7 +24,7 @@ class PolicyWatch {
  private:
   std::string fingerprint() const;
   std::filesystem::path path_;
-  std::vector<std::string> targets_;
+  std::vector<std::string> targets_, webhooks_;
   std::string last_;
 };
 

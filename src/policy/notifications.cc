@@ -30,6 +30,24 @@ std::optional<NotifyTrigger> parse_notify_trigger(std::string_view name) {
   return std::nullopt;
 }
 
+std::vector<PolicyDiagnostic> unknown_webhooks(const Policy& policy,
+                                               const std::vector<std::string>& webhooks) {
+  std::string configured;
+  for (const auto& w : webhooks) configured += (configured.empty() ? "" : ", ") + w;
+  std::vector<PolicyDiagnostic> out;
+  for (const auto& rule : policy.notification_rules())
+    for (const auto& hook : rule.webhooks)
+      if (std::find(webhooks.begin(), webhooks.end(), hook) == webhooks.end()) {
+        PolicyDiagnostic d = rule.at;
+        d.message = "notification rule '" + rule.name + "' names webhook '" + hook +
+                    "', which the config does not have";
+        d.hint = configured.empty() ? "add it to notifications.webhooks in provisiond.yaml"
+                                    : "configured: " + configured;
+        out.push_back(std::move(d));
+      }
+  return out;
+}
+
 std::string notify_trigger_names() {
   std::string out;
   for (const auto& [trigger, name] : kTriggers) out += (out.empty() ? "" : ", ") + std::string(name);
@@ -174,6 +192,7 @@ void parse_notifications(const SourceFile& file, const YAML::Node& v, const YAML
     }
     NotificationRule rule;
     rule.location = where(file, item.Mark());
+    rule.at = PolicyDiagnostic{file.display, item.Mark().line + 1, item.Mark().column + 1, "", ""};
     bool ok = true, has_on = false;
     p.keys(item, kRuleKeys, "notification key",
            [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {

@@ -84,6 +84,56 @@ TEST(Notify, HireWithAManagerMailsTheManagerOnce) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+// Without `tls: none` an smtp:// server must offer STARTTLS: one that does not gets nothing, and
+// the notification waits for a retry with the reason, visible.
+TEST(Notify, StartTlsIsRequiredUnlessPlainIsWrittenOut) {
+  auto slapd = Slapd::start();
+  auto smtp = SmtpSink::start();  // plain SMTP, no STARTTLS offered
+  DaemonOptions o;
+  o.policy_path = example_policy_with_notifications(R"Y(  - name: desk
+    on: hire_planned
+    mail: { to: [desk@example.com] }
+)Y");
+  o.extra_yaml = "notifications:\n  poll_ms: 100\n  smtp: { url: " + smtp->url() +
+                 ", from: provisiond@example.com }\n";
+  Daemon daemon(*slapd, o);
+  daemon.start();
+  ASSERT_EQ(daemon.send_event("t-hire", "HIRE", make_worker("730001", "Tess", "Tls")).status,
+            202);
+  std::string out, error;
+  ASSERT_TRUE(eventually([&] {
+    daemon.ctl("notifications --pending --json", &out);
+    const Json rows = json_lines(out);
+    for (const auto& row : rows["items"])
+      if (row.value("worker_id", "") == "730001") error = row.value("last_error", "");
+    return !error.empty();
+  })) << out << read_file(daemon.log_path());
+  EXPECT_NE(error.find("SSL"), std::string::npos) << error;  // "Requested SSL level failed"
+  EXPECT_TRUE(smtp->messages().empty());
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST(Notify, StartTlsWithTheServersCertificateChecked) {
+  auto slapd = Slapd::start();
+  auto smtp = SmtpSink::start(/*starttls=*/true);
+  DaemonOptions o;
+  o.policy_path = example_policy_with_notifications(R"Y(  - name: desk
+    on: hire_planned
+    mail: { to: [desk@example.com], subject: "Planned: {{ worker.lastName }}" }
+)Y");
+  o.extra_yaml = "notifications:\n  poll_ms: 100\n  smtp: { url: " + smtp->url() +
+                 ", from: provisiond@example.com, ca_file: " + smtp->ca_file() + " }\n";
+  Daemon daemon(*slapd, o);
+  daemon.start();
+  ASSERT_EQ(daemon.send_event("s-hire", "HIRE", make_worker("740001", "Sam", "Secure")).status,
+            202);
+  ASSERT_TRUE(eventually([&] { return !smtp->messages().empty(); }))
+      << read_file(daemon.log_path());
+  EXPECT_EQ(smtp->messages()[0].header("Subject"), "Planned: Secure");
+  EXPECT_EQ(smtp->messages()[0].rcpt_tos, std::vector<std::string>{"desk@example.com"});
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST(Notify, HeldTerminationPostsAVerifiedStandardWebhook) {
   auto slapd = Slapd::start();
   auto receiver = WebhookReceiver::start();

@@ -84,16 +84,28 @@ std::string ReceivedMail::header(const std::string& name) const {
   return "";
 }
 
-std::unique_ptr<SmtpSink> SmtpSink::start() {
+std::unique_ptr<SmtpSink> SmtpSink::start(bool starttls) {
   std::unique_ptr<SmtpSink> s(new SmtpSink());
   s->dir_ = temp_dir("provisiond-smtp");
   std::filesystem::create_directory(s->dir_ + "/mail");
+  std::string tls_args;
+  if (starttls) {
+    const std::string key = s->dir_ + "/key.pem";
+    s->ca_file_ = s->dir_ + "/cert.pem";
+    std::string output;
+    if (run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                    "-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                        shell_quote(key) + " -out " + shell_quote(s->ca_file_),
+                    &output) != 0)
+      throw std::runtime_error("cannot make the SMTP server's certificate: " + output);
+    tls_args = " --tls-cert " + shell_quote(s->ca_file_) + " --tls-key " + shell_quote(key);
+  }
   // Debian's interpreter, where python3-aiosmtpd is installed (not whatever python3 is first on
   // PATH).
   const std::string cmd = "/usr/bin/python3 " +
                           shell_quote(std::string(PROV_HARNESS_DIR) + "/notify/smtp_sink.py") +
                           " --dir " + shell_quote(s->dir_ + "/mail") + " --ready-file " +
-                          shell_quote(s->dir_ + "/ready");
+                          shell_quote(s->dir_ + "/ready") + tls_args;
   std::tie(s->pid_, s->port_) =
       spawn_and_wait(cmd, s->dir_ + "/ready", s->dir_ + "/sink.log",
                      "SMTP server (is python3-aiosmtpd installed? scripts/deps)");

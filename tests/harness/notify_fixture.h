@@ -25,16 +25,19 @@ struct ReceivedMail {
 
 class SmtpSink {
  public:
-  static std::unique_ptr<SmtpSink> start();
+  // starttls: offer STARTTLS with a certificate made for 127.0.0.1 (ca_file() trusts it) and
+  // refuse mail on a session that did not start TLS.
+  static std::unique_ptr<SmtpSink> start(bool starttls = false);
   ~SmtpSink();
   int port() const { return port_; }
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
   // Every message received so far, oldest first.
   std::vector<ReceivedMail> messages() const;
+  const std::string& ca_file() const { return ca_file_; }  // "" without starttls
 
  private:
   SmtpSink() = default;
-  std::string dir_;
+  std::string dir_, ca_file_;
   int port_ = 0, pid_ = 0;
 };
 

@@ -3,7 +3,9 @@
 to a folder as <n>.json ({"mail_from", "rcpt_tos", "data"}), written whole then renamed so a
 reader never sees half a message. Writes PORT=<port> to --ready-file once it listens.
 
-  python3 smtp_sink.py --dir DIR --ready-file FILE [--port 0]
+  python3 smtp_sink.py --dir DIR --ready-file FILE [--port 0] [--tls-cert PEM --tls-key PEM]
+
+With --tls-cert and --tls-key it offers STARTTLS and refuses mail until the session is encrypted.
 """
 import argparse
 import asyncio
@@ -11,6 +13,7 @@ import itertools
 import json
 import os
 import signal
+import ssl
 
 from aiosmtpd.smtp import SMTP
 
@@ -39,11 +42,19 @@ async def main():
     p.add_argument("--dir", required=True)
     p.add_argument("--ready-file", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     args = p.parse_args()
+    tls = None
+    if args.tls_cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
     loop = asyncio.get_running_loop()
     handler = Sink(args.dir)
     server = await loop.create_server(
-        lambda: SMTP(handler, hostname="smtp-sink.test"), "127.0.0.1", args.port)
+        lambda: SMTP(handler, hostname="smtp-sink.test", tls_context=tls,
+                     require_starttls=tls is not None),
+        "127.0.0.1", args.port)
     port = server.sockets[0].getsockname()[1]
     with open(args.ready_file + ".tmp", "w") as f:
         f.write(f"PORT={port}\n")

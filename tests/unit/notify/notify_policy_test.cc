@@ -110,5 +110,21 @@ TEST(NotifyPolicy, RuleWithoutActionOrRecipientIsRefused) {
   EXPECT_NE(all.find(":15:5: error: duplicate notification rule 'a'"), std::string::npos) << all;
 }
 
+TEST(NotifyPolicy, WebhooksTheConfigLacksAreNamedAtTheirRule) {
+  TempDir dir;
+  const auto file = write_file(dir.path() / "p.yaml", policy_with(R"Y(notifications:
+  - name: ticket
+    on: held
+    webhook: [ticketing, tickets]
+)Y"));
+  const auto policy = Policy::load(file);
+  const auto unknown = unknown_webhooks(*policy, {"ticketing"});
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].to_string(),
+            file.string() + ":7:5: error: notification rule 'ticket' names webhook 'tickets', "
+                            "which the config does not have (configured: ticketing)");
+  EXPECT_TRUE(unknown_webhooks(*policy, {"ticketing", "tickets"}).empty());
+}
+
 }  // namespace
 }  // namespace prov
