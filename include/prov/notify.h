@@ -112,8 +112,9 @@ class Notifier {
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
 
-  // Reads up to `limit` audit rows after the cursor, renders the rules they match into outbox
-  // rows and advances the cursor, all in one transaction. Returns the audit rows read.
+  // Reads up to `limit` audit rows after the cursor and renders the rules they match; then, in
+  // one short transaction, inserts the outbox rows and advances the cursor past what was read.
+  // Returns the audit rows read.
   int match(const std::vector<NotificationRule>& rules, TimePoint now, int limit = 256);
   // Delivers the due pending rows (at most `limit`), each marked sent, rescheduled or failed in
   // its own transaction after its delivery. Returns how many were attempted.

@@ -60,84 +60,108 @@ std::int64_t Notifier::cursor() {
   return q.step() ? q.int64(0) : 0;
 }
 
+namespace {
+
+// One outbox row as rendered, before it is written.
+struct Pending {
+  std::int64_t audit_id = 0;
+  std::string rule, channel, destination, worker_id, trigger, subject, body, error;
+};
+
+std::vector<notify::AuditEntry> audit_after(sql::Database& db, std::int64_t from, int limit) {
+  auto q = db.query(
+      "SELECT id, at, worker_id, action, detail FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2");
+  q.bind_all(from, limit);
+  std::vector<notify::AuditEntry> entries;
+  while (q.step()) {
+    notify::AuditEntry e;
+    e.id = q.int64(0);
+    e.at = q.time(1);
+    e.worker_id = q.text(2);
+    e.action = q.text(3);
+    e.detail = Json::parse(q.text(4), nullptr, false);
+    if (!e.detail.is_object()) e.detail = Json::object();
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+}  // namespace
+
 int Notifier::match(const std::vector<NotificationRule>& rules, TimePoint now, int limit) {
   auto& db = impl_->db.db();
+  // Reading and rendering happen outside the write transaction, so that the write lock, which
+  // the webhook's acknowledgements and the engine wait for, is held only to insert the rows and
+  // move the cursor. This connection is the only one that moves the cursor (one daemon per
+  // state database), so what was read after it is still what follows it.
+  const std::int64_t from = cursor();
+  std::int64_t last = from;
+  std::vector<Pending> rows;
   int read = 0;
-  std::vector<std::pair<std::string, std::string>> logs;
-  impl_->db.transaction([&] {
-    const std::int64_t from = cursor();
-    std::int64_t last = from;
-    if (rules.empty()) {
-      // Nothing to tell: skip to the end, so that rules added later start from then on.
-      auto q = db.query("SELECT COALESCE(MAX(id), 0) FROM audit");
-      if (q.step()) last = std::max(last, q.int64(0));
-    } else {
-      auto q = db.query(
-          "SELECT id, at, worker_id, action, detail FROM audit WHERE id > ?1 ORDER BY id "
-          "LIMIT ?2");
-      q.bind_all(from, limit);
-      std::vector<notify::AuditEntry> entries;
-      while (q.step()) {
-        notify::AuditEntry e;
-        e.id = q.int64(0);
-        e.at = q.time(1);
-        e.worker_id = q.text(2);
-        e.action = q.text(3);
-        e.detail = Json::parse(q.text(4), nullptr, false);
-        if (!e.detail.is_object()) e.detail = Json::object();
-        entries.push_back(std::move(e));
-      }
-      for (const auto& e : entries) {
-        ++read;
-        last = e.id;
-        for (const auto& rule : rules) {
-          if (!notify::matches(rule, e)) continue;
-          const Json context = notify::build_context(db, rule, e, impl_->config);
-          const auto insert = [&](const std::string& channel, const std::string& destination,
-                                  const std::string& subject, const std::string& body,
-                                  const std::string& error) {
-            db.query(
-                  "INSERT INTO notifications(audit_id, rule, channel, destination, worker_id, "
-                  "trigger, subject, body, status, next_attempt_at, last_error, created_at) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10) "
-                  "ON CONFLICT DO NOTHING")
-                .bind_all(e.id, rule.name, channel, destination, e.worker_id,
-                          std::string(to_string(rule.trigger)), subject, body,
-                          error.empty() ? "pending" : "failed", now, error)
-                .run();
-            logs.emplace_back(rule.name, channel + " " + destination +
-                                             (error.empty() ? "" : " (failed: " + error + ")"));
-          };
-          if (rule.mails()) {
-            std::vector<std::string> to = rule.mail_to;
-            std::string error;
-            if (rule.mail_manager) {
-              const std::string mail = context["manager"].value("mail", "");
-              if (!mail.empty() && std::find(to.begin(), to.end(), mail) == to.end()) {
-                to.insert(to.begin(), mail);
-              } else if (mail.empty() && to.empty()) {
-                // Kept visible as a failed row: silence would look like "nobody to tell".
-                error = "no manager mail address for worker " + e.worker_id +
+  if (rules.empty()) {
+    // Nothing to tell: follow the audit, so that rules added later start from then on.
+    auto q = db.query("SELECT COALESCE(MAX(id), 0) FROM audit");
+    if (q.step()) last = std::max(last, q.int64(0));
+  } else {
+    for (const auto& e : audit_after(db, from, limit)) {
+      ++read;
+      last = e.id;
+      for (const auto& rule : rules) {
+        if (!notify::matches(rule, e)) continue;
+        const Json context = notify::build_context(db, rule, e, impl_->config);
+        Pending base{e.id, rule.name, "", "", e.worker_id, std::string(to_string(rule.trigger))};
+        if (rule.mails()) {
+          Pending p = base;
+          std::vector<std::string> to = rule.mail_to;
+          if (rule.mail_manager) {
+            const std::string mail = context["manager"].value("mail", "");
+            if (!mail.empty() && std::find(to.begin(), to.end(), mail) == to.end()) {
+              to.insert(to.begin(), mail);
+            } else if (mail.empty() && to.empty()) {
+              // Kept visible as a failed row: silence would look like "nobody to tell".
+              p.error = "no manager mail address for worker " + e.worker_id +
                         " (no managerId, or the manager has no mail attribute or email field)";
-              }
             }
-            const auto mail = notify::render_mail(rule, context);
-            insert("mail", join(to), mail.subject, mail.body, error);
           }
-          for (const auto& hook : rule.webhooks) {
-            const bool known =
-                std::any_of(impl_->config.webhooks.begin(), impl_->config.webhooks.end(),
-                            [&](const NotifyWebhookConfig& w) { return w.name == hook; });
-            insert("webhook", hook, "", notify::render_webhook(rule, e, context),
-                   known ? "" : "no webhook '" + hook + "' in the config's notifications.webhooks");
-          }
+          const auto mail = notify::render_mail(rule, context);
+          p.channel = "mail";
+          p.destination = join(to);
+          p.subject = mail.subject;
+          p.body = mail.body;
+          rows.push_back(std::move(p));
+        }
+        for (const auto& hook : rule.webhooks) {
+          Pending p = base;
+          p.channel = "webhook";
+          p.destination = hook;
+          p.body = notify::render_webhook(rule, e, context);
+          if (std::none_of(impl_->config.webhooks.begin(), impl_->config.webhooks.end(),
+                           [&](const NotifyWebhookConfig& w) { return w.name == hook; }))
+            p.error = "no webhook '" + hook + "' in the config's notifications.webhooks";
+          rows.push_back(std::move(p));
         }
       }
     }
-    if (last != from)
-      db.query("UPDATE notify_cursor SET audit_id = ?1 WHERE id = 1").bind(1, last).run();
+  }
+  if (last == from) return read;  // an idle daemon writes nothing
+  impl_->db.transaction([&] {
+    for (const auto& p : rows)
+      db.query(
+            "INSERT INTO notifications(audit_id, rule, channel, destination, worker_id, trigger, "
+            "subject, body, status, next_attempt_at, last_error, created_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10) ON CONFLICT DO NOTHING")
+          .bind_all(p.audit_id, p.rule, p.channel, p.destination, p.worker_id, p.trigger,
+                    p.subject, p.body, p.error.empty() ? "pending" : "failed", now, p.error)
+          .run();
+    db.query("UPDATE notify_cursor SET audit_id = ?1 WHERE id = 1").bind(1, last).run();
   });
-  for (const auto& [rule, what] : logs) log::info("notification queued", {{"rule", rule}, {"to", what}});
+  for (const auto& p : rows)
+    log::info(p.error.empty() ? "notification queued" : "notification cannot be sent",
+              {{"rule", p.rule},
+               {"channel", p.channel},
+               {"to", p.destination},
+               {"worker_id", p.worker_id},
+               {"error", p.error}});
   return read;
 }
 
