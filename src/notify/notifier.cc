@@ -109,7 +109,11 @@ int Notifier::match(const std::vector<NotificationRule>& rules, TimePoint now, i
       for (const auto& rule : rules) {
         if (!notify::matches(rule, e)) continue;
         const Json context = notify::build_context(db, rule, e, impl_->config);
-        Pending base{e.id, rule.name, "", "", e.worker_id, std::string(to_string(rule.trigger))};
+        Pending base;
+        base.audit_id = e.id;
+        base.rule = rule.name;
+        base.worker_id = e.worker_id;
+        base.trigger = std::string(to_string(rule.trigger));
         if (rule.mails()) {
           Pending p = base;
           std::vector<std::string> to = rule.mail_to;
