@@ -132,6 +132,13 @@ int main(int argc, char** argv) {
                 << (t.tls.verify ? ", verified" : ", NOT verified") << ")\n";
     std::cout << "  policy:    " << config.policy_path.string() << " ("
               << policy->managed_groups().size() << " managed groups)\n";
+    if (!policy->notification_rules().empty() || !config.notifications.smtp.url.empty())
+      std::cout << "  notify:    " << policy->notification_rules().size() << " rule(s); mail "
+                << (config.notifications.smtp.url.empty()
+                        ? std::string("not configured")
+                        : config.notifications.smtp.url + " (tls " +
+                              config.notifications.smtp.tls + ")")
+                << "; " << config.notifications.webhooks.size() << " webhook(s)\n";
     return 0;
   }
 

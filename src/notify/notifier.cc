@@ -10,6 +10,7 @@
 #include "prov/crypto.h"
 #include "prov/fault.h"
 #include "prov/log.h"
+#include "prov/metrics.h"
 
 namespace prov {
 
@@ -119,8 +120,15 @@ int Notifier::match(const std::vector<NotificationRule>& rules, TimePoint now, i
           std::vector<std::string> to = rule.mail_to;
           if (rule.mail_manager) {
             const std::string mail = context["manager"].value("mail", "");
-            if (!mail.empty() && std::find(to.begin(), to.end(), mail) == to.end()) {
+            // An address from HR data goes into the To: header and the RCPT command: one
+            // that is not a plain address (a line break, a second address) is not used.
+            const bool plain = mail.find('@') != std::string::npos &&
+                               mail.find_first_of(" <>,;\r\n\"") == std::string::npos;
+            if (plain && std::find(to.begin(), to.end(), mail) == to.end()) {
               to.insert(to.begin(), mail);
+            } else if (!mail.empty() && !plain && to.empty()) {
+              p.error = "the manager's mail address of worker " + e.worker_id +
+                        " is not a plain address: " + Json(mail).dump();
             } else if (mail.empty() && to.empty()) {
               // Kept visible as a failed row: silence would look like "nobody to tell".
               p.error = "no manager mail address for worker " + e.worker_id +
@@ -159,13 +167,19 @@ int Notifier::match(const std::vector<NotificationRule>& rules, TimePoint now, i
           .run();
     db.query("UPDATE notify_cursor SET audit_id = ?1 WHERE id = 1").bind(1, last).run();
   });
-  for (const auto& p : rows)
-    log::info(p.error.empty() ? "notification queued" : "notification cannot be sent",
-              {{"rule", p.rule},
-               {"channel", p.channel},
-               {"to", p.destination},
-               {"worker_id", p.worker_id},
-               {"error", p.error}});
+  for (const auto& p : rows) {
+    const log::Fields fields{{"rule", p.rule},
+                             {"channel", p.channel},
+                             {"to", p.destination},
+                             {"worker_id", p.worker_id}};
+    if (p.error.empty()) {
+      log::info("notification queued", fields);
+    } else {
+      log::Fields with_error = fields;
+      with_error.emplace_back("error", p.error);
+      log::warn("notification cannot be sent", with_error);
+    }
+  }
   return read;
 }
 
@@ -198,6 +212,8 @@ int Notifier::send_due(NotificationDelivery& delivery, TimePoint now, int limit)
             .bind_all(row.id, now)
             .run();
       });
+      Metrics::global().inc("provisiond_notifications_total",
+                            {{"channel", row.channel}, {"result", "sent"}});
       log::info("notification sent", {{"id", std::to_string(row.id)},
                                        {"rule", row.rule},
                                        {"channel", row.channel},
@@ -206,6 +222,8 @@ int Notifier::send_due(NotificationDelivery& delivery, TimePoint now, int limit)
     }
     const Error& err = sent.error();
     const int attempts = row.attempts + 1;
+    Metrics::global().inc("provisiond_notifications_total",
+                          {{"channel", row.channel}, {"result", "error"}});
     const bool give_up = !err.retryable || (impl_->config.max_attempts > 0 &&
                                             attempts >= impl_->config.max_attempts);
     impl_->db.transaction([&] {

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "prov/log.h"
+#include "prov/metrics.h"
 #include "prov/notify.h"
 #include "prov/policy.h"
 #include "prov/thread_name.h"
@@ -21,6 +22,9 @@ class ThreadRunner final : public NotifyRunner {
         policy_(std::move(policy)),
         clock_(clock),
         delivery_(delivery ? std::move(delivery) : make_delivery(config)) {
+    Metrics::global().describe("provisiond_notifications_total", "counter",
+                               "Notification deliveries, by channel (mail, webhook) and result "
+                               "(sent, error).");
     thread_ = std::thread([this] { run(); });
   }
   ~ThreadRunner() override { stop(); }

@@ -125,6 +125,26 @@ TEST_F(NotifierTest, NoManagerAddressIsAVisibleFailureNotSilence) {
       << failed[0].last_error;
 }
 
+TEST_F(NotifierTest, AManagerAddressFromHrNeverReachesAHeaderUnchecked) {
+  Worker sly;
+  sly.worker_id = "M2";
+  sly.record = {{"firstName", "Sly"}, {"email", "sly@example.com\r\nBcc: all@example.com"}};
+  store_->put_worker(sly);
+  Worker report;
+  report.worker_id = "W3";
+  report.record = {{"firstName", "Rea"}, {"managerId", "M2"}};
+  store_->put_worker(report);
+  Notifier notifier(dir_.path() / "state.db", config_);
+  audit("op.applied", "W3", create_op("W3", "rea1"));
+  notifier.match(policy(kManagerRule)->notification_rules(), at_ms(1'700'000'001'000));
+  const auto rows = list_notifications(dir_.path() / "state.db", std::nullopt, 10);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, NotificationStatus::Failed);
+  EXPECT_EQ(rows[0].destination, "");
+  EXPECT_NE(rows[0].last_error.find("is not a plain address"), std::string::npos)
+      << rows[0].last_error;
+}
+
 TEST_F(NotifierTest, TriggersAndTargetFilter) {
   const auto pol = policy(R"Y(notifications:
   - { name: planned, on: hire_planned, mail: { to: [desk@example.com] } }

@@ -60,5 +60,17 @@ TEST_F(NotifyConfig, ErrorsNameTheKey) {
             std::string::npos);
 }
 
+TEST_F(NotifyConfig, PlainMailAndUnencryptedWebhooksAreWarnedAbout) {
+  std::ofstream(dir_ / "hook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcy1vZi0yNC1i\n";
+  const Config c = load_config(write(with(
+      "  smtp: { url: \"smtp://127.0.0.1:2525\", from: pd@example.com, tls: none }\n"
+      "  webhooks:\n    - { name: t, url: \"http://t.example.com/h\", secret_file: hook.secret }\n")));
+  std::string all;
+  for (const auto& w : startup_warnings(c)) all += w + "\n";
+  EXPECT_NE(all.find("notifications.smtp.tls is none"), std::string::npos) << all;
+  EXPECT_NE(all.find("notifications.webhooks[0].url is http://t.example.com/h"), std::string::npos)
+      << all;
+}
+
 }  // namespace
 }  // namespace prov
