@@ -166,5 +166,31 @@ TEST(Notify, HeldTerminationPostsAVerifiedStandardWebhook) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+// A mistake in the notifications: section is reported at its place by the same check the
+// daemon's start and reload make.
+TEST(Notify, PolicyValidateNamesTheBadPlaceInNotifications) {
+  const std::string policy = example_policy_with_notifications(R"Y(  - name: tell-manager
+    on: account_ready
+    mail: { to_manager: true, subject: "Hello {{ manger.firstName }}" }
+)Y");
+  const int lines = [&] {
+    int n = 0;
+    for (char c : read_file(policy)) n += c == '\n';
+    return n;
+  }();
+  std::string out;
+  const int status =
+      run_command(std::string(PROV_BINARY_DIR) + "/src/cli/provisionctl policy validate " +
+                      shell_quote(policy) + " 2>&1",
+                  &out);
+  EXPECT_NE(status, 0) << out;
+  // The subject is on the file's last line; the column points at the misspelt variable.
+  const std::string line = "    mail: { to_manager: true, subject: \"Hello {{ manger.firstName }}\" }";
+  const std::string where = policy + ":" + std::to_string(lines) + ":" +
+                            std::to_string(line.find("manger") + 1) + ": error: unknown variable "
+                            "'manger.firstName' in a notification (did you mean 'manager'?)";
+  EXPECT_NE(out.find(where), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace prov::testing
