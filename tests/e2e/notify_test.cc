@@ -8,6 +8,7 @@
 
 #include "e2e/daemon_fixture.h"
 #include "harness/notify_fixture.h"
+#include "prov/crypto.h"
 
 namespace prov::testing {
 namespace {
@@ -163,6 +164,37 @@ TEST(Notify, HeldTerminationPostsAVerifiedStandardWebhook) {
   EXPECT_EQ(got[0].payload["type"], "provisiond.held");
   EXPECT_EQ(got[0].payload["data"]["worker"]["workerId"], "710001");
   EXPECT_EQ(got[0].payload["data"]["detail"]["op"]["kind"], "disable");
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+// A receiver that cannot verify the signature answers 401: not something waiting cures, so the
+// notification fails at once, visibly, and is not retried.
+TEST(Notify, AWebhookSignedWithAnotherSecretIsRefusedAndKeptAsFailed) {
+  auto slapd = Slapd::start();
+  auto receiver = WebhookReceiver::start();
+  DaemonOptions o;
+  o.policy_path = example_policy_with_notifications(R"Y(  - name: ticket
+    on: hire_planned
+    webhook: ticketing
+)Y");
+  const std::string wrong = o.policy_path + ".secret";
+  std::ofstream(wrong) << "whsec_" << base64_encode("a different key of 32 bytes......") << "\n";
+  o.extra_yaml = "notifications:\n  poll_ms: 100\n  webhooks:\n    - { name: ticketing, url: " +
+                 receiver->url() + ", secret_file: " + wrong + " }\n";
+  Daemon daemon(*slapd, o);
+  daemon.start();
+  ASSERT_EQ(daemon.send_event("x-hire", "HIRE", make_worker("750001", "Wes", "Wrong")).status,
+            202);
+  std::string out;
+  ASSERT_TRUE(eventually([&] {
+    daemon.ctl("notifications --failed", &out);
+    return out.find("worker 750001") != std::string::npos;
+  })) << out << read_file(daemon.log_path());
+  EXPECT_NE(out.find("error: webhook ticketing: HTTP 401"), std::string::npos) << out;
+  EXPECT_NE(out.find("attempts 1"), std::string::npos) << out;
+  const auto got = receiver->received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_FALSE(got[0].verified);
   EXPECT_EQ(daemon.stop(), 0);
 }
 
