@@ -1,5 +1,6 @@
 // Mail through libcurl's SMTP: STARTTLS required (or implicit TLS with smtps://) and the
 // server's certificate checked, unless the config says tls: none in as many words.
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 

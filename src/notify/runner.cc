@@ -1,4 +1,5 @@
 // The notifier and sender on one thread of their own in the daemon.
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
