@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "../common/config_fixture.h"
+#include "prov/secret_files.h"
 
 namespace prov {
 namespace {
@@ -51,13 +52,23 @@ TEST_F(NotifyConfig, ErrorsNameTheKey) {
   EXPECT_NE(error_of(with("  webhooks:\n    - { name: t, url: \"https://x\" }\n"))
                 .find("notifications.webhooks[0].secret_file: is required"),
             std::string::npos);
-  std::ofstream(dir_ / "raw.secret") << "not-a-whsec-secret-at-all-really\n";
+  std::ofstream(dir_ / "short.secret") << "whsec_c2hvcnQ=\n";  // "short": 5 bytes
   EXPECT_NE(error_of(with("  webhooks:\n    - { name: t, url: \"https://x\","
-                          " secret_file: raw.secret }\n"))
-                .find("notifications.webhooks[0].secret_file: must hold a whsec_"),
+                          " secret_file: short.secret }\n"))
+                .find("notifications.webhooks[0].secret_file: the key is 5 bytes; at least 24"),
             std::string::npos);
   EXPECT_NE(error_of(with("  smpt: {}\n")).find("notifications.smpt: unknown key"),
             std::string::npos);
+}
+
+TEST_F(NotifyConfig, AMissingWebhookSecretIsListedWithTheCommandThatMakesIt) {
+  MissingSecrets missing;
+  load_config(write(with("  webhooks:\n    - { name: t, url: \"https://x\","
+                         " secret_file: nowhere.secret }\n")));
+  ASSERT_EQ(missing.list().size(), 1u);
+  EXPECT_EQ(missing.list()[0].key, "notifications.webhooks[0].secret_file");
+  EXPECT_EQ(how_to_create(missing.list()[0]),
+            "provisionctl secret new webhook " + (dir_ / "nowhere.secret").string());
 }
 
 TEST_F(NotifyConfig, PlainMailAndUnencryptedWebhooksAreWarnedAbout) {
