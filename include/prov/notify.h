@@ -128,6 +128,10 @@ class Notifier {
   std::unique_ptr<Impl> impl_;
 };
 
+// A row as provisionctl --json and GET /v1/notifications show it (the body left out: a mail's
+// text or a webhook's payload is personal data the list does not need).
+Json to_json(const NotificationRow& row);
+
 // The outbox as people look at it (provisionctl notifications), newest first.
 std::vector<NotificationRow> list_notifications(const std::filesystem::path& state_path,
                                                 std::optional<NotificationStatus> status,

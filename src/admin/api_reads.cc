@@ -3,6 +3,7 @@
 // engine's writer.
 #include "admin/api.h"
 #include "policy/explain.h"
+#include "prov/notify.h"
 #include "prov/plan.h"
 #include "prov/store.h"
 
@@ -184,6 +185,24 @@ HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
       {{"records", arr}, {"matched", matched.size()}, {"searched_newest", kAuditSearchRows}});
 }
 
+// ?status=pending|sent|failed (default: all), ?limit=N (default 200), newest first.
+HttpResponse notifications(const AdminContext& ctx, const ApiCall& call) {
+  std::optional<HttpResponse> bad;
+  const auto limit = limit_of(call, 200, bad);
+  if (!limit) return *bad;
+  std::optional<NotificationStatus> status;
+  if (auto it = call.query.find("status"); it != call.query.end()) {
+    for (auto s : {NotificationStatus::Pending, NotificationStatus::Sent, NotificationStatus::Failed})
+      if (to_string(s) == it->second) status = s;
+    if (!status)
+      return problem(400, "Bad Request", "status must be pending, sent or failed", "status");
+  }
+  Json arr = Json::array();
+  for (const auto& r : list_notifications(ctx.state_path, status, *limit))
+    arr.push_back(to_json(r));
+  return json_response({{"notifications", arr}});
+}
+
 }  // namespace
 
 std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& call) {
@@ -197,6 +216,7 @@ std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& cal
   if (p == "/v1/failed") return operations(ctx, call, OpStatus::Failed);
   if (p == "/v1/plan") return plan(ctx, call);
   if (p == "/v1/audit") return audit(ctx, call);
+  if (p == "/v1/notifications") return notifications(ctx, call);
   const std::string prefix = "/v1/workers/";
   if (p.starts_with(prefix)) {
     std::string id = p.substr(prefix.size());

@@ -23,21 +23,7 @@ int notifications(const Config& c, const Args& a, std::ostream& out, std::ostrea
   const auto rows = list_notifications(c.state_path, status, a.limit);
   for (const auto& r : rows) {
     if (a.json) {
-      Json j{{"id", r.id},
-             {"status", std::string(to_string(r.status))},
-             {"rule", r.rule},
-             {"trigger", r.trigger},
-             {"channel", r.channel},
-             {"destination", r.destination},
-             {"worker_id", r.worker_id},
-             {"audit_id", r.audit_id},
-             {"subject", r.subject},
-             {"attempts", r.attempts},
-             {"created_at", format_time(r.created_at)},
-             {"next_attempt_at", format_time(r.next_attempt_at)},
-             {"last_error", r.last_error}};
-      if (r.sent_at) j["sent_at"] = format_time(*r.sent_at);
-      out << j.dump() << "\n";
+      out << to_json(r).dump() << "\n";
       continue;
     }
     out << r.id << "  " << to_string(r.status) << "  " << r.trigger << "  " << r.rule << "  "

@@ -7,6 +7,24 @@ namespace prov {
 
 std::string_view to_string(NotificationStatus s) { return notify::status_name(s); }
 
+Json to_json(const NotificationRow& r) {
+  Json j{{"id", r.id},
+         {"status", std::string(to_string(r.status))},
+         {"rule", r.rule},
+         {"trigger", r.trigger},
+         {"channel", r.channel},
+         {"destination", r.destination},
+         {"worker_id", r.worker_id},
+         {"audit_id", r.audit_id},
+         {"subject", r.subject},
+         {"attempts", r.attempts},
+         {"created_at", format_time(r.created_at)},
+         {"next_attempt_at", format_time(r.next_attempt_at)},
+         {"last_error", r.last_error}};
+  if (r.sent_at) j["sent_at"] = format_time(*r.sent_at);
+  return j;
+}
+
 namespace notify {
 namespace {
 constexpr std::string_view kStatusNames[] = {"pending", "sent", "failed"};

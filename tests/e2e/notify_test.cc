@@ -79,9 +79,17 @@ TEST(Notify, HireWithAManagerMailsTheManagerOnce) {
   ASSERT_FALSE(password.empty());
   EXPECT_EQ(mail.data.find(password), std::string::npos) << "the one-time password was mailed";
 
-  // The manager herself has no manager: kept visible as a failed notification.
+  // The manager herself has no manager: kept visible as a failed notification, in provisionctl
+  // and in the admin API.
   daemon.ctl("notifications --failed", &out);
   EXPECT_NE(out.find("no manager mail address for worker 700001"), std::string::npos) << out;
+  const auto listed = daemon.admin_get("/v1/notifications?status=failed");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const Json failed = listed.json()["notifications"];
+  ASSERT_EQ(failed.size(), 1u) << listed.body;
+  EXPECT_EQ(failed[0]["worker_id"], "700001");
+  EXPECT_EQ(failed[0]["rule"], "tell-manager");
+  EXPECT_FALSE(failed[0].contains("body"));
   EXPECT_EQ(daemon.stop(), 0);
 }
 
