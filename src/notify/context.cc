@@ -71,6 +71,34 @@ std::string summary_of(const AuditEntry& e) {
 
 }  // namespace
 
+std::vector<AuditEntry> merge_releases(std::vector<AuditEntry> rows, bool batch_full,
+                                       std::int64_t& consumed) {
+  const auto same_run = [](const AuditEntry& a, const AuditEntry& b) {
+    return b.action == "entitlement.released" && a.action == b.action &&
+           a.worker_id == b.worker_id && a.event_id == b.event_id;
+  };
+  if (batch_full && !rows.empty() && rows.back().action == "entitlement.released") {
+    std::size_t start = rows.size() - 1;
+    while (start > 0 && same_run(rows[start - 1], rows[start])) --start;
+    if (start > 0) rows.resize(start);
+  }
+  consumed = rows.empty() ? 0 : rows.back().id;
+  std::vector<AuditEntry> out;
+  for (auto& row : rows) {
+    if (!out.empty() && same_run(out.back(), row)) {
+      AuditEntry& run = out.back();
+      run.detail["entitlements"].push_back(text_of(row.detail, "entitlement"));
+      run.detail["entitlement"] =
+          text_of(run.detail, "entitlement") + ", " + text_of(row.detail, "entitlement");
+      continue;
+    }
+    if (row.action == "entitlement.released")
+      row.detail["entitlements"] = Json::array({text_of(row.detail, "entitlement")});
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 bool matches(const NotificationRule& rule, const AuditEntry& e) {
   bool hit = false;
   switch (rule.trigger) {

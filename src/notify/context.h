@@ -16,9 +16,19 @@ struct AuditEntry {
   std::int64_t id = 0;
   TimePoint at{};
   std::string worker_id;
+  std::string event_id;
   std::string action;
   Json detail = Json::object();
 };
+
+// A leaver's released entitlements are audited one row each, together: each run of them (one
+// worker, one event) becomes one entry listing them all (detail.entitlements; detail.entitlement
+// joins them), under the first row's id, so a leaver makes one notification, not one per
+// licence. When `batch_full`, a run that reaches the end of `rows` may go on in the audit: it
+// is left out (unless it is all there is), for the next batch to take whole. Returns the merged
+// entries and, in `consumed`, the id of the last row they cover.
+std::vector<AuditEntry> merge_releases(std::vector<AuditEntry> rows, bool batch_full,
+                                       std::int64_t& consumed);
 
 // Whether `rule` is about this audit row (its trigger and, when the rule names one, its target).
 bool matches(const NotificationRule& rule, const AuditEntry& entry);

@@ -71,7 +71,8 @@ struct Pending {
 
 std::vector<notify::AuditEntry> audit_after(sql::Database& db, std::int64_t from, int limit) {
   auto q = db.query(
-      "SELECT id, at, worker_id, action, detail FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2");
+      "SELECT id, at, worker_id, event_id, action, detail FROM audit WHERE id > ?1 ORDER BY id "
+      "LIMIT ?2");
   q.bind_all(from, limit);
   std::vector<notify::AuditEntry> entries;
   while (q.step()) {
@@ -79,8 +80,9 @@ std::vector<notify::AuditEntry> audit_after(sql::Database& db, std::int64_t from
     e.id = q.int64(0);
     e.at = q.time(1);
     e.worker_id = q.text(2);
-    e.action = q.text(3);
-    e.detail = Json::parse(q.text(4), nullptr, false);
+    e.event_id = q.text(3);
+    e.action = q.text(4);
+    e.detail = Json::parse(q.text(5), nullptr, false);
     if (!e.detail.is_object()) e.detail = Json::object();
     entries.push_back(std::move(e));
   }
@@ -104,9 +106,12 @@ int Notifier::match(const std::vector<NotificationRule>& rules, TimePoint now, i
     auto q = db.query("SELECT COALESCE(MAX(id), 0) FROM audit");
     if (q.step()) last = std::max(last, q.int64(0));
   } else {
-    for (const auto& e : audit_after(db, from, limit)) {
-      ++read;
-      last = e.id;
+    auto raw = audit_after(db, from, limit);
+    read = static_cast<int>(raw.size());
+    std::int64_t consumed = 0;
+    const auto entries = notify::merge_releases(std::move(raw), read == limit, consumed);
+    if (consumed > 0) last = consumed;
+    for (const auto& e : entries) {
       for (const auto& rule : rules) {
         if (!notify::matches(rule, e)) continue;
         const Json context = notify::build_context(db, rule, e, impl_->config);

@@ -54,10 +54,12 @@ class NotifierTest : public ::testing::Test {
     config_.password_handover = "Ask the service desk for the one-time password.";
   }
 
-  std::int64_t audit(const std::string& action, const std::string& worker, Json detail) {
+  std::int64_t audit(const std::string& action, const std::string& worker, Json detail,
+                     const std::string& event_id = "") {
     AuditRecord a;
     a.at = at_ms(1'700'000'000'000);
     a.worker_id = worker;
+    a.event_id = event_id;
     a.action = action;
     a.detail = std::move(detail);
     return store_->audit(a);
@@ -179,6 +181,32 @@ TEST_F(NotifierTest, TriggersAndTargetFilter) {
   EXPECT_EQ(payload["data"]["worker"]["workerId"], "W1");
   EXPECT_EQ(rows[4].subject, "Retrieve from leaver: Zoë New (W1)");
   EXPECT_NE(rows[4].body.find("retrieve hardware:laptop"), std::string::npos) << rows[4].body;
+}
+
+TEST_F(NotifierTest, ALeaversEntitlementsMakeOneNotificationEvenAcrossBatches) {
+  const auto pol = policy(R"Y(notifications:
+  - name: retrieve
+    on: retrieve_entitlements
+    mail: { to: [assets@example.com], subject: "Retrieve from {{ worker.firstName }}: {{ detail.entitlement }}" }
+)Y");
+  Notifier notifier(dir_.path() / "state.db", config_);
+  audit("op.planned", "W1", {{"op", {{"kind", "disable"}}}, {"target", "directory"}}, "term-1");
+  const auto first = audit("entitlement.released", "W1",
+                           {{"entitlement", "hardware:laptop"}, {"action", "retrieve"}}, "term-1");
+  audit("entitlement.released", "W1", {{"entitlement", "license:erp"}, {"action", "retrieve"}},
+        "term-1");
+  audit("entitlement.released", "W2", {{"entitlement", "license:erp"}, {"action", "retrieve"}},
+        "term-2");
+  // Batches of two: the first ends inside W1's run, which is left whole for the next one.
+  const TimePoint t = at_ms(1'700'000'001'000);
+  while (notifier.match(pol->notification_rules(), t, 2) > 0) {
+  }
+  auto rows = list_notifications(dir_.path() / "state.db", std::nullopt, 10);
+  ASSERT_EQ(rows.size(), 2u);
+  std::reverse(rows.begin(), rows.end());
+  EXPECT_EQ(rows[0].audit_id, first);
+  EXPECT_EQ(rows[0].subject, "Retrieve from Zoë: hardware:laptop, license:erp");
+  EXPECT_EQ(rows[1].subject, "Retrieve from Ola: license:erp");
 }
 
 TEST_F(NotifierTest, RetriesWithBackoffThenSentOrFailedForGood) {
