@@ -56,7 +56,7 @@ struct NotificationRule {
   // The policy's templates, rendered against a notification context (docs/notifications.md):
   // worker.*, manager.*, username, target, trigger, summary, detail.*, password_handover.
   // Empty functions: the default subject / body for the trigger.
-  std::function<std::string(const Json& context)> subject, body;
+  std::function<std::string(const Json&context)> subject, body;
   bool mails() const { return mail_manager || !mail_to.empty(); }
 };
 

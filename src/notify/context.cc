@@ -49,8 +49,9 @@ std::string mail_of(sql::Database& db, const std::string& worker_id, const Json&
 std::string username_of(sql::Database& db, const AuditEntry& e) {
   if (auto op = e.detail.find("op"); op != e.detail.end() && op->is_object())
     if (auto u = op->value("username", ""); !u.empty()) return u;
-  auto q = db.query("SELECT username FROM accounts WHERE worker_id = ?1 AND username <> '' "
-                    "ORDER BY target");
+  auto q = db.query(
+      "SELECT username FROM accounts WHERE worker_id = ?1 AND username <> '' "
+      "ORDER BY target");
   q.bind(1, e.worker_id);
   return q.step() && !q.is_null(0) ? q.text(0) : std::string();
 }
@@ -65,7 +66,8 @@ std::string summary_of(const AuditEntry& e) {
         if (item.is_string()) out += (out.empty() ? "" : "; ") + item.get<std::string>();
     return out;
   }
-  if (e.action == "op.failed") return text_of(e.detail, "code") + " " + text_of(e.detail, "message");
+  if (e.action == "op.failed")
+    return text_of(e.detail, "code") + " " + text_of(e.detail, "message");
   return e.action;
 }
 

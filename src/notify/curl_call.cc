@@ -33,8 +33,9 @@ Status perform(CURL* handle, const std::string& what) {
   const CURLcode rc = curl_easy_perform(handle);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, nullptr);
   if (rc == CURLE_OK) return Status::Ok();
-  return Error{what + ": " + curl_easy_strerror(rc) + (detail[0] ? std::string(" (") + detail + ")" : ""),
-               true};
+  return Error{
+      what + ": " + curl_easy_strerror(rc) + (detail[0] ? std::string(" (") + detail + ")" : ""),
+      true};
 }
 
 }  // namespace prov::notify

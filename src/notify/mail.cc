@@ -23,8 +23,8 @@ std::string header_text(const std::string& s) {
 }
 
 std::string rfc5322_date(TimePoint t) {
-  const std::time_t secs = std::chrono::duration_cast<std::chrono::seconds>(
-                               t.time_since_epoch()).count();
+  const std::time_t secs =
+      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
@@ -81,16 +81,15 @@ std::string compose_mail(const NotificationRow& row, const SmtpConfig& smtp) {
 }
 
 Status send_mail(const NotificationRow& row, const SmtpConfig& smtp) {
-  if (smtp.url.empty())
-    return Error{"mail: notifications.smtp is not configured", true};
+  if (smtp.url.empty()) return Error{"mail: notifications.smtp is not configured", true};
   CurlHandle h = curl_handle(smtp.ca_file, smtp.verify, smtp.timeout_ms);
   if (!h) return Error{"mail: cannot make a libcurl handle", true};
   CURL* c = h.get();
   curl_easy_setopt(c, CURLOPT_URL, smtp.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(c, CURLOPT_USE_SSL,
-                   smtp.tls == "none" ? static_cast<long>(CURLUSESSL_NONE)
-                                      : static_cast<long>(CURLUSESSL_ALL));
+  curl_easy_setopt(
+      c, CURLOPT_USE_SSL,
+      smtp.tls == "none" ? static_cast<long>(CURLUSESSL_NONE) : static_cast<long>(CURLUSESSL_ALL));
   if (!smtp.username.empty()) {
     curl_easy_setopt(c, CURLOPT_USERNAME, smtp.username.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, smtp.password.c_str());

@@ -167,8 +167,8 @@ int Notifier::match(const std::vector<NotificationRule>& rules, TimePoint now, i
             "INSERT INTO notifications(audit_id, rule, channel, destination, worker_id, trigger, "
             "subject, body, status, next_attempt_at, last_error, created_at) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10) ON CONFLICT DO NOTHING")
-          .bind_all(p.audit_id, p.rule, p.channel, p.destination, p.worker_id, p.trigger,
-                    p.subject, p.body, p.error.empty() ? "pending" : "failed", now, p.error)
+          .bind_all(p.audit_id, p.rule, p.channel, p.destination, p.worker_id, p.trigger, p.subject,
+                    p.body, p.error.empty() ? "pending" : "failed", now, p.error)
           .run();
     db.query("UPDATE notify_cursor SET audit_id = ?1 WHERE id = 1").bind(1, last).run();
   });
@@ -212,28 +212,30 @@ int Notifier::send_due(NotificationDelivery& delivery, TimePoint now, int limit)
       // Message-ID / webhook-id, which is how the receiver recognises it.
       PROV_FAULT_POINT("notify_after_send");
       impl_->db.transaction([&] {
-        db.query("UPDATE notifications SET status = 'sent', attempts = attempts + 1, "
-                 "sent_at = ?2, last_error = '' WHERE id = ?1")
+        db.query(
+              "UPDATE notifications SET status = 'sent', attempts = attempts + 1, "
+              "sent_at = ?2, last_error = '' WHERE id = ?1")
             .bind_all(row.id, now)
             .run();
       });
       Metrics::global().inc("provisiond_notifications_total",
                             {{"channel", row.channel}, {"result", "sent"}});
       log::info("notification sent", {{"id", std::to_string(row.id)},
-                                       {"rule", row.rule},
-                                       {"channel", row.channel},
-                                       {"worker_id", row.worker_id}});
+                                      {"rule", row.rule},
+                                      {"channel", row.channel},
+                                      {"worker_id", row.worker_id}});
       continue;
     }
     const Error& err = sent.error();
     const int attempts = row.attempts + 1;
     Metrics::global().inc("provisiond_notifications_total",
                           {{"channel", row.channel}, {"result", "error"}});
-    const bool give_up = !err.retryable || (impl_->config.max_attempts > 0 &&
-                                            attempts >= impl_->config.max_attempts);
+    const bool give_up = !err.retryable ||
+                         (impl_->config.max_attempts > 0 && attempts >= impl_->config.max_attempts);
     impl_->db.transaction([&] {
-      db.query("UPDATE notifications SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
-               "last_error = ?5 WHERE id = ?1")
+      db.query(
+            "UPDATE notifications SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
+            "last_error = ?5 WHERE id = ?1")
           .bind_all(row.id, give_up ? "failed" : "pending", attempts,
                     now + backoff(impl_->config, row.attempts), err.message)
           .run();
@@ -255,8 +257,8 @@ std::vector<NotificationRow> list_notifications(const std::filesystem::path& sta
   sql::Database db(state_path, sql::Database::Mode::ReadOnly);
   std::vector<NotificationRow> out;
   {
-    auto exists = db.query(
-        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'notifications'");
+    auto exists =
+        db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'notifications'");
     if (!exists.step()) return out;  // a database from before notifications
   }
   auto q = db.query(std::string("SELECT ") + notify::NotifyDb::kColumns +

@@ -67,8 +67,8 @@ class ThreadRunner final : public NotifyRunner {
         while (notifier_.send_due(*delivery_, clock_.now()) > 0 && !stopping()) {
         }
         if (auto due = notifier_.next_due()) {
-          const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
-              *due - clock_.now());
+          const auto until =
+              std::chrono::duration_cast<std::chrono::milliseconds>(*due - clock_.now());
           wait = std::clamp(until, std::chrono::milliseconds(1), wait);
         }
       } catch (const std::exception& e) {

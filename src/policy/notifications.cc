@@ -48,9 +48,17 @@ std::vector<PolicyDiagnostic> unknown_webhooks(const Policy& policy,
   return out;
 }
 
+namespace {
+std::vector<std::string> trigger_list() {
+  std::vector<std::string> out;
+  for (const auto& [trigger, name] : kTriggers) out.emplace_back(name);
+  return out;
+}
+}  // namespace
+
 std::string notify_trigger_names() {
   std::string out;
-  for (const auto& [trigger, name] : kTriggers) out += (out.empty() ? "" : ", ") + std::string(name);
+  for (const auto& name : trigger_list()) out += (out.empty() ? "" : ", ") + name;
   return out;
 }
 
@@ -60,8 +68,9 @@ namespace {
 const std::vector<std::string> kRuleKeys = {"name", "on", "target", "mail", "webhook"};
 const std::vector<std::string> kMailKeys = {"to_manager", "to", "subject", "body"};
 // What a notification template may read: the context the notifier builds for each happening.
-const std::vector<std::string> kRoots = {"worker", "manager", "username", "target", "trigger",
-                                         "summary", "detail", "password_handover", "rule"};
+const std::vector<std::string> kRoots = {"worker", "manager",           "username",
+                                         "target", "trigger",           "summary",
+                                         "detail", "password_handover", "rule"};
 
 YAML::Mark mark_of(const YAML::Node& v, const YAML::Node& k) {
   return (v.IsNull() || !v.IsDefined()) ? k.Mark() : v.Mark();
@@ -93,7 +102,7 @@ class RuleParser {
   }
 
   std::optional<std::string> text(const YAML::Node& v, const YAML::Node& k,
-                                   const std::string& name) {
+                                  const std::string& name) {
     if (v.IsScalar() && !v.Scalar().empty()) return v.Scalar();
     sink_.error(file_, mark_of(v, k), "'" + name + "' must be a non-empty text value",
                 "write a single value, not a list or map");
@@ -197,7 +206,10 @@ void parse_notifications(const SourceFile& file, const YAML::Node& v, const YAML
     p.keys(item, kRuleKeys, "notification key",
            [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
              if (key == "name") {
-               if (auto s = p.text(vv, kk, key)) rule.name = *s; else ok = false;
+               if (auto s = p.text(vv, kk, key))
+                 rule.name = *s;
+               else
+                 ok = false;
              } else if (key == "on") {
                has_on = true;
                const auto t = vv.IsScalar() ? parse_notify_trigger(vv.Scalar()) : std::nullopt;
@@ -208,15 +220,14 @@ void parse_notifications(const SourceFile& file, const YAML::Node& v, const YAML
                  sink.error(file, mark_of(vv, kk),
                             "'on' must be one of: " + notify_trigger_names() +
                                 (vv.IsScalar() ? " (got '" + vv.Scalar() + "')" : ""),
-                            vv.IsScalar() ? key_hint(vv.Scalar(), {"hire_planned", "account_ready",
-                                                                  "held", "dead_letter",
-                                                                  "reconcile_drift",
-                                                                  "retrieve_entitlements"},
-                                                     "triggers")
+                            vv.IsScalar() ? key_hint(vv.Scalar(), trigger_list(), "triggers")
                                           : "e.g. on: account_ready");
                }
              } else if (key == "target") {
-               if (auto s = p.text(vv, kk, key)) rule.target = *s; else ok = false;
+               if (auto s = p.text(vv, kk, key))
+                 rule.target = *s;
+               else
+                 ok = false;
              } else if (key == "webhook") {
                rule.webhooks = p.names(vv, kk, key);
              } else if (key == "mail") {
@@ -276,10 +287,10 @@ void parse_notifications(const SourceFile& file, const YAML::Node& v, const YAML
     const auto same = std::find_if(out.begin(), out.end(),
                                    [&](const NotificationRule& r) { return r.name == rule.name; });
     if (ok && same != out.end()) {
-      sink.error(file, item.Mark(),
-                 "duplicate notification rule '" + rule.name + "' (first at " + same->location +
-                     ")",
-                 "give every rule a unique name: outbox rows carry it");
+      sink.error(
+          file, item.Mark(),
+          "duplicate notification rule '" + rule.name + "' (first at " + same->location + ")",
+          "give every rule a unique name: outbox rows carry it");
       ok = false;
     }
     if (ok) out.push_back(std::move(rule));

@@ -38,8 +38,7 @@ TEST(Notify, HireWithAManagerMailsTheManagerOnce) {
   Daemon daemon(*slapd, o);
   daemon.start();
 
-  ASSERT_EQ(daemon.send_event("n-hire-boss", "HIRE", make_worker("700001", "Maria", "Boss"))
-                .status,
+  ASSERT_EQ(daemon.send_event("n-hire-boss", "HIRE", make_worker("700001", "Maria", "Boss")).status,
             202);
   ASSERT_TRUE(eventually([&] { return daemon.person("700001").has_value(); }));
   ASSERT_EQ(daemon
@@ -107,8 +106,7 @@ TEST(Notify, StartTlsIsRequiredUnlessPlainIsWrittenOut) {
                  ", from: provisiond@example.com }\n";
   Daemon daemon(*slapd, o);
   daemon.start();
-  ASSERT_EQ(daemon.send_event("t-hire", "HIRE", make_worker("730001", "Tess", "Tls")).status,
-            202);
+  ASSERT_EQ(daemon.send_event("t-hire", "HIRE", make_worker("730001", "Tess", "Tls")).status, 202);
   std::string out, error;
   ASSERT_TRUE(eventually([&] {
     daemon.ctl("notifications --pending --json", &out);
@@ -116,7 +114,8 @@ TEST(Notify, StartTlsIsRequiredUnlessPlainIsWrittenOut) {
     for (const auto& row : rows["items"])
       if (row.value("worker_id", "") == "730001") error = row.value("last_error", "");
     return !error.empty();
-  })) << out << read_file(daemon.log_path());
+  })) << out
+      << read_file(daemon.log_path());
   EXPECT_NE(error.find("SSL"), std::string::npos) << error;  // "Requested SSL level failed"
   EXPECT_TRUE(smtp->messages().empty());
   EXPECT_EQ(daemon.stop(), 0);
@@ -152,7 +151,7 @@ TEST(Notify, HeldTerminationPostsAVerifiedStandardWebhook) {
     on: held
     webhook: ticketing
 )Y",
-                                            {"disable: over_threshold", "disable: always"});
+                                                    {"disable: over_threshold", "disable: always"});
   o.extra_yaml = "notifications:\n  poll_ms: 100\n  webhooks:\n    - { name: ticketing, url: " +
                  receiver->url() + ", secret_file: " + receiver->secret_file() + " }\n";
   Daemon daemon(*slapd, o);
@@ -160,9 +159,9 @@ TEST(Notify, HeldTerminationPostsAVerifiedStandardWebhook) {
   ASSERT_EQ(daemon.send_event("w-hire", "HIRE", make_worker("710001", "Tom", "Leaver")).status,
             202);
   ASSERT_TRUE(eventually([&] { return daemon.person("710001").has_value(); }));
-  ASSERT_EQ(daemon.send_event("w-term", "TERMINATION", make_worker("710001", "Tom", "Leaver"))
-                .status,
-            202);
+  ASSERT_EQ(
+      daemon.send_event("w-term", "TERMINATION", make_worker("710001", "Tom", "Leaver")).status,
+      202);
   ASSERT_TRUE(eventually([&] { return !receiver->received().empty(); }))
       << read_file(daemon.log_path());
   const auto got = receiver->received();
@@ -191,13 +190,13 @@ TEST(Notify, AWebhookSignedWithAnotherSecretIsRefusedAndKeptAsFailed) {
                  receiver->url() + ", secret_file: " + wrong + " }\n";
   Daemon daemon(*slapd, o);
   daemon.start();
-  ASSERT_EQ(daemon.send_event("x-hire", "HIRE", make_worker("750001", "Wes", "Wrong")).status,
-            202);
+  ASSERT_EQ(daemon.send_event("x-hire", "HIRE", make_worker("750001", "Wes", "Wrong")).status, 202);
   std::string out;
   ASSERT_TRUE(eventually([&] {
     daemon.ctl("notifications --failed", &out);
     return out.find("worker 750001") != std::string::npos;
-  })) << out << read_file(daemon.log_path());
+  })) << out
+      << read_file(daemon.log_path());
   EXPECT_NE(out.find("error: webhook ticketing: HTTP 401"), std::string::npos) << out;
   EXPECT_NE(out.find("attempts 1"), std::string::npos) << out;
   const auto got = receiver->received();
@@ -225,9 +224,11 @@ TEST(Notify, PolicyValidateNamesTheBadPlaceInNotifications) {
                   &out);
   EXPECT_NE(status, 0) << out;
   // The subject is on the file's last line; the column points at the misspelt variable.
-  const std::string line = "    mail: { to_manager: true, subject: \"Hello {{ manger.firstName }}\" }";
+  const std::string line =
+      "    mail: { to_manager: true, subject: \"Hello {{ manger.firstName }}\" }";
   const std::string where = policy + ":" + std::to_string(lines) + ":" +
-                            std::to_string(line.find("manger") + 1) + ": error: unknown variable "
+                            std::to_string(line.find("manger") + 1) +
+                            ": error: unknown variable "
                             "'manger.firstName' in a notification (did you mean 'manager'?)";
   EXPECT_NE(out.find(where), std::string::npos) << out;
 }

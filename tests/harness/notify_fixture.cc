@@ -134,9 +134,10 @@ std::unique_ptr<WebhookReceiver> WebhookReceiver::start() {
   r->secret_file_ = r->dir_ + "/hook.secret";
   unsigned char key[32];
   std::ifstream("/dev/urandom", std::ios::binary).read(reinterpret_cast<char*>(key), sizeof key);
-  std::ofstream(r->secret_file_)
-      << "whsec_" << base64_encode(std::string_view(reinterpret_cast<char*>(key), sizeof key))
-      << "\n";
+  std::ofstream(r->secret_file_) << "whsec_"
+                                 << base64_encode(
+                                        std::string_view(reinterpret_cast<char*>(key), sizeof key))
+                                 << "\n";
   const std::string cmd =
       "node " + shell_quote(std::string(PROV_HARNESS_DIR) + "/notify/webhook_receiver.mjs") +
       " --secret-file " + shell_quote(r->secret_file_) + " --out " +

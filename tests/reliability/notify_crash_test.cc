@@ -24,8 +24,9 @@ TEST(NotifyCrash, KilledBetweenSendAndCommitSendsAgainWithTheSameMessageId) {
     on: account_ready
     mail: { to_manager: true, subject: "Account ready for {{ worker.firstName }}" }
 )Y");
-  o.extra_yaml = "notifications:\n  poll_ms: 100\n  retry_initial_ms: 100\n  smtp: { url: " +
-                 smtp->url() + ", from: provisiond@example.com, tls: none }\n";
+  o.extra_yaml =
+      "notifications:\n  poll_ms: 100\n  retry_initial_ms: 100\n  smtp: { url: " + smtp->url() +
+      ", from: provisiond@example.com, tls: none }\n";
   Daemon daemon(*slapd, o);
   setenv("PROVISIOND_CRASH_AT", "notify_after_send", 1);
   daemon.start();
@@ -51,7 +52,8 @@ TEST(NotifyCrash, KilledBetweenSendAndCommitSendsAgainWithTheSameMessageId) {
   ASSERT_TRUE(eventually([&] {
     daemon.ctl("notifications --sent --json", &out);
     return out.find("\"worker_id\":\"720002\"") != std::string::npos;
-  })) << out << read_file(daemon.log_path());
+  })) << out
+      << read_file(daemon.log_path());
   const auto mails = smtp->messages();
   ASSERT_EQ(mails.size(), 2u) << "sent once before the crash and once after it";
   std::set<std::string> distinct;

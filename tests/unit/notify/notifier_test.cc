@@ -36,7 +36,8 @@ class NotifierTest : public ::testing::Test {
     store_ = Store::open(dir_.path() / "state.db");
     Worker manager;
     manager.worker_id = "M1";
-    manager.record = {{"firstName", "Maria"}, {"lastName", "Boss"}, {"email", "hr-copy@example.com"}};
+    manager.record = {
+        {"firstName", "Maria"}, {"lastName", "Boss"}, {"email", "hr-copy@example.com"}};
     store_->put_worker(manager);
     Account acc;
     acc.worker_id = "M1";
@@ -119,11 +120,9 @@ TEST_F(NotifierTest, NoManagerAddressIsAVisibleFailureNotSilence) {
   Notifier notifier(dir_.path() / "state.db", config_);
   audit("op.applied", "W2", create_op("W2", "ola1"));
   notifier.match(pol->notification_rules(), at_ms(1'700'000'001'000));
-  const auto failed =
-      list_notifications(dir_.path() / "state.db", NotificationStatus::Failed, 10);
+  const auto failed = list_notifications(dir_.path() / "state.db", NotificationStatus::Failed, 10);
   ASSERT_EQ(failed.size(), 1u);
-  EXPECT_NE(failed[0].last_error.find("no manager mail address for worker W2"),
-            std::string::npos)
+  EXPECT_NE(failed[0].last_error.find("no manager mail address for worker W2"), std::string::npos)
       << failed[0].last_error;
 }
 
@@ -170,9 +169,8 @@ TEST_F(NotifierTest, TriggersAndTargetFilter) {
   std::reverse(rows.begin(), rows.end());
   std::vector<std::string> got;
   for (const auto& r : rows) got.push_back(r.rule + " " + r.channel + " " + r.destination);
-  EXPECT_EQ(got, (std::vector<std::string>{"planned mail desk@example.com",
-                                           "held webhook tickets", "dead mail ops@example.com",
-                                           "drift webhook tickets",
+  EXPECT_EQ(got, (std::vector<std::string>{"planned mail desk@example.com", "held webhook tickets",
+                                           "dead mail ops@example.com", "drift webhook tickets",
                                            "retrieve mail assets@example.com"}));
   // The webhook payload is Standard Webhooks' shape: type, timestamp, data.
   const Json payload = Json::parse(rows[1].body);
@@ -244,8 +242,7 @@ TEST_F(NotifierTest, RetriesWithBackoffThenSentOrFailedForGood) {
   notifier.match(pol->notification_rules(), t0);
   delivery.script = {Error{"550 no such user", false}};
   notifier.send_due(delivery, t0 + std::chrono::seconds(3));
-  const auto failed =
-      list_notifications(dir_.path() / "state.db", NotificationStatus::Failed, 10);
+  const auto failed = list_notifications(dir_.path() / "state.db", NotificationStatus::Failed, 10);
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].last_error, "550 no such user");
 }

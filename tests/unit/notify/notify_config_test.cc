@@ -24,11 +24,11 @@ class NotifyConfig : public testing::ConfigFolder {
 TEST_F(NotifyConfig, LoadsSmtpAndWebhooksWithSecretsFromFiles) {
   std::ofstream(dir_ / "smtp.secret") << "mail-password\n";
   std::ofstream(dir_ / "hook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcy1vZi0yNC1i\n";
-  const Config c = load_config(write(with(
-      "  smtp: { url: \"smtp://mail.example.com:587\", from: pd@example.com, username: pd,"
-      " password_file: smtp.secret }\n"
-      "  webhooks:\n    - { name: tickets, url: \"https://t.example.com/h\","
-      " secret_file: hook.secret }\n")));
+  const Config c = load_config(write(
+      with("  smtp: { url: \"smtp://mail.example.com:587\", from: pd@example.com, username: pd,"
+           " password_file: smtp.secret }\n"
+           "  webhooks:\n    - { name: tickets, url: \"https://t.example.com/h\","
+           " secret_file: hook.secret }\n")));
   EXPECT_EQ(c.notifications.smtp.tls, "starttls");  // STARTTLS required by default
   EXPECT_TRUE(c.notifications.smtp.verify);
   EXPECT_EQ(c.notifications.smtp.password, "mail-password");
@@ -63,8 +63,9 @@ TEST_F(NotifyConfig, ErrorsNameTheKey) {
 
 TEST_F(NotifyConfig, AMissingWebhookSecretIsListedWithTheCommandThatMakesIt) {
   MissingSecrets missing;
-  load_config(write(with("  webhooks:\n    - { name: t, url: \"https://x\","
-                         " secret_file: nowhere.secret }\n")));
+  load_config(
+      write(with("  webhooks:\n    - { name: t, url: \"https://x\","
+                 " secret_file: nowhere.secret }\n")));
   ASSERT_EQ(missing.list().size(), 1u);
   EXPECT_EQ(missing.list()[0].key, "notifications.webhooks[0].secret_file");
   EXPECT_EQ(how_to_create(missing.list()[0]),
@@ -73,9 +74,10 @@ TEST_F(NotifyConfig, AMissingWebhookSecretIsListedWithTheCommandThatMakesIt) {
 
 TEST_F(NotifyConfig, PlainMailAndUnencryptedWebhooksAreWarnedAbout) {
   std::ofstream(dir_ / "hook.secret") << "whsec_c2VjcmV0LWtleS1ieXRlcy1vZi0yNC1i\n";
-  const Config c = load_config(write(with(
-      "  smtp: { url: \"smtp://127.0.0.1:2525\", from: pd@example.com, tls: none }\n"
-      "  webhooks:\n    - { name: t, url: \"http://t.example.com/h\", secret_file: hook.secret }\n")));
+  const Config c = load_config(
+      write(with("  smtp: { url: \"smtp://127.0.0.1:2525\", from: pd@example.com, tls: none }\n"
+                 "  webhooks:\n    - { name: t, url: \"http://t.example.com/h\", secret_file: "
+                 "hook.secret }\n")));
   std::string all;
   for (const auto& w : startup_warnings(c)) all += w + "\n";
   EXPECT_NE(all.find("notifications.smtp.tls is none"), std::string::npos) << all;

@@ -80,7 +80,8 @@ TEST(NotifyPolicy, UnknownTemplateVariablePointsIntoTheTemplate) {
   const auto& d = e.diagnostics()[0];
   EXPECT_EQ(d.line, 9);
   // The column of "wroker" inside the quoted template on that line.
-  const std::string line = "    mail: { to: [a@example.com], subject: \"New: {{ wroker.lastName }}\" }";
+  const std::string line =
+      "    mail: { to: [a@example.com], subject: \"New: {{ wroker.lastName }}\" }";
   EXPECT_EQ(d.column, static_cast<int>(line.find("wroker")) + 1);
   EXPECT_NE(d.hint.find("worker"), std::string::npos) << d.hint;
 }
@@ -121,8 +122,9 @@ TEST(NotifyPolicy, WebhooksTheConfigLacksAreNamedAtTheirRule) {
   const auto unknown = unknown_webhooks(*policy, {"ticketing"});
   ASSERT_EQ(unknown.size(), 1u);
   EXPECT_EQ(unknown[0].to_string(),
-            file.string() + ":7:5: error: notification rule 'ticket' names webhook 'tickets', "
-                            "which the config does not have (configured: ticketing)");
+            file.string() +
+                ":7:5: error: notification rule 'ticket' names webhook 'tickets', "
+                "which the config does not have (configured: ticketing)");
   EXPECT_TRUE(unknown_webhooks(*policy, {"ticketing", "tickets"}).empty());
 }
 
