@@ -60,10 +60,11 @@ struct NotificationRule {
   bool mails() const { return mail_manager || !mail_to.empty(); }
 };
 
-// A rule naming a webhook the config's notifications.webhooks lacks: one diagnostic per place.
-// Such a rule could only ever make failed notifications.
-std::vector<PolicyDiagnostic> unknown_webhooks(const Policy& policy,
-                                               const std::vector<std::string>& webhooks);
+// Rules the config cannot deliver, one diagnostic per place: a rule that mails while
+// notifications.smtp has no url, or names a webhook notifications.webhooks lacks. Such a rule
+// could only ever make notifications that wait or fail, so the policy is refused instead.
+std::vector<PolicyDiagnostic> undeliverable_rules(const Policy& policy,
+                                                  const NotificationsConfig& config);
 
 enum class NotificationStatus { Pending, Sent, Failed };
 std::string_view to_string(NotificationStatus s);

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   // the directories applying the last ones. `connectors` validate the targets' config at
   // start-up.
   std::vector<std::unique_ptr<DirectoryConnector>> connectors, lookup_connectors;
-  std::vector<std::string> target_names, webhook_names;
+  std::vector<std::string> target_names;
   // Every unreadable secret file is reported, not just the first (a fresh install has none).
   std::optional<MissingSecrets> missing_secrets(std::in_place);
   try {
@@ -98,8 +98,7 @@ int main(int argc, char** argv) {
     policy = Policy::load(config.policy_path);
     if (auto unknown = unknown_targets(*policy, target_names); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
-    for (const auto& w : config.notifications.webhooks) webhook_names.push_back(w.name);
-    if (auto unknown = unknown_webhooks(*policy, webhook_names); !unknown.empty())
+    if (auto unknown = undeliverable_rules(*policy, config.notifications); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
     for (const auto& t : config.targets) {
       // The folder must be the service user's own. An admin checks the config as root (only
@@ -252,7 +251,7 @@ int main(int argc, char** argv) {
                                    {"state", config.state_path.string()}});
   life->ready();
 
-  PolicyWatch watch(config.policy_path, target_names, webhook_names);
+  PolicyWatch watch(config.policy_path, target_names, config.notifications);
   for (;;) {
     const LifeRequest request = life->wait(std::chrono::seconds(1));
     if (request.kind == LifeRequest::Kind::Stop) {

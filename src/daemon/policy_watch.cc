@@ -13,10 +13,10 @@ namespace prov {
 namespace fs = std::filesystem;
 
 PolicyWatch::PolicyWatch(fs::path path, std::vector<std::string> targets,
-                         std::vector<std::string> webhooks)
+                         NotificationsConfig notifications)
     : path_(std::move(path)),
       targets_(std::move(targets)),
-      webhooks_(std::move(webhooks)),
+      notifications_(std::move(notifications)),
       last_(fingerprint()) {}
 
 std::string PolicyWatch::fingerprint() const {
@@ -57,7 +57,7 @@ std::shared_ptr<const Policy> PolicyWatch::reload(const std::string& why) {
     auto p = Policy::load(path_);
     if (auto unknown = unknown_targets(*p, targets_); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
-    if (auto unknown = unknown_webhooks(*p, webhooks_); !unknown.empty())
+    if (auto unknown = undeliverable_rules(*p, notifications_); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
     log::info("policy loaded", {{"path", path_.string()}, {"why", why}, {"digest", p->digest()}});
     Metrics::global().inc("provisiond_policy_reloads_total", {{"result", "ok"}});

@@ -6,16 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "prov/config.h"
 #include "prov/policy.h"
 
 namespace prov {
 
 class PolicyWatch {
  public:
-  // `targets`: the config's target names; a policy granting in another is invalid. `webhooks`:
-  // the config's notification webhooks; a rule naming another is invalid.
+  // `targets`: the config's target names; a policy granting in another is invalid.
+  // `notifications`: where the config delivers; a rule it cannot deliver is invalid.
   PolicyWatch(std::filesystem::path path, std::vector<std::string> targets,
-              std::vector<std::string> webhooks = {});
+              NotificationsConfig notifications = {});
   // True when a policy file was added, removed or modified since the last call.
   bool changed();
   // Loads the policy; nullptr (and the errors logged) when it is invalid.
@@ -24,7 +25,8 @@ class PolicyWatch {
  private:
   std::string fingerprint() const;
   std::filesystem::path path_;
-  std::vector<std::string> targets_, webhooks_;
+  std::vector<std::string> targets_;
+  NotificationsConfig notifications_;
   std::string last_;
 };
 

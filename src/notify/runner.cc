@@ -64,7 +64,9 @@ class ThreadRunner final : public NotifyRunner {
         // A full batch means more audit is waiting: read on before sleeping.
         while (notifier_.match(rules, clock_.now()) == 256 && !stopping()) {
         }
-        while (notifier_.send_due(*delivery_, clock_.now()) > 0 && !stopping()) {
+        // One row at a time, each with the time of its own attempt: a webhook's timestamp must
+        // be fresh when it leaves, however long the deliveries before it took.
+        while (notifier_.send_due(*delivery_, clock_.now(), 1) > 0 && !stopping()) {
         }
         if (auto due = notifier_.next_due()) {
           const auto until =

@@ -30,21 +30,28 @@ std::optional<NotifyTrigger> parse_notify_trigger(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<PolicyDiagnostic> unknown_webhooks(const Policy& policy,
-                                               const std::vector<std::string>& webhooks) {
+std::vector<PolicyDiagnostic> undeliverable_rules(const Policy& policy,
+                                                  const NotificationsConfig& config) {
   std::string configured;
-  for (const auto& w : webhooks) configured += (configured.empty() ? "" : ", ") + w;
+  for (const auto& w : config.webhooks) configured += (configured.empty() ? "" : ", ") + w.name;
   std::vector<PolicyDiagnostic> out;
-  for (const auto& rule : policy.notification_rules())
+  const auto report = [&](const NotificationRule& rule, std::string message, std::string hint) {
+    PolicyDiagnostic d = rule.at;
+    d.message = "notification rule '" + rule.name + "' " + std::move(message);
+    d.hint = std::move(hint);
+    out.push_back(std::move(d));
+  };
+  for (const auto& rule : policy.notification_rules()) {
+    if (rule.mails() && config.smtp.url.empty())
+      report(rule, "sends mail, but the config has no notifications.smtp",
+             "set notifications.smtp.url and from in provisiond.yaml");
     for (const auto& hook : rule.webhooks)
-      if (std::find(webhooks.begin(), webhooks.end(), hook) == webhooks.end()) {
-        PolicyDiagnostic d = rule.at;
-        d.message = "notification rule '" + rule.name + "' names webhook '" + hook +
-                    "', which the config does not have";
-        d.hint = configured.empty() ? "add it to notifications.webhooks in provisiond.yaml"
-                                    : "configured: " + configured;
-        out.push_back(std::move(d));
-      }
+      if (std::none_of(config.webhooks.begin(), config.webhooks.end(),
+                       [&](const NotifyWebhookConfig& w) { return w.name == hook; }))
+        report(rule, "names webhook '" + hook + "', which the config does not have",
+               configured.empty() ? "add it to notifications.webhooks in provisiond.yaml"
+                                  : "configured: " + configured);
+  }
   return out;
 }
 

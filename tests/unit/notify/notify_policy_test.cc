@@ -111,21 +111,33 @@ TEST(NotifyPolicy, RuleWithoutActionOrRecipientIsRefused) {
   EXPECT_NE(all.find(":15:5: error: duplicate notification rule 'a'"), std::string::npos) << all;
 }
 
-TEST(NotifyPolicy, WebhooksTheConfigLacksAreNamedAtTheirRule) {
+TEST(NotifyPolicy, RulesTheConfigCannotDeliverAreNamedAtTheirPlace) {
   TempDir dir;
   const auto file = write_file(dir.path() / "p.yaml", policy_with(R"Y(notifications:
   - name: ticket
     on: held
     webhook: [ticketing, tickets]
+  - name: desk
+    on: hire_planned
+    mail: { to: [desk@example.com] }
 )Y"));
   const auto policy = Policy::load(file);
-  const auto unknown = unknown_webhooks(*policy, {"ticketing"});
-  ASSERT_EQ(unknown.size(), 1u);
-  EXPECT_EQ(unknown[0].to_string(),
+  NotificationsConfig config;
+  config.webhooks.push_back({"ticketing", "https://t.example.com/", "key", "", 1000});
+  const auto problems = undeliverable_rules(*policy, config);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].to_string(),
             file.string() +
                 ":7:5: error: notification rule 'ticket' names webhook 'tickets', "
                 "which the config does not have (configured: ticketing)");
-  EXPECT_TRUE(unknown_webhooks(*policy, {"ticketing", "tickets"}).empty());
+  EXPECT_EQ(problems[1].to_string(),
+            file.string() +
+                ":10:5: error: notification rule 'desk' sends mail, but the config "
+                "has no notifications.smtp (set notifications.smtp.url and from in "
+                "provisiond.yaml)");
+  config.webhooks.push_back({"tickets", "https://t.example.com/", "key", "", 1000});
+  config.smtp.url = "smtp://mail.example.com:587";
+  EXPECT_TRUE(undeliverable_rules(*policy, config).empty());
 }
 
 }  // namespace
