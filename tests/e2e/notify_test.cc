@@ -174,6 +174,38 @@ TEST(Notify, HeldTerminationPostsAVerifiedStandardWebhook) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+// What the engine really audits for a leaver: the licence to take back reaches the asset desk
+// in one mail.
+TEST(Notify, ALeaversLicenceToRetrieveIsMailedToTheAssetDesk) {
+  auto slapd = Slapd::start();
+  auto smtp = SmtpSink::start();
+  DaemonOptions o;
+  o.policy_path = example_policy_with_notifications(R"Y(  - name: assets
+    on: retrieve_entitlements
+    mail:
+      to: [assets@example.com]
+      subject: "Retrieve from {{ worker.firstName }} {{ worker.lastName }}: {{ detail.entitlement }}"
+)Y");
+  o.extra_yaml = "notifications:\n  poll_ms: 100\n  smtp: { url: " + smtp->url() +
+                 ", from: provisiond@example.com, tls: none }\n";
+  Daemon daemon(*slapd, o);
+  daemon.start();
+  const Json worker = make_worker("760001", "Fia", "Nance", "Finance");  // license:erp
+  ASSERT_EQ(daemon.send_event("r-hire", "HIRE", worker).status, 202);
+  ASSERT_TRUE(eventually([&] { return daemon.person("760001").has_value(); }));
+  ASSERT_EQ(daemon.send_event("r-term", "TERMINATION", worker).status, 202);
+  std::string out;
+  ASSERT_TRUE(eventually([&] {
+    daemon.ctl("notifications --sent", &out);
+    return out.find("retrieve_entitlements") != std::string::npos;
+  })) << out << read_file(daemon.log_path());
+  const auto mails = smtp->messages();
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(mails[0].header("Subject"), "Retrieve from Fia Nance: license:erp");
+  EXPECT_EQ(mails[0].rcpt_tos, std::vector<std::string>{"assets@example.com"});
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 // A receiver that cannot verify the signature answers 401: not something waiting cures, so the
 // notification fails at once, visibly, and is not retried.
 TEST(Notify, AWebhookSignedWithAnotherSecretIsRefusedAndKeptAsFailed) {
