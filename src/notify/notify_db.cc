@@ -47,6 +47,10 @@ NotifyDb::NotifyDb(const std::filesystem::path& path) : db_(opened(path)) {
   sqlite3_busy_timeout(db_.handle(), 5000);
   // A row marked sent must stay sent: every commit here is durable when it returns.
   db_.exec("PRAGMA synchronous=FULL");
+  // Checkpoints are the engine's and the ingest writer's business (they checkpoint every ~80 MB
+  // of log, sqlite_store.cc): with SQLite's default this small writer would copy the log back
+  // after nearly every commit of its own under load.
+  db_.exec("PRAGMA wal_autocheckpoint=0");
 }
 
 void NotifyDb::transaction(const std::function<void()>& f) {
