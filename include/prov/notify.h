@@ -5,9 +5,9 @@
 // fixed addresses) or by a signed outbound webhook (Standard Webhooks).
 //
 // The engine is not involved: it already writes an audit row for each of these in the same
-// transaction as the change. The notifier reads the audit after a durable cursor and, in one
-// transaction, renders the matching rules into rows of a notification outbox and advances the
-// cursor; a sender delivers the outbox with retries. A crash between a delivery and the commit
+// transaction as the change. The notifier reads the audit after a durable cursor, renders the
+// matching rules, and in one transaction inserts the results into a notification outbox and
+// advances the cursor; a sender delivers the outbox with retries. A crash between a delivery and the commit
 // that marks it sent delivers it again with the same Message-ID / webhook-id (at-least-once; the
 // receiver de-duplicates). See docs/notifications.md.
 #include <chrono>
@@ -54,9 +54,9 @@ struct NotificationRule {
   // Webhooks by their name in the daemon config's notifications.webhooks.
   std::vector<std::string> webhooks;
   // The policy's templates, rendered against a notification context (docs/notifications.md):
-  // worker.*, manager.*, username, target, trigger, summary, detail.*, password_handover.
+  // worker.*, manager.*, username, target, trigger, summary, detail.*, password_handover, rule.
   // Empty functions: the default subject / body for the trigger.
-  std::function<std::string(const Json&context)> subject, body;
+  std::function<std::string(const Json& context)> subject, body;
   bool mails() const { return mail_manager || !mail_to.empty(); }
 };
 
@@ -114,8 +114,9 @@ class Notifier {
   Notifier& operator=(const Notifier&) = delete;
 
   // Reads up to `limit` audit rows after the cursor and renders the rules they match; then, in
-  // one short transaction, inserts the outbox rows and advances the cursor past what was read.
-  // Returns the audit rows read.
+  // one short transaction, inserts the outbox rows and advances the cursor past what was read
+  // (except a leaver's released entitlements cut by the batch's end: the next batch takes them
+  // whole). Returns the audit rows read.
   int match(const std::vector<NotificationRule>& rules, TimePoint now, int limit = 256);
   // Delivers the due pending rows (at most `limit`), each marked sent, rescheduled or failed in
   // its own transaction after its delivery. Returns how many were attempted.
