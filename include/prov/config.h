@@ -37,6 +37,11 @@ struct TlsConfig {
 
 // One target: a directory provisiond keeps accounts in (`targets[]`, or `directory:` for a
 // config with one, which is the target named `directory`).
+struct DirectoryConfig;
+// The `key`s of the directory targets (ldap, ad) that have no password_dir: they cannot deliver
+// the one-time passwords a policy may ask for (see undeliverable_passwords).
+std::vector<std::string> targets_without_password_folder(const std::vector<DirectoryConfig>& targets);
+
 struct DirectoryConfig {
   std::string name = "directory";  // unique, [a-z0-9-]; carried by accounts and operations
   std::string key = "directory";   // where the config sets it ("targets[1]"), for messages

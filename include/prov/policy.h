@@ -71,6 +71,9 @@ struct BrakePolicy {
 struct PasswordPolicy {
   bool initial = false;      // generate a one-time password on create
   std::string deliver = "file";  // file | none
+  // Where `initial` is set (file, line, column; line 0 when the policy leaves it out).
+  std::string file;
+  int line = 0, column = 0;
 };
 
 struct EvalContext {
@@ -159,6 +162,13 @@ class Policy {
 // Grants in such a target would never reach anyone.
 std::vector<PolicyDiagnostic> unknown_targets(const Policy& policy,
                                               const std::vector<std::string>& targets);
+
+// Targets that would create accounts without the one-time password the policy asks for
+// (`password: { initial: true }` while the target has no password folder):
+// one diagnostic per such target, at the policy's `initial`. `without_folder` names the
+// config's directory targets that have no password_dir (`key` as the config names it).
+std::vector<PolicyDiagnostic> undeliverable_passwords(const Policy& policy,
+                                                      const std::vector<std::string>& without_folder);
 
 // Groups the policy manages in `target`: the default target (the config's first) gets the
 // roles' plain `groups:` too.

@@ -80,6 +80,38 @@ HttpResponse json_response(const Json& body, int status) {
   return r;
 }
 
+std::optional<std::int64_t> query_number(const ApiCall& call, const std::string& field,
+                                         std::int64_t low, std::int64_t high,
+                                         std::int64_t fallback, std::optional<HttpResponse>& bad) {
+  auto it = call.query.find(field);
+  if (it == call.query.end()) return fallback;
+  try {
+    std::size_t used = 0;
+    const long long n = std::stoll(it->second, &used);
+    if (used == it->second.size() && n >= low && n <= high) return n;
+  } catch (const std::exception&) {
+  }
+  bad = problem(400, "Bad Request",
+                field + " must be a whole number from " + std::to_string(low) + " to " +
+                    std::to_string(high),
+                field);
+  return std::nullopt;
+}
+
+std::variant<Json, HttpResponse> json_object_body(const HttpRequest& request) {
+  const std::string type = request.header("content-type");
+  if (type.substr(0, type.find(';')) != "application/json")
+    return problem(415, "Unsupported Media Type", "send the body as application/json");
+  Json body;
+  try {
+    body = Json::parse(request.body);
+  } catch (const Json::exception&) {
+    return problem(400, "Bad Request", "the body is not JSON");
+  }
+  if (!body.is_object()) return problem(400, "Bad Request", "the body must be a JSON object");
+  return body;
+}
+
 std::optional<HttpResponse> requires_role(const ApiCall& call, Role role) {
   if (call.who.role >= role) return std::nullopt;
   return problem(403, "Forbidden",

@@ -10,6 +10,7 @@
 
 #include "admin/auth.h"
 #include "prov/config.h"
+#include "prov/connector.h"
 #include "prov/engine.h"
 #include "prov/http.h"
 
@@ -23,6 +24,8 @@ struct AdminContext {
   std::function<std::shared_ptr<const Policy>()> policy;  // the daemon's current policy
   std::function<void()> wake;                             // after a decision: act on it now
   std::shared_ptr<AdminAuth> auth;
+  // A fresh connector to a target, for POST /v1/reconcile; unset: reconcile answers 503.
+  std::function<std::unique_ptr<DirectoryConnector>(const DirectoryConfig&)> connector;
 };
 
 HttpHandler make_admin_handler(AdminContext context);

@@ -1,8 +1,10 @@
 #pragma once
 // The admin API's endpoints, behind make_admin_handler (which authenticated the caller).
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "admin/admin.h"
 
@@ -21,7 +23,19 @@ std::optional<HttpResponse> requires_role(const ApiCall& call, Role role);
 // nullopt: not one of theirs. Reads need `viewer`; decisions say what they need.
 std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& call);
 std::optional<HttpResponse> api_decide(const AdminContext& ctx, const ApiCall& call);
+// GET /v1/report/access (viewer) and POST /v1/reconcile (admin).
+std::optional<HttpResponse> api_report(const AdminContext& ctx, const ApiCall& call);
+std::optional<HttpResponse> api_reconcile(const AdminContext& ctx, const ApiCall& call);
 
 HttpResponse json_response(const Json& body, int status = 200);
+
+// A whole number in [low, high] from the query, `fallback` when absent; nullopt after putting
+// the 400 naming `field` into `bad`.
+std::optional<std::int64_t> query_number(const ApiCall& call, const std::string& field,
+                                         std::int64_t low, std::int64_t high,
+                                         std::int64_t fallback, std::optional<HttpResponse>& bad);
+
+// A state change's body: a JSON object sent as application/json, or the 415 / 400 to answer.
+std::variant<Json, HttpResponse> json_object_body(const HttpRequest& request);
 
 }  // namespace prov

@@ -25,16 +25,9 @@ constexpr Decision kDecisions[] = {
 // {"ids": [1, 2]} or {"all": true}: which operations. An empty list means all, as in
 // OutboxDecision, so "all" must be said out loud.
 std::variant<std::vector<std::int64_t>, HttpResponse> ids_of(const HttpRequest& req) {
-  const std::string type = req.header("content-type");
-  if (type.substr(0, type.find(';')) != "application/json")
-    return problem(415, "Unsupported Media Type", "send the body as application/json");
-  Json body;
-  try {
-    body = Json::parse(req.body);
-  } catch (const Json::exception&) {
-    return problem(400, "Bad Request", "the body is not JSON");
-  }
-  if (!body.is_object()) return problem(400, "Bad Request", "the body must be a JSON object");
+  auto parsed = json_object_body(req);
+  if (auto* bad = std::get_if<HttpResponse>(&parsed)) return std::move(*bad);
+  Json& body = std::get<Json>(parsed);
   const bool all = body.contains("all") && body["all"] == true;
   if (body.contains("all") && !body["all"].is_boolean())
     return problem(400, "Bad Request", "all must be true or false", "all");
@@ -76,7 +69,7 @@ std::optional<HttpResponse> api_decide(const AdminContext& ctx, const ApiCall& c
     return json_response(
         {{"changed", result.changed}, {"unknown", result.unknown}, {"actor", call.who.name}});
   }
-  return std::nullopt;
+  return api_reconcile(ctx, call);
 }
 
 }  // namespace prov

@@ -16,6 +16,14 @@ Json account_json(const Account& a) {
               {"groups", a.groups},     {"attributes", a.attributes}};
 }
 
+Json entitlement_json(const EntitlementRow& r) {
+  Json j{{"worker_id", r.worker_id},
+         {"entitlement", r.entitlement},
+         {"allocated_at", format_time(r.allocated_at)}};
+  if (r.released_at) j["released_at"] = format_time(*r.released_at);
+  return j;
+}
+
 Json operation_json(const OutboxRow& r) {
   Json j = to_json(r.op);
   j["summary"] = describe(r.op);
@@ -38,16 +46,9 @@ Json audit_json(const AuditRecord& r) {
 
 // ?limit=N (1..10000, default `fallback`); nullopt after a 400 into `bad`.
 std::optional<int> limit_of(const ApiCall& call, int fallback, std::optional<HttpResponse>& bad) {
-  auto it = call.query.find("limit");
-  if (it == call.query.end()) return fallback;
-  try {
-    std::size_t used = 0;
-    const int n = std::stoi(it->second, &used);
-    if (used == it->second.size() && n >= 1 && n <= 10000) return n;
-  } catch (const std::exception&) {
-  }
-  bad = problem(400, "Bad Request", "limit must be a whole number from 1 to 10000", "limit");
-  return std::nullopt;
+  const auto n = query_number(call, "limit", 1, 10000, fallback, bad);
+  if (!n) return std::nullopt;
+  return static_cast<int>(*n);
 }
 
 HttpResponse status(const AdminContext& ctx) {
@@ -95,6 +96,8 @@ HttpResponse worker(const AdminContext& ctx, const std::string& id) {
                           {"planned", account_json(a->planned)}};
   Json ops = Json::array();
   for (const auto& r : store->operations_of(id)) ops.push_back(operation_json(r));
+  Json entitlements = Json::array();
+  for (const auto& r : store->entitlements(id)) entitlements.push_back(entitlement_json(r));
   Json timeline = Json::array();
   for (const auto& r : store->audit_log(id, 1000)) timeline.push_back(audit_json(r));
   return json_response({{"worker_id", id},
@@ -103,6 +106,7 @@ HttpResponse worker(const AdminContext& ctx, const std::string& id) {
                         {"last_event_id", w->last_event_id},
                         {"last_effective_at", format_time(w->last_effective_at)},
                         {"accounts", accounts},
+                        {"entitlements", entitlements},
                         {"operations", ops},
                         {"timeline", timeline}});
 }
@@ -150,17 +154,29 @@ HttpResponse plan(const AdminContext& ctx, const ApiCall& call) {
 
 constexpr int kAuditSearchRows = 100000;
 
+// since / until (RFC 3339 or a date) from the query into `out`; a 400 naming the field when
+// malformed.
+std::optional<HttpResponse> time_of(const ApiCall& call, const std::string& field,
+                                    TimePoint& out) {
+  auto it = call.query.find(field);
+  if (it == call.query.end()) return std::nullopt;
+  auto t = parse_time(it->second);
+  if (!t) return problem(400, "Bad Request", field + " must be an RFC 3339 time or a date", field);
+  out = *t;
+  return std::nullopt;
+}
+
 HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
   std::optional<HttpResponse> bad;
   const auto limit = limit_of(call, 200, bad);
   if (!limit) return *bad;
-  TimePoint since{};
-  if (auto it = call.query.find("since"); it != call.query.end()) {
-    auto t = parse_time(it->second);
-    if (!t)
-      return problem(400, "Bad Request", "since must be an RFC 3339 time or a date", "since");
-    since = *t;
-  }
+  TimePoint since{}, until = TimePoint::max();
+  if (auto refusal = time_of(call, "since", since)) return *refusal;
+  if (auto refusal = time_of(call, "until", until)) return *refusal;
+  // Paging from the newest: offset=200 skips the newest 200 matches (the console's "older").
+  const auto offset_n = query_number(call, "offset", 0, kAuditSearchRows, 0, bad);
+  if (!offset_n) return *bad;
+  const auto offset = static_cast<std::size_t>(*offset_n);
   const auto worker = call.query.count("worker_id") ? call.query.at("worker_id") : "";
   const auto action = call.query.count("action") ? call.query.at("action") : "";
   const auto actor = call.query.count("actor") ? call.query.at("actor") : "";
@@ -168,21 +184,40 @@ HttpResponse audit(const AdminContext& ctx, const ApiCall& call) {
   // Newest last, like provisionctl audit: the last `limit` rows that match. A filter other than
   // the worker looks through the newest kAuditSearchRows rows only: the audit of a large
   // workforce does not fit in memory (provisionctl audit export reads it all, streaming).
-  const bool filtered = !action.empty() || !actor.empty() || since != TimePoint{};
+  const bool filtered = !action.empty() || !actor.empty() || since != TimePoint{} ||
+                        until != TimePoint::max() || offset > 0;
   std::vector<Json> matched;
   for (const auto& r : store->audit_log(worker, filtered ? kAuditSearchRows : *limit)) {
-    if (r.at < since) continue;
+    if (r.at < since || r.at >= until) continue;
     if (!action.empty() && r.action != action) continue;
     if (!actor.empty() && (!r.detail.is_object() || r.detail.value("actor", "") != actor))
       continue;
     matched.push_back(audit_json(r));
   }
   Json arr = Json::array();
-  const std::size_t from =
-      matched.size() > static_cast<std::size_t>(*limit) ? matched.size() - *limit : 0;
-  for (std::size_t i = from; i < matched.size(); ++i) arr.push_back(std::move(matched[i]));
-  return json_response(
-      {{"records", arr}, {"matched", matched.size()}, {"searched_newest", kAuditSearchRows}});
+  const std::size_t end = matched.size() > offset ? matched.size() - offset : 0;
+  const std::size_t from = end > static_cast<std::size_t>(*limit) ? end - *limit : 0;
+  for (std::size_t i = from; i < end; ++i) arr.push_back(std::move(matched[i]));
+  return json_response({{"records", arr},
+                        {"matched", matched.size()},
+                        {"offset", offset},
+                        {"searched_newest", kAuditSearchRows}});
+}
+
+// What leavers and movers released (licences, hardware) since `since`, across workers: the list
+// of `provisionctl report retrieve`.
+HttpResponse retrieve(const AdminContext& ctx, const ApiCall& call) {
+  std::optional<HttpResponse> bad;
+  const auto limit = limit_of(call, 1000, bad);
+  if (!limit) return *bad;
+  TimePoint since{};
+  if (auto refusal = time_of(call, "since", since)) return *refusal;
+  auto store = Store::open_read_only(ctx.state_path);
+  const auto released = store->released_entitlements(since);
+  Json rows = Json::array();
+  for (std::size_t i = 0; i < released.size() && i < static_cast<std::size_t>(*limit); ++i)
+    rows.push_back(entitlement_json(released[i]));
+  return json_response({{"entitlements", rows}, {"matched", released.size()}});
 }
 
 // ?status=pending|sent|failed (default: all), ?limit=N (default 200), newest first.
@@ -217,6 +252,8 @@ std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& cal
   if (p == "/v1/plan") return plan(ctx, call);
   if (p == "/v1/audit") return audit(ctx, call);
   if (p == "/v1/notifications") return notifications(ctx, call);
+  if (p == "/v1/report/retrieve") return retrieve(ctx, call);
+  if (auto r = api_report(ctx, call)) return r;
   const std::string prefix = "/v1/workers/";
   if (p.starts_with(prefix)) {
     std::string id = p.substr(prefix.size());

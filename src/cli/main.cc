@@ -148,7 +148,8 @@ int main(int argc, char** argv) {
         const Config c = load_config(config_path, ConfigSecrets{false, false});
         std::vector<std::string> names;
         for (const auto& t : c.targets) names.push_back(t.name);
-        return cmd_policy_validate(rest, std::cout, std::cerr, &names);
+        const auto without_folder = targets_without_password_folder(c.targets);
+        return cmd_policy_validate(rest, std::cout, std::cerr, &names, &without_folder);
       } catch (const ConfigError& e) {
         std::cerr << "provisionctl: config error: " << e.what() << "\n";
         return 2;

@@ -18,7 +18,8 @@ void print_diagnostics(const PolicyLoadError& e, std::ostream& err) {
 }  // namespace
 
 int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out,
-                        std::ostream& err, const std::vector<std::string>* targets) {
+                        std::ostream& err, const std::vector<std::string>* targets,
+                        const std::vector<std::string>* without_password_folder) {
   if (args.size() != 1) {
     err << "usage: provisionctl policy validate PATH\n";
     return 2;
@@ -28,6 +29,9 @@ int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out,
     if (targets)
       if (auto unknown = unknown_targets(*policy, *targets); !unknown.empty())
         throw PolicyLoadError(std::move(unknown));
+    if (without_password_folder)
+      if (auto d = undeliverable_passwords(*policy, *without_password_folder); !d.empty())
+        throw PolicyLoadError(std::move(d));
     out << "policy OK: " << args[0] << ": " << policy->files().size() << " file"
         << (policy->files().size() == 1 ? "" : "s") << ", " << policy->attributes().size()
         << " attributes, " << policy->roles().size() << " roles, "

@@ -14,9 +14,12 @@ namespace prov {
 // provisionctl [--config FILE] policy validate PATH
 // Prints every problem as file:line:column on `err` (exit 1) or a summary on `out` (exit 0).
 // With the config's target names, a role naming another target is a problem too; without them
-// any well-formed target name passes (the daemon checks again at start and on reload).
+// any well-formed target name passes (the daemon checks again at start and on reload). With
+// `without_password_folder` (the keys of the config's directory targets without a
+// password_dir), so is a policy asking for initial passwords.
 int cmd_policy_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-                        const std::vector<std::string>* targets = nullptr);
+                        const std::vector<std::string>* targets = nullptr,
+                        const std::vector<std::string>* without_password_folder = nullptr);
 
 // provisionctl policy test PATH [--tests DIR]
 // Runs the policy tests in DIR (default: the `tests` folder next to the policy file, or inside

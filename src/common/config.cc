@@ -90,6 +90,13 @@ std::string read_secret(const std::string& key, const fs::path& path,
 
 bool is_ldap_family(const std::string& type) { return type == "ldap" || type == "ad"; }
 
+std::vector<std::string> targets_without_password_folder(const std::vector<DirectoryConfig>& targets) {
+  std::vector<std::string> out;
+  for (const auto& t : targets)
+    if ((t.type == "ldap" || t.type == "ad") && t.password_dir.empty()) out.push_back(t.key);
+  return out;
+}
+
 bool is_target_name(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
   return std::all_of(name.begin(), name.end(), [](char ch) {

@@ -98,6 +98,9 @@ int main(int argc, char** argv) {
     policy = Policy::load(config.policy_path);
     if (auto unknown = unknown_targets(*policy, target_names); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
+    if (auto d = undeliverable_passwords(*policy, targets_without_password_folder(config.targets));
+        !d.empty())
+      throw PolicyLoadError(std::move(d));
     if (auto unknown = undeliverable_rules(*policy, config.notifications); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
     for (const auto& t : config.targets) {
@@ -202,6 +205,9 @@ int main(int argc, char** argv) {
     HttpServerOptions admin_opts;
     admin_opts.listen = config.admin_listen;
     admin_opts.thread_name = "prov-admin";
+    // A second serving thread: a long read or reconcile (seconds on a large directory) must not
+    // keep /healthz, /readyz and the console waiting.
+    admin_opts.threads = 2;
     admin_opts.tls_cert_file = config.admin.tls_cert_file;
     admin_opts.tls_key_file = config.admin.tls_key_file;
     // Loopback operators and metrics scrapers all come from one address: only the total counts.
@@ -213,6 +219,7 @@ int main(int argc, char** argv) {
     admin_ctx.policy = [eng] { return eng->policy(); };
     admin_ctx.wake = [eng] { eng->wake(); };
     admin_ctx.auth = std::make_shared<AdminAuth>(config.admin, geteuid());
+    admin_ctx.connector = [&registry](const DirectoryConfig& t) { return registry.create(t); };
     const HttpHandler admin_handler = make_admin_handler(std::move(admin_ctx));
     admin = HttpServer::start(admin_opts, admin_handler);
     if (!config.admin.socket.empty()) {
@@ -251,7 +258,8 @@ int main(int argc, char** argv) {
                                    {"state", config.state_path.string()}});
   life->ready();
 
-  PolicyWatch watch(config.policy_path, target_names, config.notifications);
+  PolicyWatch watch(config.policy_path, target_names,
+                    targets_without_password_folder(config.targets), config.notifications);
   for (;;) {
     const LifeRequest request = life->wait(std::chrono::seconds(1));
     if (request.kind == LifeRequest::Kind::Stop) {

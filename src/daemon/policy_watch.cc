@@ -13,9 +13,11 @@ namespace prov {
 namespace fs = std::filesystem;
 
 PolicyWatch::PolicyWatch(fs::path path, std::vector<std::string> targets,
+                         std::vector<std::string> without_password_folder,
                          NotificationsConfig notifications)
     : path_(std::move(path)),
       targets_(std::move(targets)),
+      without_password_folder_(std::move(without_password_folder)),
       notifications_(std::move(notifications)),
       last_(fingerprint()) {}
 
@@ -57,6 +59,8 @@ std::shared_ptr<const Policy> PolicyWatch::reload(const std::string& why) {
     auto p = Policy::load(path_);
     if (auto unknown = unknown_targets(*p, targets_); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
+    if (auto d = undeliverable_passwords(*p, without_password_folder_); !d.empty())
+      throw PolicyLoadError(std::move(d));
     if (auto unknown = undeliverable_rules(*p, notifications_); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
     log::info("policy loaded", {{"path", path_.string()}, {"why", why}, {"digest", p->digest()}});

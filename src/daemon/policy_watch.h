@@ -13,9 +13,12 @@ namespace prov {
 
 class PolicyWatch {
  public:
-  // `targets`: the config's target names; a policy granting in another is invalid.
-  // `notifications`: where the config delivers; a rule it cannot deliver is invalid.
+  // `targets`: the config's target names; a policy granting in another is invalid, and so is
+  // one asking for initial passwords while a target in `without_password_folder` (their keys)
+  // cannot deliver them. `notifications`: where the config delivers; a notification rule it
+  // cannot deliver is invalid too.
   PolicyWatch(std::filesystem::path path, std::vector<std::string> targets,
+              std::vector<std::string> without_password_folder = {},
               NotificationsConfig notifications = {});
   // True when a policy file was added, removed or modified since the last call.
   bool changed();
@@ -25,7 +28,7 @@ class PolicyWatch {
  private:
   std::string fingerprint() const;
   std::filesystem::path path_;
-  std::vector<std::string> targets_;
+  std::vector<std::string> targets_, without_password_folder_;
   NotificationsConfig notifications_;
   std::string last_;
 };

@@ -242,6 +242,21 @@ std::vector<PolicyDiagnostic> unknown_targets(const Policy& policy,
   return out;
 }
 
+std::vector<PolicyDiagnostic> undeliverable_passwords(const Policy& policy,
+                                                      const std::vector<std::string>& without_folder) {
+  std::vector<PolicyDiagnostic> out;
+  const PasswordPolicy& pw = policy.password();
+  if (!pw.initial) return out;
+  for (const auto& key : without_folder) {
+    PolicyDiagnostic d{pw.file, pw.line, pw.column, "", ""};
+    d.message = "initial passwords are delivered as files, but " + key + ".password_dir is not set";
+    d.hint = "set " + key + ".password_dir in the config, or password: { initial: false } to "
+             "create accounts without a password";
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 std::set<std::string> managed_groups_in(const Policy& policy, const std::string& target,
                                         bool default_target) {
   std::set<std::string> out;

@@ -716,6 +716,9 @@ class PolicyLoader {
                  [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
                    if (key == "initial") {
                      if (auto b = boolean(file, vv, kk, key)) pw.initial = *b;
+                     pw.file = file.display;
+                     pw.line = kk.Mark().line + 1;
+                     pw.column = kk.Mark().column + 1;
                    } else if (auto s = choice(file, vv, kk, key, {"file", "none"})) {
                      pw.deliver = *s;
                    }

@@ -317,6 +317,154 @@ TEST_F(AdminApi, ConsoleSessionNeedsItsCsrfTokenToDecide) {
   EXPECT_EQ(with_cookie("GET", "/v1/status", "", "").status, 401);
 }
 
+// Each decision needs its role: a viewer gets 403 on every one, an approver on reconcile; an
+// admin's reconcile compares the directory and is audited with the token's name.
+TEST_F(AdminApi, ReconcileNeedsAdminAndIsAuditedWithTheCaller) {
+  start(braked());
+  const std::string viewer = new_token("rv", "viewer");
+  const std::string approver = new_token("ra", "approver");
+  const std::string admin = new_token("root-ops", "admin");
+  const std::int64_t op = held_termination("700008");
+  ASSERT_NE(op, 0);
+  const std::string ids = Json{{"ids", {op}}}.dump();
+  for (const char* path : {"/v1/held/approve", "/v1/held/reject", "/v1/failed/retry"}) {
+    const auto r = call("POST", path, viewer, ids);
+    EXPECT_EQ(r.status, 403) << path << ": " << r.body;
+    EXPECT_EQ(r.headers.at("content-type"), "application/problem+json") << path;
+  }
+  EXPECT_EQ(call("POST", "/v1/reconcile", viewer, "{}").status, 403);
+  const auto as_approver = call("POST", "/v1/reconcile", approver, "{}");
+  EXPECT_EQ(as_approver.status, 403) << as_approver.body;
+  EXPECT_NE(as_approver.body.find("needs admin"), std::string::npos) << as_approver.body;
+
+  const auto bad = call("POST", "/v1/reconcile", admin, R"({"apply": "yes"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.json().value("field", ""), "apply") << bad.body;
+  const auto no_target = call("POST", "/v1/reconcile", admin, R"({"target": "nowhere"})");
+  EXPECT_EQ(no_target.status, 400) << no_target.body;
+  EXPECT_EQ(no_target.json().value("field", ""), "target") << no_target.body;
+
+  const auto ran = call("POST", "/v1/reconcile", admin, R"({"apply": false})");
+  ASSERT_EQ(ran.status, 200) << ran.body;
+  EXPECT_EQ(ran.json().value("actor", ""), "token:root-ops") << ran.body;
+  EXPECT_GE(ran.json().value("compared", 0), 0) << ran.body;
+  EXPECT_TRUE(ran.json()["drifts"].is_array()) << ran.body;
+  const auto audit = call("GET", "/v1/audit?action=reconcile.run", viewer);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  ASSERT_EQ(audit.json()["records"].size(), 1u) << audit.body;
+  EXPECT_EQ(audit.json()["records"][0]["detail"].value("actor", ""), "token:root-ops");
+  EXPECT_EQ(audit.json()["records"][0]["detail"].value("apply", true), false);
+}
+
+// A group membership removed by hand: an admin's reconcile through the API finds it, hands it
+// to the engine, which puts the member back; the repair is audited with the token's name.
+TEST_F(AdminApi, ReconcileThroughTheApiCorrectsDriftMadeByHand) {
+  start(braked());
+  const std::string admin = new_token("fixer", "admin");
+  const std::string id = "700031";
+  // Two members, so that removing one leaves the groupOfNames valid.
+  ASSERT_EQ(daemon_->send_event("hire-" + id, "HIRE", make_worker(id, "Rita", "Drift")).status,
+            202);
+  ASSERT_EQ(
+      daemon_->send_event("hire-700032", "HIRE", make_worker("700032", "Sam", "Steady")).status,
+      202);
+  EXPECT_TRUE(eventually([&] { return !daemon_->password_of("700032").empty(); }));
+  std::optional<LdapEntry> rita;
+  ASSERT_TRUE(eventually([&] {
+    rita = daemon_->person(id);
+    return rita && daemon_->groups_of(rita->dn).count("staff") > 0;
+  })) << "no account in staff for " << id;
+  const auto& s = Slapd::shared().info();
+  const std::string ldif = "dn: cn=staff,ou=groups," + s.base_dn +
+                           "\nchangetype: modify\ndelete: member\nmember: " + rita->dn + "\n";
+  std::string out;
+  ASSERT_EQ(run_command("printf '%s' " + shell_quote(ldif) + " | ldapmodify -x -H " +
+                            shell_quote(s.url) + " -D " + shell_quote(s.root_dn) + " -w " +
+                            shell_quote(s.root_pw),
+                        &out),
+            0)
+      << out;
+  ASSERT_FALSE(daemon_->groups_of(rita->dn).count("staff"));
+
+  const auto ran = call("POST", "/v1/reconcile", admin, R"({"apply": true})");
+  ASSERT_EQ(ran.status, 200) << ran.body;
+  const Json report = ran.json();
+  EXPECT_GE(report.value("handed_to_engine", 0), 1) << ran.body;
+  bool found = false;
+  for (const auto& d : report["drifts"])
+    found |= d.value("worker_id", "") == id && d.value("kind", "") == "changed";
+  EXPECT_TRUE(found) << ran.body;
+  EXPECT_TRUE(eventually([&] { return daemon_->groups_of(rita->dn).count("staff") > 0; }))
+      << "the engine did not put the member back";
+  const auto audit =
+      call("GET", "/v1/audit?action=reconcile.drift&worker_id=" + id, admin).json();
+  ASSERT_FALSE(audit["records"].empty()) << audit.dump();
+  EXPECT_EQ(audit["records"][0]["detail"].value("actor", ""), "token:fixer");
+}
+
+// The access report pages through every membership with the role that grants it.
+TEST_F(AdminApi, AccessReportIsFilteredAndPaged) {
+  start(braked());
+  const std::string viewer = new_token("auditor", "viewer");
+  for (const std::string id : {"700011", "700012"}) {
+    EXPECT_EQ(daemon_->send_event("hire-" + id, "HIRE", make_worker(id, "Ann", "Acc" + id)).status,
+              202);
+    EXPECT_TRUE(eventually([&] { return !daemon_->password_of(id).empty(); })) << id;
+  }
+  const auto all = call("GET", "/v1/report/access", viewer);
+  ASSERT_EQ(all.status, 200) << all.body;
+  const Json report = all.json();
+  ASSERT_GE(report.value("total", 0), 2) << all.body;
+  for (const auto& row : report["rows"]) {
+    EXPECT_FALSE(row.value("group", "").empty()) << row;
+    if (row.value("status", "") == "granted") EXPECT_FALSE(row.value("granted_by", "").empty()) << row;
+  }
+  const auto one = call("GET", "/v1/report/access?worker=700011&limit=1", viewer);
+  ASSERT_EQ(one.status, 200) << one.body;
+  ASSERT_EQ(one.json()["rows"].size(), 1u) << one.body;
+  EXPECT_EQ(one.json()["rows"][0].value("worker_id", ""), "700011");
+  if (one.json().value("total", 0) > 1) {
+    EXPECT_EQ(one.json().value("next_offset", 0), 1) << one.body;
+    const auto second = call("GET", "/v1/report/access?worker=700011&limit=1&offset=1", viewer);
+    ASSERT_EQ(second.status, 200) << second.body;
+    EXPECT_NE(second.json()["rows"][0].value("group", ""), one.json()["rows"][0].value("group", ""));
+  }
+  const std::string group = report["rows"][0].value("group", "");
+  const auto by_group = call("GET", "/v1/report/access?group=" + group, viewer);
+  ASSERT_EQ(by_group.status, 200) << by_group.body;
+  for (const auto& row : by_group.json()["rows"]) EXPECT_EQ(row.value("group", ""), group);
+  const auto bad_target = call("GET", "/v1/report/access?target=nowhere", viewer);
+  EXPECT_EQ(bad_target.status, 400) << bad_target.body;
+  EXPECT_EQ(bad_target.json().value("field", ""), "target");
+  EXPECT_EQ(call("GET", "/v1/report/access?limit=0", viewer).json().value("field", ""), "limit");
+  EXPECT_EQ(call("GET", "/v1/report/access?offset=-1", viewer).json().value("field", ""),
+            "offset");
+  EXPECT_EQ(call("GET", "/v1/report/access", "").status, 401);
+  const auto retrieve = call("GET", "/v1/report/retrieve?since=2020-01-01", viewer);
+  ASSERT_EQ(retrieve.status, 200) << retrieve.body;
+  EXPECT_TRUE(retrieve.json()["entitlements"].is_array()) << retrieve.body;
+  EXPECT_EQ(call("GET", "/v1/report/retrieve?since=later", viewer).json().value("field", ""),
+            "since");
+  EXPECT_TRUE(call("GET", "/v1/workers/700011", viewer).json()["entitlements"].is_array());
+
+  // The audit pages from the newest match, within a time range.
+  const auto newest = call("GET", "/v1/audit?worker_id=700011&limit=2", viewer);
+  const auto older = call("GET", "/v1/audit?worker_id=700011&limit=2&offset=2", viewer);
+  ASSERT_EQ(newest.status, 200) << newest.body;
+  ASSERT_EQ(older.status, 200) << older.body;
+  ASSERT_EQ(newest.json()["records"].size(), 2u) << newest.body;
+  ASSERT_FALSE(older.json()["records"].empty()) << older.body;
+  EXPECT_LE(older.json()["records"].back().value("at", ""),
+            newest.json()["records"].front().value("at", ""));
+  EXPECT_NE(older.json()["records"].back().dump(), newest.json()["records"].front().dump());
+  const auto future = call("GET", "/v1/audit?since=2999-01-01", viewer);
+  EXPECT_TRUE(future.json()["records"].empty()) << future.body;
+  const auto past = call("GET", "/v1/audit?until=2000-01-01", viewer);
+  EXPECT_TRUE(past.json()["records"].empty()) << past.body;
+  EXPECT_EQ(call("GET", "/v1/audit?until=soon", viewer).json().value("field", ""), "until");
+  EXPECT_EQ(call("GET", "/v1/audit?offset=x", viewer).json().value("field", ""), "offset");
+}
+
 // Without a running daemon a decision is refused with the reason, and nothing is written.
 TEST_F(AdminApi, DecisionsWithoutTheDaemonAreRefusedClearly) {
   start(braked());

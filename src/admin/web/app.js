@@ -1,73 +1,41 @@
 // The console: a token logs in (POST /v1/session), the daemon answers with an HttpOnly session
 // cookie and a CSRF token this page sends with every state change. Everything shown comes from
 // the admin API (docs/admin-api.md); nothing is inline, as the Content-Security-Policy demands.
+// Pages are addressed by the URL's fragment (#/held, #/worker/100234), so a page can be
+// bookmarked and the back button works, without a request the daemon would have to route.
 'use strict';
 
-const state = { csrf: null, role: null };
-
-function $(id) { return document.getElementById(id); }
-
-function show(id, visible) { $(id).hidden = !visible; }
-
-function say(text) { $('message').textContent = text || ''; }
-
-async function api(method, path, body) {
-  const options = { method, headers: {}, credentials: 'same-origin' };
-  if (body !== undefined) {
-    options.headers['Content-Type'] = 'application/json';
-    options.body = JSON.stringify(body);
-  }
-  if (method !== 'GET' && state.csrf) options.headers['X-CSRF-Token'] = state.csrf;
-  const response = await fetch(path, options);
-  let json = null;
-  try { json = await response.json(); } catch (e) { json = null; }
-  if (!response.ok) {
-    const error = new Error((json && json.detail) || ('HTTP ' + response.status));
-    error.status = response.status;
-    throw error;
-  }
-  return json;
-}
-
-function cell(row, text, className) {
-  const td = document.createElement('td');
-  td.textContent = text;
-  if (className) td.className = className;
-  row.appendChild(td);
-  return td;
-}
-
-function card(label, value, alert) {
-  const div = document.createElement('div');
-  div.className = alert ? 'card alert' : 'card';
-  const v = document.createElement('div');
-  v.className = 'value';
-  v.textContent = String(value);
-  const l = document.createElement('div');
-  l.className = 'label';
-  l.textContent = label;
-  div.append(v, l);
-  return div;
-}
-
 async function loadOverview() {
-  const [status, queues] = await Promise.all([api('GET', '/v1/status'), api('GET', '/v1/queues')]);
-  const counts = $('counts');
-  counts.replaceChildren(
+  const [status, queues, reconciles, rates] = await Promise.all([
+    api('GET', '/v1/status'), api('GET', '/v1/queues'),
+    api('GET', '/v1/audit?action=reconcile.run&limit=1'), loadRates()]);
+  const last = reconciles.records[0];
+  $('counts').replaceChildren(
+    ...rates.cards,
     card('workers', status.workers), card('accounts', status.accounts),
     card('inbox pending', status.inbox_pending), card('operations pending', status.ops_pending),
     card('held', status.ops_held, status.ops_held > 0),
     card('failed', status.ops_failed, status.ops_failed > 0),
-    card('scheduled', status.schedule_pending), card('audit records', status.audit_records));
-  const rows = Object.entries(queues.targets).map(([name, q]) => {
-    const tr = document.createElement('tr');
-    cell(tr, name);
-    cell(tr, q.pending);
-    cell(tr, q.held);
-    cell(tr, q.failed);
-    return tr;
-  });
-  $('queues').replaceChildren(...rows);
+    card('scheduled', status.schedule_pending), card('audit records', status.audit_records),
+    card('last reconcile', last ? when(last.at) : 'never'));
+  $('queues').replaceChildren(...Object.entries(queues.targets).map(([name, q]) => {
+    const r = rates.targets[name] || { lockout: '—', errors: '—' };
+    return row([name, q.pending, q.held, q.failed, r.lockout, r.errors],
+               q.held > 0 || q.failed > 0 ? 'attention' : '');
+  }));
+  show('reconcile-panel', state.role === 'admin');
+}
+
+async function reconcileNow(apply) {
+  $('reconcile-result').textContent = 'Comparing…';
+  try {
+    const r = await api('POST', '/v1/reconcile', { apply });
+    $('reconcile-result').textContent = r.compared + ' account(s) compared, ' + r.drifted +
+      ' drifted, ' + r.unmanaged + ' unmanaged, ' + r.in_flight + ' skipped (in flight)' +
+      (apply ? '; ' + r.handed_to_engine + ' worker(s) handed to the engine.' : '.');
+  } catch (e) {
+    $('reconcile-result').textContent = 'reconcile: ' + e.message;
+  }
 }
 
 const decisions = {
@@ -87,17 +55,10 @@ async function decide(verb, id) {
   await refresh();
 }
 
-function canDecide() { return state.role === 'approver' || state.role === 'admin'; }
-
 // One table row per operation: id, worker, target, summary, the extra cells, then a button per
 // verb the caller's role allows.
 function operationRow(op, extra, verbs) {
-  const tr = document.createElement('tr');
-  cell(tr, op.id);
-  cell(tr, op.worker_id);
-  cell(tr, op.target);
-  cell(tr, op.summary);
-  for (const text of extra) cell(tr, text);
+  const tr = row([op.id, workerLink(op.worker_id), op.target, op.summary, ...extra]);
   const actions = cell(tr, '', 'actions');
   if (!canDecide()) return tr;
   for (const verb of verbs) {
@@ -133,9 +94,33 @@ async function loadFailed() {
     ...failed.operations.map((op) => operationRow(op, [op.last_error || ''], ['retry'])));
 }
 
-async function refresh() {
+// The pages, by the fragment's first part; `live` ones are refreshed every five seconds.
+const pages = {
+  overview: { load: loadOverview, live: true },
+  held: { load: loadHeld, live: true },
+  failed: { load: loadFailed, live: true },
+  worker: { load: (id) => loadWorker(id), live: false },
+  access: { load: loadAccessPage, live: false },
+  audit: { load: loadAudit, live: false },
+};
+
+function route() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/');
+  const name = pages[parts[0]] ? parts[0] : 'overview';
+  let arg = parts.slice(1).join('/');
+  try { arg = decodeURIComponent(arg); } catch (e) { /* a hand-typed '%': take it as it is */ }
+  return { name, arg };
+}
+
+async function refresh(firstVisit) {
+  const { name, arg } = route();
+  if (!firstVisit && !pages[name].live) return;
+  for (const page of Object.keys(pages)) show('page-' + page, page === name);
+  for (const link of document.querySelectorAll('#nav a'))
+    link.classList.toggle('current', link.dataset.page === name);
   try {
-    await Promise.all([loadOverview(), loadHeld(), loadFailed()]);
+    await pages[name].load(arg);
+    document.body.dataset.loaded = name;  // for people's scripts and the browser test
   } catch (e) {
     if (e.status === 401) return loggedOut();
     say(e.message);
@@ -148,11 +133,9 @@ function loggedIn(session) {
   $('who').textContent = session.identity + ' (' + session.role + ')';
   show('login', false);
   show('logout', true);
-  show('overview', true);
-  show('held-section', true);
-  show('failed-section', true);
+  show('nav', true);
   say('');
-  return refresh();
+  return refresh(true);
 }
 
 function loggedOut() {
@@ -161,12 +144,15 @@ function loggedOut() {
   $('who').textContent = '';
   show('login', true);
   show('logout', false);
-  show('overview', false);
-  show('held-section', false);
-  show('failed-section', false);
+  show('nav', false);
+  for (const page of Object.keys(pages)) show('page-' + page, false);
+  delete document.body.dataset.loaded;
 }
 
 async function start() {
+  startWorkerPage();
+  startAccessPage();
+  startAuditPage();
   $('login-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
@@ -181,12 +167,20 @@ async function start() {
     try { await api('POST', '/v1/session/logout', {}); } catch (e) { /* already gone */ }
     loggedOut();
   });
+  $('reconcile-check').addEventListener('click', () => reconcileNow(false));
+  $('reconcile-apply').addEventListener('click', () => reconcileNow(true));
+  window.addEventListener('hashchange', () => {
+    say('');
+    if (state.csrf) refresh(true);
+  });
+  // A reload finds its session again by the cookie; 401 (no session) is the login form. The
+  // failed request shows in the browser's console as a 401, which is expected here.
   try {
     await loggedIn(await api('GET', '/v1/session'));
   } catch (e) {
     loggedOut();
   }
-  setInterval(() => { if (state.csrf) refresh(); }, 5000);
+  setInterval(() => { if (state.csrf) refresh(false); }, 5000);
 }
 
 document.addEventListener('DOMContentLoaded', start);

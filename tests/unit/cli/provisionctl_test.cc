@@ -242,5 +242,22 @@ TEST_F(ProvisionctlTest, PolicyValidateWithTheConfigReportsUnknownTargets) {
   EXPECT_NE(out.find("policy OK"), std::string::npos) << out;
 }
 
+// A policy asking for initial passwords, with a directory that has no folder to deliver them:
+// accounts would be made without a password that anyone can read. Refused where `initial` is
+// set, naming the config key to set; with the folder configured, the same policy passes.
+TEST_F(ProvisionctlTest, PolicyValidateWithTheConfigRefusesPasswordsNobodyCouldReceive) {
+  const std::string policy = std::string(PROV_SOURCE_DIR) + "/policies/example.yaml";
+  std::string out;
+  EXPECT_EQ(ctl("policy validate " + policy, &out), 1) << out;
+  EXPECT_NE(out.find("example.yaml:"), std::string::npos) << out;
+  EXPECT_NE(out.find("error: initial passwords are delivered as files, but "
+                     "directory.password_dir is not set"),
+            std::string::npos)
+      << out;
+  std::ofstream(dir_ / "provisiond.yaml", std::ios::app) << "  password_dir: passwords\n";
+  EXPECT_EQ(ctl("policy validate " + policy, &out), 0) << out;
+  EXPECT_NE(out.find("policy OK"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace prov

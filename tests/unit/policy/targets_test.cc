@@ -169,5 +169,21 @@ TEST_F(TargetsPolicyTest, MalformedTargetAttributesAreErrors) {
   EXPECT_EQ(d[0].message, "a target's 'attributes' must be a map of name: template");
 }
 
+// A policy asking for initial passwords while a directory target has no password folder used to
+// create accounts without a password and tell nobody. Now it is an error at the policy's
+// `initial`, naming the target's config key.
+TEST_F(TargetsPolicyTest, InitialPasswordsWithoutAFolderToDeliverThemAreAnError) {
+  const auto p = load(std::string(kLadder) + "password:\n  initial: true\n");
+  EXPECT_TRUE(undeliverable_passwords(*p, {}).empty());
+  const auto d = undeliverable_passwords(*p, {"targets[2]"});
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_THAT(d[0].to_string(),
+              HasSubstr("policy.yaml:10:3: error: initial passwords are delivered as files, but "
+                        "targets[2].password_dir is not set"));
+  EXPECT_THAT(d[0].hint, HasSubstr("initial: false"));
+  const auto without = load(std::string(kLadder) + "password:\n  initial: false\n");
+  EXPECT_TRUE(undeliverable_passwords(*without, {"targets[2]"}).empty());
+}
+
 }  // namespace
 }  // namespace prov::policy::testing
