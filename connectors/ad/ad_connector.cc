@@ -158,8 +158,6 @@ class AdConnector final : public DirectoryConnector {
   Capabilities capabilities() const override {
     Capabilities c;
     c.sets_passwords = !config_.password_dir.empty() && over_tls();
-    c.has_guid = true;
-    c.pipelines = true;  // creates: the bulk of a load, bound by the server's cost per user
     return c;
   }
 
@@ -406,7 +404,7 @@ Result<std::optional<Account>> AdConnector::find(const Anchor& anchor) {
 
 // The planner's question for a whole group of new names in one search (sAMAccountName is
 // indexed and matched without regard to case, so answers are matched back the same way).
-Result<DirectoryConnector::Holders> AdConnector::username_holders(
+Result<AccountReader::Holders> AdConnector::username_holders(
     const std::vector<std::string>& names) {
   Holders out;
   if (names.empty()) return out;

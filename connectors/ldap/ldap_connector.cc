@@ -105,8 +105,6 @@ class LdapConnector final : public DirectoryConnector {
   Capabilities capabilities() const override {
     Capabilities c;
     c.sets_passwords = !config_.password_dir.empty() && encrypted(session_options(config_));
-    c.has_guid = true;
-    c.pipelines = true;
     // slapd stores a DN value without checking that its entry exists (refint acts only on
     // renames and deletes), so a report's create may name a manager whose create is queued.
     c.forward_references = true;
@@ -407,7 +405,7 @@ Result<std::optional<std::string>> LdapConnector::username_holder(const std::str
 
 // One search for every name: (|(uid=a)(uid=b)…). uid matches without regard to case, so the
 // answers are matched back to the names asked the same way.
-Result<DirectoryConnector::Holders> LdapConnector::username_holders(
+Result<AccountReader::Holders> LdapConnector::username_holders(
     const std::vector<std::string>& names) {
   Holders out;
   if (names.empty()) return out;

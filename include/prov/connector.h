@@ -18,8 +18,6 @@ namespace prov {
 
 struct Capabilities {
   bool sets_passwords = false;  // can set an initial password on create
-  bool has_guid = false;        // anchors are server GUIDs (objectGUID / entryUUID)
-  bool pipelines = false;       // apply_batch overlaps operations on the wire
   // A DN-valued attribute may name an entry that does not exist yet (OpenLDAP without a
   // referential-integrity check; not AD, where `manager` is a linked attribute): a report's
   // create can carry the manager's DN while the manager's own create is still queued.
@@ -34,19 +32,11 @@ struct Anchor {
   std::string value;
 };
 
-class DirectoryConnector {
+// What the planner, reconcile and the explain/report commands ask a target. Never writes, so
+// the planner's own connection (Engine::set_lookup_connector) is only ever this.
+class AccountReader {
  public:
-  virtual ~DirectoryConnector() = default;
-  virtual Capabilities capabilities() const = 0;
-
-  // The DN a create of `username` under `ou` will give its entry; "" when the connector cannot
-  // tell before the server answers. Used only with Capabilities::forward_references.
-  virtual std::string planned_dn(const std::string& /*username*/, const std::string& /*ou*/) const {
-    return {};
-  }
-
-  // Connects and binds. Retryable error: server unreachable; permanent: bad credentials / TLS.
-  virtual Status connect() = 0;
+  virtual ~AccountReader() = default;
 
   // Looks an account up. Ok(nullopt) when no entry matches; Error when the directory could not
   // be asked. The returned Account carries worker_id (from employeeNumber / employeeID).
@@ -75,6 +65,15 @@ class DirectoryConnector {
     return out;
   }
 
+  // Visits every account under the base DN (paged). Used by reconcile and the contract suite.
+  virtual Status for_each_account(const std::function<void(const Account&)>& visit) = 0;
+};
+
+// What the executor's lanes send. Every operation is idempotent (see above).
+class AccountWriter {
+ public:
+  virtual ~AccountWriter() = default;
+
   // Applies one operation. Never throws for directory refusals.
   virtual Outcome apply(const Operation& op) = 0;
 
@@ -88,9 +87,22 @@ class DirectoryConnector {
     for (const auto& op : ops) out.push_back(apply(op));
     return out;
   }
+};
 
-  // Visits every account under the base DN (paged). Used by reconcile and the contract suite.
-  virtual Status for_each_account(const std::function<void(const Account&)>& visit) = 0;
+// A target's connector: one connection (connect()) that answers questions and applies writes.
+// The daemon makes two per target: one for the executor's lanes, one for the planner's questions.
+class DirectoryConnector : public AccountReader, public AccountWriter {
+ public:
+  virtual Capabilities capabilities() const = 0;
+
+  // The DN a create of `username` under `ou` will give its entry; "" when the connector cannot
+  // tell before the server answers. Used only with Capabilities::forward_references.
+  virtual std::string planned_dn(const std::string& /*username*/, const std::string& /*ou*/) const {
+    return {};
+  }
+
+  // Connects and binds. Retryable error: server unreachable; permanent: bad credentials / TLS.
+  virtual Status connect() = 0;
 };
 
 using ConnectorFactory =

@@ -85,7 +85,7 @@ class Engine {
 
   // A connection to target number `target` for the planner's questions (is this username
   // free?), apart from the executor's. Call before run().
-  void set_lookup_connector(DirectoryConnector* lookup, std::size_t target = 0);
+  void set_lookup_connector(AccountReader* lookup, std::size_t target = 0);
   // Directory writes go through each target's executor's own connections, made by `make` for
   // that target (a lock lane and `executor.connections` write lanes), on threads of their own,
   // so they overlap with planning. Without this, each executor runs inline on its target's
@@ -124,8 +124,8 @@ class Engine {
   // the leavers who arrive and keeps the executors going, so a slow target holds up neither
   // locks nor outcomes. While a question is out, no other is asked (a leaver's own pending hire
   // is then planned again once the answer is in).
-  Result<DirectoryConnector::Holders> ask_meanwhile(
-      const std::function<Result<DirectoryConnector::Holders>()>& question);
+  Result<AccountReader::Holders> ask_meanwhile(
+      const std::function<Result<AccountReader::Holders>()>& question);
   bool asking_ = false;
   // A store transaction around apply_event calls, whose event log lines follow its commit.
   void event_transaction(const std::function<void()>& apply);
@@ -166,11 +166,13 @@ class Engine {
     std::string name;
     bool is_default = false;          // the first: the roles' plain `groups:` grant here
     DirectoryConnector* connector = nullptr;  // may be null: plan-only use
-    DirectoryConnector* lookup = nullptr;
+    AccountReader* lookup = nullptr;
     std::unique_ptr<Executor> executor;
-    DirectoryConnector* asks() const { return lookup ? lookup : connector; }
+    AccountReader* asks() const {
+      return lookup ? lookup : static_cast<AccountReader*>(connector);
+    }
   };
-  DirectoryConnector::Holders holders_;  // prefetched for the events being applied
+  AccountReader::Holders holders_;  // prefetched for the events being applied
   std::set<std::string> unanswered_;     // prefetched names some target could not answer
   void forget_holders() {
     holders_.clear();

@@ -51,7 +51,7 @@ Engine::Engine(Store& store, std::vector<DirectoryConnector*> connectors, const 
 // The executors' lanes finish the batches they are on before the engine goes.
 Engine::~Engine() = default;
 
-void Engine::set_lookup_connector(DirectoryConnector* lookup, std::size_t target) {
+void Engine::set_lookup_connector(AccountReader* lookup, std::size_t target) {
   targets_.at(target).lookup = lookup;
 }
 
@@ -269,8 +269,8 @@ int Engine::apply_pending_events(int limit) {
   return count;
 }
 
-Result<DirectoryConnector::Holders> Engine::ask_meanwhile(
-    const std::function<Result<DirectoryConnector::Holders>()>& question) {
+Result<AccountReader::Holders> Engine::ask_meanwhile(
+    const std::function<Result<AccountReader::Holders>()>& question) {
   asking_ = true;
   struct Asked {
     bool& flag;
@@ -430,9 +430,9 @@ void Engine::prefetch_usernames(const std::vector<Worker>& workers) {
     }
     if (unknown.empty()) return;
     // A name is free only if it is free in every target (one name per worker everywhere).
-    DirectoryConnector::Holders answers;
+    AccountReader::Holders answers;
     for (const auto& t : targets_) {
-      DirectoryConnector* lookup = t.asks();
+      AccountReader* lookup = t.asks();
       if (!lookup) continue;
       auto holders = t.lookup ? ask_meanwhile([&] { return lookup->username_holders(unknown); })
                               : lookup->username_holders(unknown);

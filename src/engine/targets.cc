@@ -39,7 +39,7 @@ bool Engine::can_ask_targets() const {
 std::optional<std::optional<std::string>> Engine::holder_anywhere(const std::string& name) {
   std::optional<std::string> holder;
   for (const auto& t : targets_) {
-    DirectoryConnector* lookup = t.asks();
+    AccountReader* lookup = t.asks();
     if (!lookup) continue;
     auto asked = lookup->username_holder(name);
     if (!asked.ok()) return std::nullopt;

@@ -140,6 +140,12 @@ TEST_F(SecretFilesTest, CheckConfigNamesEveryMissingSecretAndHowToCreateIt) {
   EXPECT_NE(out.find("1 secret file(s)"), std::string::npos) << out;
   EXPECT_EQ(out.find("webhook"), std::string::npos) << out;
   ASSERT_EQ(run_command(kCtl + " secret new bind " + (dir_ / "bind.secret").string(), &out), 0);
+  // The secrets are all there; the example policy's initial passwords still need a folder.
+  ASSERT_EQ(check_config(&out), 1) << out;
+  EXPECT_NE(out.find("directory.password_dir is not set"), std::string::npos) << out;
+  fs::create_directory(dir_ / "passwords");
+  fs::permissions(dir_ / "passwords", fs::perms::owner_all, fs::perm_options::replace);
+  std::ofstream(dir_ / "provisiond.yaml", std::ios::app) << "  password_dir: passwords\n";
   EXPECT_EQ(check_config(&out), 0) << out;
   EXPECT_NE(out.find("config ok"), std::string::npos) << out;
 }
