@@ -33,8 +33,7 @@ TEST(Notify, HireWithAManagerMailsTheManagerOnce) {
   auto smtp = SmtpSink::start();
   DaemonOptions o;
   o.policy_path = example_policy_with_notifications(kManagerRule);
-  o.extra_yaml = "notifications:\n  poll_ms: 100\n  smtp: { url: " + smtp->url() +
-                 ", from: provisiond@example.com, tls: none }\n";
+  o.extra_yaml = smtp->config_yaml();
   Daemon daemon(*slapd, o);
   daemon.start();
 
@@ -102,8 +101,7 @@ TEST(Notify, StartTlsIsRequiredUnlessPlainIsWrittenOut) {
     on: hire_planned
     mail: { to: [desk@example.com] }
 )Y");
-  o.extra_yaml = "notifications:\n  poll_ms: 100\n  smtp: { url: " + smtp->url() +
-                 ", from: provisiond@example.com }\n";
+  o.extra_yaml = smtp->config_yaml("");  // no tls key: STARTTLS is required
   Daemon daemon(*slapd, o);
   daemon.start();
   ASSERT_EQ(daemon.send_event("t-hire", "HIRE", make_worker("730001", "Tess", "Tls")).status, 202);
@@ -129,8 +127,7 @@ TEST(Notify, StartTlsWithTheServersCertificateChecked) {
     on: hire_planned
     mail: { to: [desk@example.com], subject: "Planned: {{ worker.lastName }}" }
 )Y");
-  o.extra_yaml = "notifications:\n  poll_ms: 100\n  smtp: { url: " + smtp->url() +
-                 ", from: provisiond@example.com, ca_file: " + smtp->ca_file() + " }\n";
+  o.extra_yaml = smtp->config_yaml();  // STARTTLS, its certificate checked against ca_file
   Daemon daemon(*slapd, o);
   daemon.start();
   ASSERT_EQ(daemon.send_event("s-hire", "HIRE", make_worker("740001", "Sam", "Secure")).status,
@@ -152,8 +149,7 @@ TEST(Notify, HeldTerminationPostsAVerifiedStandardWebhook) {
     webhook: ticketing
 )Y",
                                                     {"disable: over_threshold", "disable: always"});
-  o.extra_yaml = "notifications:\n  poll_ms: 100\n  webhooks:\n    - { name: ticketing, url: " +
-                 receiver->url() + ", secret_file: " + receiver->secret_file() + " }\n";
+  o.extra_yaml = receiver->config_yaml("ticketing");
   Daemon daemon(*slapd, o);
   daemon.start();
   ASSERT_EQ(daemon.send_event("w-hire", "HIRE", make_worker("710001", "Tom", "Leaver")).status,
@@ -186,8 +182,7 @@ TEST(Notify, ALeaversLicenceToRetrieveIsMailedToTheAssetDesk) {
       to: [assets@example.com]
       subject: "Retrieve from {{ worker.firstName }} {{ worker.lastName }}: {{ detail.entitlement }}"
 )Y");
-  o.extra_yaml = "notifications:\n  poll_ms: 100\n  smtp: { url: " + smtp->url() +
-                 ", from: provisiond@example.com, tls: none }\n";
+  o.extra_yaml = smtp->config_yaml();
   Daemon daemon(*slapd, o);
   daemon.start();
   const Json worker = make_worker("760001", "Fia", "Nance", "Finance");  // license:erp
@@ -198,7 +193,8 @@ TEST(Notify, ALeaversLicenceToRetrieveIsMailedToTheAssetDesk) {
   ASSERT_TRUE(eventually([&] {
     daemon.ctl("notifications --sent", &out);
     return out.find("retrieve_entitlements") != std::string::npos;
-  })) << out << read_file(daemon.log_path());
+  })) << out
+      << read_file(daemon.log_path());
   const auto mails = smtp->messages();
   ASSERT_EQ(mails.size(), 1u);
   EXPECT_EQ(mails[0].header("Subject"), "Retrieve from Fia Nance: license:erp");
@@ -218,8 +214,7 @@ TEST(Notify, AWebhookSignedWithAnotherSecretIsRefusedAndKeptAsFailed) {
 )Y");
   const std::string wrong = o.policy_path + ".secret";
   std::ofstream(wrong) << "whsec_" << base64_encode("a different key of 32 bytes......") << "\n";
-  o.extra_yaml = "notifications:\n  poll_ms: 100\n  webhooks:\n    - { name: ticketing, url: " +
-                 receiver->url() + ", secret_file: " + wrong + " }\n";
+  o.extra_yaml = receiver->config_yaml("ticketing", wrong);
   Daemon daemon(*slapd, o);
   daemon.start();
   ASSERT_EQ(daemon.send_event("x-hire", "HIRE", make_worker("750001", "Wes", "Wrong")).status, 202);

@@ -128,6 +128,19 @@ std::vector<ReceivedMail> SmtpSink::messages() const {
   return out;
 }
 
+std::string SmtpSink::config_yaml(std::optional<std::string> tls_keys,
+                                  const std::string& more) const {
+  if (!tls_keys) tls_keys = ca_file_.empty() ? ", tls: none" : ", ca_file: " + ca_file_;
+  return "notifications:\n  poll_ms: 100\n  smtp: { url: " + url() +
+         ", from: provisiond@example.com" + *tls_keys + " }\n" + more;
+}
+
+std::string WebhookReceiver::config_yaml(const std::string& name,
+                                         const std::string& secret_file) const {
+  return "notifications:\n  poll_ms: 100\n  webhooks:\n    - { name: " + name + ", url: " + url() +
+         ", secret_file: " + (secret_file.empty() ? secret_file_ : secret_file) + " }\n";
+}
+
 std::unique_ptr<WebhookReceiver> WebhookReceiver::start() {
   std::unique_ptr<WebhookReceiver> r(new WebhookReceiver());
   r->dir_ = temp_dir("provisiond-hooks");

@@ -7,6 +7,7 @@
 //    delivery with the reference Standard Webhooks library and keeps what it got.
 // Start-up failures throw std::runtime_error with the server's output.
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,12 @@ class SmtpSink {
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
   // Every message received so far, oldest first.
   std::vector<ReceivedMail> messages() const;
+  // The daemon config's notifications: block for this server, polled every 100 ms. `tls_keys`
+  // (smtp keys, e.g. ", tls: none"): by default plain SMTP said in as many words (`tls: none`)
+  // without starttls, and the server's certificate as ca_file with it. `more`: more lines under
+  // notifications:.
+  std::string config_yaml(std::optional<std::string> tls_keys = std::nullopt,
+                          const std::string& more = "") const;
   const std::string& ca_file() const { return ca_file_; }  // "" without starttls
 
  private:
@@ -55,6 +62,9 @@ class WebhookReceiver {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hooks"; }
   const std::string& secret_file() const { return secret_file_; }  // whsec_… as the sender has it
   std::vector<ReceivedWebhook> received() const;
+  // The daemon config's notifications: block with this receiver as the webhook `name`, signing
+  // with `secret_file` (default: the receiver's own secret).
+  std::string config_yaml(const std::string& name, const std::string& secret_file = "") const;
 
  private:
   WebhookReceiver() = default;

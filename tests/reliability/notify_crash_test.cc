@@ -24,9 +24,7 @@ TEST(NotifyCrash, KilledBetweenSendAndCommitSendsAgainWithTheSameMessageId) {
     on: account_ready
     mail: { to_manager: true, subject: "Account ready for {{ worker.firstName }}" }
 )Y");
-  o.extra_yaml =
-      "notifications:\n  poll_ms: 100\n  retry_initial_ms: 100\n  smtp: { url: " + smtp->url() +
-      ", from: provisiond@example.com, tls: none }\n";
+  o.extra_yaml = smtp->config_yaml(std::nullopt, "  retry_initial_ms: 100\n");
   Daemon daemon(*slapd, o);
   setenv("PROVISIOND_CRASH_AT", "notify_after_send", 1);
   daemon.start();
