@@ -165,6 +165,38 @@ struct AdminConfig {
   int auth_failures_per_minute = 10;
 };
 
+// Delivery of the policy's notifications (notifications.*; docs/notifications.md). The rules
+// themselves are policy; this is where mail and webhooks go and with which credentials.
+struct SmtpConfig {
+  std::string url;       // smtp://host:port (STARTTLS) or smtps://host:port; empty = no mail
+  std::string from;      // the envelope and header sender, user@domain
+  std::string username;  // with password (from password_file): SMTP AUTH
+  std::string password;  // never logged
+  std::string tls = "starttls";  // starttls | smtps | none (none only when set explicitly)
+  std::string ca_file;           // trust anchors; empty = system store
+  bool verify = true;
+  int timeout_ms = 30000;
+};
+struct NotifyWebhookConfig {
+  std::string name;    // what policy rules name under `webhook:`
+  std::string url;     // https:// (http:// only with a warning)
+  std::string secret;  // key bytes (whsec_… decoded) from secret_file; never logged
+  std::string ca_file;
+  int timeout_ms = 10000;
+};
+struct NotificationsConfig {
+  SmtpConfig smtp;
+  std::vector<NotifyWebhookConfig> webhooks;
+  int poll_ms = 1000;  // how often the audit is looked at for new happenings
+  int retry_initial_ms = 1000;
+  int retry_max_ms = 300000;
+  int max_attempts = 0;  // 0 = retry retryable failures for ever
+  // What an account-ready mail says about the one-time password (never the password itself).
+  std::string password_handover =
+      "The one-time password is not sent by mail: the service desk hands it over from the "
+      "password folder on the provisioning server.";
+};
+
 struct Config {
   std::filesystem::path file;        // the config file itself
   std::filesystem::path state_path;  // state.path
@@ -190,6 +222,7 @@ struct Config {
   std::string timezone = "UTC";  // engine.timezone
   SafetyConfig safety;
   ExecutorConfig executor;
+  NotificationsConfig notifications;
 };
 
 // Which secrets load_config() reads. The daemon needs all of them; a tool that only reads or

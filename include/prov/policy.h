@@ -18,6 +18,8 @@
 
 namespace prov {
 
+struct NotificationRule;  // prov/notify.h
+
 // One problem in a policy file, pointing at the exact place.
 struct PolicyDiagnostic {
   std::string file;
@@ -150,6 +152,8 @@ class Policy {
   virtual const std::map<std::string, std::set<std::string>>& target_groups() const = 0;
   virtual const std::vector<TargetReference>& target_references() const = 0;
   virtual int reserve_days() const = 0;
+  // The `notifications:` rules, in the order written (prov/notify.h).
+  virtual const std::vector<NotificationRule>& notification_rules() const = 0;
   // A short digest of the loaded sources, so a reload can tell what changed.
   virtual std::string digest() const = 0;
 };

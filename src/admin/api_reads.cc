@@ -3,6 +3,7 @@
 // engine's writer.
 #include "admin/api.h"
 #include "policy/explain.h"
+#include "prov/notify.h"
 #include "prov/plan.h"
 #include "prov/store.h"
 
@@ -219,6 +220,24 @@ HttpResponse retrieve(const AdminContext& ctx, const ApiCall& call) {
   return json_response({{"entitlements", rows}, {"matched", released.size()}});
 }
 
+// ?status=pending|sent|failed (default: all), ?limit=N (default 200), newest first.
+HttpResponse notifications(const AdminContext& ctx, const ApiCall& call) {
+  std::optional<HttpResponse> bad;
+  const auto limit = limit_of(call, 200, bad);
+  if (!limit) return *bad;
+  std::optional<NotificationStatus> status;
+  if (auto it = call.query.find("status"); it != call.query.end()) {
+    for (auto s : {NotificationStatus::Pending, NotificationStatus::Sent, NotificationStatus::Failed})
+      if (to_string(s) == it->second) status = s;
+    if (!status)
+      return problem(400, "Bad Request", "status must be pending, sent or failed", "status");
+  }
+  Json arr = Json::array();
+  for (const auto& r : list_notifications(ctx.state_path, status, *limit))
+    arr.push_back(to_json(r));
+  return json_response({{"notifications", arr}});
+}
+
 }  // namespace
 
 std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& call) {
@@ -232,6 +251,7 @@ std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& cal
   if (p == "/v1/failed") return operations(ctx, call, OpStatus::Failed);
   if (p == "/v1/plan") return plan(ctx, call);
   if (p == "/v1/audit") return audit(ctx, call);
+  if (p == "/v1/notifications") return notifications(ctx, call);
   if (p == "/v1/report/retrieve") return retrieve(ctx, call);
   if (auto r = api_report(ctx, call)) return r;
   const std::string prefix = "/v1/workers/";

@@ -5,6 +5,7 @@
 
 #include "cli/access.h"
 #include "cli/admin_commands.h"
+#include "cli/notifications_command.h"
 #include "cli/policy_commands.h"
 #include "cli/secret_command.h"
 #include "cli/token_command.h"
@@ -48,6 +49,9 @@ commands:
                                  and what an account holds that no role grants; --live reads
                                  what the directories hold now instead of what was applied
   report retrieve [--since TIME] entitlements released by leavers and movers, to retrieve
+  notifications [--failed|--pending|--sent]
+                                 the notification outbox: what was mailed or posted, what
+                                 waits for a retry, what failed and why
   reconcile [--apply]            compare every target with what provisiond applied (exit 1 on
                                  drift); --apply has the running daemon correct the drift
   secret new webhook [FILE]      write a webhook signing key (whsec_..., mode 0600); FILE
@@ -207,6 +211,7 @@ int main(int argc, char** argv) {
     if (cmd == "entitlements") return cli::entitlements(c, a, std::cout, std::cerr);
     if (cmd == "reconcile") return cli::reconcile(c, a, std::cout, std::cerr);
     if (cmd == "report") return cli::report(c, a, std::cout, std::cerr);
+    if (cmd == "notifications") return cli::notifications(c, a, std::cout, std::cerr);
   } catch (const ConfigError& e) {
     std::cerr << "provisionctl: config error: " << e.what() << "\n";
     return 1;

@@ -382,6 +382,98 @@ void parse_admin_access(const YAML::Node& section, const fs::path& base, Config&
     fail("admin.auth_failures_per_minute", "must be between 1 and 10000");
 }
 
+// notifications.*: where the policy's notifications go (docs/notifications.md). Its secrets are
+// read with the HR ones: only the daemon sends, provisionctl reads neither.
+void parse_notifications(const YAML::Node& n, const fs::path& base, bool read_secrets,
+                         NotificationsConfig& out) {
+  check_keys(n, "notifications", {"smtp", "webhooks", "poll_ms", "retry_initial_ms",
+                                  "retry_max_ms", "max_attempts", "password_handover"});
+  if (!n.IsDefined() || n.IsNull()) return;
+  out.poll_ms = get<int>(n, "poll_ms", "notifications.poll_ms", out.poll_ms);
+  if (out.poll_ms < 50 || out.poll_ms > 60000)
+    fail("notifications.poll_ms", "must be between 50 and 60000", n["poll_ms"]);
+  out.retry_initial_ms =
+      get<int>(n, "retry_initial_ms", "notifications.retry_initial_ms", out.retry_initial_ms);
+  out.retry_max_ms = get<int>(n, "retry_max_ms", "notifications.retry_max_ms", out.retry_max_ms);
+  if (out.retry_initial_ms <= 0 || out.retry_max_ms < out.retry_initial_ms)
+    fail("notifications.retry_max_ms", "must be >= notifications.retry_initial_ms > 0");
+  out.max_attempts = get<int>(n, "max_attempts", "notifications.max_attempts", out.max_attempts);
+  if (out.max_attempts < 0) fail("notifications.max_attempts", "must be 0 (for ever) or more");
+  out.password_handover = get<std::string>(n, "password_handover",
+                                           "notifications.password_handover",
+                                           out.password_handover);
+  if (const YAML::Node smtp = n["smtp"]; smtp.IsDefined() && !smtp.IsNull()) {
+    check_keys(smtp, "notifications.smtp", {"url", "from", "username", "password_file", "tls",
+                                            "ca_file", "verify", "timeout_ms"});
+    SmtpConfig& m = out.smtp;
+    m.url = get<std::string>(smtp, "url", "notifications.smtp.url", "");
+    if (!m.url.starts_with("smtp://") && !m.url.starts_with("smtps://"))
+      fail("notifications.smtp.url", "must start with smtp:// or smtps://", smtp["url"]);
+    m.from = get<std::string>(smtp, "from", "notifications.smtp.from", "");
+    const auto at = m.from.find('@');
+    if (at == std::string::npos || at == 0 || at + 1 == m.from.size() ||
+        m.from.find_first_of(" <>\r\n,") != std::string::npos)
+      fail("notifications.smtp.from", "must be a plain address, user@domain", smtp["from"]);
+    // The URL's scheme decides unless tls is given; `none` is never implied by a URL, so mail
+    // goes out in clear only when the config says so in as many words.
+    m.tls = get<std::string>(smtp, "tls", "notifications.smtp.tls",
+                             m.url.starts_with("smtps://") ? "smtps" : "starttls");
+    if (m.tls != "starttls" && m.tls != "smtps" && m.tls != "none")
+      fail("notifications.smtp.tls", "must be starttls, smtps or none", smtp["tls"]);
+    if ((m.tls == "smtps") != m.url.starts_with("smtps://"))
+      fail("notifications.smtp.tls", "smtps goes with an smtps:// url, starttls and none with "
+           "smtp://", smtp["tls"]);
+    m.ca_file = resolve(base, get<std::string>(smtp, "ca_file", "notifications.smtp.ca_file", ""))
+                    .string();
+    m.verify = get<bool>(smtp, "verify", "notifications.smtp.verify", true);
+    m.timeout_ms = get<int>(smtp, "timeout_ms", "notifications.smtp.timeout_ms", m.timeout_ms);
+    if (m.timeout_ms < 100 || m.timeout_ms > 600000)
+      fail("notifications.smtp.timeout_ms", "must be between 100 and 600000");
+    m.username = get<std::string>(smtp, "username", "notifications.smtp.username", "");
+    const std::string pw = get<std::string>(smtp, "password_file",
+                                            "notifications.smtp.password_file", "");
+    if (m.username.empty() != pw.empty())
+      fail(pw.empty() ? "notifications.smtp.password_file" : "notifications.smtp.username",
+           "username and password_file go together (SMTP AUTH)");
+    if (!pw.empty() && read_secrets)
+      m.password = read_secret("notifications.smtp.password_file", resolve(base, pw),
+                               "smtp.secret");
+  }
+  if (const YAML::Node hooks = n["webhooks"]; hooks.IsDefined() && !hooks.IsNull()) {
+    if (!hooks.IsSequence()) fail("notifications.webhooks", "must be a list", hooks);
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < hooks.size(); ++i) {
+      const std::string key = "notifications.webhooks[" + std::to_string(i) + "]";
+      const YAML::Node h = hooks[i];
+      check_keys(h, key, {"name", "url", "secret_file", "ca_file", "timeout_ms"});
+      if (!h.IsMap()) fail(key, "must be a mapping", h);
+      NotifyWebhookConfig w;
+      w.name = get<std::string>(h, "name", key + ".name", "");
+      if (!is_target_name(w.name))
+        fail(key + ".name", "must be 1-63 characters of a-z, 0-9 and -", h["name"]);
+      if (!names.insert(w.name).second)
+        fail(key + ".name", "'" + w.name + "' is used twice", h["name"]);
+      w.url = get<std::string>(h, "url", key + ".url", "");
+      if (!w.url.starts_with("https://") && !w.url.starts_with("http://"))
+        fail(key + ".url", "must start with https:// or http://", h["url"]);
+      w.ca_file = resolve(base, get<std::string>(h, "ca_file", key + ".ca_file", "")).string();
+      w.timeout_ms = get<int>(h, "timeout_ms", key + ".timeout_ms", w.timeout_ms);
+      if (w.timeout_ms < 100 || w.timeout_ms > 600000)
+        fail(key + ".timeout_ms", "must be between 100 and 600000");
+      const std::string file = get<std::string>(h, "secret_file", key + ".secret_file", "");
+      if (file.empty()) fail(key + ".secret_file", "is required (the whsec_ signing secret)");
+      if (read_secrets) {
+        const std::string secret =
+            read_secret(key + ".secret_file", resolve(base, file), "notify-" + w.name + ".secret");
+        // As hr.webhook's: whsec_<base64> (what Standard Webhooks receivers are given) is
+        // decoded, anything else is the key's raw bytes; 24 bytes at least.
+        w.secret = webhook_key(key + ".secret_file", secret);
+      }
+      out.webhooks.push_back(std::move(w));
+    }
+  }
+}
+
 }  // namespace
 
 Config load_config(const fs::path& file, ConfigSecrets secrets) {
@@ -400,7 +492,7 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
   c.file = fs::absolute(file);
 
   check_keys(root, "", {"state", "hr", "policy", "directory", "targets", "admin", "log", "engine",
-                        "safety", "executor"});
+                        "safety", "executor", "notifications"});
 
   // state
   YAML::Node state = root["state"];
@@ -642,6 +734,7 @@ Config load_config(const fs::path& file, ConfigSecrets secrets) {
       get<int>(ex, "connections", "executor.connections", c.executor.connections);
   if (c.executor.connections < 1 || c.executor.connections > 16)
     fail("executor.connections", "must be between 1 and 16");
+  parse_notifications(root["notifications"], base, secrets.hr, c.notifications);
   return c;
 }
 

@@ -23,7 +23,8 @@ std::string secret_unreadable(const std::string& key, const std::filesystem::pat
 
 std::string how_to_create(const MissingSecret& m) {
   const std::string file = m.file.string();
-  if (m.key.rfind("hr.webhook.", 0) == 0) return "provisionctl secret new webhook " + file;
+  if (m.key.rfind("hr.webhook.", 0) == 0 || m.key.rfind("notifications.webhooks", 0) == 0)
+    return "provisionctl secret new webhook " + file;
   if (m.key == "directory.password_file")
     return "provisionctl secret set " + file + "  (the bind DN's password on stdin)\n" +
            "    or a new one: provisionctl secret new bind " + file +

@@ -37,6 +37,19 @@ std::vector<std::string> startup_warnings(const Config& config) {
     out.push_back("admin.listen is " + config.admin_listen +
                   ", beyond loopback, without TLS: admin API tokens and personal data cross the "
                   "network unencrypted; set admin.tls or put a TLS proxy on loopback in front");
+  const SmtpConfig& smtp = config.notifications.smtp;
+  if (!smtp.url.empty() && smtp.tls == "none")
+    out.push_back("notifications.smtp.tls is none: mail (names, usernames, managers) goes to " +
+                  smtp.url + " unencrypted" +
+                  (smtp.username.empty() ? "" : ", and so does the SMTP password"));
+  if (!smtp.url.empty() && smtp.tls != "none" && !smtp.verify)
+    out.push_back("notifications.smtp.verify is false: the mail server's certificate is NOT "
+                  "checked");
+  for (std::size_t i = 0; i < config.notifications.webhooks.size(); ++i)
+    if (config.notifications.webhooks[i].url.starts_with("http://"))
+      out.push_back("notifications.webhooks[" + std::to_string(i) + "].url is " +
+                    config.notifications.webhooks[i].url +
+                    ": notifications (personal data) cross the network unencrypted");
   return out;
 }
 

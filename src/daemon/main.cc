@@ -18,6 +18,7 @@
 #include "prov/connector.h"
 #include "prov/engine.h"
 #include "prov/log.h"
+#include "prov/notify.h"
 #include "prov/policy.h"
 #include "prov/process_life.h"
 #include "prov/store.h"
@@ -100,6 +101,8 @@ int main(int argc, char** argv) {
     if (auto d = undeliverable_passwords(*policy, targets_without_password_folder(config.targets));
         !d.empty())
       throw PolicyLoadError(std::move(d));
+    if (auto unknown = undeliverable_rules(*policy, config.notifications); !unknown.empty())
+      throw PolicyLoadError(std::move(unknown));
     for (const auto& t : config.targets) {
       // The folder must be the service user's own. An admin checks the config as root (only
       // root reads the secret files) while the folder already belongs to the service's user:
@@ -131,6 +134,13 @@ int main(int argc, char** argv) {
                 << (t.tls.verify ? ", verified" : ", NOT verified") << ")\n";
     std::cout << "  policy:    " << config.policy_path.string() << " ("
               << policy->managed_groups().size() << " managed groups)\n";
+    if (!policy->notification_rules().empty() || !config.notifications.smtp.url.empty())
+      std::cout << "  notify:    " << policy->notification_rules().size() << " rule(s); mail "
+                << (config.notifications.smtp.url.empty()
+                        ? std::string("not configured")
+                        : config.notifications.smtp.url + " (tls " +
+                              config.notifications.smtp.tls + ")")
+                << "; " << config.notifications.webhooks.size() << " webhook(s)\n";
     return 0;
   }
 
@@ -155,6 +165,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<HttpServer> webhook, admin, admin_socket;
   std::unique_ptr<SnapshotSources> snapshots;
   std::unique_ptr<RetentionRunner> retention;
+  std::unique_ptr<NotifyRunner> notifications;
   std::jthread engine_thread;
   try {
     std::filesystem::create_directories(config.state_path.parent_path());
@@ -226,6 +237,9 @@ int main(int argc, char** argv) {
       eng->run(st);
     });
     retention = RetentionRunner::start(config.state_path, config.state.retention, {});
+    // Reads what the engine audited; the engine never waits for a mail server.
+    notifications = NotifyRunner::start(config.state_path, config.notifications,
+                                        [eng] { return eng->policy(); }, *clock);
   } catch (const StateInUse& e) {
     log::error("start-up failed", {{"error", e.what()}});
     std::cerr << "provisiond: " << e.what() << "\n";
@@ -245,7 +259,7 @@ int main(int argc, char** argv) {
   life->ready();
 
   PolicyWatch watch(config.policy_path, target_names,
-                    targets_without_password_folder(config.targets));
+                    targets_without_password_folder(config.targets), config.notifications);
   for (;;) {
     const LifeRequest request = life->wait(std::chrono::seconds(1));
     if (request.kind == LifeRequest::Kind::Stop) {
@@ -263,6 +277,7 @@ int main(int argc, char** argv) {
   webhook->stop();
   if (snapshots) snapshots->stop();
   if (retention) retention->stop();
+  if (notifications) notifications->stop();
   inbox->stop();
   engine_thread.request_stop();
   engine_thread.join();

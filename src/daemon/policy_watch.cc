@@ -7,15 +7,18 @@
 
 #include "prov/log.h"
 #include "prov/metrics.h"
+#include "prov/notify.h"
 
 namespace prov {
 namespace fs = std::filesystem;
 
 PolicyWatch::PolicyWatch(fs::path path, std::vector<std::string> targets,
-                         std::vector<std::string> without_password_folder)
+                         std::vector<std::string> without_password_folder,
+                         NotificationsConfig notifications)
     : path_(std::move(path)),
       targets_(std::move(targets)),
       without_password_folder_(std::move(without_password_folder)),
+      notifications_(std::move(notifications)),
       last_(fingerprint()) {}
 
 std::string PolicyWatch::fingerprint() const {
@@ -58,6 +61,8 @@ std::shared_ptr<const Policy> PolicyWatch::reload(const std::string& why) {
       throw PolicyLoadError(std::move(unknown));
     if (auto d = undeliverable_passwords(*p, without_password_folder_); !d.empty())
       throw PolicyLoadError(std::move(d));
+    if (auto unknown = undeliverable_rules(*p, notifications_); !unknown.empty())
+      throw PolicyLoadError(std::move(unknown));
     log::info("policy loaded", {{"path", path_.string()}, {"why", why}, {"digest", p->digest()}});
     Metrics::global().inc("provisiond_policy_reloads_total", {{"result", "ok"}});
     return p;

@@ -10,6 +10,7 @@
 
 #include "policy/condition.h"
 #include "policy/template.h"
+#include "prov/notify.h"
 #include "prov/policy.h"
 
 namespace prov::policy {
@@ -68,6 +69,9 @@ class CompiledPolicy final : public Policy {
     return target_references_;
   }
   int reserve_days() const override { return username_.reserve_days; }
+  const std::vector<NotificationRule>& notification_rules() const override {
+    return notification_rules_;
+  }
   std::string digest() const override { return digest_; }
 
   const std::vector<RoleDefinition>& roles() const { return roles_; }
@@ -101,6 +105,7 @@ class CompiledPolicy final : public Policy {
   std::set<std::string> entitlements_;
   std::map<std::string, std::set<std::string>> target_groups_;
   std::vector<TargetReference> target_references_;
+  std::vector<NotificationRule> notification_rules_;
   // Sorted names, so an evaluation collects ids and builds its sets in order without compares.
   std::vector<std::string> group_names_;
   std::vector<std::string> entitlement_names_;

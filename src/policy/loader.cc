@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "policy/compiled_policy.h"
+#include "policy/notifications.h"
 #include "prov/config.h"
 #include "prov/crypto.h"
 
@@ -72,7 +73,7 @@ namespace {
 const std::vector<std::string> kTopKeys = {"version",  "attributes", "username",
                                            "ou",       "roles",      "lifecycle",
                                            "password", "brake",      "release_groups",
-                                           "targets"};
+                                           "targets",  "notifications"};
 const std::vector<std::string> kTargetKeys = {"attributes"};
 const std::vector<std::string> kBrakeKeys = {"disable", "remove_member", "move", "delete"};
 constexpr HoldRule kHoldRules[] = {HoldRule::OverThreshold, HoldRule::PolicyChange,
@@ -226,6 +227,10 @@ class PolicyLoader {
                    }
                    if (key == "targets") {
                      parse_policy_targets(file, v, k);
+                     return;
+                   }
+                   if (key == "notifications") {  // rules may be spread over files, as roles
+                     parse_notifications(file, v, k, sink_, policy_->notification_rules_);
                      return;
                    }
                    // Single-valued sections may appear in one file only.

@@ -266,6 +266,36 @@ const std::vector<Migration> kMigrations = {
          "AND event_type IN ('TERMINATION', 'LEAVE', 'RESCIND')",
          "CREATE INDEX inbox_pending_worker ON inbox(worker_id, id) WHERE status = 'pending'",
      }},
+    // Notifications (src/notify): the notifier reads the audit after its cursor and, in one
+    // transaction, writes what the policy's rules make of it into this outbox and moves the
+    // cursor. A database that already has an audit starts at its end: turning notifications on
+    // tells about what happens from then on, not about years of history.
+    {11,
+     {
+         R"sql(CREATE TABLE notifications (
+           id INTEGER PRIMARY KEY,
+           audit_id INTEGER NOT NULL,
+           rule TEXT NOT NULL,
+           channel TEXT NOT NULL,
+           destination TEXT NOT NULL,
+           worker_id TEXT NOT NULL DEFAULT '',
+           trigger TEXT NOT NULL,
+           subject TEXT NOT NULL DEFAULT '',
+           body TEXT NOT NULL,
+           status TEXT NOT NULL,
+           attempts INTEGER NOT NULL DEFAULT 0,
+           next_attempt_at INTEGER NOT NULL,
+           last_error TEXT NOT NULL DEFAULT '',
+           created_at INTEGER NOT NULL,
+           sent_at INTEGER,
+           UNIQUE (audit_id, rule, channel, destination)
+         ))sql",
+         "CREATE INDEX notifications_pending ON notifications(next_attempt_at, id) "
+         "WHERE status = 'pending'",
+         "CREATE TABLE notify_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), "
+         "audit_id INTEGER NOT NULL)",
+         "INSERT INTO notify_cursor(id, audit_id) SELECT 1, COALESCE(MAX(id), 0) FROM audit",
+     }},
 };
 
 bool has_version_table(sql::Database& db) {
