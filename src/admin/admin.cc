@@ -162,6 +162,7 @@ HttpHandler make_admin_handler(AdminContext ctx) {
       if (req.method == "GET") {
         if (auto r = api_read(ctx, call)) return respond(std::move(*r));
       } else if (req.method == "POST") {
+        if (auto r = api_what_if(ctx, call)) return respond(std::move(*r));
         if (auto r = api_decide(ctx, call)) return respond(std::move(*r));
       } else {
         return respond(problem(405, "Method Not Allowed", "use GET to read, POST to decide"));

@@ -26,6 +26,12 @@ std::optional<HttpResponse> api_decide(const AdminContext& ctx, const ApiCall& c
 // GET /v1/report/access (viewer) and POST /v1/reconcile (admin).
 std::optional<HttpResponse> api_report(const AdminContext& ctx, const ApiCall& call);
 std::optional<HttpResponse> api_reconcile(const AdminContext& ctx, const ApiCall& call);
+// POST /v1/plan (viewer): a candidate policy's what-if; it writes nothing but its audit row.
+std::optional<HttpResponse> api_what_if(const AdminContext& ctx, const ApiCall& call);
+
+// One worker's plan as GET and POST /v1/plan answer it: operations with their summaries, the
+// hold when there is one.
+Json worker_plan_json(const WorkerPlan& plan);
 
 HttpResponse json_response(const Json& body, int status = 200);
 
