@@ -255,6 +255,22 @@ async function main() {
       check(refused.status === 403, 'a viewer\'s ' + path + ' → 403');
     }
 
+    // What if: the viewer pastes a candidate (the example policy, everyone also in `everyone`)
+    // and sees what deploying it would do, without anything being deployed.
+    const example = readFileSync(new URL('../../policies/example.yaml', import.meta.url), 'utf8');
+    check(example.includes('groups: [staff]'), 'the example policy grants staff');
+    await goTo(page, 'whatif');
+    await page.$eval('#whatif-text', (el, text) => { el.value = text; },
+                     example.replace('groups: [staff]', 'groups: [staff, everyone]'));
+    await page.click('#whatif-form button[type="submit"]');
+    await page.waitForSelector('#whatif-result:not([hidden])');
+    const whatIfSummary = await page.$eval('#whatif-summary', (el) => el.textContent);
+    check(/group adds [1-9]/.test(whatIfSummary) && whatIfSummary.includes('people affected'),
+          'the what-if page summarises the candidate: ' + whatIfSummary);
+    const diff = await page.$eval('#whatif-rows', (el) => el.textContent);
+    check(diff.includes('add_member everyone'), 'the what-if page lists the per-worker diff');
+    await page.screenshot({ path: join(artifacts, 'console-whatif.png') });
+
     check(problems.length === 0,
           'no console errors or failed requests' + (problems.length ? ':\n  ' + problems.join('\n  ') : ''));
   } finally {

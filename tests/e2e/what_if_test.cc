@@ -107,7 +107,8 @@ class WhatIf : public ::testing::Test {
     for (const auto& id : ids) {
       const auto page = call("GET", "/v1/workers/" + id, token);
       if (page.status != 200) continue;
-      for (const auto& op : page.json()["operations"])
+      const Json body = page.json();  // kept: a loop over a temporary's member would dangle
+      for (const auto& op : body["operations"])
         if (op.value("id", std::int64_t{0}) > after &&
             (status.empty() || op.value("status", "") == status))
           out.insert(key_of(op));
@@ -116,9 +117,11 @@ class WhatIf : public ::testing::Test {
   }
   std::int64_t newest_operation(const std::vector<std::string>& ids, const std::string& token) {
     std::int64_t newest = 0;
-    for (const auto& id : ids)
-      for (const auto& op : call("GET", "/v1/workers/" + id, token).json()["operations"])
+    for (const auto& id : ids) {
+      const Json body = call("GET", "/v1/workers/" + id, token).json();
+      for (const auto& op : body["operations"])
         newest = std::max(newest, op.value("id", std::int64_t{0}));
+    }
     return newest;
   }
 
@@ -227,7 +230,8 @@ TEST_F(WhatIf, AnInvalidCandidateIsRefusedNamingEveryPlace) {
   const auto many = call("POST", "/v1/plan", viewer, files.dump());
   ASSERT_EQ(many.status, 422) << many.body;
   std::string all;
-  for (const auto& d : many.json()["diagnostics"]) all += d.value("text", "") + "\n";
+  const Json diagnosed = many.json();
+  for (const auto& d : diagnosed["diagnostics"]) all += d.value("text", "") + "\n";
   EXPECT_NE(all.find("extra.yaml:1:"), std::string::npos) << all;
   EXPECT_NE(all.find("main.yaml:"), std::string::npos) << all;
 
