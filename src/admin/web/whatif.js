@@ -37,7 +37,7 @@ function showSummary(s) {
     card('group removals', s.group_removals, s.group_removals > 0),
     card('moves', s.moves), card('deletes', s.deletes, s.deletes > 0),
     card('people affected', s.people_affected, s.people_affected > 0),
-    card('the brake', s.brake_would_hold ? 'would hold' : 'would not hold', s.brake_would_hold));
+    card('the brake would hold it', s.brake_would_hold ? 'yes' : 'no', s.brake_would_hold));
 }
 
 async function planCandidate() {
