@@ -4,6 +4,7 @@
 // under it by the what-if planner (prov/what_if.h), which writes nothing. It decides nothing, so
 // a viewer may ask; the request is still audited (`plan.what_if`): who looked at which candidate
 // is part of an access review.
+#include <atomic>
 #include <limits>
 
 #include "admin/api.h"
@@ -19,6 +20,10 @@ namespace {
 // makes the daemon write to disk and parse. The listener refuses larger bodies before this runs.
 constexpr std::size_t kMaxCandidateBytes = std::size_t{1} << 20;
 constexpr std::size_t kMaxCandidateFiles = 100;
+
+// One what-if at a time: planning everyone keeps a listener thread busy for seconds on a large
+// workforce, and the listener has two — the other must stay free for probes and the console.
+std::atomic<bool> planning{false};
 
 std::string media_type(const HttpRequest& request) {
   std::string type = request.header("content-type");
@@ -122,6 +127,15 @@ std::optional<HttpResponse> api_what_if(const AdminContext& ctx, const ApiCall& 
   auto files = files_of(call.http);
   if (auto* refusal = std::get_if<HttpResponse>(&files)) return std::move(*refusal);
   const auto& candidate = std::get<0>(files);
+
+  if (planning.exchange(true)) {
+    auto busy = problem(409, "Conflict", "a what-if is running; ask again when it is done");
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
+  }
+  struct Done {
+    ~Done() { planning = false; }
+  } done;
 
   const UploadedPolicy loaded = load_uploaded_policy(candidate, ctx.config);
   if (!loaded.policy) {
