@@ -13,8 +13,8 @@
 namespace prov {
 
 struct UploadedPolicy {
-  std::shared_ptr<const Policy> policy;         // null when `diagnostics` is not empty
-  std::vector<PolicyDiagnostic> diagnostics;    // file names as uploaded, never a temp path
+  std::shared_ptr<const Policy> policy;       // null when `diagnostics` is not empty
+  std::vector<PolicyDiagnostic> diagnostics;  // file names as uploaded, never a temp path
   // sha256 over the sorted names and contents: what the caller sent, whatever temp folder it was
   // loaded from (Policy::digest() includes the load path, which differs on every upload).
   std::string digest;

@@ -35,9 +35,9 @@ std::string media_type(const HttpRequest& request) {
 // The uploaded files by name, or the 4xx to answer.
 std::variant<std::map<std::string, std::string>, HttpResponse> files_of(const HttpRequest& req) {
   if (req.body.size() > kMaxCandidateBytes)
-    return problem(413, "Content Too Large",
-                   "a candidate policy may be at most " + std::to_string(kMaxCandidateBytes) +
-                       " bytes");
+    return problem(
+        413, "Content Too Large",
+        "a candidate policy may be at most " + std::to_string(kMaxCandidateBytes) + " bytes");
   const std::string type = media_type(req);
   std::map<std::string, std::string> files;
   if (type == "application/yaml" || type == "application/x-yaml" || type == "text/yaml") {
@@ -53,13 +53,12 @@ std::variant<std::map<std::string, std::string>, HttpResponse> files_of(const Ht
                      "files");
     for (const auto& [name, text] : body["files"].items()) {
       if (!text.is_string())
-        return problem(400, "Bad Request", "the content of " + name + " must be a string",
-                       "files");
+        return problem(400, "Bad Request", "the content of " + name + " must be a string", "files");
       files[name] = text.get<std::string>();
     }
     if (files.size() > kMaxCandidateFiles)
-      return problem(400, "Bad Request",
-                     "at most " + std::to_string(kMaxCandidateFiles) + " files", "files");
+      return problem(400, "Bad Request", "at most " + std::to_string(kMaxCandidateFiles) + " files",
+                     "files");
   } else {
     return problem(415, "Unsupported Media Type",
                    "send the candidate as application/yaml (one file) or application/json "
@@ -143,10 +142,10 @@ std::optional<HttpResponse> api_what_if(const AdminContext& ctx, const ApiCall& 
     for (const auto& d : loaded.diagnostics) diagnostics.push_back(diagnostic_json(d));
     audit_request(ctx, call, loaded.digest, candidate,
                   {{"valid", false}, {"diagnostics", loaded.diagnostics.size()}});
-    HttpResponse r = problem(422, "Unprocessable Content",
-                             "the candidate policy has " +
-                                 std::to_string(loaded.diagnostics.size()) + " problem(s); " +
-                                 loaded.diagnostics.front().to_string());
+    HttpResponse r =
+        problem(422, "Unprocessable Content",
+                "the candidate policy has " + std::to_string(loaded.diagnostics.size()) +
+                    " problem(s); " + loaded.diagnostics.front().to_string());
     Json body = Json::parse(r.body);
     body["diagnostics"] = diagnostics;
     r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);

@@ -71,8 +71,7 @@ class WhatIf : public ::testing::Test {
   }
 
   HttpResult call(const std::string& method, const std::string& target, const std::string& token,
-                  const std::string& body = {},
-                  const std::string& type = "application/json") {
+                  const std::string& body = {}, const std::string& type = "application/json") {
     std::map<std::string, std::string> headers;
     if (!token.empty()) headers["Authorization"] = "Bearer " + token;
     if (!body.empty()) headers["Content-Type"] = type;
@@ -246,8 +245,8 @@ TEST_F(WhatIf, AnInvalidCandidateIsRefusedNamingEveryPlace) {
   EXPECT_NE(target.body.find("unknown target 'crm'"), std::string::npos) << target.body;
 
   EXPECT_EQ(call("POST", "/v1/plan", viewer, "roles: []", "text/plain").status, 415);
-  const auto bad_name = call("POST", "/v1/plan", viewer,
-                             Json{{"files", {{"../x.yaml", "roles: []"}}}}.dump());
+  const auto bad_name =
+      call("POST", "/v1/plan", viewer, Json{{"files", {{"../x.yaml", "roles: []"}}}}.dump());
   EXPECT_EQ(bad_name.status, 400) << bad_name.body;
 }
 

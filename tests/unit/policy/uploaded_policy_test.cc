@@ -43,7 +43,7 @@ TEST(UploadedPolicy, AValidCandidateLoadsAndLeavesNothingBehind) {
   const auto loaded =
       load_uploaded_policy({{"policy.yaml", example_policy()}}, config_with_password_folder());
   ASSERT_TRUE(loaded.policy) << (loaded.diagnostics.empty() ? ""
-                                                             : loaded.diagnostics[0].to_string());
+                                                            : loaded.diagnostics[0].to_string());
   EXPECT_TRUE(loaded.diagnostics.empty());
   EXPECT_EQ(loaded.digest.size(), 64u);
   EXPECT_EQ(leftover_folders(), before);
