@@ -4,7 +4,6 @@
 // under it by the what-if planner (prov/what_if.h), which writes nothing. It decides nothing, so
 // a viewer may ask; the request is still audited (`plan.what_if`): who looked at which candidate
 // is part of an access review.
-#include <atomic>
 #include <limits>
 
 #include "admin/api.h"
@@ -127,14 +126,8 @@ std::optional<HttpResponse> api_what_if(const AdminContext& ctx, const ApiCall& 
   if (auto* refusal = std::get_if<HttpResponse>(&files)) return std::move(*refusal);
   const auto& candidate = std::get<0>(files);
 
-  if (planning.exchange(true)) {
-    auto busy = problem(409, "Conflict", "a what-if is running; ask again when it is done");
-    busy.headers.emplace_back("Retry-After", "5");
-    return busy;
-  }
-  struct Done {
-    ~Done() { planning = false; }
-  } done;
+  const RunAlone alone(planning);
+  if (auto busy = alone.refusal("a what-if", 5)) return busy;
 
   const UploadedPolicy loaded = load_uploaded_policy(candidate, ctx.config);
   if (!loaded.policy) {
