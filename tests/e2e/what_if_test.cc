@@ -33,7 +33,7 @@ OpKey key_of(const Json& op) {
 class WhatIf : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("prov-what-if-e2e-" + std::to_string(getpid()));
+    dir_ = fs::temp_directory_path() / ("prov-whatif-e2e-" + std::to_string(getpid()));
     fs::create_directories(dir_);
     original_ = read_file(std::string(PROV_SOURCE_DIR) + "/policies/example.yaml");
     write_policy(original_);
@@ -243,6 +243,23 @@ TEST_F(WhatIf, AnInvalidCandidateIsRefusedNamingEveryPlace) {
   ASSERT_EQ(target.status, 422) << target.body;
   EXPECT_NE(target.body.find("policy.yaml:"), std::string::npos) << target.body;
   EXPECT_NE(target.body.find("unknown target 'crm'"), std::string::npos) << target.body;
+
+  // The same policy as files in JSON: loaded, planned.
+  const auto as_files =
+      call("POST", "/v1/plan", viewer, Json{{"files", {{"policy.yaml", original_}}}}.dump());
+  EXPECT_EQ(as_files.status, 200) << as_files.body;
+
+  // The refused looks are audited too, with the number of problems.
+  std::string audit;
+  ASSERT_EQ(daemon_->ctl("audit --json", &audit), 0) << audit;
+  int refused = 0;
+  std::istringstream lines(audit);
+  for (std::string row; std::getline(lines, row);) {
+    const Json j = Json::parse(row);
+    if (j.value("action", "") == "plan.what_if" && j["detail"].value("valid", true) == false)
+      ++refused;
+  }
+  EXPECT_EQ(refused, 3) << audit;
 
   EXPECT_EQ(call("POST", "/v1/plan", viewer, "roles: []", "text/plain").status, 415);
   const auto bad_name =
