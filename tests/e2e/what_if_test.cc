@@ -124,6 +124,19 @@ class WhatIf : public ::testing::Test {
     return newest;
   }
 
+  // The plan.what_if audit rows, oldest first.
+  std::vector<Json> what_if_audit() {
+    std::string audit;
+    EXPECT_EQ(daemon_->ctl("audit --json", &audit), 0) << audit;
+    std::vector<Json> rows;
+    std::istringstream lines(audit);
+    for (std::string line; std::getline(lines, line);) {
+      Json j = Json::parse(line);
+      if (j.value("action", "") == "plan.what_if") rows.push_back(std::move(j));
+    }
+    return rows;
+  }
+
   fs::path dir_;
   std::string original_;
   std::unique_ptr<Daemon> daemon_;
@@ -196,18 +209,12 @@ TEST_F(WhatIf, ACandidateThatDropsARoleShowsExactlyTheRemovalsADeployPerforms) {
     EXPECT_EQ(daemon_->groups_of(daemon_->person(id)->dn).count("office-berlin"), 0u) << id;
 
   // Who looked is audited, with the candidate's digest.
-  std::string audit;
-  ASSERT_EQ(daemon_->ctl("audit --json", &audit), 0) << audit;
-  int looked = 0;
-  std::istringstream lines(audit);
-  for (std::string line; std::getline(lines, line);) {
-    const Json j = Json::parse(line);
-    if (j.value("action", "") != "plan.what_if") continue;
-    ++looked;
-    EXPECT_EQ(j["detail"].value("actor", ""), "token:policy-author") << line;
-    EXPECT_EQ(j["detail"].value("digest", "").size(), 64u) << line;
+  const auto looked = what_if_audit();
+  EXPECT_EQ(looked.size(), 4u);
+  for (const auto& j : looked) {
+    EXPECT_EQ(j["detail"].value("actor", ""), "token:policy-author") << j.dump();
+    EXPECT_EQ(j["detail"].value("digest", "").size(), 64u) << j.dump();
   }
-  EXPECT_EQ(looked, 4);
 }
 
 TEST_F(WhatIf, AnInvalidCandidateIsRefusedNamingEveryPlace) {
@@ -250,16 +257,9 @@ TEST_F(WhatIf, AnInvalidCandidateIsRefusedNamingEveryPlace) {
   EXPECT_EQ(as_files.status, 200) << as_files.body;
 
   // The refused looks are audited too, with the number of problems.
-  std::string audit;
-  ASSERT_EQ(daemon_->ctl("audit --json", &audit), 0) << audit;
   int refused = 0;
-  std::istringstream lines(audit);
-  for (std::string row; std::getline(lines, row);) {
-    const Json j = Json::parse(row);
-    if (j.value("action", "") == "plan.what_if" && j["detail"].value("valid", true) == false)
-      ++refused;
-  }
-  EXPECT_EQ(refused, 3) << audit;
+  for (const auto& j : what_if_audit()) refused += j["detail"].value("valid", true) ? 0 : 1;
+  EXPECT_EQ(refused, 3);
 
   EXPECT_EQ(call("POST", "/v1/plan", viewer, "roles: []", "text/plain").status, 415);
   const auto bad_name =
