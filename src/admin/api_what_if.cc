@@ -157,7 +157,12 @@ std::optional<HttpResponse> api_what_if(const AdminContext& ctx, const ApiCall& 
   });
   store.reset();
   const Json summary = summary_json(w);
-  audit_request(ctx, call, loaded.digest, candidate, {{"valid", true}, {"summary", summary}});
+  // `summary` in words, as other audit rows carry it (the console's audit shows it as a line).
+  audit_request(ctx, call, loaded.digest, candidate,
+                {{"valid", true},
+                 {"summary", w.to_string()},
+                 {"people_affected", w.people_affected},
+                 {"brake_would_hold", summary["brake_would_hold"]}});
   log::info("admin API: candidate policy planned",
             {{"actor", call.who.name}, {"digest", loaded.digest}, {"changes", w.to_string()}});
   Json answer{{"digest", loaded.digest}, {"summary", summary}, {"workers", workers},
