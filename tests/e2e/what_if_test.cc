@@ -149,7 +149,10 @@ TEST_F(WhatIf, ACandidateThatDropsARoleShowsExactlyTheRemovalsADeployPerforms) {
   hire({{"910001", "Berlin"}, {"910002", "Berlin"}, {"910003", "Berlin"}, {"910004", "Paris"}},
        viewer);
 
-  // The running policy as candidate: nothing would change.
+  // The running policy's own plan (GET) and the running policy as candidate: nothing to do.
+  const auto current = call("GET", "/v1/plan", viewer);
+  ASSERT_EQ(current.status, 200) << current.body;
+  EXPECT_TRUE(current.json()["workers"].empty()) << current.body;
   const auto same = post_yaml(viewer, original_);
   ASSERT_EQ(same.status, 200) << same.body;
   EXPECT_EQ(same.json()["total"], 0) << same.body;
