@@ -112,6 +112,13 @@ std::variant<Json, HttpResponse> json_object_body(const HttpRequest& request) {
   return body;
 }
 
+std::optional<HttpResponse> RunAlone::refusal(const std::string& what, int retry_after_s) const {
+  if (mine_) return std::nullopt;
+  auto busy = problem(409, "Conflict", what + " is running; ask again when it is done");
+  busy.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  return busy;
+}
+
 std::optional<HttpResponse> requires_role(const ApiCall& call, Role role) {
   if (call.who.role >= role) return std::nullopt;
   return problem(403, "Forbidden",
@@ -162,6 +169,7 @@ HttpHandler make_admin_handler(AdminContext ctx) {
       if (req.method == "GET") {
         if (auto r = api_read(ctx, call)) return respond(std::move(*r));
       } else if (req.method == "POST") {
+        if (auto r = api_what_if(ctx, call)) return respond(std::move(*r));
         if (auto r = api_decide(ctx, call)) return respond(std::move(*r));
       } else {
         return respond(problem(405, "Method Not Allowed", "use GET to read, POST to decide"));

@@ -1,5 +1,6 @@
 #pragma once
 // The admin API's endpoints, behind make_admin_handler (which authenticated the caller).
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -26,6 +27,12 @@ std::optional<HttpResponse> api_decide(const AdminContext& ctx, const ApiCall& c
 // GET /v1/report/access (viewer) and POST /v1/reconcile (admin).
 std::optional<HttpResponse> api_report(const AdminContext& ctx, const ApiCall& call);
 std::optional<HttpResponse> api_reconcile(const AdminContext& ctx, const ApiCall& call);
+// POST /v1/plan (viewer): a candidate policy's what-if; it writes nothing but its audit row.
+std::optional<HttpResponse> api_what_if(const AdminContext& ctx, const ApiCall& call);
+
+// One worker's plan as GET and POST /v1/plan answer it: operations with their summaries, the
+// hold when there is one.
+Json worker_plan_json(const WorkerPlan& plan);
 
 HttpResponse json_response(const Json& body, int status = 200);
 
@@ -34,6 +41,26 @@ HttpResponse json_response(const Json& body, int status = 200);
 std::optional<std::int64_t> query_number(const ApiCall& call, const std::string& field,
                                          std::int64_t low, std::int64_t high,
                                          std::int64_t fallback, std::optional<HttpResponse>& bad);
+
+// One long request of a kind at a time (a reconcile, a what-if), across the TCP listener and the
+// socket: each keeps a listener thread for seconds on a large workforce. The first to construct
+// one over `running` holds it until destroyed; the others get refusal().
+class RunAlone {
+ public:
+  explicit RunAlone(std::atomic<bool>& running)
+      : running_(running), mine_(!running.exchange(true)) {}
+  ~RunAlone() {
+    if (mine_) running_ = false;
+  }
+  RunAlone(const RunAlone&) = delete;
+  RunAlone& operator=(const RunAlone&) = delete;
+  // nullopt when this request holds the slot; else 409 "`what` is running" with Retry-After.
+  std::optional<HttpResponse> refusal(const std::string& what, int retry_after_s) const;
+
+ private:
+  std::atomic<bool>& running_;
+  bool mine_;
+};
 
 // A state change's body: a JSON object sent as application/json, or the 415 / 400 to answer.
 std::variant<Json, HttpResponse> json_object_body(const HttpRequest& request);

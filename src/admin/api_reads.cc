@@ -138,16 +138,8 @@ HttpResponse plan(const AdminContext& ctx, const ApiCall& call) {
   Json workers = Json::array();
   for (const auto& p : plans) {
     if (p.operations.empty() && !p.hold_reason) continue;
-    Json ops = Json::array();
-    for (const auto& op : p.operations) {
-      summary.add(op);
-      Json o = to_json(op);
-      o["summary"] = describe(op);
-      ops.push_back(o);
-    }
-    Json w{{"worker_id", p.worker_id}, {"state", to_string(p.state)}, {"operations", ops}};
-    if (p.hold_reason) w["held"] = *p.hold_reason;
-    workers.push_back(w);
+    for (const auto& op : p.operations) summary.add(op);
+    workers.push_back(worker_plan_json(p));
   }
   return json_response({{"workers", workers}, {"summary", summary.to_string()}});
 }
@@ -239,6 +231,18 @@ HttpResponse notifications(const AdminContext& ctx, const ApiCall& call) {
 }
 
 }  // namespace
+
+Json worker_plan_json(const WorkerPlan& p) {
+  Json ops = Json::array();
+  for (const auto& op : p.operations) {
+    Json o = to_json(op);
+    o["summary"] = describe(op);
+    ops.push_back(o);
+  }
+  Json w{{"worker_id", p.worker_id}, {"state", to_string(p.state)}, {"operations", ops}};
+  if (p.hold_reason) w["held"] = *p.hold_reason;
+  return w;
+}
 
 std::optional<HttpResponse> api_read(const AdminContext& ctx, const ApiCall& call) {
   if (auto refusal = requires_role(call, Role::Viewer)) return refusal;

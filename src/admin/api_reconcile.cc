@@ -125,14 +125,8 @@ std::optional<HttpResponse> api_reconcile(const AdminContext& ctx, const ApiCall
   if (auto* bad = std::get_if<HttpResponse>(&request)) return std::move(*bad);
   if (!ctx.connector)
     return problem(503, "Service Unavailable", "this listener cannot reach the targets");
-  if (running.exchange(true)) {
-    auto busy = problem(409, "Conflict", "a reconcile is running; ask again when it is done");
-    busy.headers.emplace_back("Retry-After", "10");
-    return busy;
-  }
-  struct Done {
-    ~Done() { running = false; }
-  } done;
+  const RunAlone alone(running);
+  if (auto busy = alone.refusal("a reconcile", 10)) return busy;
   return run(ctx, call, std::get<Request>(request));
 }
 

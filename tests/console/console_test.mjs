@@ -36,11 +36,16 @@ function check(condition, what) {
 // before anyone logged in (GET /v1/session → 401 is how the page learns it must show the form).
 const problems = [];
 let loggedIn = false;
+// A URL whose 422 answer the test asks for on purpose (an invalid candidate policy).
+let refusalExpected = null;
+const expectedRefusal = (url, status) =>
+  refusalExpected !== null && url.startsWith(refusalExpected) && (status === undefined || status === 422);
 function watch(page) {
   page.on('console', (msg) => {
     if (msg.type() !== 'error' && msg.type() !== 'warn') return;
     const where = msg.location() && msg.location().url ? msg.location().url : '';
     if (!loggedIn && where.endsWith('/v1/session')) return;
+    if (expectedRefusal(where)) return;
     problems.push('console ' + msg.type() + ': ' + msg.text() + (where ? ' (' + where + ')' : ''));
   });
   page.on('pageerror', (error) => problems.push('page error: ' + error.message));
@@ -50,6 +55,7 @@ function watch(page) {
   page.on('response', (response) => {
     if (response.status() < 400) return;
     if (!loggedIn && response.url() === base + '/v1/session' && response.status() === 401) return;
+    if (expectedRefusal(response.url(), response.status())) return;
     problems.push('HTTP ' + response.status() + ': ' + response.request().method() + ' ' +
                   response.url());
   });
@@ -254,6 +260,33 @@ async function main() {
       });
       check(refused.status === 403, 'a viewer\'s ' + path + ' → 403');
     }
+
+    // What if: the viewer pastes a candidate (the example policy, everyone also in `everyone`)
+    // and sees what deploying it would do, without anything being deployed.
+    const example = readFileSync(new URL('../../policies/example.yaml', import.meta.url), 'utf8');
+    check(example.includes('groups: [staff]'), 'the example policy grants staff');
+    await goTo(page, 'whatif');
+    await page.$eval('#whatif-text', (el, text) => { el.value = text; },
+                     example.replace('groups: [staff]', 'groups: [staff, everyone]'));
+    await page.click('#whatif-form button[type="submit"]');
+    await page.waitForSelector('#whatif-result:not([hidden])');
+    const whatIfSummary = await page.$eval('#whatif-summary', (el) => el.textContent);
+    check(/group adds [1-9]/.test(whatIfSummary) && whatIfSummary.includes('people affected'),
+          'the what-if page summarises the candidate: ' + whatIfSummary);
+    const diff = await page.$eval('#whatif-rows', (el) => el.textContent);
+    check(diff.includes('add_member everyone'), 'the what-if page lists the per-worker diff');
+    await page.screenshot({ path: join(artifacts, 'console-whatif.png') });
+    // A candidate the loader refuses: every problem shown as file:line:column.
+    refusalExpected = base + '/v1/plan';
+    await page.$eval('#whatif-text', (el, text) => { el.value = text; },
+                     example.replace('groups: [staff]', 'gruops: [staff]'));
+    await page.click('#whatif-form button[type="submit"]');
+    await page.waitForSelector('#whatif-errors:not([hidden]) li');
+    const refused = await page.$eval('#whatif-errors', (el) => el.textContent);
+    check(/policy\.yaml:\d+:\d+: error: /.test(refused),
+          'the what-if page shows an invalid candidate\'s problems as file:line:column: ' + refused);
+    check(await page.$eval('#whatif-result', (el) => el.hidden), 'and no plan for it');
+    refusalExpected = null;
 
     check(problems.length === 0,
           'no console errors or failed requests' + (problems.length ? ':\n  ' + problems.join('\n  ') : ''));

@@ -102,6 +102,7 @@ const pages = {
   worker: { load: (id) => loadWorker(id), live: false },
   access: { load: loadAccessPage, live: false },
   audit: { load: loadAudit, live: false },
+  whatif: { load: loadWhatIf, live: false },
 };
 
 function route() {
@@ -153,6 +154,7 @@ async function start() {
   startWorkerPage();
   startAccessPage();
   startAuditPage();
+  startWhatIfPage();
   $('login-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     try {

@@ -25,6 +25,7 @@ async function api(method, path, body) {
     const error = new Error((json && json.detail) || ('HTTP ' + response.status));
     error.status = response.status;
     error.field = json && json.field;
+    error.body = json;  // e.g. a refused candidate policy's diagnostics
     throw error;
   }
   return json;
