@@ -200,7 +200,9 @@ TEST_P(ConnectorContract, CreateReturnsAnchorAndIsFoundByEveryAnchorKind) {
     EXPECT_EQ(account->worker_id, wid);
     EXPECT_EQ(account->username, user);
     EXPECT_EQ(account->anchor, created.anchor);
-    if (GetParam().placement) EXPECT_EQ(account->ou, GetParam().people_ou);
+    if (GetParam().placement) {
+      EXPECT_EQ(account->ou, GetParam().people_ou);
+    }
     EXPECT_TRUE(account->enabled);
     EXPECT_EQ(account->attributes["givenName"], "Ada");
     EXPECT_EQ(account->attributes["sn"], "Lovelace");
@@ -650,7 +652,9 @@ TEST_P(ConnectorContract, ApplyBatchOfMixedOperationsMatchesOneAtATime) {
   EXPECT_FALSE(find(Anchor::Kind::EmployeeId, wids[7]).has_value());
   auto moved = find(Anchor::Kind::Guid, created[8].anchor);
   ASSERT_TRUE(moved.has_value());
-  if (GetParam().placement) EXPECT_NE(moved->dn, created[8].dn);
+  if (GetParam().placement) {
+    EXPECT_NE(moved->dn, created[8].dn);
+  }
   EXPECT_EQ(moved->groups, std::set<std::string>{kept});
   EXPECT_EQ(outcomes[8].dn, moved->dn);  // the member added is the entry where it is now
 }
@@ -686,7 +690,9 @@ TEST_P(ConnectorContract, ApplyBatchCoalescedGroupChangesEndInTheRightMembership
   const auto outcomes = apply_batch_all_ok(ops);
   ASSERT_EQ(outcomes.size(), ops.size());
   EXPECT_TRUE(outcomes[0].already_done);
-  if (GetParam().batch_removals_tell_already_done) EXPECT_TRUE(outcomes[4].already_done);
+  if (GetParam().batch_removals_tell_already_done) {
+    EXPECT_TRUE(outcomes[4].already_done);
+  }
   EXPECT_FALSE(outcomes[1].already_done);
   EXPECT_FALSE(outcomes[3].already_done);
   const std::set<std::string> in{group}, none;
@@ -698,7 +704,9 @@ TEST_P(ConnectorContract, ApplyBatchCoalescedGroupChangesEndInTheRightMembership
   EXPECT_EQ(find(Anchor::Kind::Guid, created[6].anchor)->groups, none);
   auto moved = find(Anchor::Kind::Guid, created[5].anchor);
   ASSERT_TRUE(moved.has_value());
-  if (GetParam().placement) EXPECT_NE(moved->dn, created[5].dn);
+  if (GetParam().placement) {
+    EXPECT_NE(moved->dn, created[5].dn);
+  }
   EXPECT_EQ(outcomes.back().dn, moved->dn);
 }
 
