@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
 
   Config config;
   std::shared_ptr<const Policy> policy;
+  // Made before the policy is first read: an edit that lands between that read and the main
+  // loop is then seen as a change and loaded, not taken for the policy already in force.
+  std::optional<PolicyWatch> watch;
   ConnectorRegistry registry;
   register_builtin_connectors(registry);
   // Per target: the planner's look-ups have a connection of their own; each target's executor
@@ -95,6 +98,8 @@ int main(int argc, char** argv) {
     }
     missing_secrets.reset();
     for (const auto& t : config.targets) target_names.push_back(t.name);
+    watch.emplace(config.policy_path, target_names,
+                  targets_without_password_folder(config.targets), config.notifications);
     policy = Policy::load(config.policy_path);
     if (auto unknown = unknown_targets(*policy, target_names); !unknown.empty())
       throw PolicyLoadError(std::move(unknown));
@@ -258,8 +263,6 @@ int main(int argc, char** argv) {
                                    {"state", config.state_path.string()}});
   life->ready();
 
-  PolicyWatch watch(config.policy_path, target_names,
-                    targets_without_password_folder(config.targets), config.notifications);
   for (;;) {
     const LifeRequest request = life->wait(std::chrono::seconds(1));
     if (request.kind == LifeRequest::Kind::Stop) {
@@ -267,8 +270,8 @@ int main(int argc, char** argv) {
       break;
     }
     const bool reload = request.kind == LifeRequest::Kind::Reload;
-    if (reload || watch.changed()) {
-      if (auto p = watch.reload(reload ? request.cause : "file changed")) engine->set_policy(p);
+    if (reload || watch->changed()) {
+      if (auto p = watch->reload(reload ? request.cause : "file changed")) engine->set_policy(p);
     }
   }
   life->stopping();
