@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -38,7 +39,35 @@ int leftover_folders() {
   return n;
 }
 
+// A temp folder of this test's own (TMPDIR), so the count is not disturbed by other tests that
+// load candidates at the same time.
+struct OwnTempFolder {
+  std::string path = (fs::temp_directory_path() / "prov-uploaded-test-XXXXXX").string();
+  std::string previous;
+  bool had_previous = false;
+  OwnTempFolder() {
+    if (mkdtemp(path.data()) == nullptr) path.clear();
+    if (const char* t = std::getenv("TMPDIR")) {
+      previous = t;
+      had_previous = true;
+    }
+    if (!path.empty()) setenv("TMPDIR", path.c_str(), 1);
+  }
+  ~OwnTempFolder() {
+    if (had_previous) {
+      setenv("TMPDIR", previous.c_str(), 1);
+    } else {
+      unsetenv("TMPDIR");
+    }
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
 TEST(UploadedPolicy, AValidCandidateLoadsAndLeavesNothingBehind) {
+  const OwnTempFolder own;
+  ASSERT_FALSE(own.path.empty());
+  ASSERT_EQ(fs::temp_directory_path(), fs::path(own.path));
   const int before = leftover_folders();
   const auto loaded =
       load_uploaded_policy({{"policy.yaml", example_policy()}}, config_with_password_folder());
