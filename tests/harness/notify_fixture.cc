@@ -17,13 +17,6 @@
 namespace prov::testing {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 bool alive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
 std::string temp_dir(const char* name) {
@@ -42,10 +35,10 @@ std::pair<int, int> spawn_and_wait(const std::string& cmd, const std::string& re
   const int pid = std::atoi(output.c_str());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
-    const std::string line = slurp(ready);
+    const std::string line = file_text(ready);
     if (line.starts_with("PORT=") && line.back() == '\n') return {pid, std::atoi(line.c_str() + 5)};
     if (!alive(pid) || std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("the " + what + " did not start: " + slurp(log));
+      throw std::runtime_error("the " + what + " did not start: " + file_text(log));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -121,7 +114,7 @@ std::vector<ReceivedMail> SmtpSink::messages() const {
   std::sort(files.begin(), files.end());
   std::vector<ReceivedMail> out;
   for (const auto& f : files) {
-    const Json j = Json::parse(slurp(f));
+    const Json j = Json::parse(file_text(f));
     out.push_back({j.value("mail_from", ""), j.value("rcpt_tos", std::vector<std::string>{}),
                    j.value("data", "")});
   }
@@ -166,7 +159,7 @@ WebhookReceiver::~WebhookReceiver() { stop_and_remove(pid_, dir_); }
 
 std::vector<ReceivedWebhook> WebhookReceiver::received() const {
   std::vector<ReceivedWebhook> out;
-  std::istringstream in(slurp(dir_ + "/received.jsonl"));
+  std::istringstream in(file_text(dir_ + "/received.jsonl"));
   std::string line;
   while (std::getline(in, line)) {
     const Json j = Json::parse(line, nullptr, false);
@@ -181,7 +174,7 @@ std::vector<ReceivedWebhook> WebhookReceiver::received() const {
 std::string example_policy_with_notifications(const std::string& rules,
                                               std::pair<std::string, std::string> edit) {
   const std::string dir = temp_dir("provisiond-policy");
-  std::string text = slurp(std::string(PROV_SOURCE_DIR) + "/policies/example.yaml");
+  std::string text = file_text(std::string(PROV_SOURCE_DIR) + "/policies/example.yaml");
   if (!edit.first.empty()) {
     const auto at = text.find(edit.first);
     if (at == std::string::npos) throw std::runtime_error("example policy: no " + edit.first);

@@ -16,13 +16,6 @@
 namespace prov::testing {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string random_token() {
   std::ifstream urandom("/dev/urandom", std::ios::binary);
   unsigned char bytes[24];
@@ -83,7 +76,7 @@ std::unique_ptr<ScimServer> ScimServer::start(const ScimServerOptions& options) 
   s->pid_ = std::atoi(output.c_str());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
-    const std::string line = slurp(ready);
+    const std::string line = file_text(ready);
     if (line.starts_with("PORT=") && line.back() == '\n') {
       s->port_ = std::atoi(line.c_str() + 5);
       break;
@@ -92,7 +85,7 @@ std::unique_ptr<ScimServer> ScimServer::start(const ScimServerOptions& options) 
       throw std::runtime_error(
           "the SCIM server did not start (is `scripts/deps` run, so that "
           "tests/harness/node_modules exists?): " +
-          slurp(log));
+          file_text(log));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return s;

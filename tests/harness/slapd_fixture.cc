@@ -11,10 +11,18 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 namespace prov::testing {
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";

@@ -77,6 +77,8 @@ std::string slapd_script();
 int run_command(const std::string& command, std::string* output);
 // `s` as one single-quoted shell word.
 std::string shell_quote(const std::string& s);
+// The whole content of a file ("" when it cannot be read).
+std::string file_text(const std::string& path);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
